@@ -1,0 +1,42 @@
+/* Exact-reference metrics (SPEC §4).  Accumulation is per rank (integer
+ * counts); the driver sums the counts across ranks and then every rank
+ * computes the same metrics from the same integers. */
+#ifndef RTK_METRICS_H
+#define RTK_METRICS_H
+#include <stdint.h>
+
+#include "rtk/mixture.h"
+
+/* Per-coordinate histograms with two tail bins: bin 0 is (-inf, lo),
+ * bins 1..nbins split [lo, hi) evenly, bin nbins+1 is [hi, inf). */
+typedef struct rtk_hist {
+  int d, nbins;
+  double *lo, *hi; /* [d] */
+  int64_t *count;  /* [d][nbins+2] */
+} rtk_hist;
+
+/* Ranges [min_k(m_ki - nsd sd_ki), max_k(m_ki + nsd sd_ki)] of p_t. */
+int rtk_hist_init(const rtk_mixture *m, double t, int nbins, double nsd, rtk_hist *h);
+void rtk_hist_free(rtk_hist *h);
+void rtk_hist_add(rtk_hist *h, int n, const double *X);
+/* exact bin probabilities [d][nbins+2] of p_t's coordinate marginals */
+void rtk_hist_exact_probs(const rtk_hist *h, const rtk_mixture *m, double t, double *probs);
+
+typedef struct rtk_marginal_result {
+  double accuracy;    /* 1 - mean_i TV_i */
+  double mean_tv;     /* mean_i TV_i */
+  double noise_floor; /* E[mean TV] of N exact samples (exact binomial formula) */
+  double floor_sd;    /* approximate s.d. of mean TV of exact samples (for tests) */
+  double excess;      /* mean_tv - noise_floor */
+} rtk_marginal_result;
+
+/* tv[d] (may be NULL) and the summary from counts and exact probabilities. */
+void rtk_marginal_metrics(const rtk_hist *h, const double *probs, int64_t N, double *tv,
+                          rtk_marginal_result *r);
+/* E|X - n p| for X ~ Binomial(n, p) (De Moivre's closed form) */
+double rtk_binomial_mad(int64_t n, double p);
+
+/* mode-weight TV: 1/2 sum_k |counts_k / N - w_k| */
+double rtk_mode_tv(const rtk_mixture *m, const int64_t *counts, int64_t N);
+
+#endif

@@ -1,0 +1,102 @@
+/* Sampler plug-ins (IOR aiori style: one file per sampler, a struct of
+ * function pointers, lookup by name).  Samplers see only the mixture, their
+ * configuration and a block of particles: no MPI, no I/O, no config parsing.
+ *
+ * Life of a run, per rank:
+ *   ops->plan(cfg, mix, &plan)                 -- grid, steps, NFE per particle
+ *   ops->work_create(&ctx, B, &ws)             -- per-block scratch
+ *   for each block of particles (global ids gid0 .. gid0+n-1):
+ *       driver draws x_T ~ N(0, I) into X      -- (exact sampler ignores it)
+ *       ops->run_block(&ctx, gid0, n, X, st, ws)
+ *           calls ctx.at_boundary(k, ...) at every grid time t_k (k = 0..S)
+ *   ops->work_free(ws)
+ * The driver reduces the per-segment statistics across ranks. */
+#ifndef RTK_SAMPLER_H
+#define RTK_SAMPLER_H
+#include <stdint.h>
+
+#include "rtk/mixture.h"
+#include "rtk/options.h"
+
+enum rtk_init_kind { RTK_INIT_GAUSSIAN = 0, RTK_INIT_DDPM = 1, RTK_INIT_MEAN = 2 };
+#define RTK_INIT_CHOICES "gaussian|ddpm|mean"
+enum rtk_step_mode { RTK_STEP_RELATIVE = 0, RTK_STEP_ABSOLUTE = 1 };
+#define RTK_STEP_CHOICES "relative|absolute"
+enum rtk_ddpm_variant { RTK_DDPM_EXPONENTIAL = 0, RTK_DDPM_EULER = 1 };
+#define RTK_DDPM_CHOICES "exponential|euler"
+
+/* Union of all samplers' parameters (each sampler's option table names the
+ * fields it reads; shared time keys are in rtk_sampler_common_options). */
+typedef struct rtk_sampler_cfg {
+  int64_t nfe;         /* NFE budget per particle */
+  double T, t_min, delta;
+  int grid;            /* enum rtk_grid_kind */
+  rtk_reallist times;  /* explicit grid for grid=list */
+  int variant;         /* ddpm: enum rtk_ddpm_variant */
+  int64_t segments, inner_steps;
+  int init;            /* enum rtk_init_kind */
+  double step;         /* tau, or c in tau = c / L_k */
+  int step_mode;       /* enum rtk_step_mode */
+} rtk_sampler_cfg;
+
+/* What a sampler will do for one run: the grid and its cost. */
+typedef struct rtk_plan {
+  int nseg;         /* number of grid steps / segments S */
+  double *times;    /* [S+1], times[0] = T, times[S] = end time */
+  int *inner;       /* [S] inner MCMC steps per segment (RTK), else 0 */
+  double *tau;      /* [S] inner step size per segment (RTK), else 0 */
+  int64_t *nfe_seg; /* [S] NFE per particle in each segment (deterministic samplers) */
+  int64_t nfe;      /* NFE per particle, sum of nfe_seg */
+  int has_accept;   /* records Metropolis acceptance */
+} rtk_plan;
+
+/* Per-segment counters for one rank (summed/maxed across ranks by the driver). */
+typedef struct rtk_stats {
+  int nseg;
+  int64_t *nfe;      /* [S] score evaluations, summed over particles */
+  int64_t *accept;   /* [S] accepted proposals */
+  int64_t *propose;  /* [S] proposals */
+  double *seconds;   /* [S] wall time spent in each segment */
+} rtk_stats;
+
+typedef void (*rtk_boundary_fn)(void *user, int k, int64_t gid0, int n, const double *X);
+
+typedef struct rtk_block_ctx {
+  const rtk_mixture *mix;
+  const rtk_sampler_cfg *cfg;
+  const rtk_plan *plan;
+  uint64_t seed;
+  rtk_boundary_fn at_boundary; /* may be NULL */
+  void *user;
+} rtk_block_ctx;
+
+typedef struct rtk_sampler_ops {
+  const char *name;
+  const char *summary;
+  const rtk_opt *options; /* sampler-specific keys (time keys are shared) */
+  int uses_nfe;           /* 0: the NFE budget does not apply (exact) */
+  int (*plan)(const rtk_sampler_cfg *cfg, const rtk_mixture *mix, rtk_plan *plan);
+  int (*work_create)(const rtk_block_ctx *ctx, int B, void **ws);
+  void (*work_free)(void *ws);
+  int (*run_block)(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, rtk_stats *st, void *ws);
+} rtk_sampler_ops;
+
+const rtk_sampler_ops *rtk_sampler_lookup(const char *name);
+const rtk_sampler_ops *const *rtk_sampler_all(void); /* NULL-terminated */
+/* keys every sampler section accepts: nfe, T, grid, t_min, delta, times */
+extern const rtk_opt rtk_sampler_common_options[];
+
+int rtk_plan_alloc(int nseg, rtk_plan *p);
+void rtk_plan_free(rtk_plan *p);
+/* grid from the shared time keys with S steps (S ignored for grid=list) */
+int rtk_plan_grid(const rtk_sampler_cfg *cfg, int S, rtk_plan *p);
+int rtk_stats_alloc(int nseg, rtk_stats *s);
+void rtk_stats_free(rtk_stats *s);
+void rtk_stats_zero(rtk_stats *s);
+
+/* One-line helpers shared by samplers */
+double rtk_now(void); /* monotonic seconds */
+
+extern const rtk_sampler_ops rtk_sampler_exact, rtk_sampler_ddpm, rtk_sampler_rtk_mala;
+
+#endif

@@ -1,0 +1,33 @@
+/* Target plug-ins.  Every target is a diagonal Gaussian mixture p_0 (so every
+ * noised marginal p_t is known exactly); a plug-in builds it from its options.
+ * To add a target: write src/targets/target_<name>.c defining an rtk_target_ops
+ * and add it to the table in target_registry.c. */
+#ifndef RTK_TARGET_H
+#define RTK_TARGET_H
+#include "rtk/mixture.h"
+#include "rtk/options.h"
+
+/* Union of all targets' parameters; each plug-in's option table names the
+ * fields it reads. */
+typedef struct rtk_target_cfg {
+  int64_t dim;
+  double mean, variance;                     /* gaussian (variance also mog-grid) */
+  int64_t side;                              /* mog-grid */
+  double spacing, temperature;               /* mog-grid */
+  int64_t K, subspace, seed;                 /* mog-random */
+  double scale, var_min, var_max, alpha;     /* mog-random */
+} rtk_target_cfg;
+
+typedef struct rtk_target_ops {
+  const char *name;
+  const char *summary;
+  const rtk_opt *options; /* includes dim */
+  int (*build)(const rtk_target_cfg *cfg, rtk_mixture **out);
+} rtk_target_ops;
+
+const rtk_target_ops *rtk_target_lookup(const char *name);
+const rtk_target_ops *const *rtk_target_all(void); /* NULL-terminated */
+
+extern const rtk_target_ops rtk_target_gaussian, rtk_target_mog_grid, rtk_target_mog_random;
+
+#endif

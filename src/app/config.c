@@ -1,0 +1,176 @@
+#include "config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rtk/error.h"
+
+typedef struct {
+  rtk_config *cfg;
+  const char *pos; /* reader position in text */
+  int line;        /* line number of the line the reader returned last */
+  int too_long;    /* line number of an over-long line, or 0 */
+  int err;         /* first handler error */
+  char msg[768];
+} parse_state;
+
+/* ini_reader: hands inih one line at a time and counts lines, so the handler
+ * knows where each key came from (the packaged inih is built without
+ * INI_HANDLER_LINENO). */
+static char *reader(char *str, int num, void *stream) {
+  parse_state *ps = stream;
+  if (!*ps->pos) return NULL;
+  const char *nl = strchr(ps->pos, '\n');
+  size_t len = nl ? (size_t)(nl - ps->pos) + 1 : strlen(ps->pos);
+  ps->line++;
+  if (len > (size_t)num - 1) {
+    if (!ps->too_long) ps->too_long = ps->line;
+    len = (size_t)num - 1;
+    memcpy(str, ps->pos, len);
+    str[len] = '\0';
+    ps->pos = nl ? nl + 1 : ps->pos + strlen(ps->pos);
+    return str;
+  }
+  memcpy(str, ps->pos, len);
+  str[len] = '\0';
+  ps->pos += len;
+  return str;
+}
+
+static int add(rtk_config *cfg, const char *section, const char *key, const char *value, const char *origin) {
+  if (strlen(section) >= sizeof cfg->kv[0].section || strlen(key) >= sizeof cfg->kv[0].key)
+    return RTK_ERR(RTK_ERR_INPUT, "%s: section or key name too long", origin);
+  for (int i = 0; i < cfg->n; i++) {
+    rtk_kv *kv = &cfg->kv[i];
+    if (!strcmp(kv->section, section) && !strcmp(kv->key, key)) {
+      if (strncmp(origin, "--set", 5) != 0)
+        return RTK_ERR(RTK_ERR_INPUT, "%s: [%s] %s is already set at %s", origin, section, key, kv->origin);
+      char *v = strdup(value);
+      if (!v) return RTK_ERR(RTK_ERR_MEM, "out of memory");
+      free(kv->value);
+      kv->value = v;
+      snprintf(kv->origin, sizeof kv->origin, "%s", origin);
+      return RTK_OK;
+    }
+  }
+  if (cfg->n == cfg->cap) {
+    int cap = cfg->cap ? 2 * cfg->cap : 32;
+    rtk_kv *kv = realloc(cfg->kv, sizeof(rtk_kv) * cap);
+    if (!kv) return RTK_ERR(RTK_ERR_MEM, "out of memory");
+    cfg->kv = kv;
+    cfg->cap = cap;
+  }
+  rtk_kv *kv = &cfg->kv[cfg->n];
+  memset(kv, 0, sizeof *kv);
+  snprintf(kv->section, sizeof kv->section, "%s", section);
+  snprintf(kv->key, sizeof kv->key, "%s", key);
+  snprintf(kv->origin, sizeof kv->origin, "%s", origin);
+  kv->value = strdup(value);
+  if (!kv->value) return RTK_ERR(RTK_ERR_MEM, "out of memory");
+  cfg->n++;
+  return RTK_OK;
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value) {
+  parse_state *ps = user;
+  if (ps->err) return 0;
+  char origin[600];
+  snprintf(origin, sizeof origin, "%s:%d", ps->cfg->path, ps->line);
+  if (!section[0]) {
+    ps->err = RTK_ERR(RTK_ERR_INPUT, "%s: key '%s' appears before any [section]", origin, name);
+    return 0;
+  }
+  if (!name) return 1; /* bare section header (inih INI_CALL_HANDLER_ON_NEW_SECTION) */
+  int rc = add(ps->cfg, section, name, value ? value : "", origin);
+  if (rc) {
+    ps->err = rc;
+    return 0;
+  }
+  return 1;
+}
+
+int rtk_config_parse(rtk_config *cfg, const char *path, const char *text) {
+  memset(cfg, 0, sizeof *cfg);
+  snprintf(cfg->path, sizeof cfg->path, "%s", path);
+  const char *base = strrchr(path, '/');
+  base = base ? base + 1 : path;
+  snprintf(cfg->stem, sizeof cfg->stem, "%s", base);
+  char *dot = strrchr(cfg->stem, '.');
+  if (dot && dot != cfg->stem) *dot = '\0';
+  cfg->text = strdup(text);
+  if (!cfg->text) return RTK_ERR(RTK_ERR_MEM, "out of memory");
+  parse_state ps = {.cfg = cfg, .pos = text};
+  int line = ini_parse_stream(reader, &ps, handler, &ps);
+  if (ps.err) return rtk_error_trace(ps.err, __FILE__, __LINE__, __func__);
+  if (ps.too_long)
+    return RTK_ERR(RTK_ERR_INPUT, "%s:%d: line too long for the INI parser (split long lists over [sweep] or shorten)", path, ps.too_long);
+  if (line > 0)
+    return RTK_ERR(RTK_ERR_INPUT, "%s:%d: syntax error (expected '[section]', 'key = value' or a comment)", path, line);
+  if (line < 0) return RTK_ERR(RTK_ERR_IO, "%s: cannot parse", path);
+  return RTK_OK;
+}
+
+int rtk_config_set(rtk_config *cfg, const char *assignment) {
+  const char *eq = strchr(assignment, '='), *dot = strchr(assignment, '.');
+  if (!eq || !dot || dot > eq || dot == assignment || dot + 1 == eq)
+    return RTK_ERR(RTK_ERR_INPUT, "--set '%s': expected section.key=value", assignment);
+  char section[64], key[64], origin[600];
+  size_t ls = (size_t)(dot - assignment), lk = (size_t)(eq - dot - 1);
+  if (ls >= sizeof section || lk >= sizeof key) return RTK_ERR(RTK_ERR_INPUT, "--set '%s': name too long", assignment);
+  memcpy(section, assignment, ls);
+  section[ls] = '\0';
+  memcpy(key, dot + 1, lk);
+  key[lk] = '\0';
+  const char *value = eq + 1;
+  while (*value == ' ') value++;
+  snprintf(origin, sizeof origin, "--set %s.%s", section, key);
+  return add(cfg, section, key, value, origin);
+}
+
+const rtk_kv *rtk_config_find(const rtk_config *cfg, const char *section, const char *key) {
+  for (int i = 0; i < cfg->n; i++)
+    if (!strcmp(cfg->kv[i].section, section) && !strcmp(cfg->kv[i].key, key)) return &cfg->kv[i];
+  return NULL;
+}
+
+void rtk_config_free(rtk_config *cfg) {
+  for (int i = 0; i < cfg->n; i++) free(cfg->kv[i].value);
+  free(cfg->kv);
+  free(cfg->text);
+  memset(cfg, 0, sizeof *cfg);
+}
+
+int rtk_read_file(const char *path, char **text) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return RTK_ERR(RTK_ERR_INPUT, "cannot read '%s': %s", path, strerror(errno));
+  size_t cap = 4096, n = 0;
+  char *buf = malloc(cap);
+  if (!buf) {
+    fclose(f);
+    return RTK_ERR(RTK_ERR_MEM, "out of memory");
+  }
+  for (size_t r; (r = fread(buf + n, 1, cap - n - 1, f)) > 0;) {
+    n += r;
+    if (n + 1 == cap) {
+      char *nb = realloc(buf, cap *= 2);
+      if (!nb) {
+        free(buf);
+        fclose(f);
+        return RTK_ERR(RTK_ERR_MEM, "out of memory");
+      }
+      buf = nb;
+    }
+  }
+  int bad = ferror(f);
+  fclose(f);
+  if (bad) {
+    free(buf);
+    return RTK_ERR(RTK_ERR_INPUT, "error reading '%s'", path);
+  }
+  buf[n] = '\0';
+  *text = buf;
+  return RTK_OK;
+}

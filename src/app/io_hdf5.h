@@ -1,0 +1,31 @@
+/* Parallel HDF5 (MPI-IO) output, collective throughout: every rank calls every
+ * function with the same arguments except for its own hyperslab of particles.
+ * Failures are returned as RTK_ERR_IO with the object's name. */
+#ifndef RTK_APP_IO_HDF5_H
+#define RTK_APP_IO_HDF5_H
+#include <hdf5.h>
+#include <mpi.h>
+#include <stdint.h>
+
+#define RTK_FORMAT_VERSION 1
+
+int rtk_h5_create(MPI_Comm comm, const char *path, hid_t *file);
+int rtk_h5_close(hid_t file);
+int rtk_h5_group(hid_t loc, const char *name, hid_t *group);
+int rtk_h5_attr_str(hid_t obj, const char *name, const char *value);
+/* fixed-size string attribute (so it can be rewritten in place, e.g. status) */
+int rtk_h5_attr_str_fixed(hid_t obj, const char *name, const char *value, size_t size);
+int rtk_h5_attr_i64(hid_t obj, const char *name, int64_t value);
+int rtk_h5_attr_f64(hid_t obj, const char *name, double value);
+/* Small replicated arrays (same data on every rank; rank 0 writes).
+ * rank 0 means a scalar. */
+int rtk_h5_write_f64(hid_t loc, const char *name, int rank, const hsize_t *dims, const double *data, int writer);
+int rtk_h5_write_i64(hid_t loc, const char *name, int rank, const hsize_t *dims, const int64_t *data, int writer);
+int rtk_h5_write_text(hid_t loc, const char *name, const char *text, int writer);
+/* Distributed particle arrays: the global dataset is [planes][N][d] (or
+ * [N][d] when planes == 0); this rank holds rows row0..row0+nloc-1 of every
+ * plane, stored [planes][nloc][d]. */
+int rtk_h5_write_rows(hid_t loc, const char *name, hsize_t planes, hsize_t N, hsize_t d, hsize_t row0,
+                      hsize_t nloc, const double *data);
+
+#endif

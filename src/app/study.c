@@ -1,0 +1,471 @@
+/* The MPI driver: init (target, plan, shard) / kernel (blocks of particles
+ * through the sampler) / report (collective reductions, metrics, parallel
+ * HDF5, summary table).  Ranks own contiguous ranges of the *global* block
+ * grid, so every block holds the same particles whatever the rank count. */
+#include <errno.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "io_hdf5.h"
+#include "progress.h"
+#include "rtk/error.h"
+#include "rtk/metrics.h"
+#include "rtk/rng.h"
+#include "study.h"
+
+#ifdef RTK_HAVE_OPENBLAS_THREADS
+void openblas_set_num_threads(int num_threads);
+#endif
+
+
+int rtk_collective(MPI_Comm comm, int rc) {
+  int rank, size, me, first;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  me = rc ? rank : size;
+  MPI_Allreduce(&me, &first, 1, MPI_INT, MPI_MIN, comm);
+  if (first == size) return RTK_OK;
+  int code = rc;
+  char msg[1024];
+  snprintf(msg, sizeof msg, "%s", rtk_error_message());
+  MPI_Bcast(&code, 1, MPI_INT, first, comm);
+  MPI_Bcast(msg, sizeof msg, MPI_CHAR, first, comm);
+  if (rank != first) return rtk_error_set(code, __FILE__, __LINE__, __func__, "%s (rank %d)", msg, first);
+  return code;
+}
+
+typedef struct run_result {
+  double nfe, accuracy, floor, excess, mode_tv, accept, wall, nfe_per_s;
+} run_result;
+
+typedef struct bnd_user {
+  double *bnd; /* [S+1][nloc][d] or NULL */
+  int64_t p0, nloc;
+  int d, S;
+  rtk_progress *prog;
+  int run;
+  const char *label;
+  double cost, blocks_done, nblocks;
+  int rank;
+} bnd_user;
+
+static void at_boundary(void *u, int k, int64_t gid0, int n, const double *X) {
+  bnd_user *b = u;
+  if (b->bnd) memcpy(b->bnd + ((size_t)k * b->nloc + (size_t)(gid0 - b->p0)) * b->d, X, sizeof(double) * n * b->d);
+  if (b->rank == 0 && b->prog) {
+    char label[700];
+    snprintf(label, sizeof label, "%s seg %d/%d", b->label, k, b->S);
+    double frac = (b->blocks_done + (b->S ? (double)k / b->S : 1)) / (b->nblocks > 0 ? b->nblocks : 1);
+    rtk_progress_update(b->prog, b->run, label, b->cost, frac);
+  }
+}
+
+static double run_cost(const rtk_runspec *r, const rtk_plan *p, const rtk_mixture *m) {
+  return (double)r->so.particles * ((double)p->nfe + 1) * m->K * m->d * 8.0;
+}
+
+static int write_target(hid_t loc, const rtk_mixture *m, const char *kind, int writer) {
+  hid_t g;
+  RTK_CHECK(rtk_h5_group(loc, "target", &g));
+  hsize_t K = (hsize_t)m->K, Kd[2] = {(hsize_t)m->K, (hsize_t)m->d};
+  int rc = rtk_h5_write_f64(g, "weights", 1, &K, m->w, writer);
+  if (!rc) rc = rtk_h5_write_f64(g, "means", 2, Kd, m->mu, writer);
+  if (!rc) rc = rtk_h5_write_f64(g, "variances", 2, Kd, m->var, writer);
+  if (!rc) rc = rtk_h5_attr_str(g, "kind", kind);
+  if (!rc) rc = rtk_h5_attr_i64(g, "dim", m->d);
+  if (!rc) rc = rtk_h5_attr_i64(g, "components", m->K);
+  H5Gclose(g);
+  return rc;
+}
+
+typedef struct run_data {
+  rtk_mixture *mix;
+  rtk_plan plan;
+  rtk_stats st;
+  rtk_hist hist;
+  double *X, *bnd, *probs, *tv;
+  int64_t *modes;
+  int *kbuf;
+} run_data;
+
+static void run_data_free(run_data *rd) {
+  rtk_mixture_free(rd->mix);
+  rtk_plan_free(&rd->plan);
+  rtk_stats_free(&rd->st);
+  rtk_hist_free(&rd->hist);
+  free(rd->X);
+  free(rd->bnd);
+  free(rd->probs);
+  free(rd->tv);
+  free(rd->modes);
+  free(rd->kbuf);
+}
+
+/* init: target, plan and this rank's shard of the global block grid */
+static int run_init(const rtk_runspec *r, int rank, int size, run_data *rd, int64_t *b0, int64_t *b1,
+                    int64_t *p0, int64_t *nloc) {
+  RTK_CHECK(r->target->build(&r->tc, &rd->mix));
+  RTK_CHECK(r->sampler->plan(&r->sc, rd->mix, &rd->plan));
+  RTK_CHECK(rtk_stats_alloc(rd->plan.nseg, &rd->st));
+  const int64_t N = r->so.particles, B = r->so.block, nb = (N + B - 1) / B;
+  *b0 = nb * rank / size;
+  *b1 = nb * (rank + 1) / size;
+  *p0 = *b0 * B;
+  int64_t p1 = *b1 * B < N ? *b1 * B : N;
+  *nloc = p1 > *p0 ? p1 - *p0 : 0;
+  const int d = rd->mix->d;
+  RTK_MALLOC(rd->X, (size_t)*nloc * d);
+  if (r->so.boundaries) RTK_MALLOC(rd->bnd, (size_t)(rd->plan.nseg + 1) * *nloc * d);
+  RTK_CHECK(rtk_hist_init(rd->mix, rd->plan.times[rd->plan.nseg], (int)r->so.bins, r->so.range_sd, &rd->hist));
+  RTK_MALLOC(rd->modes, rd->mix->K);
+  RTK_MALLOC(rd->kbuf, B);
+  RTK_MALLOC(rd->probs, (size_t)d * (r->so.bins + 2));
+  RTK_MALLOC(rd->tv, d);
+  return RTK_OK;
+}
+
+/* kernel: every block of this rank through the sampler */
+static int run_kernel(const rtk_runspec *r, run_data *rd, int64_t b0, int64_t b1, int64_t p0, bnd_user *bu) {
+  const rtk_sampler_ops *s = r->sampler;
+  const int64_t N = r->so.particles, B = r->so.block;
+  const int d = rd->mix->d;
+  rtk_block_ctx ctx = {rd->mix, &r->sc, &rd->plan, (uint64_t)r->so.seed, at_boundary, bu};
+  void *ws = NULL;
+  int rc = s->work_create(&ctx, (int)B, &ws);
+  rtk_mixcoef coef;
+  rtk_mixwork mw;
+  memset(&coef, 0, sizeof coef);
+  memset(&mw, 0, sizeof mw);
+  if (!rc) rc = rtk_mixcoef_init(rd->mix, &coef);
+  if (!rc) rc = rtk_mixwork_init((int)B, rd->mix->K, d, &mw);
+  const double t_end = rd->plan.times[rd->plan.nseg];
+  if (!rc) rtk_mixcoef_set_time(rd->mix, t_end, &coef);
+  for (int64_t b = b0; b < b1 && !rc; b++) {
+    const int64_t gid0 = b * B;
+    const int n = (int)(gid0 + B <= N ? B : N - gid0);
+    double *X = rd->X + (size_t)(gid0 - p0) * d;
+    for (int i = 0; i < n; i++)
+      rtk_rng_normals((uint64_t)r->so.seed, (uint64_t)(gid0 + i), 0, 0, RTK_RNG_INIT, d, X + (size_t)i * d);
+    rc = s->run_block(&ctx, gid0, n, X, &rd->st, ws);
+    if (rc) break;
+    rtk_hist_add(&rd->hist, n, X);
+    rtk_mix_argmax(&coef, n, X, rd->kbuf, &mw);
+    for (int i = 0; i < n; i++) rd->modes[rd->kbuf[i]]++;
+    bu->blocks_done++;
+  }
+  if (ws) s->work_free(ws);
+  rtk_mixcoef_free(&coef);
+  rtk_mixwork_free(&mw);
+  return rc;
+}
+
+static int write_metrics(hid_t g, const rtk_runspec *r, run_data *rd, const rtk_marginal_result *mr, double mode_tv,
+                         double wall, int writer) {
+  const int S = rd->plan.nseg, d = rd->mix->d, nb = (int)r->so.bins;
+  const int64_t N = r->so.particles;
+  hsize_t hS = (hsize_t)S, hd = (hsize_t)d, hh[2] = {hd, (hsize_t)nb + 2}, hK = (hsize_t)rd->mix->K;
+  int64_t nfe_tot = 0, acc_tot = 0, prop_tot = 0;
+  double *acc = calloc((size_t)S + 1, sizeof(double)), *nfe_seg = calloc((size_t)S + 1, sizeof(double));
+  if (!acc || !nfe_seg) return RTK_ERR(RTK_ERR_MEM, "out of memory");
+  for (int k = 0; k < S; k++) {
+    nfe_tot += rd->st.nfe[k];
+    acc_tot += rd->st.accept[k];
+    prop_tot += rd->st.propose[k];
+    acc[k] = rd->st.propose[k] ? (double)rd->st.accept[k] / rd->st.propose[k] : NAN;
+    nfe_seg[k] = (double)rd->st.nfe[k] / N;
+  }
+  const double nfe = (double)nfe_tot / N;
+  int rc = RTK_OK;
+#define W(call) \
+  if (!rc) rc = (call)
+  W(rtk_h5_write_f64(g, "marginal_accuracy", 0, NULL, &mr->accuracy, writer));
+  W(rtk_h5_write_f64(g, "marginal_tv", 1, &hd, rd->tv, writer));
+  W(rtk_h5_write_f64(g, "mean_tv", 0, NULL, &mr->mean_tv, writer));
+  W(rtk_h5_write_f64(g, "noise_floor", 0, NULL, &mr->noise_floor, writer));
+  W(rtk_h5_write_f64(g, "excess_tv", 0, NULL, &mr->excess, writer));
+  W(rtk_h5_write_f64(g, "mode_tv", 0, NULL, &mode_tv, writer));
+  W(rtk_h5_write_i64(g, "mode_counts", 1, &hK, rd->modes, writer));
+  W(rtk_h5_write_i64(g, "histograms", 2, hh, rd->hist.count, writer));
+  W(rtk_h5_write_f64(g, "bin_probs", 2, hh, rd->probs, writer));
+  W(rtk_h5_write_f64(g, "bin_lo", 1, &hd, rd->hist.lo, writer));
+  W(rtk_h5_write_f64(g, "bin_hi", 1, &hd, rd->hist.hi, writer));
+  W(rtk_h5_write_f64(g, "acceptance", 1, &hS, acc, writer));
+  W(rtk_h5_write_i64(g, "accepted", 1, &hS, rd->st.accept, writer));
+  W(rtk_h5_write_i64(g, "proposed", 1, &hS, rd->st.propose, writer));
+  double acc_all = prop_tot ? (double)acc_tot / prop_tot : NAN;
+  W(rtk_h5_write_f64(g, "acceptance_overall", 0, NULL, &acc_all, writer));
+  W(rtk_h5_write_f64(g, "nfe", 0, NULL, &nfe, writer));
+  W(rtk_h5_write_i64(g, "nfe_total", 0, NULL, &nfe_tot, writer));
+  W(rtk_h5_write_f64(g, "nfe_per_segment", 1, &hS, nfe_seg, writer));
+  W(rtk_h5_write_f64(g, "seconds_per_segment", 1, &hS, rd->st.seconds, writer));
+  W(rtk_h5_write_f64(g, "wall_time", 0, NULL, &wall, writer));
+  double nps = wall > 0 ? nfe_tot / wall : 0, pps = wall > 0 ? N / wall : 0;
+  W(rtk_h5_write_f64(g, "nfe_per_second", 0, NULL, &nps, writer));
+  W(rtk_h5_write_f64(g, "particles_per_second", 0, NULL, &pps, writer));
+#undef W
+  free(acc);
+  free(nfe_seg);
+  return rc;
+}
+
+/* One run: init / kernel / reduce / write. */
+static int run_one(MPI_Comm comm, const rtk_runspec *r, hid_t file, rtk_progress *prog, run_result *res) {
+  int rank, size;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  run_data rd;
+  memset(&rd, 0, sizeof rd);
+  int64_t b0 = 0, b1 = 0, p0 = 0, nloc = 0;
+  int rc = rtk_collective(comm, run_init(r, rank, size, &rd, &b0, &b1, &p0, &nloc));
+  if (rc) {
+    run_data_free(&rd);
+    return rc;
+  }
+  const int S = rd.plan.nseg, d = rd.mix->d, K = rd.mix->K, nb = (int)r->so.bins;
+  const int64_t N = r->so.particles;
+  char label[640];
+  snprintf(label, sizeof label, "%s %s", r->sampler->name, r->sweep);
+  bnd_user bu = {rd.bnd, p0, nloc, d, S, prog, r->index, label, run_cost(r, &rd.plan, rd.mix), 0,
+                 (double)(b1 - b0), rank};
+
+  MPI_Barrier(comm);
+  double t0 = MPI_Wtime();
+  rc = rtk_collective(comm, run_kernel(r, &rd, b0, b1, p0, &bu));
+  double wall_local = MPI_Wtime() - t0, wall;
+  if (rc) {
+    run_data_free(&rd);
+    return rc;
+  }
+  /* report: reductions in a fixed order (integers are exact; times take the max) */
+  MPI_Allreduce(&wall_local, &wall, 1, MPI_DOUBLE, MPI_MAX, comm);
+  const int nh = d * (nb + 2);
+  MPI_Allreduce(MPI_IN_PLACE, rd.hist.count, nh, MPI_INT64_T, MPI_SUM, comm);
+  MPI_Allreduce(MPI_IN_PLACE, rd.modes, K, MPI_INT64_T, MPI_SUM, comm);
+  if (S > 0) {
+    MPI_Allreduce(MPI_IN_PLACE, rd.st.nfe, S, MPI_INT64_T, MPI_SUM, comm);
+    MPI_Allreduce(MPI_IN_PLACE, rd.st.accept, S, MPI_INT64_T, MPI_SUM, comm);
+    MPI_Allreduce(MPI_IN_PLACE, rd.st.propose, S, MPI_INT64_T, MPI_SUM, comm);
+    MPI_Allreduce(MPI_IN_PLACE, rd.st.seconds, S, MPI_DOUBLE, MPI_MAX, comm);
+  }
+  const double t_end = rd.plan.times[S];
+  rtk_hist_exact_probs(&rd.hist, rd.mix, t_end, rd.probs);
+  rtk_marginal_result mr;
+  rtk_marginal_metrics(&rd.hist, rd.probs, N, rd.tv, &mr);
+  const double mode_tv = rtk_mode_tv(rd.mix, rd.modes, N);
+  int64_t nfe_tot = 0, acc = 0, prop = 0;
+  for (int k = 0; k < S; k++) {
+    nfe_tot += rd.st.nfe[k];
+    acc += rd.st.accept[k];
+    prop += rd.st.propose[k];
+  }
+  *res = (run_result){(double)nfe_tot / N, mr.accuracy, mr.noise_floor, mr.excess, mode_tv,
+                      prop ? (double)acc / prop : NAN, wall, wall > 0 ? nfe_tot / wall : 0};
+  if (rd.plan.nfe * N != nfe_tot)
+    rc = RTK_ERR(RTK_ERR_RUNTIME, "run %s: NFE accounting mismatch (planned %lld per particle, counted %lld in total)",
+                 r->id, (long long)rd.plan.nfe, (long long)nfe_tot);
+
+  /* HDF5: status "running" first, "complete" last */
+  hid_t g = -1;
+  char path[160];
+  snprintf(path, sizeof path, "runs/%s", r->id);
+  const int w = rank == 0;
+#define W(call) \
+  if (!rc) rc = (call)
+  W(rtk_h5_group(file, path, &g));
+  W(rtk_h5_attr_str_fixed(g, "status", "running", 16));
+  W(rtk_h5_attr_str(g, "sampler", r->sampler->name));
+  W(rtk_h5_attr_f64(g, "nfe", res->nfe));
+  W(rtk_h5_attr_i64(g, "nfe_budget", r->sc.nfe));
+  W(rtk_h5_attr_i64(g, "particles", N));
+  W(rtk_h5_attr_i64(g, "seed", r->so.seed));
+  W(rtk_h5_attr_i64(g, "dim", d));
+  W(rtk_h5_attr_i64(g, "segments", S));
+  W(rtk_h5_attr_str(g, "target", r->target->name));
+  W(rtk_h5_attr_str(g, "sweep", r->sweep));
+  W(rtk_h5_attr_i64(g, "index", r->index));
+  W(rtk_h5_write_text(g, "config", r->resolved, w));
+  hsize_t hS1 = (hsize_t)S + 1;
+  W(rtk_h5_write_f64(g, "times", 1, &hS1, rd.plan.times, w));
+  W(write_target(g, rd.mix, r->target->name, w));
+  double dummy = 0;
+  W(rtk_h5_write_rows(g, "samples", 0, (hsize_t)N, (hsize_t)d, (hsize_t)p0, (hsize_t)nloc, nloc ? rd.X : &dummy));
+  if (r->so.boundaries)
+    W(rtk_h5_write_rows(g, "boundaries", (hsize_t)S + 1, (hsize_t)N, (hsize_t)d, (hsize_t)p0, (hsize_t)nloc,
+                        nloc ? rd.bnd : &dummy));
+  hid_t mg = -1;
+  W(rtk_h5_group(g, "metrics", &mg));
+  W(write_metrics(mg, r, &rd, &mr, mode_tv, wall, w));
+  if (mg >= 0) H5Gclose(mg);
+  W(H5Fflush(file, H5F_SCOPE_GLOBAL) < 0 ? RTK_ERR(RTK_ERR_IO, "HDF5: flush failed") : RTK_OK);
+  W(rtk_h5_attr_str_fixed(g, "status", "complete", 16));
+#undef W
+  if (g >= 0) H5Gclose(g);
+  run_data_free(&rd);
+  return rtk_collective(comm, rc);
+}
+
+static void utc_now(char *buf, size_t len) {
+  time_t t = time(NULL);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* rank 0 checks the output path; everybody learns the verdict */
+static int check_output(MPI_Comm comm, const char *path, int force) {
+  int rank, rc = RTK_OK;
+  MPI_Comm_rank(comm, &rank);
+  if (rank == 0) {
+    struct stat sb;
+    char dirbuf[1024];
+    snprintf(dirbuf, sizeof dirbuf, "%s", path);
+    char *dir = dirname(dirbuf);
+    if (stat(path, &sb) == 0 && !force)
+      rc = RTK_ERR(RTK_ERR_INPUT, "output file '%s' exists (use --force to overwrite it)", path);
+    else if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+      rc = RTK_ERR(RTK_ERR_INPUT, "output '%s' is a directory", path);
+    else {
+      /* create the parent directory (one level, e.g. results/) if missing */
+      if (stat(dir, &sb) != 0 && mkdir(dir, 0777) != 0)
+        rc = RTK_ERR(RTK_ERR_INPUT, "cannot create output directory '%s': %s", dir, strerror(errno));
+      else if (access(dir, W_OK) != 0)
+        rc = RTK_ERR(RTK_ERR_INPUT, "output directory '%s' is not writable: %s", dir, strerror(errno));
+    }
+  }
+  return rtk_collective(comm, rc);
+}
+
+static void print_summary(const rtk_study *st, const run_result *res, int done) {
+  printf("\n%-5s %-15s %-28s %8s %9s %8s %8s %8s %7s %9s %11s\n", "run", "sampler", "sweep", "NFE", "accuracy",
+         "floor", "excess", "mode-TV", "accept", "wall[s]", "NFE/s");
+  for (int i = 0; i < done; i++) {
+    const rtk_runspec *r = &st->runs[i];
+    char accs[16];
+    if (res[i].accept == res[i].accept) snprintf(accs, sizeof accs, "%.3f", res[i].accept);
+    else snprintf(accs, sizeof accs, "-");
+    printf("%-5d %-15s %-28.28s %8.1f %9.4f %8.4f %+8.4f %8.4f %7s %9.2f %11.3e\n", i, r->sampler->name,
+           r->sweep[0] ? r->sweep : "-", res[i].nfe, res[i].accuracy, 1 - res[i].floor, res[i].excess,
+           res[i].mode_tv, accs, res[i].wall, res[i].nfe_per_s);
+  }
+  printf("accuracy = 1 - mean_i TV_i of the coordinate histograms vs exact bin probabilities;\n"
+         "floor = 1 - E[mean TV] of exact samples of the same size; excess = mean TV - E[mean TV].\n");
+  fflush(stdout);
+}
+
+int rtk_study_execute(MPI_Comm comm, const rtk_config *cfg, const rtk_study *st, const rtk_cli_run *cli) {
+  int rank, size;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+#ifdef RTK_HAVE_OPENBLAS_THREADS
+  if (!getenv("OPENBLAS_NUM_THREADS")) openblas_set_num_threads(1); /* one rank per core */
+#endif
+  char out[1024];
+  if (cli->output)
+    snprintf(out, sizeof out, "%s", cli->output);
+  else if (st->runs[0].so.file[0])
+    snprintf(out, sizeof out, "%s", st->runs[0].so.file);
+  else
+    snprintf(out, sizeof out, "results/%s.h5", cfg->stem);
+  RTK_CHECK(check_output(comm, out, cli->force));
+
+  hid_t file;
+  RTK_CHECK(rtk_collective(comm, rtk_h5_create(comm, out, &file)));
+  char created[64], cmd[4096] = "";
+  utc_now(created, sizeof created);
+  MPI_Bcast(created, sizeof created, MPI_CHAR, 0, comm); /* same attribute value on every rank */
+  for (int i = 0; i < cli->argc; i++)
+    snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), "%s%s", i ? " " : "", cli->argv[i]);
+  int rc = RTK_OK;
+#define W(call) \
+  if (!rc) rc = (call)
+  W(rtk_h5_attr_str(file, "format", "rtkbench"));
+  W(rtk_h5_attr_i64(file, "format_version", RTK_FORMAT_VERSION));
+  W(rtk_h5_attr_str(file, "software_version", RTK_VERSION));
+  W(rtk_h5_attr_str(file, "created", created));
+  W(rtk_h5_attr_i64(file, "mpi_ranks", size));
+  W(rtk_h5_attr_str(file, "command_line", cmd));
+  W(rtk_h5_attr_i64(file, "runs", st->nruns));
+  W(rtk_h5_write_text(file, "config", st->resolved, rank == 0));
+#undef W
+  if (!rc) { /* the study's (first run's) target */
+    rtk_mixture *m = NULL;
+    rc = st->runs[0].target->build(&st->runs[0].tc, &m);
+    if (!rc) rc = write_target(file, m, st->runs[0].target->name, rank == 0);
+    rtk_mixture_free(m);
+  }
+  rc = rtk_collective(comm, rc);
+
+  double total = 0, *costs = calloc((size_t)st->nruns, sizeof(double));
+  run_result *res = calloc((size_t)st->nruns, sizeof(run_result));
+  for (int i = 0; i < st->nruns && !rc; i++) { /* cost estimates for the ETA */
+    rtk_mixture *m = NULL;
+    rtk_plan p;
+    memset(&p, 0, sizeof p);
+    if (!st->runs[i].target->build(&st->runs[i].tc, &m) && !st->runs[i].sampler->plan(&st->runs[i].sc, m, &p))
+      costs[i] = run_cost(&st->runs[i], &p, m);
+    total += costs[i];
+    rtk_plan_free(&p);
+    rtk_mixture_free(m);
+  }
+  rtk_progress prog;
+  rtk_progress_init(&prog, rank == 0, st->nruns, total, st->runs[0].so.progress_every);
+  if (rank == 0 && !rc)
+    fprintf(stderr, "rtkbench: %d run%s on %d rank%s -> %s\n", st->nruns, st->nruns == 1 ? "" : "s", size,
+            size == 1 ? "" : "s", out);
+  int done = 0;
+  for (int i = 0; i < st->nruns && !rc; i++) {
+    rc = run_one(comm, &st->runs[i], file, &prog, &res[i]);
+    if (!rc) {
+      done++;
+      rtk_progress_run_done(&prog, costs[i]);
+      if (rank == 0 && !prog.tty)
+        fprintf(stderr, "[run %d/%d] %s %s done: accuracy %.4f, NFE %.1f, %.2fs\n", i + 1, st->nruns,
+                st->runs[i].sampler->name, st->runs[i].sweep, res[i].accuracy, res[i].nfe, res[i].wall);
+    }
+  }
+  rtk_progress_finish(&prog);
+  int crc = rtk_h5_close(file);
+  if (!rc) rc = rtk_collective(comm, crc);
+  if (rc) {
+    /* no half-written file is left behind */
+    if (rank == 0) unlink(out);
+  } else if (rank == 0) {
+    print_summary(st, res, done);
+    printf("results: %s\n", out);
+  }
+  free(costs);
+  free(res);
+  return rc;
+}
+
+void rtk_study_print_plan(const rtk_study *st, int nranks) {
+  double flops = 0, bytes = 0;
+  printf("%-5s %-15s %-34s %10s %10s %8s %6s %12s\n", "run", "sampler", "sweep", "particles", "NFE/part", "segments",
+         "dim", "GFLOP");
+  for (int i = 0; i < st->nruns; i++) {
+    const rtk_runspec *r = &st->runs[i];
+    rtk_mixture *m = NULL;
+    rtk_plan p;
+    memset(&p, 0, sizeof p);
+    if (r->target->build(&r->tc, &m) || r->sampler->plan(&r->sc, m, &p)) {
+      rtk_mixture_free(m);
+      continue;
+    }
+    double f = run_cost(r, &p, m);
+    flops += f;
+    double b = (double)r->so.particles * m->d * 8 * (r->so.boundaries ? p.nseg + 2 : 1);
+    if (b > bytes) bytes = b;
+    printf("%-5d %-15s %-34.34s %10lld %10lld %8d %6d %12.2f\n", i, r->sampler->name, r->sweep[0] ? r->sweep : "-",
+           (long long)r->so.particles, (long long)p.nfe, p.nseg, m->d, f * 1e-9);
+    rtk_plan_free(&p);
+    rtk_mixture_free(m);
+  }
+  printf("\n%d runs, %.3g GFLOP of kernel work in total; largest run keeps %.3g MiB of particles per rank on %d rank%s.\n",
+         st->nruns, flops * 1e-9, bytes / nranks / 1048576.0, nranks, nranks == 1 ? "" : "s");
+}

@@ -1,0 +1,63 @@
+/* A study: the configuration expanded into runs (sampler x sweep combination),
+ * and the MPI driver that executes them and writes one HDF5 file. */
+#ifndef RTK_APP_STUDY_H
+#define RTK_APP_STUDY_H
+#include <mpi.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "rtk/options.h"
+#include "rtk/sampler.h"
+#include "rtk/target.h"
+
+/* [run], [output] and [metrics] keys */
+typedef struct rtk_study_opts {
+  int64_t particles, seed, block;
+  char samplers[RTK_STRLEN];
+  char file[RTK_STRLEN];
+  int boundaries;
+  int64_t bins;
+  double range_sd;
+  double progress_every;
+} rtk_study_opts;
+
+typedef struct rtk_runspec {
+  int index;
+  char id[96];
+  const rtk_sampler_ops *sampler;
+  const rtk_target_ops *target;
+  rtk_study_opts so;
+  rtk_target_cfg tc;
+  rtk_sampler_cfg sc;
+  char sweep[512];     /* "nfe=100 seed=2": the swept values of this run */
+  char *resolved;      /* the run's fully resolved configuration (INI text) */
+} rtk_runspec;
+
+typedef struct rtk_study {
+  rtk_runspec *runs;
+  int nruns;
+  char *resolved; /* resolved configuration of the study (all keys, defaults filled in) */
+} rtk_study;
+
+/* Validate every key and value and expand the sweep.  No MPI, no I/O. */
+int rtk_study_expand(const rtk_config *cfg, rtk_study *st);
+void rtk_study_free(rtk_study *st);
+
+typedef struct rtk_cli_run {
+  const char *config_path;
+  const char *output; /* -o, or NULL */
+  int force;
+  int argc;
+  char **argv;
+} rtk_cli_run;
+
+/* Collective error agreement: if any rank's rc is nonzero, every rank returns
+ * the error (code and message) of the lowest failing rank. */
+int rtk_collective(MPI_Comm comm, int rc);
+int rtk_study_execute(MPI_Comm comm, const rtk_config *cfg, const rtk_study *st, const rtk_cli_run *cli);
+/* validate: print the expanded runs and a cost estimate on rank 0 */
+void rtk_study_print_plan(const rtk_study *st, int nranks);
+/* list: samplers, targets and all keys with defaults */
+void rtk_print_catalogue(void);
+
+#endif

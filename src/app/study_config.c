@@ -1,0 +1,438 @@
+/* Configuration -> list of fully resolved runs.  Every key is checked against
+ * the option tables (the same ones `rtkbench list` prints), every value is
+ * parsed and range-checked, every plan is built once, all before any output
+ * exists: bad input fails here with file:line, exit code 2. */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rtk/error.h"
+#include "rtk/grid.h"
+#include "study.h"
+
+static const rtk_opt run_opts[] = {
+    {"particles", RTK_OPT_INT, offsetof(rtk_study_opts, particles), "20000", 1, 1e13, 0, "number of particles N (global ids 0..N-1)"},
+    {"seed", RTK_OPT_INT, offsetof(rtk_study_opts, seed), "1", 0, 9.0e18, 0, "random seed: Philox key (seed, particle id)"},
+    {"samplers", RTK_OPT_STR, offsetof(rtk_study_opts, samplers), "exact, ddpm, rtk-mala", 0, 0, 0, "comma list of samplers to run (one row each)"},
+    {"block", RTK_OPT_INT, offsetof(rtk_study_opts, block), "256", 1, 1e6, 0, "particles per block (the unit of kernel work; results do not depend on it for a fixed BLAS)"},
+    {"progress", RTK_OPT_REAL, offsetof(rtk_study_opts, progress_every), "10", 0, 1e6, 0, "seconds between progress lines when stderr is not a terminal (0: off)"},
+    RTK_OPT_END};
+static const rtk_opt output_opts[] = {
+    {"file", RTK_OPT_STR, offsetof(rtk_study_opts, file), "", 0, 0, 0, "results file (default results/<config name>.h5; -o overrides)"},
+    {"boundaries", RTK_OPT_BOOL, offsetof(rtk_study_opts, boundaries), "false", 0, 0, 0, "also store particles at every grid time: /runs/<id>/boundaries [S+1][N][d]"},
+    RTK_OPT_END};
+static const rtk_opt metrics_opts[] = {
+    {"bins", RTK_OPT_INT, offsetof(rtk_study_opts, bins), "100", 1, 1e6, 0, "histogram bins per coordinate (plus two tail bins)"},
+    {"range_sd", RTK_OPT_REAL, offsetof(rtk_study_opts, range_sd), "4", 0.1, 100, 0, "histogram range: min_k(mu - r sd) .. max_k(mu + r sd)"},
+    RTK_OPT_END};
+
+typedef struct {
+  char section[64], key[64], origin[600];
+  char **values;
+  int n;
+} axis;
+
+typedef struct {
+  const char *section, *key, *value, *origin;
+} override;
+
+typedef struct {
+  const rtk_config *cfg;
+  const override *ov;
+  int nov;
+} lookup_ctx;
+
+static const char *lookup(const lookup_ctx *lc, const char *section, const char *key, const char **origin) {
+  for (int i = lc->nov - 1; i >= 0; i--)
+    if (!strcmp(lc->ov[i].section, section) && !strcmp(lc->ov[i].key, key)) {
+      *origin = lc->ov[i].origin;
+      return lc->ov[i].value;
+    }
+  const rtk_kv *kv = rtk_config_find(lc->cfg, section, key);
+  if (!kv) return NULL;
+  *origin = kv->origin;
+  return kv->value;
+}
+
+static int input_error_at(const char *origin, const char *section) {
+  char msg[1024];
+  snprintf(msg, sizeof msg, "%s", rtk_error_message());
+  return RTK_ERR(RTK_ERR_INPUT, "%s: [%s] %s", origin, section, msg);
+}
+
+/* apply every option of `table` found in `section` to obj */
+static int apply_table(const lookup_ctx *lc, const char *section, const rtk_opt *table, void *obj) {
+  for (const rtk_opt *o = table; o->key; o++) {
+    const char *origin, *v = lookup(lc, section, o->key, &origin);
+    if (v && rtk_opt_parse(o, v, obj)) return input_error_at(origin, section);
+  }
+  return RTK_OK;
+}
+
+static int is_time_key(const char *key) { return strcmp(key, "nfe") != 0 && rtk_opt_find(rtk_sampler_common_options, key); }
+
+static const char *known_sections = "run, target, time, output, metrics, sweep, or a sampler name";
+
+/* Is (section, key) a key this program knows (target keys: of any kind)? */
+static int check_key(const char *section, const char *key, const char *origin) {
+  if (!strcmp(section, "run")) {
+    if (rtk_opt_find(run_opts, key) || !strcmp(key, "nfe")) return RTK_OK;
+  } else if (!strcmp(section, "output")) {
+    if (rtk_opt_find(output_opts, key)) return RTK_OK;
+  } else if (!strcmp(section, "metrics")) {
+    if (rtk_opt_find(metrics_opts, key)) return RTK_OK;
+  } else if (!strcmp(section, "time")) {
+    if (is_time_key(key)) return RTK_OK;
+  } else if (!strcmp(section, "target")) {
+    if (!strcmp(key, "kind")) return RTK_OK;
+    for (const rtk_target_ops *const *t = rtk_target_all(); *t; t++)
+      if (rtk_opt_find((*t)->options, key)) return RTK_OK;
+  } else if (!strcmp(section, "sweep")) {
+    return RTK_OK; /* checked when the axes are parsed */
+  } else {
+    const rtk_sampler_ops *s = rtk_sampler_lookup(section);
+    if (!s) return RTK_ERR(RTK_ERR_INPUT, "%s: unknown section [%s] (expected %s)", origin, section, known_sections);
+    if (rtk_opt_find(rtk_sampler_common_options, key) || rtk_opt_find(s->options, key)) return RTK_OK;
+    return RTK_ERR(RTK_ERR_INPUT, "%s: unknown key '%s' for sampler [%s] (see `rtkbench list`)", origin, key, section);
+  }
+  return RTK_ERR(RTK_ERR_INPUT, "%s: unknown key '%s' in section [%s] (see `rtkbench list`)", origin, key, section);
+}
+
+static char *trim(char *s) {
+  while (isspace((unsigned char)*s)) s++;
+  char *e = s + strlen(s);
+  while (e > s && isspace((unsigned char)e[-1])) *--e = '\0';
+  return s;
+}
+
+/* split "a, b, c" into a malloc'd array of malloc'd strings */
+static int split_list(const char *text, char ***out, int *n) {
+  char *buf = strdup(text);
+  if (!buf) return RTK_ERR(RTK_ERR_MEM, "out of memory");
+  int cap = 8;
+  char **v = malloc(sizeof(char *) * cap);
+  *n = 0;
+  for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    tok = trim(tok);
+    if (!*tok) continue;
+    if (*n == cap) v = realloc(v, sizeof(char *) * (cap *= 2));
+    v[(*n)++] = strdup(tok);
+  }
+  free(buf);
+  *out = v;
+  return RTK_OK;
+}
+
+static void free_list(char **v, int n) {
+  for (int i = 0; i < n; i++) free(v[i]);
+  free(v);
+}
+
+static int parse_axes(const rtk_config *cfg, axis **out, int *nout) {
+  axis *ax = calloc((size_t)cfg->n + 1, sizeof(axis));
+  if (!ax) return RTK_ERR(RTK_ERR_MEM, "out of memory");
+  int n = 0;
+  for (int i = 0; i < cfg->n; i++) {
+    const rtk_kv *kv = &cfg->kv[i];
+    if (strcmp(kv->section, "sweep")) continue;
+    axis *a = &ax[n];
+    snprintf(a->origin, sizeof a->origin, "%s", kv->origin);
+    const char *k = kv->key, *dot = strchr(k, '.');
+    if (!dot) {
+      static const char *alias[][3] = {{"nfe", "run", "nfe"}, {"seed", "run", "seed"},
+                                       {"dim", "target", "dim"}, {"particles", "run", "particles"}};
+      int found = 0;
+      for (size_t j = 0; j < sizeof alias / sizeof alias[0]; j++)
+        if (!strcmp(k, alias[j][0])) {
+          snprintf(a->section, sizeof a->section, "%s", alias[j][1]);
+          snprintf(a->key, sizeof a->key, "%s", alias[j][2]);
+          found = 1;
+        }
+      if (!found) {
+        free(ax);
+        return RTK_ERR(RTK_ERR_INPUT, "%s: unknown sweep key '%s' (use nfe, seed, dim, particles or section.key)", kv->origin, k);
+      }
+    } else {
+      snprintf(a->section, sizeof a->section, "%.*s", (int)(dot - k), k);
+      snprintf(a->key, sizeof a->key, "%s", dot + 1);
+      if (!strcmp(a->section, "sweep") || (!strcmp(a->section, "run") && !strcmp(a->key, "samplers"))) {
+        free(ax);
+        return RTK_ERR(RTK_ERR_INPUT, "%s: [sweep] %s cannot be swept (list samplers in run.samplers)", kv->origin, k);
+      }
+      int rc = check_key(a->section, a->key, kv->origin);
+      if (rc) {
+        free(ax);
+        return rc;
+      }
+    }
+    RTK_CHECK(split_list(kv->value, &a->values, &a->n));
+    if (a->n == 0) {
+      free(ax);
+      return RTK_ERR(RTK_ERR_INPUT, "%s: [sweep] %s has no values", kv->origin, k);
+    }
+    n++;
+  }
+  *out = ax;
+  *nout = n;
+  return RTK_OK;
+}
+
+static void append(char **buf, size_t *len, size_t *cap, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void append(char **buf, size_t *len, size_t *cap, const char *fmt, ...) {
+  va_list ap;
+  for (;;) {
+    va_start(ap, fmt);
+    int w = vsnprintf(*buf + *len, *cap - *len, fmt, ap);
+    va_end(ap);
+    if (w >= 0 && (size_t)w < *cap - *len) {
+      *len += (size_t)w;
+      return;
+    }
+    *cap = 2 * *cap + (size_t)w + 64;
+    *buf = realloc(*buf, *cap);
+  }
+}
+
+static void dump_table(char **b, size_t *l, size_t *c, const char *section, const rtk_opt *table, const void *obj,
+                       int skip_nfe) {
+  char val[8192];
+  if (section) append(b, l, c, "[%s]\n", section);
+  for (const rtk_opt *o = table; o->key; o++) {
+    if (skip_nfe && !strcmp(o->key, "nfe")) continue;
+    rtk_opt_format(o, obj, val, sizeof val);
+    append(b, l, c, "%s = %s\n", o->key, val);
+  }
+}
+
+static char *resolved_text(const rtk_runspec *r) {
+  size_t len = 0, cap = 4096;
+  char *b = malloc(cap);
+  b[0] = '\0';
+  dump_table(&b, &len, &cap, "run", run_opts, &r->so, 0);
+  append(&b, &len, &cap, "nfe = %lld\n\n", (long long)r->sc.nfe);
+  append(&b, &len, &cap, "[target]\nkind = %s\n", r->target->name);
+  dump_table(&b, &len, &cap, NULL, r->target->options, &r->tc, 0);
+  append(&b, &len, &cap, "\n");
+  dump_table(&b, &len, &cap, r->sampler->name, rtk_sampler_common_options, &r->sc, 1);
+  dump_table(&b, &len, &cap, NULL, r->sampler->options, &r->sc, 0);
+  append(&b, &len, &cap, "\n");
+  dump_table(&b, &len, &cap, "output", output_opts, &r->so, 0);
+  append(&b, &len, &cap, "\n");
+  dump_table(&b, &len, &cap, "metrics", metrics_opts, &r->so, 0);
+  return b;
+}
+
+/* Resolve one run from the configuration plus the sweep overrides. */
+static int resolve_run(const rtk_config *cfg, const rtk_sampler_ops *s, const override *ov, int nov, rtk_runspec *r) {
+  lookup_ctx lc = {cfg, ov, nov};
+  memset(r, 0, sizeof *r);
+  r->sampler = s;
+  RTK_CHECK(rtk_opt_set_defaults(run_opts, &r->so));
+  RTK_CHECK(rtk_opt_set_defaults(output_opts, &r->so));
+  RTK_CHECK(rtk_opt_set_defaults(metrics_opts, &r->so));
+  RTK_CHECK(apply_table(&lc, "run", run_opts, &r->so));
+  RTK_CHECK(apply_table(&lc, "output", output_opts, &r->so));
+  RTK_CHECK(apply_table(&lc, "metrics", metrics_opts, &r->so));
+
+  const char *origin = "default", *kind = lookup(&lc, "target", "kind", &origin);
+  if (!kind) kind = "mog-grid";
+  r->target = rtk_target_lookup(kind);
+  if (!r->target) {
+    char names[256] = "";
+    for (const rtk_target_ops *const *t = rtk_target_all(); *t; t++)
+      snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", names[0] ? ", " : "", (*t)->name);
+    return RTK_ERR(RTK_ERR_INPUT, "%s: [target] kind: unknown target '%s' (known: %s)", origin, kind, names);
+  }
+  RTK_CHECK(rtk_opt_set_defaults(r->target->options, &r->tc));
+  /* keys set for the target must belong to this kind */
+  for (int i = 0; i < cfg->n; i++)
+    if (!strcmp(cfg->kv[i].section, "target") && strcmp(cfg->kv[i].key, "kind") &&
+        !rtk_opt_find(r->target->options, cfg->kv[i].key))
+      return RTK_ERR(RTK_ERR_INPUT, "%s: [target] %s is not an option of target kind '%s' (see `rtkbench list`)",
+                     cfg->kv[i].origin, cfg->kv[i].key, kind);
+  for (int i = 0; i < nov; i++)
+    if (!strcmp(ov[i].section, "target") && strcmp(ov[i].key, "kind") && !rtk_opt_find(r->target->options, ov[i].key))
+      return RTK_ERR(RTK_ERR_INPUT, "%s: [target] %s is not an option of target kind '%s'", ov[i].origin, ov[i].key, kind);
+  RTK_CHECK(apply_table(&lc, "target", r->target->options, &r->tc));
+
+  /* sampler: defaults < [run] nfe / [time] < [<sampler>] */
+  RTK_CHECK(rtk_opt_set_defaults(rtk_sampler_common_options, &r->sc));
+  RTK_CHECK(rtk_opt_set_defaults(s->options, &r->sc));
+  for (const rtk_opt *o = rtk_sampler_common_options; o->key; o++) {
+    const char *sec = !strcmp(o->key, "nfe") ? "run" : "time";
+    const char *org, *v = lookup(&lc, sec, o->key, &org);
+    if (v && rtk_opt_parse(o, v, &r->sc)) return input_error_at(org, sec);
+  }
+  RTK_CHECK(apply_table(&lc, s->name, rtk_sampler_common_options, &r->sc));
+  RTK_CHECK(apply_table(&lc, s->name, s->options, &r->sc));
+  if (!s->uses_nfe) r->sc.nfe = 0;
+  if (r->sc.grid == RTK_GRID_LIST && r->sc.times.n < 2)
+    return RTK_ERR(RTK_ERR_INPUT, "[%s] grid = list needs 'times' (in [time] or [%s]): a decreasing list from T to delta", s->name, s->name);
+  if (r->sc.delta >= r->sc.T)
+    return RTK_ERR(RTK_ERR_INPUT, "[%s] delta (%g) must be smaller than T (%g)", s->name, r->sc.delta, r->sc.T);
+
+  /* build target and plan once, so that impossible combinations fail now */
+  rtk_mixture *mix = NULL;
+  int rc = r->target->build(&r->tc, &mix);
+  if (!rc) rc = rtk_mixture_validate(mix);
+  if (rc) {
+    rtk_mixture_free(mix);
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", rtk_error_message());
+    return RTK_ERR(RTK_ERR_INPUT, "%s: [target] %s", cfg->path, msg);
+  }
+  rtk_plan plan;
+  rc = s->plan(&r->sc, mix, &plan);
+  rtk_mixture_free(mix);
+  if (rc) {
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", rtk_error_message());
+    return RTK_ERR(RTK_ERR_INPUT, "%s: [%s] %s", cfg->path, s->name, msg);
+  }
+  rtk_plan_free(&plan);
+  return RTK_OK;
+}
+
+static int axis_applies(const axis *a, const rtk_sampler_ops *s) {
+  if (rtk_sampler_lookup(a->section)) return !strcmp(a->section, s->name);
+  if (!strcmp(a->key, "nfe") && !strcmp(a->section, "run")) return s->uses_nfe;
+  if (!strcmp(a->section, "time")) return s->uses_nfe || !strcmp(a->key, "delta");
+  return 1;
+}
+
+int rtk_study_expand(const rtk_config *cfg, rtk_study *st) {
+  memset(st, 0, sizeof *st);
+  for (int i = 0; i < cfg->n; i++) RTK_CHECK(check_key(cfg->kv[i].section, cfg->kv[i].key, cfg->kv[i].origin));
+  axis *ax = NULL;
+  int nax = 0;
+  RTK_CHECK(parse_axes(cfg, &ax, &nax));
+
+  rtk_study_opts so;
+  rtk_opt_set_defaults(run_opts, &so);
+  lookup_ctx lc0 = {cfg, NULL, 0};
+  RTK_CHECK(apply_table(&lc0, "run", run_opts, &so));
+  char **names;
+  int nnames;
+  RTK_CHECK(split_list(so.samplers, &names, &nnames));
+  const char *sorigin = "default";
+  lookup(&lc0, "run", "samplers", &sorigin);
+  if (nnames == 0) return RTK_ERR(RTK_ERR_INPUT, "%s: [run] samplers: no sampler named", sorigin);
+
+  int cap = 16, rc = RTK_OK;
+  st->runs = calloc((size_t)cap, sizeof(rtk_runspec));
+  override *ov = calloc((size_t)nax + 1, sizeof(override));
+  int *idx = calloc((size_t)nax + 1, sizeof(int));
+  for (int si = 0; si < nnames && !rc; si++) {
+    const rtk_sampler_ops *s = rtk_sampler_lookup(names[si]);
+    if (!s) {
+      char known[512] = "";
+      for (const rtk_sampler_ops *const *p = rtk_sampler_all(); *p; p++)
+        snprintf(known + strlen(known), sizeof known - strlen(known), "%s%s", known[0] ? ", " : "", (*p)->name);
+      rc = RTK_ERR(RTK_ERR_INPUT, "%s: [run] samplers: unknown sampler '%s' (known: %s)", sorigin, names[si], known);
+      break;
+    }
+    for (int j = 0; j < si; j++)
+      if (!strcmp(names[j], names[si])) {
+        rc = RTK_ERR(RTK_ERR_INPUT, "%s: [run] samplers: '%s' listed twice (sweep its options instead)", sorigin, names[si]);
+        break;
+      }
+    if (rc) break;
+    memset(idx, 0, sizeof(int) * (nax + 1));
+    for (;;) { /* odometer over the axes that apply to this sampler */
+      int nov = 0;
+      char sweep[512] = "";
+      for (int a = 0; a < nax; a++) {
+        if (!axis_applies(&ax[a], s)) continue;
+        ov[nov++] = (override){ax[a].section, ax[a].key, ax[a].values[idx[a]], ax[a].origin};
+        snprintf(sweep + strlen(sweep), sizeof sweep - strlen(sweep), "%s%s.%s=%s", sweep[0] ? " " : "",
+                 ax[a].section, ax[a].key, ax[a].values[idx[a]]);
+      }
+      if (st->nruns == cap) {
+        st->runs = realloc(st->runs, sizeof(rtk_runspec) * (cap *= 2));
+      }
+      rtk_runspec *r = &st->runs[st->nruns];
+      rc = resolve_run(cfg, s, ov, nov, r);
+      if (rc) break;
+      r->index = st->nruns;
+      snprintf(r->id, sizeof r->id, "%04d-%s", r->index, s->name);
+      snprintf(r->sweep, sizeof r->sweep, "%s", sweep);
+      r->resolved = resolved_text(r);
+      st->nruns++;
+      int a = 0;
+      for (; a < nax; a++) {
+        if (!axis_applies(&ax[a], s)) continue;
+        if (++idx[a] < ax[a].n) break;
+        idx[a] = 0;
+      }
+      if (a == nax) break;
+    }
+  }
+  /* study-level resolved configuration: the file as given plus --set lines */
+  if (!rc) {
+    size_t len = 0, cap2 = 4096;
+    char *b = malloc(cap2);
+    b[0] = '\0';
+    append(&b, &len, &cap2, "%s", cfg->text);
+    int header = 0;
+    for (int i = 0; i < cfg->n; i++)
+      if (!strncmp(cfg->kv[i].origin, "--set", 5)) {
+        if (!header) append(&b, &len, &cap2, "\n; command-line overrides (--set), applied after the file:\n");
+        header = 1;
+        append(&b, &len, &cap2, "; %s.%s = %s\n", cfg->kv[i].section, cfg->kv[i].key, cfg->kv[i].value);
+      }
+    st->resolved = b;
+  }
+  free(idx);
+  free(ov);
+  for (int a = 0; a < nax; a++) free_list(ax[a].values, ax[a].n);
+  free(ax);
+  free_list(names, nnames);
+  if (rc) return rtk_error_trace(rc, __FILE__, __LINE__, __func__);
+  return RTK_OK;
+}
+
+void rtk_study_free(rtk_study *st) {
+  for (int i = 0; i < st->nruns; i++) free(st->runs[i].resolved);
+  free(st->runs);
+  free(st->resolved);
+  memset(st, 0, sizeof *st);
+}
+
+static void print_table(const char *section, const rtk_opt *table, int skip_nfe) {
+  for (const rtk_opt *o = table; o->key; o++) {
+    if (skip_nfe >= 0 && (!strcmp(o->key, "nfe")) == skip_nfe) continue;
+    char def[64];
+    snprintf(def, sizeof def, "%s", o->def[0] ? o->def : "(none)");
+    if (o->type == RTK_OPT_ENUM)
+      printf("  %-9s %-12s = %-22s %s {%s}\n", section, o->key, def, o->help, o->choices);
+    else
+      printf("  %-9s %-12s = %-22s %s\n", section, o->key, def, o->help);
+  }
+}
+
+void rtk_print_catalogue(void) {
+  printf("SAMPLERS  (options go in a section named after the sampler; it also accepts every\n"
+         "           [time] key and nfe, which override the shared values for that sampler)\n");
+  for (const rtk_sampler_ops *const *s = rtk_sampler_all(); *s; s++) {
+    printf("\n%-16s %s\n", (*s)->name, (*s)->summary);
+    print_table((*s)->name, (*s)->options, -1);
+  }
+  printf("\nTARGETS  ([target] kind = NAME, then that target's keys)\n");
+  for (const rtk_target_ops *const *t = rtk_target_all(); *t; t++) {
+    printf("\n%-16s %s\n", (*t)->name, (*t)->summary);
+    print_table("target", (*t)->options, -1);
+  }
+  printf("\nSTUDY KEYS\n");
+  print_table("run", run_opts, -1);
+  print_table("run", rtk_sampler_common_options, 0);
+  printf("  %-9s %-12s = %-22s %s\n", "target", "kind", "mog-grid", "target family (see TARGETS)");
+  print_table("time", rtk_sampler_common_options, 1);
+  print_table("output", output_opts, -1);
+  print_table("metrics", metrics_opts, -1);
+  printf("  %-9s %-12s   %-22s %s\n", "sweep", "KEY", "= v1, v2, ...",
+         "one run per combination; KEY is nfe, seed, dim, particles or section.key\n"
+         "                                           (a sampler-section key only multiplies that sampler's runs)");
+}

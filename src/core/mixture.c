@@ -1,0 +1,229 @@
+#include "rtk/mixture.h"
+
+#include <cblas.h>
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rtk/error.h"
+#include "rtk/rng.h"
+
+static const double LOG_2PI = 1.8378770664093454835606594728112;
+
+double rtk_alpha(double t) { return exp(-t); }
+double rtk_sigma2(double t) { return -expm1(-2.0 * t); }
+double rtk_normal_cdf(double z) { return 0.5 * erfc(-z / sqrt(2.0)); }
+
+int rtk_mixture_alloc(int K, int d, rtk_mixture **out) {
+  if (K < 1 || d < 1) return RTK_ERR(RTK_ERR_INPUT, "mixture needs K >= 1 and dim >= 1 (got K=%d, dim=%d)", K, d);
+  rtk_mixture *m;
+  RTK_MALLOC(m, 1);
+  m->K = K;
+  m->d = d;
+  m->w = calloc((size_t)K, sizeof(double));
+  m->mu = calloc((size_t)K * d, sizeof(double));
+  m->var = calloc((size_t)K * d, sizeof(double));
+  if (!m->w || !m->mu || !m->var) {
+    rtk_mixture_free(m);
+    return RTK_ERR(RTK_ERR_MEM, "out of memory for a mixture with K=%d, dim=%d", K, d);
+  }
+  *out = m;
+  return RTK_OK;
+}
+
+void rtk_mixture_free(rtk_mixture *m) {
+  if (!m) return;
+  free(m->w);
+  free(m->mu);
+  free(m->var);
+  free(m);
+}
+
+int rtk_mixture_validate(const rtk_mixture *m) {
+  double s = 0;
+  for (int k = 0; k < m->K; k++) {
+    if (!(m->w[k] >= 0) || !isfinite(m->w[k]))
+      return RTK_ERR(RTK_ERR_INPUT, "mixture weight %d is %g (must be finite and >= 0)", k, m->w[k]);
+    s += m->w[k];
+    for (int j = 0; j < m->d; j++) {
+      double v = m->var[(size_t)k * m->d + j], mu = m->mu[(size_t)k * m->d + j];
+      if (!(v > 0) || !isfinite(v))
+        return RTK_ERR(RTK_ERR_INPUT, "mixture variance [%d][%d] is %g (must be > 0)", k, j, v);
+      if (!isfinite(mu)) return RTK_ERR(RTK_ERR_INPUT, "mixture mean [%d][%d] is not finite", k, j);
+    }
+  }
+  if (fabs(s - 1.0) > 1e-9) return RTK_ERR(RTK_ERR_INPUT, "mixture weights sum to %.17g, not 1", s);
+  return RTK_OK;
+}
+
+int rtk_mixcoef_init(const rtk_mixture *m, rtk_mixcoef *c) {
+  memset(c, 0, sizeof *c);
+  c->K = m->K;
+  c->d = m->d;
+  c->t = NAN;
+  RTK_MALLOC(c->A, (size_t)m->K * m->d);
+  RTK_MALLOC(c->MA, (size_t)m->K * m->d);
+  RTK_MALLOC(c->c, m->K);
+  return RTK_OK;
+}
+
+void rtk_mixcoef_free(rtk_mixcoef *c) {
+  free(c->A);
+  free(c->MA);
+  free(c->c);
+  memset(c, 0, sizeof *c);
+}
+
+void rtk_mixcoef_set_time(const rtk_mixture *m, double t, rtk_mixcoef *c) {
+  if (c->t == t) return;
+  const int K = m->K, d = m->d;
+  const double a = rtk_alpha(t), s2 = rtk_sigma2(t);
+  c->t = t;
+  c->alpha = a;
+  c->sigma2 = s2;
+  c->min_lam = DBL_MAX;
+  for (int k = 0; k < K; k++) {
+    double acc = m->w[k] > 0 ? log(m->w[k]) : -INFINITY;
+    for (int j = 0; j < d; j++) {
+      size_t i = (size_t)k * d + j;
+      double lam = a * a * m->var[i] + s2, mk = a * m->mu[i];
+      if (lam < c->min_lam) c->min_lam = lam;
+      c->A[i] = 1.0 / lam;
+      c->MA[i] = mk / lam;
+      acc -= 0.5 * (LOG_2PI + log(lam) + mk * mk / lam);
+    }
+    c->c[k] = acc;
+  }
+}
+
+int rtk_mixwork_init(int B, int K, int d, rtk_mixwork *w) {
+  memset(w, 0, sizeof *w);
+  w->B = B;
+  w->K = K;
+  w->d = d;
+  RTK_MALLOC(w->X2, (size_t)B * d);
+  RTK_MALLOC(w->L, (size_t)B * K);
+  return RTK_OK;
+}
+
+void rtk_mixwork_free(rtk_mixwork *w) {
+  free(w->X2);
+  free(w->L);
+  memset(w, 0, sizeof *w);
+}
+
+/* L[n][K] = c_k - 1/2 sum_j x_j^2/lam_kj + sum_j x_j m_kj/lam_kj (log of w_k N(x; m_k, lam_k)) */
+static void logits(const rtk_mixcoef *c, int n, const double *X, rtk_mixwork *w) {
+  const int K = c->K, d = c->d;
+  const size_t nd = (size_t)n * d;
+  for (size_t i = 0; i < nd; i++) w->X2[i] = X[i] * X[i];
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, K, d, -0.5, w->X2, d, c->A, d, 0.0, w->L,
+              K);
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, K, d, 1.0, X, d, c->MA, d, 1.0, w->L, K);
+  for (int b = 0; b < n; b++) {
+    double *Lb = w->L + (size_t)b * K;
+    for (int k = 0; k < K; k++) Lb[k] += c->c[k];
+  }
+}
+
+void rtk_mix_eval(const rtk_mixcoef *c, int n, const double *X, double *logp, double *score,
+                  rtk_mixwork *w) {
+  const int K = c->K, d = c->d;
+  logits(c, n, X, w);
+  /* log-sum-exp and softmax, row by row */
+  for (int b = 0; b < n; b++) {
+    double *Lb = w->L + (size_t)b * K;
+    double mx = -INFINITY;
+    for (int k = 0; k < K; k++) mx = Lb[k] > mx ? Lb[k] : mx;
+    double s = 0;
+    for (int k = 0; k < K; k++) {
+      Lb[k] = exp(Lb[k] - mx);
+      s += Lb[k];
+    }
+    if (logp) logp[b] = mx + log(s);
+    double inv = 1.0 / s;
+    for (int k = 0; k < K; k++) Lb[k] *= inv;
+  }
+  if (!score) return;
+  /* score = R MA - x o (R A) */
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, K, 1.0, w->L, K, c->MA, d, 0.0, score,
+              d);
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, K, 1.0, w->L, K, c->A, d, 0.0, w->X2,
+              d);
+  const size_t nd = (size_t)n * d;
+  for (size_t i = 0; i < nd; i++) score[i] -= X[i] * w->X2[i];
+}
+
+void rtk_mix_argmax(const rtk_mixcoef *c, int n, const double *X, int *k_out, rtk_mixwork *w) {
+  const int K = c->K;
+  logits(c, n, X, w);
+  for (int b = 0; b < n; b++) {
+    const double *Lb = w->L + (size_t)b * K;
+    int best = 0;
+    for (int k = 1; k < K; k++)
+      if (Lb[k] > Lb[best]) best = k;
+    k_out[b] = best;
+  }
+}
+
+void rtk_mixture_sample(const rtk_mixture *m, double t, uint64_t seed, uint64_t gid0, int n,
+                        double *X) {
+  const int K = m->K, d = m->d;
+  const double a = rtk_alpha(t), s2 = rtk_sigma2(t);
+  for (int b = 0; b < n; b++) {
+    uint64_t id = gid0 + (uint64_t)b;
+    double u = rtk_rng_uniform(seed, id, 0, 0, RTK_RNG_EXACT);
+    int k = 0;
+    double cum = m->w[0];
+    while (k < K - 1 && u >= cum) cum += m->w[++k];
+    double *x = X + (size_t)b * d;
+    rtk_rng_normals(seed, id, 0, 1, RTK_RNG_EXACT, d, x);
+    for (int j = 0; j < d; j++) {
+      size_t i = (size_t)k * d + j;
+      x[j] = a * m->mu[i] + sqrt(a * a * m->var[i] + s2) * x[j];
+    }
+  }
+}
+
+double rtk_mixture_marginal_cdf(const rtk_mixture *m, double t, int i, double x) {
+  const double a = rtk_alpha(t), s2 = rtk_sigma2(t);
+  double p = 0;
+  for (int k = 0; k < m->K; k++) {
+    size_t ki = (size_t)k * m->d + i;
+    p += m->w[k] * rtk_normal_cdf((x - a * m->mu[ki]) / sqrt(a * a * m->var[ki] + s2));
+  }
+  return p;
+}
+
+void rtk_mixture_marginal_range(const rtk_mixture *m, double t, int i, double nsd, double *lo,
+                                double *hi) {
+  const double a = rtk_alpha(t), s2 = rtk_sigma2(t);
+  *lo = INFINITY;
+  *hi = -INFINITY;
+  for (int k = 0; k < m->K; k++) {
+    size_t ki = (size_t)k * m->d + i;
+    double mk = a * m->mu[ki], sd = sqrt(a * a * m->var[ki] + s2);
+    if (mk - nsd * sd < *lo) *lo = mk - nsd * sd;
+    if (mk + nsd * sd > *hi) *hi = mk + nsd * sd;
+  }
+}
+
+void rtk_mixture_moments(const rtk_mixture *m, double t, double *mean, double *cov) {
+  const int K = m->K, d = m->d;
+  const double a = rtk_alpha(t), s2 = rtk_sigma2(t);
+  for (int j = 0; j < d; j++) {
+    mean[j] = 0;
+    for (int k = 0; k < K; k++) mean[j] += m->w[k] * a * m->mu[(size_t)k * d + j];
+  }
+  if (!cov) return;
+  for (int i = 0; i < d; i++)
+    for (int j = 0; j < d; j++) {
+      double s = 0;
+      for (int k = 0; k < K; k++) {
+        const double *mk = m->mu + (size_t)k * d;
+        s += m->w[k] * (a * mk[i] * a * mk[j] + (i == j ? a * a * m->var[(size_t)k * d + i] + s2 : 0));
+      }
+      cov[(size_t)i * d + j] = s - mean[i] * mean[j];
+    }
+}

@@ -1,0 +1,92 @@
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rtk/error.h"
+#include "rtk/grid.h"
+#include "rtk/sampler.h"
+
+static const rtk_sampler_ops *const samplers[] = {&rtk_sampler_exact, &rtk_sampler_ddpm,
+                                                   &rtk_sampler_rtk_mala, NULL};
+
+const rtk_sampler_ops *const *rtk_sampler_all(void) { return samplers; }
+
+const rtk_sampler_ops *rtk_sampler_lookup(const char *name) {
+  for (int i = 0; samplers[i]; i++)
+    if (!strcmp(samplers[i]->name, name)) return samplers[i];
+  return NULL;
+}
+
+const rtk_opt rtk_sampler_common_options[] = {
+    {"nfe", RTK_OPT_INT, offsetof(rtk_sampler_cfg, nfe), "100", 1, 1e9, 0,
+     "NFE budget per particle (usually swept in [sweep] nfe)"},
+    {"T", RTK_OPT_REAL, offsetof(rtk_sampler_cfg, T), "5", 1e-6, 1e4, 0, "time horizon: start from N(0, I) at T"},
+    {"grid", RTK_OPT_ENUM, offsetof(rtk_sampler_cfg, grid), "geometric", 0, 0, RTK_GRID_CHOICES,
+     "time grid (steps for DDPM-type samplers, segment boundaries for RTK)"},
+    {"t_min", RTK_OPT_REAL, offsetof(rtk_sampler_cfg, t_min), "0.001", 1e-12, 1e4, 0,
+     "geometric grid: last positive time before the final step to delta"},
+    {"delta", RTK_OPT_REAL, offsetof(rtk_sampler_cfg, delta), "0", 0, 1e4, 0,
+     "early-stopping time: samplers return particles at t = delta, compared to p_delta"},
+    {"times", RTK_OPT_REALLIST, offsetof(rtk_sampler_cfg, times), "", 0, 1e4, 0,
+     "grid=list: explicit decreasing times from T to delta"},
+    RTK_OPT_END};
+
+int rtk_plan_alloc(int nseg, rtk_plan *p) {
+  memset(p, 0, sizeof *p);
+  p->nseg = nseg;
+  RTK_MALLOC(p->times, nseg + 1);
+  RTK_MALLOC(p->inner, nseg);
+  RTK_MALLOC(p->tau, nseg);
+  RTK_MALLOC(p->nfe_seg, nseg);
+  return RTK_OK;
+}
+
+void rtk_plan_free(rtk_plan *p) {
+  free(p->times);
+  free(p->inner);
+  free(p->tau);
+  free(p->nfe_seg);
+  memset(p, 0, sizeof *p);
+}
+
+int rtk_plan_grid(const rtk_sampler_cfg *cfg, int S, rtk_plan *p) {
+  if (cfg->grid == RTK_GRID_LIST) S = cfg->times.n - 1;
+  if (S < 1) return RTK_ERR(RTK_ERR_INPUT, "the grid needs at least one step (got %d)", S);
+  RTK_CHECK(rtk_plan_alloc(S, p));
+  RTK_CHECK(rtk_grid_build(cfg->grid, cfg->T, cfg->t_min, cfg->delta, cfg->times.v, cfg->times.n, S, p->times));
+  return RTK_OK;
+}
+
+int rtk_stats_alloc(int nseg, rtk_stats *s) {
+  memset(s, 0, sizeof *s);
+  s->nseg = nseg;
+  int n = nseg > 0 ? nseg : 1;
+  RTK_MALLOC(s->nfe, n);
+  RTK_MALLOC(s->accept, n);
+  RTK_MALLOC(s->propose, n);
+  RTK_MALLOC(s->seconds, n);
+  return RTK_OK;
+}
+
+void rtk_stats_free(rtk_stats *s) {
+  free(s->nfe);
+  free(s->accept);
+  free(s->propose);
+  free(s->seconds);
+  memset(s, 0, sizeof *s);
+}
+
+void rtk_stats_zero(rtk_stats *s) {
+  int n = s->nseg > 0 ? s->nseg : 1;
+  memset(s->nfe, 0, sizeof(int64_t) * n);
+  memset(s->accept, 0, sizeof(int64_t) * n);
+  memset(s->propose, 0, sizeof(int64_t) * n);
+  memset(s->seconds, 0, sizeof(double) * n);
+}
+
+double rtk_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}

@@ -22,11 +22,21 @@ typedef struct rtk_mixcoef {
   double min_lam;
 } rtk_mixcoef;
 
+/* BLAS calls always see a row count that is a multiple of RTK_ROW_ALIGN: a
+ * short block is zero-padded.  OpenBLAS computes rows of a full micro-tile in
+ * an order that does not depend on the row's position, but edge rows take a
+ * different path (measured: M % 4 != 0 changes the last bits of the score),
+ * so padding makes every particle's result independent of the block size. */
+#define RTK_ROW_ALIGN 16
+
 /* Scratch space for a block of up to B particles. */
 typedef struct rtk_mixwork {
-  int B, K, d;
-  double *X2; /* [B][d] */
-  double *L;  /* [B][K] logits, then responsibilities */
+  int B, Bpad, K, d;
+  double *X2;   /* [Bpad][d] */
+  double *L;    /* [Bpad][K] logits, then responsibilities */
+  double *Xpad; /* [Bpad][d] padded copy of a short block */
+  double *Spad; /* [Bpad][d] its score */
+  double *lpad; /* [Bpad] its log-density */
 } rtk_mixwork;
 
 int rtk_mixture_alloc(int K, int d, rtk_mixture **out);

@@ -16,7 +16,6 @@
 #include "progress.h"
 #include "rtk/error.h"
 #include "rtk/metrics.h"
-#include "rtk/rng.h"
 #include "study.h"
 
 #ifdef RTK_HAVE_OPENBLAS_THREADS
@@ -130,38 +129,30 @@ static int run_init(const rtk_runspec *r, int rank, int size, run_data *rd, int6
   return RTK_OK;
 }
 
-/* kernel: every block of this rank through the sampler */
-static int run_kernel(const rtk_runspec *r, run_data *rd, int64_t b0, int64_t b1, int64_t p0, bnd_user *bu) {
-  const rtk_sampler_ops *s = r->sampler;
-  const int64_t N = r->so.particles, B = r->so.block;
+static void block_done(void *u) { ((bnd_user *)u)->blocks_done++; }
+
+/* kernel: every block of this rank through the sampler, then this rank's
+ * share of the histograms and mode counts */
+static int run_kernel(const rtk_runspec *r, run_data *rd, int64_t b0, int64_t b1, int64_t nloc, bnd_user *bu) {
+  const int64_t B = r->so.block;
   const int d = rd->mix->d;
   rtk_block_ctx ctx = {rd->mix, &r->sc, &rd->plan, (uint64_t)r->so.seed, at_boundary, bu};
-  void *ws = NULL;
-  int rc = s->work_create(&ctx, (int)B, &ws);
+  RTK_CHECK(rtk_sample_blocks(r->sampler, &ctx, r->so.particles, B, b0, b1, rd->X, &rd->st, block_done, bu));
+  rtk_hist_add(&rd->hist, (int)nloc, rd->X);
   rtk_mixcoef coef;
   rtk_mixwork mw;
-  memset(&coef, 0, sizeof coef);
-  memset(&mw, 0, sizeof mw);
-  if (!rc) rc = rtk_mixcoef_init(rd->mix, &coef);
+  int rc = rtk_mixcoef_init(rd->mix, &coef);
   if (!rc) rc = rtk_mixwork_init((int)B, rd->mix->K, d, &mw);
-  const double t_end = rd->plan.times[rd->plan.nseg];
-  if (!rc) rtk_mixcoef_set_time(rd->mix, t_end, &coef);
-  for (int64_t b = b0; b < b1 && !rc; b++) {
-    const int64_t gid0 = b * B;
-    const int n = (int)(gid0 + B <= N ? B : N - gid0);
-    double *X = rd->X + (size_t)(gid0 - p0) * d;
-    for (int i = 0; i < n; i++)
-      rtk_rng_normals((uint64_t)r->so.seed, (uint64_t)(gid0 + i), 0, 0, RTK_RNG_INIT, d, X + (size_t)i * d);
-    rc = s->run_block(&ctx, gid0, n, X, &rd->st, ws);
-    if (rc) break;
-    rtk_hist_add(&rd->hist, n, X);
-    rtk_mix_argmax(&coef, n, X, rd->kbuf, &mw);
-    for (int i = 0; i < n; i++) rd->modes[rd->kbuf[i]]++;
-    bu->blocks_done++;
+  if (!rc) {
+    rtk_mixcoef_set_time(rd->mix, rd->plan.times[rd->plan.nseg], &coef);
+    for (int64_t i = 0; i < nloc; i += B) {
+      int n = (int)(nloc - i < B ? nloc - i : B);
+      rtk_mix_argmax(&coef, n, rd->X + (size_t)i * d, rd->kbuf, &mw);
+      for (int j = 0; j < n; j++) rd->modes[rd->kbuf[j]]++;
+    }
+    rtk_mixwork_free(&mw);
   }
-  if (ws) s->work_free(ws);
   rtk_mixcoef_free(&coef);
-  rtk_mixwork_free(&mw);
   return rc;
 }
 
@@ -236,7 +227,7 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, hid_t file, rtk_progress
 
   MPI_Barrier(comm);
   double t0 = MPI_Wtime();
-  rc = rtk_collective(comm, run_kernel(r, &rd, b0, b1, p0, &bu));
+  rc = rtk_collective(comm, run_kernel(r, &rd, b0, b1, nloc, &bu));
   double wall_local = MPI_Wtime() - t0, wall;
   if (rc) {
     run_data_free(&rd);

@@ -100,16 +100,23 @@ void rtk_mixcoef_set_time(const rtk_mixture *m, double t, rtk_mixcoef *c) {
 int rtk_mixwork_init(int B, int K, int d, rtk_mixwork *w) {
   memset(w, 0, sizeof *w);
   w->B = B;
+  w->Bpad = (B + RTK_ROW_ALIGN - 1) / RTK_ROW_ALIGN * RTK_ROW_ALIGN;
   w->K = K;
   w->d = d;
-  RTK_MALLOC(w->X2, (size_t)B * d);
-  RTK_MALLOC(w->L, (size_t)B * K);
+  RTK_MALLOC(w->X2, (size_t)w->Bpad * d);
+  RTK_MALLOC(w->L, (size_t)w->Bpad * K);
+  RTK_MALLOC(w->Xpad, (size_t)w->Bpad * d);
+  RTK_MALLOC(w->Spad, (size_t)w->Bpad * d);
+  RTK_MALLOC(w->lpad, w->Bpad);
   return RTK_OK;
 }
 
 void rtk_mixwork_free(rtk_mixwork *w) {
   free(w->X2);
   free(w->L);
+  free(w->Xpad);
+  free(w->Spad);
+  free(w->lpad);
   memset(w, 0, sizeof *w);
 }
 
@@ -127,8 +134,25 @@ static void logits(const rtk_mixcoef *c, int n, const double *X, rtk_mixwork *w)
   }
 }
 
+static void eval_aligned(const rtk_mixcoef *c, int n, const double *X, double *logp, double *score,
+                         rtk_mixwork *w);
+
 void rtk_mix_eval(const rtk_mixcoef *c, int n, const double *X, double *logp, double *score,
                   rtk_mixwork *w) {
+  if (n % RTK_ROW_ALIGN == 0) {
+    eval_aligned(c, n, X, logp, score, w);
+    return;
+  }
+  const int d = c->d, np = (n + RTK_ROW_ALIGN - 1) / RTK_ROW_ALIGN * RTK_ROW_ALIGN;
+  memcpy(w->Xpad, X, sizeof(double) * n * d);
+  memset(w->Xpad + (size_t)n * d, 0, sizeof(double) * (np - n) * d);
+  eval_aligned(c, np, w->Xpad, logp ? w->lpad : NULL, score ? w->Spad : NULL, w);
+  if (logp) memcpy(logp, w->lpad, sizeof(double) * n);
+  if (score) memcpy(score, w->Spad, sizeof(double) * n * d);
+}
+
+static void eval_aligned(const rtk_mixcoef *c, int n, const double *X, double *logp, double *score,
+                         rtk_mixwork *w) {
   const int K = c->K, d = c->d;
   logits(c, n, X, w);
   /* log-sum-exp and softmax, row by row */
@@ -156,8 +180,13 @@ void rtk_mix_eval(const rtk_mixcoef *c, int n, const double *X, double *logp, do
 }
 
 void rtk_mix_argmax(const rtk_mixcoef *c, int n, const double *X, int *k_out, rtk_mixwork *w) {
-  const int K = c->K;
-  logits(c, n, X, w);
+  const int K = c->K, d = c->d, np = (n + RTK_ROW_ALIGN - 1) / RTK_ROW_ALIGN * RTK_ROW_ALIGN;
+  if (np != n) {
+    memcpy(w->Xpad, X, sizeof(double) * n * d);
+    memset(w->Xpad + (size_t)n * d, 0, sizeof(double) * (np - n) * d);
+    X = w->Xpad;
+  }
+  logits(c, np, X, w);
   for (int b = 0; b < n; b++) {
     const double *Lb = w->L + (size_t)b * K;
     int best = 0;

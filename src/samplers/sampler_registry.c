@@ -5,6 +5,7 @@
 
 #include "rtk/error.h"
 #include "rtk/grid.h"
+#include "rtk/rng.h"
 #include "rtk/sampler.h"
 
 static const rtk_sampler_ops *const samplers[] = {&rtk_sampler_exact, &rtk_sampler_ddpm,
@@ -89,4 +90,25 @@ double rtk_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+void rtk_draw_initial(uint64_t seed, int64_t gid0, int n, int d, double *X) {
+  for (int i = 0; i < n; i++) rtk_rng_normals(seed, (uint64_t)(gid0 + i), 0, 0, RTK_RNG_INIT, d, X + (size_t)i * d);
+}
+
+int rtk_sample_blocks(const rtk_sampler_ops *ops, const rtk_block_ctx *ctx, int64_t N, int64_t B, int64_t b0,
+                      int64_t b1, double *X, rtk_stats *st, void (*after_block)(void *user), void *user) {
+  const int d = ctx->mix->d;
+  void *ws = NULL;
+  int rc = ops->work_create(ctx, (int)B, &ws);
+  for (int64_t b = b0; b < b1 && !rc; b++) {
+    const int64_t gid0 = b * B;
+    const int n = (int)(gid0 + B <= N ? B : N - gid0);
+    double *Xb = X + (size_t)(gid0 - b0 * B) * d;
+    rtk_draw_initial(ctx->seed, gid0, n, d, Xb);
+    rc = ops->run_block(ctx, gid0, n, Xb, st, ws);
+    if (!rc && after_block) after_block(user);
+  }
+  if (ws) ops->work_free(ws);
+  return rc ? rtk_error_trace(rc, __FILE__, __LINE__, __func__) : RTK_OK;
 }

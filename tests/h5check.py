@@ -1,0 +1,109 @@
+#!/usr/bin/python3
+"""Checks on rtkbench results files used by CTest.
+
+  h5check.py contract FILE           the SPEC §6 minimum content is present
+  h5check.py same FILE_A FILE_B      samples, boundaries and integer metrics bitwise equal
+"""
+import sys
+
+import h5py
+import numpy as np
+
+TIMING = {"wall_time", "seconds_per_segment", "nfe_per_second", "particles_per_second"}
+
+
+def attr(obj, name):
+    v = obj.attrs[name]
+    return v.decode() if isinstance(v, bytes) else v
+
+
+def contract(path):
+    errors = []
+    with h5py.File(path, "r") as f:
+        for a in ["format", "format_version", "software_version", "created", "mpi_ranks", "command_line"]:
+            if a not in f.attrs:
+                errors.append(f"root attribute {a} missing")
+        if attr(f, "format") != "rtkbench":
+            errors.append("format is not rtkbench")
+        for p in ["config", "target/weights", "target/means", "target/variances"]:
+            if p not in f:
+                errors.append(f"/{p} missing")
+        K, d = f["target/means"].shape
+        if f["target/weights"].shape != (K,) or f["target/variances"].shape != (K, d):
+            errors.append("target shapes inconsistent")
+        if abs(f["target/weights"][()].sum() - 1) > 1e-12:
+            errors.append("target weights do not sum to 1")
+        runs = f["runs"]
+        if len(runs) == 0:
+            errors.append("no runs")
+        for rid, g in runs.items():
+            for a in ["sampler", "nfe", "particles", "seed", "status"]:
+                if a not in g.attrs:
+                    errors.append(f"{rid}: attribute {a} missing")
+            if attr(g, "status") != "complete":
+                errors.append(f"{rid}: status {attr(g, 'status')}")
+            N = int(attr(g, "particles"))
+            S = int(attr(g, "segments"))
+            dim = int(attr(g, "dim"))
+            if g["samples"].shape != (N, dim) or g["samples"].dtype != np.float64:
+                errors.append(f"{rid}: samples shape {g['samples'].shape}")
+            if g["times"].shape != (S + 1,):
+                errors.append(f"{rid}: times shape")
+            if "boundaries" in g:
+                b = g["boundaries"]
+                if b.shape != (S + 1, N, dim):
+                    errors.append(f"{rid}: boundaries shape {b.shape}")
+                elif not np.array_equal(b[S], g["samples"][()]):
+                    errors.append(f"{rid}: last boundary differs from samples")
+            m = g["metrics"]
+            for k in ["marginal_accuracy", "marginal_tv", "noise_floor", "excess_tv", "mode_tv", "histograms",
+                      "bin_probs", "acceptance", "nfe", "nfe_total", "wall_time", "nfe_per_second"]:
+                if k not in m:
+                    errors.append(f"{rid}: metrics/{k} missing")
+            h = m["histograms"][()]
+            if not (h.sum(axis=1) == N).all():
+                errors.append(f"{rid}: histogram rows do not sum to N")
+            if int(m["nfe_total"][()]) != round(float(attr(g, "nfe")) * N):
+                errors.append(f"{rid}: nfe_total inconsistent with nfe")
+            # the stored accuracy is recomputable from the stored histogram and probabilities
+            tv = 0.5 * np.abs(h / N - m["bin_probs"][()]).sum(axis=1)
+            if abs((1 - tv.mean()) - m["marginal_accuracy"][()]) > 1e-12:
+                errors.append(f"{rid}: marginal_accuracy not reproducible from histograms")
+    return errors
+
+
+def same(a, b):
+    errors = []
+    with h5py.File(a, "r") as fa, h5py.File(b, "r") as fb:
+        ra, rb = fa["runs"], fb["runs"]
+        if sorted(ra) != sorted(rb):
+            return [f"different runs: {sorted(ra)} vs {sorted(rb)}"]
+        for rid in ra:
+            ga, gb = ra[rid], rb[rid]
+            for ds in ["samples", "boundaries", "times"]:
+                if (ds in ga) != (ds in gb):
+                    errors.append(f"{rid}/{ds} present in one file only")
+                elif ds in ga and not np.array_equal(ga[ds][()], gb[ds][()]):
+                    n = int((ga[ds][()] != gb[ds][()]).sum())
+                    errors.append(f"{rid}/{ds}: {n} values differ")
+            for k in ga["metrics"]:
+                if k in TIMING:
+                    continue
+                x, y = ga["metrics"][k][()], gb["metrics"][k][()]
+                if not np.array_equal(x, y, equal_nan=x.dtype.kind == "f"):
+                    errors.append(f"{rid}/metrics/{k} differs")
+    return errors
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "contract":
+        errs = contract(sys.argv[2])
+    elif len(sys.argv) == 4 and sys.argv[1] == "same":
+        errs = same(sys.argv[2], sys.argv[3])
+    else:
+        print(__doc__)
+        sys.exit(2)
+    for e in errs:
+        print("FAIL", e)
+    print("OK" if not errs else f"{len(errs)} problems")
+    sys.exit(1 if errs else 0)

@@ -1,0 +1,410 @@
+/* Unit and statistical tests of the numerical core (no MPI).
+ * Usage: test_core NAME   (one CTest entry per NAME). Fixed seeds; every
+ * statistical tolerance is a k-sigma bound computed from exact moments. */
+#include <stdint.h>
+
+#include "rtk/grid.h"
+#include "rtk/metrics.h"
+#include "rtk/rng.h"
+#include "testutil.h"
+
+/* log p_t(x) by direct summation (independent of the DGEMM expansion) */
+static double direct_logp(const rtk_mixture *m, double t, const double *x) {
+  const double a = rtk_alpha(t), s2 = rtk_sigma2(t);
+  double mx = -INFINITY, *lk = malloc(sizeof(double) * m->K), s = 0;
+  for (int k = 0; k < m->K; k++) {
+    double l = log(m->w[k]);
+    for (int j = 0; j < m->d; j++) {
+      double lam = a * a * m->var[k * m->d + j] + s2, r = x[j] - a * m->mu[k * m->d + j];
+      l += -0.5 * (log(2 * M_PI * lam) + r * r / lam);
+    }
+    lk[k] = l;
+    if (l > mx) mx = l;
+  }
+  for (int k = 0; k < m->K; k++) s += exp(lk[k] - mx);
+  free(lk);
+  return mx + log(s);
+}
+
+static rtk_mixture *three_targets(int i) {
+  static const char *grid[] = {"dim=6", NULL}, *rnd[] = {"dim=5", "K=6", "subspace=3", NULL};
+  if (i == 0) return tu_target("gaussian", NULL);
+  if (i == 1) return tu_target("mog-grid", grid);
+  return tu_target("mog-random", rnd);
+}
+
+static void test_score_fd(void) {
+  const double times[] = {0, 0.01, 0.3, 2.0};
+  for (int ti = 0; ti < 3; ti++) {
+    rtk_mixture *m = three_targets(ti);
+    const int d = m->d, n = 40;
+    rtk_mixcoef c;
+    rtk_mixwork w;
+    OK(rtk_mixcoef_init(m, &c));
+    OK(rtk_mixwork_init(n, m->K, d, &w));
+    double *X = malloc(sizeof(double) * n * d), *S = malloc(sizeof(double) * n * d), lp[40], lp2[2];
+    double *Y = malloc(sizeof(double) * 2 * d);
+    for (size_t it = 0; it < sizeof times / sizeof times[0]; it++) {
+      double t = times[it];
+      rtk_mixture_sample(m, t, 11, 0, n, X);
+      for (int i = 0; i < n * d; i++) X[i] += 0.05 * sin(i); /* off the component means */
+      rtk_mixcoef_set_time(m, t, &c);
+      rtk_mix_eval(&c, n, X, lp, S, &w);
+      double worst_fd = 0, worst_lp = 0;
+      for (int i = 0; i < n; i++) {
+        double dl = fabs(lp[i] - direct_logp(m, t, X + i * d)) / (1 + fabs(lp[i]));
+        if (dl > worst_lp) worst_lp = dl;
+        for (int j = 0; j < d; j++) {
+          double h = 1e-5;
+          memcpy(Y, X + i * d, sizeof(double) * d);
+          memcpy(Y + d, X + i * d, sizeof(double) * d);
+          Y[j] += h;
+          Y[d + j] -= h;
+          rtk_mix_eval(&c, 2, Y, lp2, NULL, &w);
+          double fd = (lp2[0] - lp2[1]) / (2 * h), s = S[i * d + j];
+          double err = fabs(fd - s) / (1 + fabs(s));
+          if (err > worst_fd) worst_fd = err;
+        }
+      }
+      /* central differences: O(h^2 f''') + O(eps f / h) ~ 1e-9 relative for these curvatures */
+      CHECK(worst_fd < 1e-5, "target %d t=%g: score vs finite differences, worst rel. error %.3e", ti, t, worst_fd);
+      CHECK(worst_lp < 1e-10, "target %d t=%g: log p vs direct sum, worst rel. error %.3e", ti, t, worst_lp);
+    }
+    free(X);
+    free(S);
+    free(Y);
+    rtk_mixcoef_free(&c);
+    rtk_mixwork_free(&w);
+    rtk_mixture_free(m);
+  }
+}
+
+/* exact samples of p_t against the closed-form moments, 5-sigma bounds from exact 4th moments */
+static void test_moments(void) {
+  const double times[] = {0, 0.5};
+  const int64_t N = 200000;
+  for (int ti = 0; ti < 3; ti++) {
+    rtk_mixture *m = three_targets(ti);
+    const int d = m->d;
+    double *X = malloc(sizeof(double) * N * d), *mean = malloc(sizeof(double) * d), *cov = malloc(sizeof(double) * d * d);
+    for (int it = 0; it < 2; it++) {
+      double t = times[it], a = rtk_alpha(t), s2 = rtk_sigma2(t);
+      rtk_mixture_sample(m, t, 5, 0, (int)N, X);
+      rtk_mixture_moments(m, t, mean, cov);
+      if (ti == 0) { /* gaussian: closed form by hand */
+        CHECK(fabs(mean[0] - a * 0.5) < 1e-14, "gaussian mean at t=%g", t);
+        CHECK(fabs(cov[0] - (a * a * 0.25 + s2)) < 1e-14, "gaussian variance at t=%g", t);
+        CHECK(cov[1] == 0, "gaussian covariance off-diagonal");
+      }
+      double m4[64];
+      for (int j = 0; j < d; j++) { /* central 4th moment of the j-th marginal: sum_k w_k (D^4 + 6 D^2 L + 3 L^2) */
+        m4[j] = 0;
+        for (int k = 0; k < m->K; k++) {
+          double D = a * m->mu[k * d + j] - mean[j], L = a * a * m->var[k * d + j] + s2;
+          m4[j] += m->w[k] * (D * D * D * D + 6 * D * D * L + 3 * L * L);
+        }
+      }
+      for (int j = 0; j < d; j++) {
+        double sm = 0, sv = 0;
+        for (int64_t i = 0; i < N; i++) sm += X[i * d + j];
+        sm /= N;
+        for (int64_t i = 0; i < N; i++) sv += (X[i * d + j] - mean[j]) * (X[i * d + j] - mean[j]);
+        sv /= N;
+        double var = cov[j * d + j];
+        CHECK(fabs(sm - mean[j]) < 5 * sqrt(var / N), "target %d t=%g coord %d: mean %.5f vs %.5f", ti, t, j, sm, mean[j]);
+        CHECK(fabs(sv - var) < 5 * sqrt((m4[j] - var * var) / N), "target %d t=%g coord %d: var %.5f vs %.5f", ti, t, j,
+              sv, var);
+      }
+      double c01 = 0;
+      for (int64_t i = 0; i < N; i++) c01 += (X[i * d] - mean[0]) * (X[i * d + 1] - mean[1]);
+      c01 /= N;
+      double sd = sqrt(sqrt(m4[0] * m4[1]) / N); /* Cauchy-Schwarz bound on sd of the product */
+      CHECK(fabs(c01 - cov[1]) < 5 * sd, "target %d t=%g: cov01 %.5f vs %.5f", ti, t, c01, cov[1]);
+    }
+    free(X);
+    free(mean);
+    free(cov);
+    rtk_mixture_free(m);
+  }
+}
+
+/* DDPM on a Gaussian target is linear, so the law of its output is Gaussian
+ * with mean/variance given by an exact recursion.  Check (1) the sampler's
+ * output matches that recursion within k sigma, (2) the recursion's error vs
+ * the target shrinks with NFE at first order. */
+static void test_ddpm_gaussian(void) {
+  const char *tk[] = {"dim=4", "mean=0.5", "variance=0.25", NULL};
+  rtk_mixture *m = tu_target("gaussian", tk);
+  const int64_t N = 20000;
+  const int nfes[] = {4, 16, 64, 256};
+  double err[4];
+  for (int q = 0; q < 4; q++) {
+    char nfe[32];
+    snprintf(nfe, sizeof nfe, "nfe=%d", nfes[q]);
+    const char *kv[] = {nfe, "grid=uniform", "T=5", NULL};
+    rtk_sampler_cfg cfg;
+    tu_scfg(&rtk_sampler_ddpm, &cfg, kv);
+    tu_run r;
+    tu_sample(&rtk_sampler_ddpm, &cfg, m, 3, N, 256, &r);
+    double M = 0, V = 1;
+    for (int k = 0; k < r.plan.nseg; k++) {
+      double t = r.plan.times[k], h = t - r.plan.times[k + 1], a = rtk_alpha(t);
+      double lam = a * a * 0.25 + rtk_sigma2(t), mt = a * 0.5;
+      double A = exp(h) - 2 * expm1(h) / lam, Bc = 2 * expm1(h) * mt / lam;
+      M = A * M + Bc;
+      V = A * A * V + expm1(2 * h);
+    }
+    double sm = 0, sv = 0, n = (double)N * m->d;
+    for (int64_t i = 0; i < N * m->d; i++) sm += r.X[i];
+    sm /= n;
+    for (int64_t i = 0; i < N * m->d; i++) sv += (r.X[i] - M) * (r.X[i] - M);
+    sv /= n;
+    CHECK(fabs(sm - M) < 5 * sqrt(V / n), "nfe %d: sample mean %.5f vs predicted %.5f", nfes[q], sm, M);
+    CHECK(fabs(sv - V) < 5 * V * sqrt(2 / n), "nfe %d: sample var %.5f vs predicted %.5f", nfes[q], sv, V);
+    CHECK(tu_total_nfe(&r) == (int64_t)nfes[q] * N, "nfe %d: counted %lld", nfes[q], (long long)tu_total_nfe(&r));
+    err[q] = fabs(M - 0.5) + fabs(V - 0.25);
+    if (q == 0) CHECK(err[q] > 20 * sqrt(V / n), "nfe 4 bias %.4f must be resolvable", err[q]);
+    tu_run_free(&r);
+  }
+  for (int q = 1; q < 4; q++) CHECK(err[q] < err[q - 1], "error must shrink with NFE: %.3e then %.3e", err[q - 1], err[q]);
+  /* first order in the step: the recursion's error drops ~4x per 4x NFE once asymptotic */
+  double prev = 0;
+  for (int S = 256; S <= 16384; S *= 4) {
+    const char *kv[] = {"grid=uniform", "T=5", NULL};
+    rtk_sampler_cfg cfg;
+    tu_scfg(&rtk_sampler_ddpm, &cfg, kv);
+    cfg.nfe = S;
+    rtk_plan p;
+    OK(rtk_sampler_ddpm.plan(&cfg, m, &p));
+    double M = 0, V = 1;
+    for (int k = 0; k < p.nseg; k++) {
+      double t = p.times[k], h = t - p.times[k + 1], a = rtk_alpha(t);
+      double lam = a * a * 0.25 + rtk_sigma2(t), A = exp(h) - 2 * expm1(h) / lam;
+      M = A * M + 2 * expm1(h) * a * 0.5 / lam;
+      V = A * A * V + expm1(2 * h);
+    }
+    rtk_plan_free(&p);
+    double e = fabs(M - 0.5) + fabs(V - 0.25);
+    if (prev > 0) CHECK(fabs(prev / e - 4) < 0.4, "first order: error ratio %.3f for 4x NFE at %d", prev / e, S);
+    prev = e;
+  }
+  rtk_mixture_free(m);
+}
+
+/* One RTK segment on a Gaussian target: the kernel pi(z|x') is Gaussian with
+ * precision P = 1/lam + e^{-2h}/q and mean (m/lam + e^{-h} x'/q)/P.  MALA must
+ * sample it exactly even with a step that would bias ULA. */
+static void mala_residuals(int inner, double *mean_r, double *var_r, double *cov_rx, double *acc, int64_t N, int d) {
+  const char *tk[] = {"dim=4", "mean=0.5", "variance=0.25", NULL};
+  rtk_mixture *m = tu_target("gaussian", tk);
+  char in[32];
+  snprintf(in, sizeof in, "inner_steps=%d", inner);
+  const char *kv[] = {"grid=list", "times=1.0, 0.5", "T=1", "delta=0.5", "init=gaussian", "step=1.0", in, NULL};
+  rtk_sampler_cfg cfg;
+  tu_scfg(&rtk_sampler_rtk_mala, &cfg, kv);
+  tu_run r;
+  tu_sample(&rtk_sampler_rtk_mala, &cfg, m, 21, N, 128, &r);
+  const double h = 0.5, e = exp(-h), q = -expm1(-2 * h), t = 0.5;
+  const double lam = rtk_alpha(t) * rtk_alpha(t) * 0.25 + rtk_sigma2(t), mt = rtk_alpha(t) * 0.5, P = 1 / lam + e * e / q;
+  double s = 0, ss = 0, sx = 0;
+  for (int64_t i = 0; i < N * d; i++) {
+    double mu = (mt / lam + e * r.X0[i] / q) / P, res = (r.X[i] - mu) * sqrt(P);
+    s += res;
+    ss += res * res;
+    sx += res * r.X0[i];
+  }
+  double n = (double)N * d;
+  *mean_r = s / n;
+  *var_r = ss / n - (*mean_r) * (*mean_r);
+  *cov_rx = sx / n;
+  *acc = (double)r.st.accept[0] / r.st.propose[0];
+  CHECK(tu_total_nfe(&r) == N * (1 + inner), "MALA NFE: %lld counted", (long long)tu_total_nfe(&r));
+  tu_run_free(&r);
+  rtk_mixture_free(m);
+}
+
+static void test_mala_subproblem(void) {
+  const int64_t N = 20000;
+  const int d = 4;
+  const double n = (double)N * d;
+  double mr, vr, cr, acc;
+  mala_residuals(60, &mr, &vr, &cr, &acc, N, d);
+  /* residuals are i.i.d. N(0,1) under the exact kernel; x' ~ N(0,1) independent of them */
+  CHECK(fabs(mr) < 5 / sqrt(n), "residual mean %.5f", mr);
+  CHECK(fabs(vr - 1) < 5 * sqrt(2 / n), "residual variance %.5f", vr);
+  CHECK(fabs(cr) < 5 / sqrt(n), "residual-x' covariance %.5f", cr);
+  CHECK(acc > 0.3 && acc < 0.99, "acceptance %.3f", acc);
+  /* the same statistic must detect an unconverged chain (test power) */
+  mala_residuals(1, &mr, &vr, &cr, &acc, N, d);
+  CHECK(fabs(vr - 1) > 20 * sqrt(2 / n) || fabs(mr) > 20 / sqrt(n), "1-step chain not detected: mean %.4f var %.4f", mr, vr);
+}
+
+/* exact samples: marginal accuracy sits at 1 - noise floor within its error,
+ * and the metric resolves samples of the wrong law */
+static void test_exact_accuracy(void) {
+  rtk_mixture *m = tu_target("mog-grid", NULL);
+  const int64_t N = 5000;
+  const int seeds = 12;
+  double acc[12], floor_ = 0, floor_sd = 0;
+  double *X = malloc(sizeof(double) * N * m->d), *probs = malloc(sizeof(double) * m->d * 102);
+  for (int s = 0; s < seeds + 1; s++) {
+    rtk_hist h;
+    OK(rtk_hist_init(m, 0, 100, 4, &h));
+    rtk_mixture_sample(m, s < seeds ? 0 : 0.05, 100 + s, 0, (int)N, X); /* last: p_0.05, the wrong law */
+    rtk_hist_add(&h, (int)N, X);
+    rtk_hist_exact_probs(&h, m, 0, probs);
+    int64_t tot = 0;
+    for (int b = 0; b < 102; b++) tot += h.count[b];
+    CHECK(tot == N, "histogram lost particles: %lld", (long long)tot);
+    double psum = 0;
+    for (int b = 0; b < 102; b++) psum += probs[b];
+    CHECK(fabs(psum - 1) < 1e-12, "bin probabilities sum to %.15f", psum);
+    rtk_marginal_result r;
+    rtk_marginal_metrics(&h, probs, N, NULL, &r);
+    if (s < seeds) {
+      acc[s] = r.accuracy;
+      floor_ = r.noise_floor;
+      floor_sd = r.floor_sd;
+    } else {
+      CHECK(r.excess > 10 * floor_sd, "p_0.05 vs p_0 must be resolved: excess %.4f, sd %.4f", r.excess, floor_sd);
+    }
+    rtk_hist_free(&h);
+  }
+  double mean = 0, var = 0;
+  for (int s = 0; s < seeds; s++) mean += acc[s] / seeds;
+  for (int s = 0; s < seeds; s++) var += (acc[s] - mean) * (acc[s] - mean) / (seeds - 1);
+  double se = sqrt(var / seeds);
+  CHECK(fabs(mean - (1 - floor_)) < 4 * se + 1e-4, "exact accuracy %.5f vs 1 - floor %.5f (SE %.5f)", mean, 1 - floor_, se);
+  CHECK(sqrt(var) < 2 * floor_sd && sqrt(var) > 0.2 * floor_sd, "spread of exact accuracy %.5f vs predicted %.5f",
+        sqrt(var), floor_sd);
+  /* the exact binomial floor agrees with the large-N formula of the SPEC, 1/2 sum sqrt(2 p(1-p)/(pi N)) */
+  double asym = 0;
+  rtk_hist h;
+  OK(rtk_hist_init(m, 0, 100, 4, &h));
+  rtk_hist_exact_probs(&h, m, 0, probs);
+  for (int i = 0; i < m->d; i++)
+    for (int b = 0; b < 102; b++) {
+      double p = probs[i * 102 + b];
+      asym += 0.5 * sqrt(2 * p * (1 - p) / (M_PI * 1e7)) / m->d;
+    }
+  rtk_marginal_result r;
+  memset(h.count, 0, sizeof(int64_t) * m->d * 102);
+  rtk_marginal_metrics(&h, probs, 10000000, NULL, &r);
+  CHECK(fabs(r.noise_floor - asym) < 0.02 * asym, "binomial floor %.6f vs asymptotic %.6f at N=1e7", r.noise_floor, asym);
+  rtk_hist_free(&h);
+  CHECK(fabs(rtk_binomial_mad(2, 0.5) - 0.5) < 1e-14, "MAD of Bin(2,1/2) = 1/2, got %g", rtk_binomial_mad(2, 0.5));
+  free(X);
+  free(probs);
+  rtk_mixture_free(m);
+}
+
+static void test_grid(void) {
+  double t[8];
+  OK(rtk_grid_build(RTK_GRID_UNIFORM, 5, 1e-3, 0, NULL, 0, 5, t));
+  for (int i = 0; i <= 5; i++) CHECK(fabs(t[i] - (5 - i)) < 1e-14, "uniform t[%d]=%g", i, t[i]);
+  OK(rtk_grid_build(RTK_GRID_GEOMETRIC, 5, 1e-3, 0, NULL, 0, 5, t));
+  CHECK(t[0] == 5 && fabs(t[4] - 1e-3) < 1e-15 && t[5] == 0, "geometric ends %g %g %g", t[0], t[4], t[5]);
+  CHECK(fabs(t[1] / t[0] - t[2] / t[1]) < 1e-12, "geometric ratio");
+  const double l[] = {5, 2, 1, 0};
+  OK(rtk_grid_build(RTK_GRID_LIST, 5, 0, 0, l, 4, 0, t));
+  CHECK(t[1] == 2 && t[3] == 0, "list copied");
+  const double bad[] = {5, 2, 3, 0};
+  CHECK(rtk_grid_build(RTK_GRID_LIST, 5, 0, 0, bad, 4, 0, t) == RTK_ERR_INPUT, "non-decreasing list rejected");
+  CHECK(rtk_grid_build(RTK_GRID_GEOMETRIC, 5, 6, 0, NULL, 0, 4, t) == RTK_ERR_INPUT, "t_min > T rejected");
+  CHECK(rtk_grid_build(RTK_GRID_UNIFORM, 1, 0, 2, NULL, 0, 4, t) == RTK_ERR_INPUT, "end > T rejected");
+}
+
+/* exact NFE accounting of rtk-mala and ddpm (plan == counted, budget respected) */
+static void test_nfe_accounting(void) {
+  rtk_mixture *m = tu_target("mog-grid", NULL);
+  const char *inits[] = {"init=ddpm", "init=gaussian", "init=mean"};
+  for (int i = 0; i < 3; i++) {
+    for (int budget = 50; budget <= 103; budget += 53) {
+      char b[32];
+      snprintf(b, sizeof b, "nfe=%d", budget);
+      const char *kv[] = {b, inits[i], NULL};
+      rtk_sampler_cfg cfg;
+      tu_scfg(&rtk_sampler_rtk_mala, &cfg, kv);
+      tu_run r;
+      tu_sample(&rtk_sampler_rtk_mala, &cfg, m, 1, 300, 64, &r);
+      CHECK(r.plan.nfe == budget, "%s budget %d: plan %lld", inits[i], budget, (long long)r.plan.nfe);
+      CHECK(tu_total_nfe(&r) == 300 * r.plan.nfe, "%s: counted %lld", inits[i], (long long)tu_total_nfe(&r));
+      int64_t props = 0;
+      for (int k = 0; k < r.plan.nseg; k++) props += r.st.propose[k];
+      CHECK(props == 300LL * (budget - 5 - (i == 0)), "%s: %lld proposals", inits[i], (long long)props);
+      tu_run_free(&r);
+    }
+  }
+  const char *kv[] = {"inner_steps=7", "segments=4", NULL};
+  rtk_sampler_cfg cfg;
+  tu_scfg(&rtk_sampler_rtk_mala, &cfg, kv);
+  rtk_plan p;
+  OK(rtk_sampler_rtk_mala.plan(&cfg, m, &p));
+  CHECK(p.nfe == 4 * (1 + 7) + 1, "explicit inner steps: %lld", (long long)p.nfe);
+  rtk_plan_free(&p);
+  const char *small[] = {"nfe=4", NULL};
+  tu_scfg(&rtk_sampler_rtk_mala, &cfg, small);
+  CHECK(rtk_sampler_rtk_mala.plan(&cfg, m, &p) == RTK_ERR_INPUT, "budget below one NFE per segment rejected");
+  rtk_mixture_free(m);
+}
+
+/* chains depend on (seed, particle id) only: block size and block placement do not matter */
+static void test_block_invariance(void) {
+  rtk_mixture *m = tu_target("mog-grid", NULL);
+  const rtk_sampler_ops *ss[] = {&rtk_sampler_ddpm, &rtk_sampler_rtk_mala, &rtk_sampler_exact};
+  const char *kv[] = {"nfe=30", NULL};
+  for (int i = 0; i < 3; i++) {
+    rtk_sampler_cfg cfg;
+    tu_scfg(ss[i], &cfg, kv);
+    tu_run a, b;
+    tu_sample(ss[i], &cfg, m, 9, 1000, 256, &a);
+    tu_sample(ss[i], &cfg, m, 9, 1000, 37, &b);
+    CHECK(!memcmp(a.X, b.X, sizeof(double) * 1000 * m->d), "%s: block size 256 vs 37 differ", ss[i]->name);
+    tu_run_free(&a);
+    tu_run_free(&b);
+  }
+  rtk_mixture_free(m);
+}
+
+static void test_rng(void) {
+  const int n = 100000;
+  double *z = malloc(sizeof(double) * n), *z2 = malloc(sizeof(double) * n), s = 0, ss = 0;
+  rtk_rng_normals(1, 2, 3, 4, RTK_RNG_STEP, n, z);
+  rtk_rng_normals(1, 2, 3, 4, RTK_RNG_STEP, n, z2);
+  CHECK(!memcmp(z, z2, sizeof(double) * n), "same counter, same numbers");
+  rtk_rng_normals(1, 2, 3, 4, RTK_RNG_PROPOSE, n, z2);
+  CHECK(memcmp(z, z2, sizeof(double) * n), "different purpose, different numbers");
+  for (int i = 0; i < n; i++) {
+    s += z[i];
+    ss += z[i] * z[i];
+  }
+  CHECK(fabs(s / n) < 5 / sqrt(n), "normal mean %g", s / n);
+  CHECK(fabs(ss / n - 1) < 5 * sqrt(2.0 / n), "normal variance %g", ss / n);
+  double u = 0;
+  for (int i = 0; i < n; i++) u += rtk_rng_uniform(7, (uint64_t)i, 0, 0, RTK_RNG_ACCEPT);
+  CHECK(fabs(u / n - 0.5) < 5 * sqrt(1.0 / 12 / n), "uniform mean %g", u / n);
+  free(z);
+  free(z2);
+}
+
+int main(int argc, char **argv) {
+  struct {
+    const char *name;
+    void (*fn)(void);
+  } tests[] = {{"score_fd", test_score_fd},           {"moments", test_moments},
+               {"ddpm_gaussian", test_ddpm_gaussian}, {"mala_subproblem", test_mala_subproblem},
+               {"exact_accuracy", test_exact_accuracy}, {"grid", test_grid},
+               {"nfe_accounting", test_nfe_accounting}, {"block_invariance", test_block_invariance},
+               {"rng", test_rng}};
+  int ran = 0;
+  for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
+    if (argc < 2 || !strcmp(argv[1], tests[i].name)) {
+      tests[i].fn();
+      ran++;
+    }
+  if (!ran) {
+    fprintf(stderr, "unknown test %s\n", argv[1]);
+    return 2;
+  }
+  return tu_report(argc > 1 ? argv[1] : "all");
+}

@@ -55,8 +55,9 @@ int rtk_plan_grid(const rtk_sampler_cfg *cfg, int S, rtk_plan *p) {
   if (cfg->grid == RTK_GRID_LIST) S = cfg->times.n - 1;
   if (S < 1) return RTK_ERR(RTK_ERR_INPUT, "the grid needs at least one step (got %d)", S);
   RTK_CHECK(rtk_plan_alloc(S, p));
-  RTK_CHECK(rtk_grid_build(cfg->grid, cfg->T, cfg->t_min, cfg->delta, cfg->times.v, cfg->times.n, S, p->times));
-  return RTK_OK;
+  int rc = rtk_grid_build(cfg->grid, cfg->T, cfg->t_min, cfg->delta, cfg->times.v, cfg->times.n, S, p->times);
+  if (rc) rtk_plan_free(p); /* a failed plan owns nothing */
+  return rc ? rtk_error_trace(rc, __FILE__, __LINE__, __func__) : RTK_OK;
 }
 
 int rtk_stats_alloc(int nseg, rtk_stats *s) {

@@ -61,12 +61,17 @@ static int plan(const rtk_sampler_cfg *cfg, const rtk_mixture *mix, rtk_plan *p)
     } else {
       int64_t budget = cfg->nfe / S + (k < cfg->nfe % S);
       inner = budget - fixed;
-      if (inner < 0)
+      if (inner < 0) {
+        rtk_plan_free(p);
         return RTK_ERR(RTK_ERR_INPUT,
                        "NFE budget %lld is too small for %d segments (each needs at least %lld)",
                        (long long)cfg->nfe, S, (long long)fixed);
+      }
     }
-    if (inner > 1000000000) return RTK_ERR(RTK_ERR_INPUT, "too many inner steps (%lld)", (long long)inner);
+    if (inner > 1000000000) {
+      rtk_plan_free(p);
+      return RTK_ERR(RTK_ERR_INPUT, "too many inner steps (%lld)", (long long)inner);
+    }
     p->inner[k] = (int)inner;
     p->nfe_seg[k] = fixed + inner;
     p->nfe += p->nfe_seg[k];

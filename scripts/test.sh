@@ -1,0 +1,23 @@
+#!/bin/bash
+# Fresh Debian machine -> the whole test suite: install dependencies, build
+# with warnings as errors (gcc), run CTest; then a clang build, and an
+# ASan/UBSan build running the numerical-core tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup-debian.sh
+jobs=$(nproc)
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+
+echo "== gcc build (-Werror) and full test suite"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=gcc -DRTK_WERROR=ON >/dev/null
+cmake --build build -j"$jobs" >/dev/null
+(cd build && ctest --output-on-failure -j"$jobs")
+
+echo "== clang build (-Werror)"
+cmake -S . -B build-clang -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=clang -DRTK_WERROR=ON >/dev/null
+cmake --build build-clang -j"$jobs" >/dev/null
+
+echo "== ASan/UBSan build: numerical-core tests"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DRTK_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$jobs" --target test_core >/dev/null
+(cd build-asan && ctest --output-on-failure -j"$jobs" -L sanitize)

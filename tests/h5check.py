@@ -3,6 +3,7 @@
 
   h5check.py contract FILE           the SPEC §6 minimum content is present
   h5check.py same FILE_A FILE_B      samples, boundaries and integer metrics bitwise equal
+  h5check.py quickstart FILE         the README's claims about experiments/quickstart.ini
 """
 import sys
 
@@ -95,9 +96,35 @@ def same(a, b):
     return errors
 
 
+def quickstart(path):
+    """RTK-MALA at ~100 NFE within 0.01 of exact samples of the same size, and
+    clearly above DDPM on the uniform grid (issue #2's acceptance numbers)."""
+    errors = []
+    acc = {}
+    with h5py.File(path, "r") as f:
+        for rid, g in f["runs"].items():
+            key = attr(g, "sampler") + ("/" + attr(g, "sweep") if attr(g, "sweep") else "")
+            acc[key] = float(g["metrics/marginal_accuracy"][()])
+            if attr(g, "sampler") == "rtk-mala":
+                a = float(g["metrics/acceptance_overall"][()])
+                if not 0.6 < a < 0.95:
+                    errors.append(f"rtk-mala acceptance {a:.3f} outside (0.6, 0.95)")
+                if float(attr(g, "nfe")) != 100:
+                    errors.append("rtk-mala NFE is not 100")
+    print(acc)
+    ex, mala, du = acc["exact"], acc["rtk-mala"], acc["ddpm/ddpm.grid=uniform"]
+    if abs(mala - ex) > 0.01:
+        errors.append(f"rtk-mala {mala:.4f} not within 0.01 of exact {ex:.4f}")
+    if mala - du < 0.2:
+        errors.append(f"rtk-mala {mala:.4f} not clearly above ddpm-uniform {du:.4f}")
+    return errors
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "contract":
         errs = contract(sys.argv[2])
+    elif len(sys.argv) == 3 and sys.argv[1] == "quickstart":
+        errs = quickstart(sys.argv[2])
     elif len(sys.argv) == 4 and sys.argv[1] == "same":
         errs = same(sys.argv[2], sys.argv[3])
     else:

@@ -20,8 +20,10 @@
 
 enum rtk_init_kind { RTK_INIT_GAUSSIAN = 0, RTK_INIT_DDPM = 1, RTK_INIT_MEAN = 2 };
 #define RTK_INIT_CHOICES "gaussian|ddpm|mean"
-enum rtk_step_mode { RTK_STEP_RELATIVE = 0, RTK_STEP_ABSOLUTE = 1 };
-#define RTK_STEP_CHOICES "relative|absolute"
+enum rtk_step_mode { RTK_STEP_RELATIVE = 0, RTK_STEP_ABSOLUTE = 1, RTK_STEP_ADAPTIVE = 2 };
+#define RTK_STEP_CHOICES "relative|absolute|adaptive"
+enum rtk_quad_kind { RTK_QUAD_TRAPEZOID = 0, RTK_QUAD_SIMPSON = 1, RTK_QUAD_GAUSS = 2 };
+#define RTK_QUAD_CHOICES "trapezoid|simpson|gauss"
 enum rtk_ddpm_variant { RTK_DDPM_EXPONENTIAL = 0, RTK_DDPM_EULER = 1 };
 #define RTK_DDPM_CHOICES "exponential|euler"
 
@@ -37,6 +39,12 @@ typedef struct rtk_sampler_cfg {
   int init;            /* enum rtk_init_kind */
   double step;         /* tau, or c in tau = c / L_k */
   int step_mode;       /* enum rtk_step_mode */
+  double target_accept, warmup; /* adaptive: acceptance target (MALA), warm-up fraction */
+  double radius;       /* projected MALA: reject |z' - z| > radius (0: off) */
+  int quad;            /* score-only MALA: enum rtk_quad_kind */
+  int64_t quad_nodes;  /* Gauss-Legendre nodes */
+  double gamma;        /* ULD friction */
+  int64_t substeps;    /* PMM: K small LMC steps emulated per step */
 } rtk_sampler_cfg;
 
 /* What a sampler will do for one run: the grid and its cost. */
@@ -46,8 +54,10 @@ typedef struct rtk_plan {
   int *inner;       /* [S] inner MCMC steps per segment (RTK), else 0 */
   double *tau;      /* [S] inner step size per segment (RTK), else 0 */
   int64_t *nfe_seg; /* [S] NFE per particle in each segment (deterministic samplers) */
-  int64_t nfe;      /* NFE per particle, sum of nfe_seg */
+  int64_t nfe;      /* NFE per particle, sum of nfe_seg (expected value if nfe_random) */
+  int nfe_random;   /* NFE per particle is random (PMM): counted, not planned */
   int has_accept;   /* records Metropolis acceptance */
+  int *warmup;      /* [S] adaptive warm-up steps per segment (part of inner) */
 } rtk_plan;
 
 /* Per-segment counters for one rank (summed/maxed across ranks by the driver). */
@@ -106,6 +116,7 @@ void rtk_draw_initial(uint64_t seed, int64_t gid0, int n, int d, double *X);
 /* One-line helpers shared by samplers */
 double rtk_now(void); /* monotonic seconds */
 
-extern const rtk_sampler_ops rtk_sampler_exact, rtk_sampler_ddpm, rtk_sampler_rtk_mala;
+extern const rtk_sampler_ops rtk_sampler_exact, rtk_sampler_ddpm, rtk_sampler_ddim, rtk_sampler_dpmpp2m,
+    rtk_sampler_pmm, rtk_sampler_rtk_ula, rtk_sampler_rtk_uld, rtk_sampler_rtk_mala, rtk_sampler_rtk_mala_score;
 
 #endif

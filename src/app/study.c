@@ -257,7 +257,7 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, hid_t file, rtk_progress
   }
   *res = (run_result){(double)nfe_tot / N, mr.accuracy, mr.noise_floor, mr.excess, mode_tv,
                       prop ? (double)acc / prop : NAN, wall, wall > 0 ? nfe_tot / wall : 0};
-  if (rd.plan.nfe * N != nfe_tot)
+  if (!rd.plan.nfe_random && rd.plan.nfe * N != nfe_tot)
     rc = RTK_ERR(RTK_ERR_RUNTIME, "run %s: NFE accounting mismatch (planned %lld per particle, counted %lld in total)",
                  r->id, (long long)rd.plan.nfe, (long long)nfe_tot);
 

@@ -8,8 +8,10 @@
 #include "rtk/rng.h"
 #include "rtk/sampler.h"
 
-static const rtk_sampler_ops *const samplers[] = {&rtk_sampler_exact, &rtk_sampler_ddpm,
-                                                   &rtk_sampler_rtk_mala, NULL};
+static const rtk_sampler_ops *const samplers[] = {
+    &rtk_sampler_exact,   &rtk_sampler_ddpm,    &rtk_sampler_ddim,    &rtk_sampler_dpmpp2m,
+    &rtk_sampler_pmm,     &rtk_sampler_rtk_ula, &rtk_sampler_rtk_uld, &rtk_sampler_rtk_mala,
+    &rtk_sampler_rtk_mala_score, NULL};
 
 const rtk_sampler_ops *const *rtk_sampler_all(void) { return samplers; }
 
@@ -40,6 +42,7 @@ int rtk_plan_alloc(int nseg, rtk_plan *p) {
   RTK_MALLOC(p->inner, nseg);
   RTK_MALLOC(p->tau, nseg);
   RTK_MALLOC(p->nfe_seg, nseg);
+  RTK_MALLOC(p->warmup, nseg);
   return RTK_OK;
 }
 
@@ -48,6 +51,7 @@ void rtk_plan_free(rtk_plan *p) {
   free(p->inner);
   free(p->tau);
   free(p->nfe_seg);
+  free(p->warmup);
   memset(p, 0, sizeof *p);
 }
 

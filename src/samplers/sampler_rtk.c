@@ -4,17 +4,37 @@
  * into S segments.  Segment k goes from tf = times[k] (current particle x')
  * to tt = times[k+1], h = tf - tt, and samples the reverse transition kernel
  *   pi(z | x') ∝ p_tt(z) exp(-|x' - e^{-h} z|^2 / (2 (1 - e^{-2h})))
- * with an inner MCMC sampler on the energy
+ * with an inner sampler on the energy
  *   g(z)      = -log p_tt(z) + |x' - e^{-h} z|^2 / (2 q),   q = 1 - e^{-2h}
  *   grad g(z) = -s_tt(z) - e^{-h} (x' - e^{-h} z) / q.
  * The particle at the end of the segment is the inner chain's last state.
+ * Inner samplers: ULA, MALA (exact energy), score-only MALA (energy
+ * difference by quadrature of the score), ULD (underdamped Langevin).
  *
  * NFE accounting (per particle, exact):
- *   init=ddpm   1 NFE for s_tf(x') in the first segment only; in later segments
- *               the score of x' at tf is the cached score of the previous
- *               segment's last state, so it is free;
- *   z_0         1 NFE (score and energy at the initial state);
- *   MALA        1 NFE per proposal (current state's values are cached). */
+ *   init=ddpm   1 NFE for s_tf(x').  MALA variants end a segment knowing the
+ *               score of their last state, so after the first segment this is
+ *               free; ULA/ULD do not, so they pay it in every segment;
+ *   MALA        1 NFE at z_0, then 1 per proposal (+1 Simpson, +n Gauss for
+ *               score-only); a proposal rejected by the projection radius is
+ *               not evaluated and costs 0 (so NFE is then counted, not planned);
+ *   ULA, ULD    1 NFE per step (the gradient at the current state).
+ *
+ * Step sizes: absolute (tau = step), relative (tau = step / L_k with
+ * L_k = 1/min lam(t_k) + e^{-2h}/(1 - e^{-2h}), the segment target's largest
+ * curvature for separated modes) or adaptive.  Adaptive runs the first
+ * `warmup` fraction of each segment's steps as warm-up, per particle so that
+ * results stay independent of blocks and ranks, starting from the relative
+ * step:
+ *   MALA variants: dual averaging of log tau on the Metropolis acceptance
+ *     probability towards target_accept (Hoffman & Gelman 2014, as in Stan:
+ *     gamma = 0.05, t0 = 10, kappa = 0.75, mu = log(10 tau_0)); after warm-up
+ *     the averaged step is used;
+ *   ULA, ULD: no acceptance exists, so the warm-up estimates the particle's
+ *     local curvature by secants, L_i = max_m |grad g(z_{m+1}) - grad g(z_m)| /
+ *     |z_{m+1} - z_m|, and then uses tau_i = step / L_i, clipped to
+ *     [tau_0, 10 tau_0] (tau_0 is the relative step, a worst-case bound).
+ * Warm-up steps are ordinary steps of the chain: their NFE are counted. */
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -24,18 +44,44 @@
 #include "rtk/rng.h"
 #include "rtk/sampler.h"
 
-static const rtk_opt mala_opts[] = {
-    {"segments", RTK_OPT_INT, offsetof(rtk_sampler_cfg, segments), "5", 1, 100000, 0,
-     "number of RTK segments S (ignored for grid=list)"},
-    {"inner_steps", RTK_OPT_INT, offsetof(rtk_sampler_cfg, inner_steps), "0", 0, 1e9, 0,
-     "MALA proposals per segment; 0 = spend the NFE budget uniformly over segments"},
-    {"init", RTK_OPT_ENUM, offsetof(rtk_sampler_cfg, init), "ddpm", 0, 0, RTK_INIT_CHOICES,
-     "inner-chain start: N(e^h x', (e^{2h}-1) I), one DDPM step, or e^h x'"},
-    {"step", RTK_OPT_REAL, offsetof(rtk_sampler_cfg, step), "0.5", 1e-12, 1e6, 0,
-     "step size: tau = step / L_k (relative) or tau = step (absolute)"},
-    {"step_mode", RTK_OPT_ENUM, offsetof(rtk_sampler_cfg, step_mode), "relative", 0, 0, RTK_STEP_CHOICES,
-     "relative: L_k = 1/min lam(t_k) + e^{-2h}/(1-e^{-2h}) is the segment's largest curvature"},
+typedef enum { IN_ULA, IN_MALA, IN_MALA_SCORE, IN_ULD } inner_kind;
+
+#define OPT_SEGMENTS \
+  {"segments", RTK_OPT_INT, offsetof(rtk_sampler_cfg, segments), "5", 1, 100000, 0, "number of RTK segments S (ignored for grid=list)"}
+#define OPT_INNER \
+  {"inner_steps", RTK_OPT_INT, offsetof(rtk_sampler_cfg, inner_steps), "0", 0, 1e9, 0, "inner steps per segment; 0 = spend the NFE budget uniformly over segments"}
+#define OPT_INIT \
+  {"init", RTK_OPT_ENUM, offsetof(rtk_sampler_cfg, init), "ddpm", 0, 0, RTK_INIT_CHOICES, "inner-chain start: N(e^h x', (e^{2h}-1) I), one DDPM step, or e^h x'"}
+#define OPT_STEP(def) \
+  {"step", RTK_OPT_REAL, offsetof(rtk_sampler_cfg, step), def, 1e-12, 1e6, 0, "step size: tau = step (absolute) or step / L_k (relative, adaptive start)"}
+#define OPT_STEP_MODE \
+  {"step_mode", RTK_OPT_ENUM, offsetof(rtk_sampler_cfg, step_mode), "relative", 0, 0, RTK_STEP_CHOICES, "L_k = 1/min lam(t_k) + e^{-2h}/(1-e^{-2h}); adaptive: per-particle warm-up"}
+#define OPT_WARMUP \
+  {"warmup", RTK_OPT_REAL, offsetof(rtk_sampler_cfg, warmup), "0.3", 0, 1, 0, "adaptive: fraction of each segment's steps used for warm-up"}
+#define OPT_TARGET \
+  {"target_accept", RTK_OPT_REAL, offsetof(rtk_sampler_cfg, target_accept), "0.57", 0.05, 0.99, 0, "adaptive: acceptance rate targeted by dual averaging"}
+#define OPT_RADIUS \
+  {"radius", RTK_OPT_REAL, offsetof(rtk_sampler_cfg, radius), "0", 0, 1e12, 0, "projected MALA: reject proposals with |z' - z| > radius (0 = off)"}
+
+static const rtk_opt mala_opts[] = {OPT_SEGMENTS, OPT_INNER, OPT_INIT, OPT_STEP("0.5"), OPT_STEP_MODE,
+                                    OPT_WARMUP, OPT_TARGET, OPT_RADIUS, RTK_OPT_END};
+static const rtk_opt mala_score_opts[] = {
+    OPT_SEGMENTS, OPT_INNER, OPT_INIT, OPT_STEP("0.5"), OPT_STEP_MODE, OPT_WARMUP, OPT_TARGET, OPT_RADIUS,
+    {"quad", RTK_OPT_ENUM, offsetof(rtk_sampler_cfg, quad), "trapezoid", 0, 0, RTK_QUAD_CHOICES,
+     "energy difference by quadrature of the score: trapezoid (+0 NFE), simpson (+1), gauss (+quad_nodes)"},
+    {"quad_nodes", RTK_OPT_INT, offsetof(rtk_sampler_cfg, quad_nodes), "3", 1, 32, 0, "Gauss-Legendre nodes"},
     RTK_OPT_END};
+static const rtk_opt ula_opts[] = {OPT_SEGMENTS, OPT_INNER, OPT_INIT, OPT_STEP("0.3"), OPT_STEP_MODE, OPT_WARMUP,
+                                   RTK_OPT_END};
+static const rtk_opt uld_opts[] = {
+    OPT_SEGMENTS, OPT_INNER, OPT_INIT, OPT_STEP("0.6"), OPT_STEP_MODE, OPT_WARMUP,
+    {"gamma", RTK_OPT_REAL, offsetof(rtk_sampler_cfg, gamma), "2", 1e-6, 1e6, 0, "ULD friction"},
+    RTK_OPT_END};
+
+/* extra score evaluations per proposal of score-only MALA */
+static int quad_extra(const rtk_sampler_cfg *c) {
+  return c->quad == RTK_QUAD_SIMPSON ? 1 : c->quad == RTK_QUAD_GAUSS ? (int)c->quad_nodes : 0;
+}
 
 /* smallest component variance of p_t over all components and coordinates */
 static double min_lambda(const rtk_mixture *m, double t) {
@@ -48,23 +94,25 @@ static double min_lambda(const rtk_mixture *m, double t) {
   return mn;
 }
 
-static int plan(const rtk_sampler_cfg *cfg, const rtk_mixture *mix, rtk_plan *p) {
+static int plan_kind(const rtk_sampler_cfg *cfg, const rtk_mixture *mix, rtk_plan *p, inner_kind kind) {
   RTK_CHECK(rtk_plan_grid(cfg, (int)cfg->segments, p));
-  const int S = p->nseg;
-  p->has_accept = 1;
+  const int S = p->nseg, mala = kind == IN_MALA || kind == IN_MALA_SCORE;
+  const int64_t per_step = 1 + (kind == IN_MALA_SCORE ? quad_extra(cfg) : 0);
+  p->has_accept = mala;
+  p->nfe_random = mala && cfg->radius > 0;
   p->nfe = 0;
   for (int k = 0; k < S; k++) {
-    const int64_t fixed = 1 + (cfg->init == RTK_INIT_DDPM && k == 0);
+    const int ddpm = cfg->init == RTK_INIT_DDPM && (k == 0 || !mala);
+    const int64_t fixed = mala + ddpm;
     int64_t inner;
     if (cfg->inner_steps > 0) {
       inner = cfg->inner_steps;
     } else {
       int64_t budget = cfg->nfe / S + (k < cfg->nfe % S);
-      inner = budget - fixed;
-      if (inner < 0) {
+      inner = (budget - fixed) / per_step;
+      if (budget - fixed < 0) {
         rtk_plan_free(p);
-        return RTK_ERR(RTK_ERR_INPUT,
-                       "NFE budget %lld is too small for %d segments (each needs at least %lld)",
+        return RTK_ERR(RTK_ERR_INPUT, "NFE budget %lld is too small for %d segments (each needs at least %lld)",
                        (long long)cfg->nfe, S, (long long)fixed);
       }
     }
@@ -73,11 +121,12 @@ static int plan(const rtk_sampler_cfg *cfg, const rtk_mixture *mix, rtk_plan *p)
       return RTK_ERR(RTK_ERR_INPUT, "too many inner steps (%lld)", (long long)inner);
     }
     p->inner[k] = (int)inner;
-    p->nfe_seg[k] = fixed + inner;
+    p->warmup[k] = cfg->step_mode == RTK_STEP_ADAPTIVE ? (int)floor(cfg->warmup * inner) : 0;
+    p->nfe_seg[k] = fixed + inner * per_step;
     p->nfe += p->nfe_seg[k];
     const double h = p->times[k] - p->times[k + 1];
     const double L = 1.0 / min_lambda(mix, p->times[k + 1]) + exp(-2 * h) / -expm1(-2 * h);
-    p->tau[k] = cfg->step_mode == RTK_STEP_RELATIVE ? cfg->step / L : cfg->step;
+    p->tau[k] = cfg->step_mode == RTK_STEP_ABSOLUTE ? cfg->step : cfg->step / L;
   }
   return RTK_OK;
 }
@@ -90,8 +139,11 @@ typedef struct {
 typedef struct {
   rtk_mixcoef coef;
   rtk_mixwork mw;
-  chain cur, prop;
-  double *xprev, *xi;
+  chain cur, prop, node;
+  double *xprev, *xi, *xi2, *v, *zold, *gold;
+  double *tau, *hbar, *ltbar, *lcurv; /* per-particle adaptive state */
+  int *pass;
+  double gl_x[32], gl_w[32];          /* Gauss-Legendre nodes/weights on [0, 1] */
   int B;
 } rtk_ws;
 
@@ -119,9 +171,41 @@ static void work_free(void *p) {
   rtk_mixwork_free(&w->mw);
   chain_free(&w->cur);
   chain_free(&w->prop);
+  chain_free(&w->node);
   free(w->xprev);
   free(w->xi);
+  free(w->xi2);
+  free(w->v);
+  free(w->zold);
+  free(w->gold);
+  free(w->tau);
+  free(w->hbar);
+  free(w->ltbar);
+  free(w->lcurv);
+  free(w->pass);
   free(w);
+}
+
+/* Gauss-Legendre rule with n nodes on [0, 1] (Newton on P_n) */
+static void gauss_legendre(int n, double *x, double *w) {
+  for (int i = 0; i < n; i++) {
+    double z = cos(3.14159265358979323846 * (i + 0.75) / (n + 0.5)), dp = 1;
+    for (int it = 0; it < 100; it++) {
+      double p0 = 1, p1 = z;
+      for (int k = 2; k <= n; k++) {
+        double p2 = ((2 * k - 1) * z * p1 - (k - 1) * p0) / k;
+        p0 = p1;
+        p1 = p2;
+      }
+      if (n == 1) p0 = 1, p1 = z;
+      dp = n * (z * p1 - p0) / (z * z - 1);
+      double dz = p1 / dp;
+      z -= dz;
+      if (fabs(dz) < 1e-16) break;
+    }
+    x[i] = 0.5 * (1 - z);
+    w[i] = 1.0 / ((1 - z * z) * dp * dp);
+  }
 }
 
 static int work_create(const rtk_block_ctx *ctx, int B, void **out) {
@@ -134,8 +218,19 @@ static int work_create(const rtk_block_ctx *ctx, int B, void **out) {
   RTK_CHECK(rtk_mixwork_init(B, K, d, &w->mw));
   RTK_CHECK(chain_alloc(&w->cur, B, d));
   RTK_CHECK(chain_alloc(&w->prop, B, d));
+  RTK_CHECK(chain_alloc(&w->node, B, d));
   RTK_MALLOC(w->xprev, (size_t)B * d);
+  RTK_MALLOC(w->v, (size_t)B * d);
+  RTK_MALLOC(w->zold, (size_t)B * d);
+  RTK_MALLOC(w->gold, (size_t)B * d);
   RTK_MALLOC(w->xi, d);
+  RTK_MALLOC(w->xi2, d);
+  RTK_MALLOC(w->tau, B);
+  RTK_MALLOC(w->hbar, B);
+  RTK_MALLOC(w->ltbar, B);
+  RTK_MALLOC(w->lcurv, B);
+  RTK_MALLOC(w->pass, B);
+  if (ctx->cfg->quad == RTK_QUAD_GAUSS) gauss_legendre((int)ctx->cfg->quad_nodes, w->gl_x, w->gl_w);
   return RTK_OK;
 }
 
@@ -157,6 +252,16 @@ static void eval_segment(rtk_ws *w, int n, int d, const seg_geom *sg, chain *c) 
     }
     c->g[i] = -c->logp[i] + quad / (2 * sg->q);
   }
+}
+
+/* |x' - e z|^2 / (2q): the known quadratic part of g */
+static double quad_part(const double *x, const double *z, int d, const seg_geom *sg) {
+  double s = 0;
+  for (int j = 0; j < d; j++) {
+    double r = x[j] - sg->e * z[j];
+    s += r * r;
+  }
+  return s / (2 * sg->q);
 }
 
 static void copy_row(chain *dst, const chain *src, int i, int d) {
@@ -188,32 +293,96 @@ static void init_segment(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int 
   }
 }
 
-static void mala_steps(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int n, int k,
-                       const seg_geom *sg, rtk_stats *st) {
-  const int d = ctx->mix->d, nin = ctx->plan->inner[k];
-  const double tau = ctx->plan->tau[k], sq = sqrt(2 * tau);
-  chain *cur = &w->cur, *prop = &w->prop;
-  for (int m = 0; m < nin; m++) {
+/* f(zp) - f(z) for f = -log p_tt from scores only: the integral of
+ * <-s(z + a (zp - z)), zp - z> over a in [0, 1] by the chosen rule.
+ * Simpson and Gauss evaluate the score at extra points (counted by caller). */
+static void score_energy_diff(const rtk_block_ctx *ctx, rtk_ws *w, int n, double *df) {
+  const int d = ctx->mix->d, rule = ctx->cfg->quad;
+  chain *cur = &w->cur, *prop = &w->prop, *node = &w->node;
+  const int nodes = rule == RTK_QUAD_SIMPSON ? 1 : rule == RTK_QUAD_GAUSS ? (int)ctx->cfg->quad_nodes : 0;
+  for (int i = 0; i < n; i++) {
+    const double *z = cur->z + (size_t)i * d, *zp = prop->z + (size_t)i * d;
+    const double *s0 = cur->score + (size_t)i * d, *s1 = prop->score + (size_t)i * d;
+    double e0 = 0, e1 = 0;
+    for (int j = 0; j < d; j++) {
+      e0 -= s0[j] * (zp[j] - z[j]);
+      e1 -= s1[j] * (zp[j] - z[j]);
+    }
+    df[i] = rule == RTK_QUAD_TRAPEZOID ? 0.5 * (e0 + e1) : rule == RTK_QUAD_SIMPSON ? (e0 + e1) / 6 : 0;
+  }
+  for (int q = 0; q < nodes; q++) {
+    const double a = rule == RTK_QUAD_SIMPSON ? 0.5 : w->gl_x[q], wt = rule == RTK_QUAD_SIMPSON ? 4.0 / 6 : w->gl_w[q];
+    for (int i = 0; i < n; i++)
+      for (int j = 0; j < d; j++) {
+        size_t ij = (size_t)i * d + j;
+        node->z[ij] = cur->z[ij] + a * (prop->z[ij] - cur->z[ij]);
+      }
+    rtk_mix_eval(&w->coef, n, node->z, NULL, node->score, &w->mw);
     for (int i = 0; i < n; i++) {
-      const double *z = cur->z + (size_t)i * d, *gr = cur->grad + (size_t)i * d;
-      double *zp = prop->z + (size_t)i * d;
+      double e = 0;
+      for (int j = 0; j < d; j++) {
+        size_t ij = (size_t)i * d + j;
+        e -= node->score[ij] * (prop->z[ij] - cur->z[ij]);
+      }
+      df[i] += wt * e;
+    }
+  }
+}
+
+/* dual averaging (Stan's constants), one update with acceptance probability a */
+static void dual_average(rtk_ws *w, int i, int m, double a, double target, double mu) {
+  const double gamma = 0.05, t0 = 10, kappa = 0.75, t = m + 1;
+  w->hbar[i] = (1 - 1 / (t + t0)) * w->hbar[i] + (target - a) / (t + t0);
+  double lt = mu - sqrt(t) / gamma * w->hbar[i], eta = pow(t, -kappa);
+  w->ltbar[i] = eta * lt + (1 - eta) * w->ltbar[i];
+  w->tau[i] = exp(lt);
+}
+
+static void mala_steps(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int n, int k, const seg_geom *sg,
+                       rtk_stats *st, inner_kind kind) {
+  const int d = ctx->mix->d, nin = ctx->plan->inner[k], nwarm = ctx->plan->warmup[k];
+  const double r2 = ctx->cfg->radius * ctx->cfg->radius, mu = log(10 * ctx->plan->tau[k]);
+  chain *cur = &w->cur, *prop = &w->prop;
+  double *df = prop->logp; /* score-only: estimated f(zp) - f(z), reuses the logp slot */
+  for (int m = 0; m < nin; m++) {
+    int npass = 0;
+    for (int i = 0; i < n; i++) {
+      const double *z = cur->z + (size_t)i * d, *gr = cur->grad + (size_t)i * d, tau = w->tau[i], sq = sqrt(2 * tau);
+      double *zp = prop->z + (size_t)i * d, dist = 0;
       rtk_rng_normals(ctx->seed, (uint64_t)(gid0 + i), (uint64_t)k, (uint64_t)m + 1, RTK_RNG_PROPOSE, d, w->xi);
-      for (int j = 0; j < d; j++) zp[j] = z[j] - tau * gr[j] + sq * w->xi[j];
+      for (int j = 0; j < d; j++) {
+        double step = -tau * gr[j] + sq * w->xi[j];
+        zp[j] = z[j] + step;
+        dist += step * step;
+      }
+      w->pass[i] = r2 == 0 || dist <= r2;
+      npass += w->pass[i];
     }
     eval_segment(w, n, d, sg, prop);
-    st->nfe[k] += n;
+    if (kind == IN_MALA_SCORE) score_energy_diff(ctx, w, n, df);
+    st->nfe[k] += (int64_t)npass * (1 + (kind == IN_MALA_SCORE ? quad_extra(ctx->cfg) : 0));
     st->propose[k] += n;
     for (int i = 0; i < n; i++) {
       const double *z = cur->z + (size_t)i * d, *gr = cur->grad + (size_t)i * d;
-      const double *zp = prop->z + (size_t)i * d, *grp = prop->grad + (size_t)i * d;
-      double fwd = 0, bwd = 0; /* |zp - z + tau grad(z)|^2 and |z - zp + tau grad(zp)|^2 */
-      for (int j = 0; j < d; j++) {
-        double a = zp[j] - z[j] + tau * gr[j], b = z[j] - zp[j] + tau * grp[j];
-        fwd += a * a;
-        bwd += b * b;
+      const double *zp = prop->z + (size_t)i * d, *grp = prop->grad + (size_t)i * d, tau = w->tau[i];
+      double log_alpha = -INFINITY;
+      if (w->pass[i]) {
+        double fwd = 0, bwd = 0; /* |zp - z + tau grad(z)|^2 and |z - zp + tau grad(zp)|^2 */
+        for (int j = 0; j < d; j++) {
+          double a = zp[j] - z[j] + tau * gr[j], b = z[j] - zp[j] + tau * grp[j];
+          fwd += a * a;
+          bwd += b * b;
+        }
+        const double *x = w->xprev + (size_t)i * d;
+        double dg = kind == IN_MALA_SCORE ? df[i] + quad_part(x, zp, d, sg) - quad_part(x, z, d, sg)
+                                          : prop->g[i] - cur->g[i];
+        log_alpha = -dg - bwd / (4 * tau) + fwd / (4 * tau);
       }
-      double log_alpha = cur->g[i] - prop->g[i] - bwd / (4 * tau) + fwd / (4 * tau);
       double u = rtk_rng_uniform(ctx->seed, (uint64_t)(gid0 + i), (uint64_t)k, (uint64_t)m + 1, RTK_RNG_ACCEPT);
+      if (m < nwarm) {
+        dual_average(w, i, m, log_alpha >= 0 ? 1 : exp(log_alpha), ctx->cfg->target_accept, mu);
+        if (m == nwarm - 1) w->tau[i] = exp(w->ltbar[i]);
+      }
       if (log(u) < log_alpha) {
         copy_row(cur, prop, i, d);
         st->accept[k]++;
@@ -222,11 +391,70 @@ static void mala_steps(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int n,
   }
 }
 
-static int run_block(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, rtk_stats *st, void *ws) {
-  rtk_ws *w = ws;
+/* secant curvature update for the ULA/ULD adaptive warm-up */
+static void secant_update(rtk_ws *w, int n, int d, int m, int nwarm, double c, double tau0) {
+  for (int i = 0; i < n; i++) {
+    if (m >= 1 && m <= nwarm) {
+      double dz = 0, dg = 0;
+      for (int j = 0; j < d; j++) {
+        size_t ij = (size_t)i * d + j;
+        double a = w->cur.z[ij] - w->zold[ij], b = w->cur.grad[ij] - w->gold[ij];
+        dz += a * a;
+        dg += b * b;
+      }
+      if (dz > 0 && sqrt(dg / dz) > w->lcurv[i]) w->lcurv[i] = sqrt(dg / dz);
+      if (m == nwarm) {
+        double t = w->lcurv[i] > 0 ? c / w->lcurv[i] : 10 * tau0;
+        w->tau[i] = t < tau0 ? tau0 : t > 10 * tau0 ? 10 * tau0 : t;
+      }
+    }
+  }
+  memcpy(w->zold, w->cur.z, sizeof(double) * n * d);
+  memcpy(w->gold, w->cur.grad, sizeof(double) * n * d);
+}
+
+static void langevin_steps(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int n, int k, const seg_geom *sg,
+                           rtk_stats *st, inner_kind kind) {
+  const int d = ctx->mix->d, nin = ctx->plan->inner[k], nwarm = ctx->plan->warmup[k];
+  const double gam = ctx->cfg->gamma;
+  chain *cur = &w->cur;
+  if (kind == IN_ULD)
+    for (int i = 0; i < n; i++)
+      rtk_rng_normals(ctx->seed, (uint64_t)(gid0 + i), (uint64_t)k, 0, RTK_RNG_VELOCITY, d, w->v + (size_t)i * d);
+  for (int i = 0; i < n; i++) w->lcurv[i] = 0;
+  for (int m = 0; m < nin; m++) {
+    eval_segment(w, n, d, sg, cur);
+    st->nfe[k] += n;
+    if (nwarm) secant_update(w, n, d, m, nwarm, ctx->cfg->step, ctx->plan->tau[k]);
+    for (int i = 0; i < n; i++) {
+      double *z = cur->z + (size_t)i * d, *v = w->v + (size_t)i * d;
+      const double *gr = cur->grad + (size_t)i * d, tau = w->tau[i];
+      rtk_rng_normals(ctx->seed, (uint64_t)(gid0 + i), (uint64_t)k, (uint64_t)m + 1, RTK_RNG_PROPOSE, d, w->xi);
+      if (kind == IN_ULA) {
+        const double sq = sqrt(2 * tau);
+        for (int j = 0; j < d; j++) z[j] += -tau * gr[j] + sq * w->xi[j];
+        continue;
+      }
+      /* ULD: exact Gaussian integration with the gradient frozen (Cheng et al. 2018) */
+      rtk_rng_normals(ctx->seed, (uint64_t)(gid0 + i), (uint64_t)k, (uint64_t)m + 1, RTK_RNG_VELOCITY, d, w->xi2);
+      const double E = exp(-gam * tau), omE = -expm1(-gam * tau);
+      const double vz = (2 / gam) * (tau - 2 * omE / gam + (1 - E * E) / (2 * gam)), vv = 1 - E * E,
+                   cz = omE * omE / gam;
+      const double a1 = cz / sqrt(vv), a2 = sqrt(fmax(vz - cz * cz / vv, 0)), sv = sqrt(vv);
+      for (int j = 0; j < d; j++) {
+        double zn = z[j] + omE / gam * v[j] - (tau - omE / gam) / gam * gr[j] + a1 * w->xi[j] + a2 * w->xi2[j];
+        v[j] = v[j] * E - omE / gam * gr[j] + sv * w->xi[j];
+        z[j] = zn;
+      }
+    }
+  }
+}
+
+static int run_kind(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, rtk_stats *st, rtk_ws *w,
+                    inner_kind kind) {
   const rtk_plan *p = ctx->plan;
   const rtk_mixture *mix = ctx->mix;
-  const int d = mix->d;
+  const int d = mix->d, mala = kind == IN_MALA || kind == IN_MALA_SCORE;
   const size_t nd = (size_t)n * d;
   int have_score = 0; /* w->cur.score holds s_{times[k]}(X) */
   if (ctx->at_boundary) ctx->at_boundary(ctx->user, 0, gid0, n, X);
@@ -243,17 +471,47 @@ static int run_block(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, r
     }
     init_segment(ctx, w, gid0, n, k, h, have_score);
     rtk_mixcoef_set_time(mix, tt, &w->coef);
-    eval_segment(w, n, d, &sg, &w->cur);
-    st->nfe[k] += n;
-    mala_steps(ctx, w, gid0, n, k, &sg, st);
+    for (int i = 0; i < n; i++) {
+      w->tau[i] = p->tau[k];
+      w->hbar[i] = 0;
+      w->ltbar[i] = 0;
+    }
+    if (mala) {
+      eval_segment(w, n, d, &sg, &w->cur);
+      st->nfe[k] += n;
+      mala_steps(ctx, w, gid0, n, k, &sg, st, kind);
+    } else {
+      langevin_steps(ctx, w, gid0, n, k, &sg, st, kind);
+    }
     memcpy(X, w->cur.z, sizeof(double) * nd);
-    have_score = 1; /* cur.score = s_tt(X), the next segment's s_tf(x') */
+    have_score = mala; /* MALA: cur.score = s_tt(X), the next segment's s_tf(x') */
     st->seconds[k] += rtk_now() - t0;
     if (ctx->at_boundary) ctx->at_boundary(ctx->user, k + 1, gid0, n, X);
   }
   return RTK_OK;
 }
 
+#define RTK_VARIANT(fn, kind)                                                                          \
+  static int plan_##fn(const rtk_sampler_cfg *c, const rtk_mixture *m, rtk_plan *p) {                 \
+    return plan_kind(c, m, p, kind);                                                                   \
+  }                                                                                                    \
+  static int run_##fn(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, rtk_stats *st, void *ws) { \
+    return run_kind(ctx, gid0, n, X, st, ws, kind);                                                    \
+  }
+RTK_VARIANT(ula, IN_ULA)
+RTK_VARIANT(mala, IN_MALA)
+RTK_VARIANT(mala_score, IN_MALA_SCORE)
+RTK_VARIANT(uld, IN_ULD)
+
+const rtk_sampler_ops rtk_sampler_rtk_ula = {
+    "rtk-ula", "RTK segments solved by the unadjusted Langevin algorithm (1 NFE per step)", ula_opts, 1,
+    plan_ula, work_create, work_free, run_ula};
 const rtk_sampler_ops rtk_sampler_rtk_mala = {
     "rtk-mala", "RTK segments solved by MALA with exact energy (1 NFE per proposal)", mala_opts, 1,
-    plan, work_create, work_free, run_block};
+    plan_mala, work_create, work_free, run_mala};
+const rtk_sampler_ops rtk_sampler_rtk_mala_score = {
+    "rtk-mala-score", "RTK + MALA whose energy difference is a quadrature of the score (learned-score setting)",
+    mala_score_opts, 1, plan_mala_score, work_create, work_free, run_mala_score};
+const rtk_sampler_ops rtk_sampler_rtk_uld = {
+    "rtk-uld", "RTK segments solved by underdamped Langevin, exact integration of the frozen-gradient step",
+    uld_opts, 1, plan_uld, work_create, work_free, run_uld};

@@ -545,7 +545,8 @@ finish
 # -------------------------------------------------------------- validate --
 
 begin validate_good
-BEFORE=$(ls -A "$WD" | grep -v "^validate_good\.std" | LC_ALL=C sort)
+list_wd() { find "$WD" -mindepth 1 -maxdepth 1 ! -name 'validate_good.std*' -printf '%f\n' | LC_ALL=C sort; }
+BEFORE=$(list_wd)
 if rtk validate "$WD/good.ini"; then
     expect_rc 0
     expect_out "sampler" "exact" "ddpm" "rtk-mala"
@@ -554,8 +555,7 @@ if rtk validate "$WD/good.ini"; then
     grep -qE '^[[:space:]]*1[[:space:]]+ddpm' "$OUT" || fail "run table lacks row 1 ddpm"
     grep -qE '^[[:space:]]*2[[:space:]]+rtk-mala' "$OUT" || fail "run table lacks row 2 rtk-mala"
     grep -q 'rtkbench: error' "$ERR" && fail "stderr has an error"
-    [ "$(ls -A "$WD" | grep -v "^validate_good\.std" | LC_ALL=C sort)" = "$BEFORE" ] \
-        || fail "validate created files in the working directory"
+    [ "$(list_wd)" = "$BEFORE" ] || fail "validate created files in the working directory"
 fi
 finish
 

@@ -192,51 +192,261 @@ static void test_ddpm_gaussian(void) {
 }
 
 /* One RTK segment on a Gaussian target: the kernel pi(z|x') is Gaussian with
- * precision P = 1/lam + e^{-2h}/q and mean (m/lam + e^{-h} x'/q)/P.  MALA must
- * sample it exactly even with a step that would bias ULA. */
-static void mala_residuals(int inner, double *mean_r, double *var_r, double *cov_rx, double *acc, int64_t N, int d) {
+ * precision P = 1/lam + e^{-2h}/q and mean (m/lam + e^{-h} x'/q)/P.  The
+ * standardised residuals (z - mean) sqrt(P) are i.i.d. N(0,1) and independent
+ * of x' exactly when the inner sampler samples the kernel exactly. */
+typedef struct {
+  double mean, var, cov_x, accept, nfe;
+  int64_t planned;
+} subproblem;
+
+static subproblem run_subproblem(const rtk_sampler_ops *s, const char **extra, int64_t N) {
   const char *tk[] = {"dim=4", "mean=0.5", "variance=0.25", NULL};
   rtk_mixture *m = tu_target("gaussian", tk);
-  char in[32];
-  snprintf(in, sizeof in, "inner_steps=%d", inner);
-  const char *kv[] = {"grid=list", "times=1.0, 0.5", "T=1", "delta=0.5", "init=gaussian", "step=1.0", in, NULL};
+  const int d = m->d;
+  const char *kv[24] = {"grid=list", "times=1.0, 0.5", "T=1", "delta=0.5", "init=gaussian"};
+  int nkv = 5;
+  for (; extra && *extra; extra++) kv[nkv++] = *extra;
+  kv[nkv] = NULL;
   rtk_sampler_cfg cfg;
-  tu_scfg(&rtk_sampler_rtk_mala, &cfg, kv);
+  tu_scfg(s, &cfg, kv);
   tu_run r;
-  tu_sample(&rtk_sampler_rtk_mala, &cfg, m, 21, N, 128, &r);
+  tu_sample(s, &cfg, m, 21, N, 128, &r);
   const double h = 0.5, e = exp(-h), q = -expm1(-2 * h), t = 0.5;
   const double lam = rtk_alpha(t) * rtk_alpha(t) * 0.25 + rtk_sigma2(t), mt = rtk_alpha(t) * 0.5, P = 1 / lam + e * e / q;
-  double s = 0, ss = 0, sx = 0;
+  double sum = 0, ss = 0, sx = 0;
   for (int64_t i = 0; i < N * d; i++) {
     double mu = (mt / lam + e * r.X0[i] / q) / P, res = (r.X[i] - mu) * sqrt(P);
-    s += res;
+    sum += res;
     ss += res * res;
     sx += res * r.X0[i];
   }
   double n = (double)N * d;
-  *mean_r = s / n;
-  *var_r = ss / n - (*mean_r) * (*mean_r);
-  *cov_rx = sx / n;
-  *acc = (double)r.st.accept[0] / r.st.propose[0];
-  CHECK(tu_total_nfe(&r) == N * (1 + inner), "MALA NFE: %lld counted", (long long)tu_total_nfe(&r));
+  subproblem out = {sum / n, ss / n - (sum / n) * (sum / n), sx / n,
+                    r.st.propose[0] ? (double)r.st.accept[0] / r.st.propose[0] : NAN,
+                    (double)tu_total_nfe(&r) / N, r.plan.nfe};
   tu_run_free(&r);
   rtk_mixture_free(m);
+  return out;
+}
+
+/* |mean| < k/sqrt(n), |var - 1| < k sqrt(2/n), |cov(res, x')| < k/sqrt(n) */
+static int exact_law(const subproblem *sp, double n, double k) {
+  return fabs(sp->mean) < k / sqrt(n) && fabs(sp->var - 1) < k * sqrt(2 / n) && fabs(sp->cov_x) < k / sqrt(n);
 }
 
 static void test_mala_subproblem(void) {
   const int64_t N = 20000;
-  const int d = 4;
-  const double n = (double)N * d;
-  double mr, vr, cr, acc;
-  mala_residuals(60, &mr, &vr, &cr, &acc, N, d);
-  /* residuals are i.i.d. N(0,1) under the exact kernel; x' ~ N(0,1) independent of them */
-  CHECK(fabs(mr) < 5 / sqrt(n), "residual mean %.5f", mr);
-  CHECK(fabs(vr - 1) < 5 * sqrt(2 / n), "residual variance %.5f", vr);
-  CHECK(fabs(cr) < 5 / sqrt(n), "residual-x' covariance %.5f", cr);
-  CHECK(acc > 0.3 && acc < 0.99, "acceptance %.3f", acc);
+  const double n = (double)N * 4;
+  const char *good[] = {"inner_steps=60", "step=1.0", NULL};
+  subproblem sp = run_subproblem(&rtk_sampler_rtk_mala, good, N);
+  CHECK(exact_law(&sp, n, 5), "MALA residual mean %.5f var %.5f cov %.5f", sp.mean, sp.var, sp.cov_x);
+  CHECK(sp.accept > 0.3 && sp.accept < 0.99, "acceptance %.3f", sp.accept);
+  CHECK(sp.nfe == 61, "MALA NFE %.1f", sp.nfe);
   /* the same statistic must detect an unconverged chain (test power) */
-  mala_residuals(1, &mr, &vr, &cr, &acc, N, d);
-  CHECK(fabs(vr - 1) > 20 * sqrt(2 / n) || fabs(mr) > 20 / sqrt(n), "1-step chain not detected: mean %.4f var %.4f", mr, vr);
+  const char *one[] = {"inner_steps=1", "step=1.0", NULL};
+  sp = run_subproblem(&rtk_sampler_rtk_mala, one, N);
+  CHECK(!exact_law(&sp, n, 20), "1-step chain not detected: mean %.4f var %.4f", sp.mean, sp.var);
+  /* ULA with the same step is visibly biased; MALA corrects it */
+  const char *ula[] = {"inner_steps=60", "step=1.0", NULL};
+  sp = run_subproblem(&rtk_sampler_rtk_ula, ula, N);
+  CHECK(!exact_law(&sp, n, 10), "ULA bias at tau = 1/L not detected: var %.4f", sp.var);
+}
+
+static void test_mala_score_subproblem(void) {
+  const int64_t N = 20000;
+  const double n = (double)N * 4;
+  const char *gl[] = {"inner_steps=60", "step=1.0", "quad=gauss", "quad_nodes=3", NULL};
+  subproblem sp = run_subproblem(&rtk_sampler_rtk_mala_score, gl, N);
+  CHECK(exact_law(&sp, n, 5), "score-only MALA (Gauss 3) residual mean %.5f var %.5f cov %.5f", sp.mean, sp.var, sp.cov_x);
+  CHECK(sp.nfe == 1 + 60 * 4, "Gauss-Legendre 3 nodes: 4 NFE per proposal, got %.1f", sp.nfe);
+  const char *simp[] = {"inner_steps=60", "step=1.0", "quad=simpson", NULL};
+  sp = run_subproblem(&rtk_sampler_rtk_mala_score, simp, N);
+  CHECK(exact_law(&sp, n, 5), "score-only MALA (Simpson) var %.5f", sp.var);
+  CHECK(sp.nfe == 1 + 60 * 2, "Simpson: 2 NFE per proposal, got %.1f", sp.nfe);
+  /* on a mixture the energy is not quadratic: trapezoid acceptance stays close to exact-energy acceptance */
+  rtk_mixture *m = tu_target("mog-grid", NULL);
+  const char *kv[] = {"nfe=100", NULL}, *kvt[] = {"nfe=100", "quad=trapezoid", NULL};
+  rtk_sampler_cfg ce, cs;
+  tu_scfg(&rtk_sampler_rtk_mala, &ce, kv);
+  tu_scfg(&rtk_sampler_rtk_mala_score, &cs, kvt);
+  tu_run re, rs;
+  tu_sample(&rtk_sampler_rtk_mala, &ce, m, 2, 4000, 256, &re);
+  tu_sample(&rtk_sampler_rtk_mala_score, &cs, m, 2, 4000, 256, &rs);
+  for (int k = 0; k < re.plan.nseg; k++) {
+    double ae = (double)re.st.accept[k] / re.st.propose[k], as = (double)rs.st.accept[k] / rs.st.propose[k];
+    CHECK(fabs(ae - as) < 0.03, "segment %d: trapezoid acceptance %.3f vs exact %.3f", k, as, ae);
+  }
+  CHECK(tu_total_nfe(&rs) == tu_total_nfe(&re), "trapezoid costs no extra NFE");
+  tu_run_free(&re);
+  tu_run_free(&rs);
+  rtk_mixture_free(m);
+}
+
+static void test_langevin_subproblem(void) {
+  const int64_t N = 20000;
+  const double n = (double)N * 4;
+  /* small steps: the discretisation bias O(tau) is far below the Monte Carlo error */
+  const char *uld[] = {"inner_steps=600", "step=0.02", "gamma=2", NULL};
+  subproblem sp = run_subproblem(&rtk_sampler_rtk_uld, uld, N);
+  CHECK(exact_law(&sp, n, 5), "ULD small step: residual mean %.5f var %.5f cov %.5f", sp.mean, sp.var, sp.cov_x);
+  CHECK(sp.nfe == 600, "ULD NFE %.1f", sp.nfe);
+  const char *ula[] = {"inner_steps=1000", "step=0.02", NULL}; /* bias ~ tau P / 2 = 1% of the variance */
+  sp = run_subproblem(&rtk_sampler_rtk_ula, ula, N / 2);
+  CHECK(exact_law(&sp, n / 2, 5), "ULA small step: residual mean %.5f var %.5f cov %.5f", sp.mean, sp.var, sp.cov_x);
+  /* ULD with too few steps has not forgotten its start */
+  const char *short_uld[] = {"inner_steps=3", "step=0.02", NULL};
+  sp = run_subproblem(&rtk_sampler_rtk_uld, short_uld, N);
+  CHECK(!exact_law(&sp, n, 20), "unconverged ULD not detected");
+}
+
+static void test_adaptive_projected(void) {
+  const int64_t N = 20000;
+  const double n = (double)N * 4;
+  /* adaptive MALA: warm-up reaches the target acceptance, the law stays exact */
+  const char *ad[] = {"inner_steps=100", "step=3.0", "step_mode=adaptive", "warmup=0.4", "target_accept=0.57", NULL};
+  subproblem sp = run_subproblem(&rtk_sampler_rtk_mala, ad, N);
+  CHECK(exact_law(&sp, n, 5), "adaptive MALA var %.5f mean %.5f", sp.var, sp.mean);
+  CHECK(sp.nfe == 101, "adaptive warm-up NFE are counted: %.1f", sp.nfe);
+  const char *ad2[] = {"inner_steps=400", "step=3.0", "step_mode=adaptive", "warmup=0.9", "target_accept=0.57", NULL};
+  subproblem wide = run_subproblem(&rtk_sampler_rtk_mala, ad2, 4000);
+  const char *fixed[] = {"inner_steps=400", "step=3.0", NULL};
+  subproblem fix = run_subproblem(&rtk_sampler_rtk_mala, fixed, 4000);
+  CHECK(fabs(wide.accept - 0.57) < fabs(fix.accept - 0.57) && fabs(wide.accept - 0.57) < 0.1,
+        "dual averaging moves acceptance to 0.57: adaptive %.3f, fixed %.3f", wide.accept, fix.accept);
+  /* adaptive ULA: secant curvature, still a small-bias sampler */
+  const char *aula[] = {"inner_steps=200", "step=0.3", "step_mode=adaptive", NULL};
+  sp = run_subproblem(&rtk_sampler_rtk_ula, aula, N);
+  CHECK(fabs(sp.var - 1) < 0.2 && fabs(sp.mean) < 0.1, "adaptive ULA var %.4f", sp.var);
+  /* projected MALA: exact law, fewer evaluations than planned */
+  const char *pr[] = {"inner_steps=400", "step=1.0", "init=ddpm", "radius=3", NULL};
+  sp = run_subproblem(&rtk_sampler_rtk_mala, pr, N);
+  CHECK(exact_law(&sp, n, 5), "projected MALA var %.5f mean %.5f", sp.var, sp.mean);
+  CHECK(sp.nfe < sp.planned && sp.nfe > 1, "radius rejections are not evaluated: %.2f NFE of %lld", sp.nfe,
+        (long long)sp.planned);
+}
+
+/* PF-ODE solvers, pathwise: on a Gaussian target the exact flow maps x_T to
+ * m_t + sqrt(lam_t/lam_T) (x_T - m_T); errors must fall at order 1 (DDIM)
+ * and 2 (DPM-Solver++(2M)) in the step. */
+static void test_ode_order(void) {
+  const char *tk[] = {"dim=2", "mean=0.5", "variance=0.25", NULL};
+  rtk_mixture *m = tu_target("gaussian", tk);
+  const rtk_sampler_ops *ss[] = {&rtk_sampler_ddim, &rtk_sampler_dpmpp2m};
+  const double order[] = {1, 2};
+  const double T = 2, delta = 0.05;
+  const double lT = rtk_alpha(T) * rtk_alpha(T) * 0.25 + rtk_sigma2(T), ld = rtk_alpha(delta) * rtk_alpha(delta) * 0.25 + rtk_sigma2(delta);
+  for (int si = 0; si < 2; si++) {
+    double prev[2] = {0, 0};
+    for (int S = 256; S <= 2048; S *= 2) { /* asymptotic regime of the uniform-in-t grid */
+      char nfe[32];
+      snprintf(nfe, sizeof nfe, "nfe=%d", S);
+      const char *kv[] = {nfe, "grid=uniform", "T=2", "delta=0.05", NULL};
+      rtk_sampler_cfg cfg;
+      tu_scfg(ss[si], &cfg, kv);
+      tu_run r;
+      tu_sample(ss[si], &cfg, m, 5, 200, 64, &r);
+      /* the solver is affine in x_T: y = A_S x_T + b_S; compare slope and intercept with the flow's */
+      const double *x = r.X0, *y = r.X;
+      double A_S = (y[0] - y[2]) / (x[0] - x[2]), b_S = y[0] - A_S * x[0];
+      double A = sqrt(ld / lT), b = rtk_alpha(delta) * 0.5 - A * rtk_alpha(T) * 0.5;
+      double err[2] = {fabs(A_S - A), fabs(b_S - b)};
+      if (getenv("RTK_TEST_VERBOSE")) printf("%s S=%d slope err=%.3e intercept err=%.3e\n", ss[si]->name, S, err[0], err[1]);
+      for (int c = 0; c < 2; c++) {
+        if (prev[c] > 0) {
+          double rate = log2(prev[c] / err[c]);
+          CHECK(fabs(rate - order[si]) < 0.3, "%s: observed order %.3f of the %s at %d steps (expected %.0f)",
+                ss[si]->name, rate, c ? "intercept" : "slope", S, order[si]);
+        }
+        prev[c] = err[c];
+      }
+      tu_run_free(&r);
+    }
+  }
+  rtk_mixture_free(m);
+}
+
+/* every sampler on a Gaussian target: error of mean and variance shrinks with NFE */
+static void test_gaussian_convergence(void) {
+  const char *tk[] = {"dim=4", "mean=0.5", "variance=0.25", NULL};
+  rtk_mixture *m = tu_target("gaussian", tk);
+  const rtk_sampler_ops *ss[] = {&rtk_sampler_ddim, &rtk_sampler_dpmpp2m, &rtk_sampler_pmm, &rtk_sampler_rtk_ula,
+                                 &rtk_sampler_rtk_uld, &rtk_sampler_rtk_mala, &rtk_sampler_rtk_mala_score};
+  const int64_t N = 20000;
+  const double n = (double)N * 4, se = sqrt(0.25 / n) + 0.25 * sqrt(2 / n);
+  for (size_t si = 0; si < sizeof ss / sizeof ss[0]; si++) {
+    double err[2];
+    const char *budgets[] = {"nfe=6", "nfe=200"};
+    for (int q = 0; q < 2; q++) {
+      const char *kv[] = {budgets[q], rtk_opt_find(ss[si]->options, "init") ? "init=gaussian" : "grid=geometric", NULL};
+      rtk_sampler_cfg cfg;
+      tu_scfg(ss[si], &cfg, kv);
+      tu_run r;
+      tu_sample(ss[si], &cfg, m, 8, N, 256, &r);
+      double sm = 0, sv = 0;
+      for (int64_t i = 0; i < N * 4; i++) sm += r.X[i] / n;
+      for (int64_t i = 0; i < N * 4; i++) sv += (r.X[i] - sm) * (r.X[i] - sm) / n;
+      err[q] = fabs(sm - 0.5) + fabs(sv - 0.25);
+      tu_run_free(&r);
+    }
+    CHECK(err[1] < err[0] - 3 * se, "%s: error %.4f at 6 NFE, %.4f at 200 NFE (MC s.e. %.4f)", ss[si]->name, err[0], err[1], se);
+    /* samplers whose only error is the step (not a fixed-step bias like ULA/ULD's) get close */
+    if (ss[si] != &rtk_sampler_rtk_ula && ss[si] != &rtk_sampler_rtk_uld)
+      CHECK(err[1] < 0.02, "%s: error %.4f at 200 NFE", ss[si]->name, err[1]);
+  }
+  rtk_mixture_free(m);
+}
+
+/* PMM with K sub-steps matches K-step Euler-Maruyama (LMC) in law at ~2 NFE per step */
+static void test_pmm_lmc(void) {
+  const char *tk[] = {"dim=4", "mean=0.5", "variance=0.25", NULL};
+  rtk_mixture *m = tu_target("gaussian", tk);
+  const int64_t N = 20000;
+  const double n = (double)N * 4;
+  const int S = 100, K = 4; /* h = 0.03: PMM's extra error vs LMC vanishes as h -> 0 */
+  char a[32], b[32], kk[32];
+  snprintf(a, sizeof a, "nfe=%d", 2 * S);
+  snprintf(b, sizeof b, "nfe=%d", S * K);
+  snprintf(kk, sizeof kk, "substeps=%d", K);
+  const char *kp[] = {a, kk, "grid=uniform", "T=3", NULL}, *kl[] = {b, "variant=euler", "grid=uniform", "T=3", NULL};
+  rtk_sampler_cfg cp, cl;
+  tu_scfg(&rtk_sampler_pmm, &cp, kp);
+  tu_scfg(&rtk_sampler_ddpm, &cl, kl);
+  tu_run rp, rl;
+  tu_sample(&rtk_sampler_pmm, &cp, m, 12, N, 256, &rp);
+  tu_sample(&rtk_sampler_ddpm, &cl, m, 13, N, 256, &rl);
+  double mp = 0, ml = 0, vp = 0, vl = 0;
+  for (int64_t i = 0; i < N * 4; i++) {
+    mp += rp.X[i] / n;
+    ml += rl.X[i] / n;
+  }
+  for (int64_t i = 0; i < N * 4; i++) {
+    vp += (rp.X[i] - mp) * (rp.X[i] - mp) / n;
+    vl += (rl.X[i] - ml) * (rl.X[i] - ml) / n;
+  }
+  /* two independent samples: s.e. of a difference of means/variances */
+  CHECK(fabs(mp - ml) < 5 * sqrt((vp + vl) / n), "PMM mean %.5f vs LMC %.5f", mp, ml);
+  CHECK(fabs(vp - vl) < 5 * sqrt(2 * (vp * vp + vl * vl) / n), "PMM var %.5f vs LMC %.5f", vp, vl);
+  /* and both differ from S-step LMC (the comparison has power) */
+  char c[32];
+  snprintf(c, sizeof c, "nfe=%d", S);
+  const char *ks[] = {c, "variant=euler", "grid=uniform", "T=3", NULL};
+  rtk_sampler_cfg cs;
+  tu_scfg(&rtk_sampler_ddpm, &cs, ks);
+  tu_run rs;
+  tu_sample(&rtk_sampler_ddpm, &cs, m, 14, N, 256, &rs);
+  double vs = 0, ms = 0;
+  for (int64_t i = 0; i < N * 4; i++) ms += rs.X[i] / n;
+  for (int64_t i = 0; i < N * 4; i++) vs += (rs.X[i] - ms) * (rs.X[i] - ms) / n;
+  CHECK(fabs(vs - vl) > 10 * sqrt(2 * (vs * vs + vl * vl) / n), "S-step LMC var %.4f should differ from SK-step %.4f", vs, vl);
+  /* NFE per step: 1 + Binomial(K-1, 1/K) per particle, mean 1 + (K-1)/K */
+  double per_step = (double)tu_total_nfe(&rp) / N / S, mean = 1 + (K - 1.0) / K;
+  double sd = sqrt((K - 1.0) / K * (1 - 1.0 / K) / ((double)N * S));
+  CHECK(fabs(per_step - mean) < 5 * sd, "PMM NFE per step %.4f, expected %.4f", per_step, mean);
+  tu_run_free(&rp);
+  tu_run_free(&rl);
+  tu_run_free(&rs);
+  rtk_mixture_free(m);
 }
 
 /* exact samples: marginal accuracy sits at 1 - noise floor within its error,
@@ -351,9 +561,9 @@ static void test_nfe_accounting(void) {
 /* chains depend on (seed, particle id) only: block size and block placement do not matter */
 static void test_block_invariance(void) {
   rtk_mixture *m = tu_target("mog-grid", NULL);
-  const rtk_sampler_ops *ss[] = {&rtk_sampler_ddpm, &rtk_sampler_rtk_mala, &rtk_sampler_exact};
+  const rtk_sampler_ops *const *ss = rtk_sampler_all();
   const char *kv[] = {"nfe=30", NULL};
-  for (int i = 0; i < 3; i++) {
+  for (int i = 0; ss[i]; i++) {
     rtk_sampler_cfg cfg;
     tu_scfg(ss[i], &cfg, kv);
     tu_run a, b;
@@ -395,7 +605,10 @@ int main(int argc, char **argv) {
                {"ddpm_gaussian", test_ddpm_gaussian}, {"mala_subproblem", test_mala_subproblem},
                {"exact_accuracy", test_exact_accuracy}, {"grid", test_grid},
                {"nfe_accounting", test_nfe_accounting}, {"block_invariance", test_block_invariance},
-               {"rng", test_rng}};
+               {"rng", test_rng}, {"mala_score_subproblem", test_mala_score_subproblem},
+               {"langevin_subproblem", test_langevin_subproblem}, {"adaptive_projected", test_adaptive_projected},
+               {"ode_order", test_ode_order}, {"gaussian_convergence", test_gaussian_convergence},
+               {"pmm_lmc", test_pmm_lmc}};
   int ran = 0;
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
     if (argc < 2 || !strcmp(argv[1], tests[i].name)) {

@@ -17,6 +17,27 @@ typedef struct {
   char msg[768];
 } parse_state;
 
+/* Record a "[name]" header line: inih reports sections only through their
+ * keys, and an empty, misspelled section must still be an error. */
+static void note_section(parse_state *ps, const char *line) {
+  while (*line == ' ' || *line == '\t') line++;
+  if (*line != '[') return;
+  const char *end = strchr(line, ']');
+  if (!end) return;
+  rtk_config *cfg = ps->cfg;
+  if (cfg->nsec == cfg->capsec) {
+    int cap = cfg->capsec ? 2 * cfg->capsec : 16;
+    rtk_kv *v = realloc(cfg->sections, sizeof(rtk_kv) * cap);
+    if (!v) return;
+    cfg->sections = v;
+    cfg->capsec = cap;
+  }
+  rtk_kv *sec = &cfg->sections[cfg->nsec++];
+  memset(sec, 0, sizeof *sec);
+  snprintf(sec->section, sizeof sec->section, "%.*s", (int)(end - line - 1), line + 1);
+  snprintf(sec->origin, sizeof sec->origin, "%s:%d", cfg->path, ps->line);
+}
+
 /* ini_reader: hands inih one line at a time and counts lines, so the handler
  * knows where each key came from (the packaged inih is built without
  * INI_HANDLER_LINENO). */
@@ -37,6 +58,7 @@ static char *reader(char *str, int num, void *stream) {
   memcpy(str, ps->pos, len);
   str[len] = '\0';
   ps->pos += len;
+  note_section(ps, str);
   return str;
 }
 
@@ -139,6 +161,7 @@ const rtk_kv *rtk_config_find(const rtk_config *cfg, const char *section, const 
 void rtk_config_free(rtk_config *cfg) {
   for (int i = 0; i < cfg->n; i++) free(cfg->kv[i].value);
   free(cfg->kv);
+  free(cfg->sections);
   free(cfg->text);
   memset(cfg, 0, sizeof *cfg);
 }

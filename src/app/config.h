@@ -16,6 +16,8 @@ typedef struct rtk_config {
   char *text;     /* the file's text as read */
   rtk_kv *kv;
   int n, cap;
+  rtk_kv *sections; /* every [section] header (key empty), so empty sections are checked too */
+  int nsec, capsec;
 } rtk_config;
 
 /* Parse INI text read from `path` (text may come from an MPI broadcast). */

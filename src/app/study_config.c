@@ -76,6 +76,14 @@ static int is_time_key(const char *key) { return strcmp(key, "nfe") != 0 && rtk_
 
 static const char *known_sections = "run, target, time, output, metrics, sweep, or a sampler name";
 
+static int check_section(const char *section, const char *origin) {
+  static const char *fixed[] = {"run", "target", "time", "output", "metrics", "sweep"};
+  for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+    if (!strcmp(section, fixed[i])) return RTK_OK;
+  if (rtk_sampler_lookup(section)) return RTK_OK;
+  return RTK_ERR(RTK_ERR_INPUT, "%s: unknown section [%s] (expected %s)", origin, section, known_sections);
+}
+
 /* Is (section, key) a key this program knows (target keys: of any kind)? */
 static int check_key(const char *section, const char *key, const char *origin) {
   if (!strcmp(section, "run")) {
@@ -288,9 +296,19 @@ static int resolve_run(const rtk_config *cfg, const rtk_sampler_ops *s, const ov
   rc = s->plan(&r->sc, mix, &plan);
   rtk_mixture_free(mix);
   if (rc) {
-    char msg[1024];
+    /* a plan fails on a combination of keys: name where each was set */
+    static const char *keys[] = {"nfe", "segments", "inner_steps", "substeps", "grid", "times", "T", "t_min", "delta"};
+    char msg[1024], where[1024] = "";
+    const char *first = NULL;
     snprintf(msg, sizeof msg, "%s", rtk_error_message());
-    return RTK_ERR(RTK_ERR_INPUT, "%s: [%s] %s", cfg->path, s->name, msg);
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+      const char *org = NULL, *sec = !strcmp(keys[i], "nfe") ? "run" : "time";
+      if (!lookup(&lc, s->name, keys[i], &org) && !lookup(&lc, sec, keys[i], &org)) continue;
+      if (!first) first = org;
+      snprintf(where + strlen(where), sizeof where - strlen(where), "%s%s at %s", where[0] ? ", " : "", keys[i], org);
+    }
+    return RTK_ERR(RTK_ERR_INPUT, "%s: [%s] %s (%s)", first ? first : cfg->path, s->name, msg,
+                   where[0] ? where : "all keys at their defaults");
   }
   rtk_plan_free(&plan);
   return RTK_OK;
@@ -305,6 +323,7 @@ static int axis_applies(const axis *a, const rtk_sampler_ops *s) {
 
 int rtk_study_expand(const rtk_config *cfg, rtk_study *st) {
   memset(st, 0, sizeof *st);
+  for (int i = 0; i < cfg->nsec; i++) RTK_CHECK(check_section(cfg->sections[i].section, cfg->sections[i].origin));
   for (int i = 0; i < cfg->n; i++) RTK_CHECK(check_key(cfg->kv[i].section, cfg->kv[i].key, cfg->kv[i].origin));
   axis *ax = NULL;
   int nax = 0;

@@ -162,7 +162,10 @@ static void eval_aligned(const rtk_mixcoef *c, int n, const double *X, double *l
     for (int k = 0; k < K; k++) mx = Lb[k] > mx ? Lb[k] : mx;
     double s = 0;
     for (int k = 0; k < K; k++) {
-      Lb[k] = exp(Lb[k] - mx);
+      /* e^{-40} < 2^-57: below the rounding of the sum (whose largest term is 1),
+       * so the call is skipped (bench/: exp dominates the kernel otherwise) */
+      double a = Lb[k] - mx;
+      Lb[k] = a < -40 ? 0 : exp(a);
       s += Lb[k];
     }
     if (logp) logp[b] = mx + log(s);

@@ -487,6 +487,36 @@ static void test_exact_accuracy(void) {
   CHECK(fabs(mean - (1 - floor_)) < 4 * se + 1e-4, "exact accuracy %.5f vs 1 - floor %.5f (SE %.5f)", mean, 1 - floor_, se);
   CHECK(sqrt(var) < 2 * floor_sd && sqrt(var) > 0.2 * floor_sd, "spread of exact accuracy %.5f vs predicted %.5f",
         sqrt(var), floor_sd);
+  /* the linearised standard error is calibrated away from the floor (samples of p_0.05
+   * against p_0: empirical spread over seeds matches) and conservative at the floor */
+  for (int biased = 0; biased < 2; biased++) {
+    double a[12], se_mean = 0, mu = 0, v = 0;
+    for (int s = 0; s < seeds; s++) {
+      rtk_hist h;
+      OK(rtk_hist_init(m, 0, 100, 4, &h));
+      rtk_mixture_sample(m, biased ? 0.05 : 0, 300 + s, 0, (int)N, X);
+      rtk_hist_add(&h, (int)N, X);
+      rtk_hist_exact_probs(&h, m, 0, probs);
+      rtk_marginal_result r;
+      rtk_marginal_metrics(&h, probs, N, NULL, &r);
+      signed char *sign = malloc((size_t)m->d * 102);
+      int64_t s1 = 0, s2 = 0;
+      rtk_tv_signs(&h, probs, N, sign);
+      rtk_tv_lin_sums(&h, sign, (int)N, X, &s1, &s2);
+      se_mean += rtk_tv_lin_se(s1, s2, N, m->d) / seeds;
+      a[s] = r.accuracy;
+      free(sign);
+      rtk_hist_free(&h);
+    }
+    for (int s = 0; s < seeds; s++) mu += a[s] / seeds;
+    for (int s = 0; s < seeds; s++) v += (a[s] - mu) * (a[s] - mu) / (seeds - 1);
+    double ratio = sqrt(v) / se_mean; /* chi-square(11): 95% of sd ratios fall in [0.59, 1.41] */
+    if (getenv("RTK_TEST_VERBOSE")) printf("biased=%d SE %.5f sd %.5f\n", biased, se_mean, sqrt(v));
+    if (biased)
+      CHECK(ratio > 0.5 && ratio < 1.6, "linearised SE %.5f vs empirical sd %.5f (ratio %.2f)", se_mean, sqrt(v), ratio);
+    else
+      CHECK(ratio < 1.6, "linearised SE %.5f must not understate the sd %.5f at the floor", se_mean, sqrt(v));
+  }
   /* the exact binomial floor agrees with the large-N formula of the SPEC, 1/2 sum sqrt(2 p(1-p)/(pi N)) */
   double asym = 0;
   rtk_hist h;

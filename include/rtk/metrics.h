@@ -36,6 +36,17 @@ void rtk_marginal_metrics(const rtk_hist *h, const double *probs, int64_t N, dou
 /* E|X - n p| for X ~ Binomial(n, p) (De Moivre's closed form) */
 double rtk_binomial_mad(int64_t n, double p);
 
+/* Standard error of the mean TV (hence of the marginal accuracy) by
+ * linearisation: with sign_ib = sign(p^_ib - p_ib) fixed at the observed
+ * histogram, mean_i TV_i = (1/N) sum_n g(x_n) - const with
+ * g(x) = (1/2d) sum_i sign_{i, bin_i(x)}, so SE = sd(g)/sqrt(N).  u_n =
+ * sum_i sign_{i,bin_i(x_n)} is an integer: its sums reduce exactly across
+ * ranks.  Exact when every |p^ - p| is large against its noise; conservative
+ * (too wide) near the noise floor, where |.| is not linear. */
+void rtk_tv_signs(const rtk_hist *h, const double *probs, int64_t N, signed char *sign);
+void rtk_tv_lin_sums(const rtk_hist *h, const signed char *sign, int n, const double *X, int64_t *s1, int64_t *s2);
+double rtk_tv_lin_se(int64_t s1, int64_t s2, int64_t N, int d);
+
 /* mode-weight TV: 1/2 sum_k |counts_k / N - w_k| */
 double rtk_mode_tv(const rtk_mixture *m, const int64_t *counts, int64_t N);
 

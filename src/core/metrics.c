@@ -25,22 +25,42 @@ void rtk_hist_free(rtk_hist *h) {
   memset(h, 0, sizeof *h);
 }
 
+static inline int bin_of(const rtk_hist *h, int i, double x) {
+  const int nb = h->nbins;
+  double u = (x - h->lo[i]) / (h->hi[i] - h->lo[i]);
+  if (!(u >= 0)) return 0; /* also NaN: counted in the lower tail, never lost */
+  if (u >= 1) return nb + 1;
+  int bin = 1 + (int)(u * nb);
+  return bin > nb ? nb : bin;
+}
+
 void rtk_hist_add(rtk_hist *h, int n, const double *X) {
   const int d = h->d, nb = h->nbins;
   for (int b = 0; b < n; b++)
-    for (int i = 0; i < d; i++) {
-      double x = X[(size_t)b * d + i], u = (x - h->lo[i]) / (h->hi[i] - h->lo[i]);
-      int bin;
-      if (!(u >= 0)) /* also NaN: counted in the lower tail, never lost */
-        bin = 0;
-      else if (u >= 1)
-        bin = nb + 1;
-      else {
-        bin = 1 + (int)(u * nb);
-        if (bin > nb) bin = nb;
-      }
-      h->count[(size_t)i * (nb + 2) + bin]++;
-    }
+    for (int i = 0; i < d; i++) h->count[(size_t)i * (nb + 2) + bin_of(h, i, X[(size_t)b * d + i])]++;
+}
+
+void rtk_tv_signs(const rtk_hist *h, const double *probs, int64_t N, signed char *sign) {
+  const size_t nh = (size_t)h->d * (h->nbins + 2);
+  for (size_t i = 0; i < nh; i++) {
+    double diff = (double)h->count[i] / N - probs[i];
+    sign[i] = (signed char)(diff > 0 ? 1 : diff < 0 ? -1 : 0);
+  }
+}
+
+void rtk_tv_lin_sums(const rtk_hist *h, const signed char *sign, int n, const double *X, int64_t *s1, int64_t *s2) {
+  const int d = h->d, nb = h->nbins;
+  for (int b = 0; b < n; b++) {
+    int64_t u = 0;
+    for (int i = 0; i < d; i++) u += sign[(size_t)i * (nb + 2) + bin_of(h, i, X[(size_t)b * d + i])];
+    *s1 += u;
+    *s2 += u * u;
+  }
+}
+
+double rtk_tv_lin_se(int64_t s1, int64_t s2, int64_t N, int d) {
+  double m = (double)s1 / N, var = (double)s2 / N - m * m;
+  return var > 0 ? sqrt(var / N) / (2.0 * d) : 0;
 }
 
 void rtk_hist_exact_probs(const rtk_hist *h, const rtk_mixture *m, double t, double *probs) {

@@ -107,9 +107,10 @@ void rtk_stats_zero(rtk_stats *s);
 /* Run blocks b0..b1-1 of the global block grid (block b holds particles
  * b*B .. min((b+1)*B, N)-1): draw x_T ~ N(0, I) for each particle, then
  * ops->run_block.  X holds this range's rows, starting at particle b0*B.
- * after_block (may be NULL) is called after each block (progress). */
+ * after_block (may be NULL) is called after each block (progress, stop
+ * requests); a nonzero return stops the loop with RTK_ERR_INTERRUPTED. */
 int rtk_sample_blocks(const rtk_sampler_ops *ops, const rtk_block_ctx *ctx, int64_t N, int64_t B, int64_t b0,
-                      int64_t b1, double *X, rtk_stats *st, void (*after_block)(void *user), void *user);
+                      int64_t b1, double *X, rtk_stats *st, int (*after_block)(void *user), void *user);
 /* x_T ~ N(0, I) for particles gid0..gid0+n-1 */
 void rtk_draw_initial(uint64_t seed, int64_t gid0, int n, int d, double *X);
 

@@ -12,7 +12,7 @@
 
 static const char *usage =
     "usage:\n"
-    "  rtkbench run CONFIG.ini [-o OUT.h5] [--set section.key=value ...] [--force]\n"
+    "  rtkbench run CONFIG.ini [-o OUT.h5] [--set section.key=value ...] [--force | --resume]\n"
     "  rtkbench info OUT.h5 [--json]     table of runs and headline metrics\n"
     "  rtkbench list                     samplers, targets and every key with its default\n"
     "  rtkbench validate CONFIG.ini [--set section.key=value ...]\n"
@@ -22,7 +22,7 @@ static const char *usage =
 typedef struct {
   const char *config, *output;
   const char **sets;
-  int nsets, force, json;
+  int nsets, force, json, resume;
 } cli_args;
 
 static int parse_args(int argc, char **argv, int first, int allow_o, int allow_force, int allow_json, cli_args *a) {
@@ -40,6 +40,8 @@ static int parse_args(int argc, char **argv, int first, int allow_o, int allow_f
       a->sets[a->nsets++] = s + 6;
     } else if (allow_force && !strcmp(s, "--force")) {
       a->force = 1;
+    } else if (allow_force && !strcmp(s, "--resume")) {
+      a->resume = 1;
     } else if (allow_json && !strcmp(s, "--json")) {
       a->json = 1;
     } else if (s[0] == '-') {
@@ -51,6 +53,7 @@ static int parse_args(int argc, char **argv, int first, int allow_o, int allow_f
     }
   }
   if (!a->config) return RTK_ERR(RTK_ERR_INPUT, "missing file argument\n%s", usage);
+  if (a->force && a->resume) return RTK_ERR(RTK_ERR_INPUT, "--force and --resume exclude each other");
   return RTK_OK;
 }
 
@@ -93,7 +96,7 @@ static int cmd_run(MPI_Comm comm, int argc, char **argv, int validate_only) {
       rtk_study_print_plan(&st, size);
     }
   } else if (!rc) {
-    rtk_cli_run run = {a.config, a.output, a.force, argc, argv};
+    rtk_cli_run run = {a.config, a.output, a.force, a.resume, argc, argv};
     rc = rtk_study_execute(comm, &cfg, &st, &run);
   }
   rtk_study_free(&st);

@@ -7,37 +7,8 @@
 #include <string.h>
 
 #include "cli.h"
+#include "io_hdf5.h"
 #include "rtk/error.h"
-
-static void read_str_attr(hid_t obj, const char *name, char *buf, size_t len) {
-  buf[0] = '\0';
-  if (H5Aexists(obj, name) <= 0) return;
-  hid_t a = H5Aopen(obj, name, H5P_DEFAULT), t = H5Aget_type(a);
-  size_t sz = H5Tget_size(t);
-  char *tmp = calloc(sz + 1, 1);
-  if (tmp && H5Aread(a, t, tmp) >= 0) snprintf(buf, len, "%s", tmp);
-  free(tmp);
-  H5Tclose(t);
-  H5Aclose(a);
-}
-
-static double read_num_attr(hid_t obj, const char *name) {
-  double v = NAN;
-  if (H5Aexists(obj, name) <= 0) return v;
-  hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-  if (H5Aread(a, H5T_NATIVE_DOUBLE, &v) < 0) v = NAN;
-  H5Aclose(a);
-  return v;
-}
-
-static double read_scalar(hid_t g, const char *name) {
-  double v = NAN;
-  if (H5Lexists(g, name, H5P_DEFAULT) <= 0) return v;
-  hid_t ds = H5Dopen2(g, name, H5P_DEFAULT);
-  if (ds < 0 || H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v) < 0) v = NAN;
-  if (ds >= 0) H5Dclose(ds);
-  return v;
-}
 
 typedef struct {
   int json, count;
@@ -54,20 +25,20 @@ static herr_t visit(hid_t runs, const char *name, const H5L_info_t *info, void *
   hid_t g = H5Gopen2(runs, name, H5P_DEFAULT);
   if (g < 0) return 0;
   char sampler[64], status[32], sweep[512];
-  read_str_attr(g, "sampler", sampler, sizeof sampler);
-  read_str_attr(g, "status", status, sizeof status);
-  read_str_attr(g, "sweep", sweep, sizeof sweep);
-  double nfe = read_num_attr(g, "nfe"), N = read_num_attr(g, "particles"), dim = read_num_attr(g, "dim");
+  rtk_h5_read_str_attr(g, "sampler", sampler, sizeof sampler);
+  rtk_h5_read_str_attr(g, "status", status, sizeof status);
+  rtk_h5_read_str_attr(g, "sweep", sweep, sizeof sweep);
+  double nfe = rtk_h5_read_num_attr(g, "nfe"), N = rtk_h5_read_num_attr(g, "particles"), dim = rtk_h5_read_num_attr(g, "dim");
   double acc = NAN, floor_ = NAN, mode = NAN, accept = NAN, wall = NAN, nps = NAN, excess = NAN;
   if (H5Lexists(g, "metrics", H5P_DEFAULT) > 0) {
     hid_t m = H5Gopen2(g, "metrics", H5P_DEFAULT);
-    acc = read_scalar(m, "marginal_accuracy");
-    floor_ = read_scalar(m, "noise_floor");
-    excess = read_scalar(m, "excess_tv");
-    mode = read_scalar(m, "mode_tv");
-    accept = read_scalar(m, "acceptance_overall");
-    wall = read_scalar(m, "wall_time");
-    nps = read_scalar(m, "nfe_per_second");
+    acc = rtk_h5_read_scalar(m, "marginal_accuracy");
+    floor_ = rtk_h5_read_scalar(m, "noise_floor");
+    excess = rtk_h5_read_scalar(m, "excess_tv");
+    mode = rtk_h5_read_scalar(m, "mode_tv");
+    accept = rtk_h5_read_scalar(m, "acceptance_overall");
+    wall = rtk_h5_read_scalar(m, "wall_time");
+    nps = rtk_h5_read_scalar(m, "nfe_per_second");
     H5Gclose(m);
   }
   if (s->json) {
@@ -98,14 +69,14 @@ int rtk_info(const char *path, int json) {
   hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
   if (f < 0) return RTK_ERR(RTK_ERR_INPUT, "cannot open '%s' as an HDF5 file", path);
   char format[64], created[64], version[32];
-  read_str_attr(f, "format", format, sizeof format);
+  rtk_h5_read_str_attr(f, "format", format, sizeof format);
   if (strcmp(format, "rtkbench")) {
     H5Fclose(f);
     return RTK_ERR(RTK_ERR_INPUT, "'%s' is not an rtkbench results file (no format=\"rtkbench\" attribute)", path);
   }
-  read_str_attr(f, "created", created, sizeof created);
-  read_str_attr(f, "software_version", version, sizeof version);
-  double fv = read_num_attr(f, "format_version"), ranks = read_num_attr(f, "mpi_ranks");
+  rtk_h5_read_str_attr(f, "created", created, sizeof created);
+  rtk_h5_read_str_attr(f, "software_version", version, sizeof version);
+  double fv = rtk_h5_read_num_attr(f, "format_version"), ranks = rtk_h5_read_num_attr(f, "mpi_ranks");
   info_state s = {json, 0};
   if (json)
     printf("{\"file\": \"%s\", \"format_version\": %.0f, \"software_version\": \"%s\", \"created\": \"%s\", "

@@ -1,5 +1,7 @@
 #include "io_hdf5.h"
 
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "rtk/error.h"
@@ -21,6 +23,64 @@ int rtk_h5_create(MPI_Comm comm, const char *path, hid_t *file) {
   if (f < 0) return RTK_ERR(RTK_ERR_INPUT, "cannot create output file '%s'", path);
   *file = f;
   return RTK_OK;
+}
+
+int rtk_h5_open_rw(MPI_Comm comm, const char *path, hid_t *file) {
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  H5TRY(fapl, "create a file-access property list");
+  H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
+  H5Pset_all_coll_metadata_ops(fapl, 1);
+  H5Pset_coll_metadata_write(fapl, 1);
+  hid_t f = H5Fopen(path, H5F_ACC_RDWR, fapl);
+  H5Pclose(fapl);
+  if (f < 0) return RTK_ERR(RTK_ERR_INPUT, "cannot open '%s' to resume it (not an HDF5 file, or damaged)", path);
+  *file = f;
+  return RTK_OK;
+}
+
+double rtk_h5_read_scalar(hid_t loc, const char *name) {
+  double v = NAN;
+  if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) return v;
+  hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
+  if (ds < 0 || H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v) < 0) v = NAN;
+  if (ds >= 0) H5Dclose(ds);
+  return v;
+}
+
+double rtk_h5_read_num_attr(hid_t obj, const char *name) {
+  double v = NAN;
+  if (H5Aexists(obj, name) <= 0) return v;
+  hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+  if (H5Aread(a, H5T_NATIVE_DOUBLE, &v) < 0) v = NAN;
+  H5Aclose(a);
+  return v;
+}
+
+void rtk_h5_read_str_attr(hid_t obj, const char *name, char *buf, size_t len) {
+  buf[0] = '\0';
+  if (H5Aexists(obj, name) <= 0) return;
+  hid_t a = H5Aopen(obj, name, H5P_DEFAULT), t = H5Aget_type(a);
+  size_t sz = H5Tget_size(t);
+  char *tmp = calloc(sz + 1, 1);
+  if (tmp && H5Aread(a, t, tmp) >= 0) snprintf(buf, len, "%s", tmp);
+  free(tmp);
+  H5Tclose(t);
+  H5Aclose(a);
+}
+
+char *rtk_h5_read_text(hid_t loc, const char *name) {
+  if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) return NULL;
+  hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT), t = H5Dget_type(ds);
+  size_t sz = H5Tget_size(t);
+  char *buf = calloc(sz + 1, 1);
+  if (buf && H5Dread(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+    free(buf);
+    buf = NULL;
+  }
+  H5Tclose(t);
+  H5Dclose(ds);
+  return buf;
 }
 
 int rtk_h5_close(hid_t file) {

@@ -11,6 +11,14 @@
 
 int rtk_h5_create(MPI_Comm comm, const char *path, hid_t *file);
 int rtk_h5_close(hid_t file);
+/* open an existing file for collective read-write (--resume) */
+int rtk_h5_open_rw(MPI_Comm comm, const char *path, hid_t *file);
+/* readers (any rank, any file); missing objects give NaN / "" */
+double rtk_h5_read_scalar(hid_t loc, const char *name);
+double rtk_h5_read_num_attr(hid_t obj, const char *name);
+void rtk_h5_read_str_attr(hid_t obj, const char *name, char *buf, size_t len);
+/* malloc'd text of a string dataset, or NULL */
+char *rtk_h5_read_text(hid_t loc, const char *name);
 int rtk_h5_group(hid_t loc, const char *name, hid_t *group);
 int rtk_h5_attr_str(hid_t obj, const char *name, const char *value);
 /* fixed-size string attribute (so it can be rewritten in place, e.g. status) */

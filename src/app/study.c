@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,7 +130,16 @@ static int run_init(const rtk_runspec *r, int rank, int size, run_data *rd, int6
   return RTK_OK;
 }
 
-static void block_done(void *u) { ((bnd_user *)u)->blocks_done++; }
+/* SIGTERM (walltime), SIGINT, SIGUSR1 (e.g. sbatch --signal): stop after the
+ * current block; the run is abandoned (never marked complete), the file is
+ * closed cleanly, and `run --resume` redoes only what is missing. */
+static volatile sig_atomic_t stop_requested = 0;
+static void on_signal(int sig) { stop_requested = sig; }
+
+static int block_done(void *u) {
+  ((bnd_user *)u)->blocks_done++;
+  return stop_requested != 0;
+}
 
 /* kernel: every block of this rank through the sampler, then this rank's
  * share of the histograms and mode counts */
@@ -321,6 +331,8 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, hid_t file, rtk_progress
   if (mg >= 0) H5Gclose(mg);
   W(H5Fflush(file, H5F_SCOPE_GLOBAL) < 0 ? RTK_ERR(RTK_ERR_IO, "HDF5: flush failed") : RTK_OK);
   W(rtk_h5_attr_str_fixed(g, "status", "complete", 16));
+  /* durable at once: a hard kill after this point keeps the run */
+  W(H5Fflush(file, H5F_SCOPE_GLOBAL) < 0 ? RTK_ERR(RTK_ERR_IO, "HDF5: flush failed") : RTK_OK);
 #undef W
   if (g >= 0) H5Gclose(g);
   run_data_free(&rd);
@@ -334,16 +346,21 @@ static void utc_now(char *buf, size_t len) {
   strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* rank 0 checks the output path; everybody learns the verdict */
-static int check_output(MPI_Comm comm, const char *path, int force) {
+/* rank 0 checks the output path; everybody learns the verdict (and whether
+ * the file exists) */
+static int check_output(MPI_Comm comm, const char *path, int force, int resume, int *exists) {
   int rank, rc = RTK_OK;
   MPI_Comm_rank(comm, &rank);
+  *exists = 0;
   if (rank == 0) {
     struct stat sb;
     char dirbuf[1024];
     snprintf(dirbuf, sizeof dirbuf, "%s", path);
     char *dir = dirname(dirbuf);
-    if (stat(path, &sb) == 0 && !force)
+    *exists = stat(path, &sb) == 0;
+    if (*exists && resume && S_ISREG(sb.st_mode))
+      rc = access(path, W_OK) ? RTK_ERR(RTK_ERR_INPUT, "cannot resume '%s': not writable", path) : RTK_OK;
+    else if (stat(path, &sb) == 0 && !force)
       rc = RTK_ERR(RTK_ERR_INPUT, "output file '%s' exists (use --force to overwrite it)", path);
     else if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
       rc = RTK_ERR(RTK_ERR_INPUT, "output '%s' is a directory", path);
@@ -355,7 +372,81 @@ static int check_output(MPI_Comm comm, const char *path, int force) {
         rc = RTK_ERR(RTK_ERR_INPUT, "output directory '%s' is not writable: %s", dir, strerror(errno));
     }
   }
+  MPI_Bcast(exists, 1, MPI_INT, 0, comm);
   return rtk_collective(comm, rc);
+}
+
+/* a run already in the file: complete -> its results, otherwise removed */
+static int previous_run(hid_t file, const rtk_runspec *r, run_result *res, int *complete) {
+  char path[160], status[32] = "";
+  snprintf(path, sizeof path, "runs/%s", r->id);
+  *complete = 0;
+  if (H5Lexists(file, "runs", H5P_DEFAULT) <= 0 || H5Lexists(file, path, H5P_DEFAULT) <= 0) return RTK_OK;
+  hid_t g = H5Gopen2(file, path, H5P_DEFAULT);
+  if (g < 0) return RTK_ERR(RTK_ERR_IO, "HDF5: cannot open %s", path);
+  rtk_h5_read_str_attr(g, "status", status, sizeof status);
+  if (!strcmp(status, "complete")) {
+    hid_t m = H5Gopen2(g, "metrics", H5P_DEFAULT);
+    *res = (run_result){rtk_h5_read_num_attr(g, "nfe"), rtk_h5_read_scalar(m, "marginal_accuracy"),
+                        rtk_h5_read_scalar(m, "noise_floor"), rtk_h5_read_scalar(m, "excess_tv"),
+                        rtk_h5_read_scalar(m, "mode_tv"), rtk_h5_read_scalar(m, "acceptance_overall"),
+                        rtk_h5_read_scalar(m, "wall_time"), rtk_h5_read_scalar(m, "nfe_per_second"),
+                        rtk_h5_read_scalar(m, "marginal_accuracy_se"), rtk_h5_read_scalar(m, "mode_tv_se")};
+    H5Gclose(m);
+    *complete = 1;
+  }
+  H5Gclose(g);
+  if (!*complete && H5Ldelete(file, path, H5P_DEFAULT) < 0)
+    return RTK_ERR(RTK_ERR_IO, "HDF5: cannot remove the incomplete run %s", path);
+  return RTK_OK;
+}
+
+static int write_header(MPI_Comm comm, hid_t file, const rtk_study *st, const rtk_cli_run *cli) {
+  int rank, size;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  char created[64], cmd[4096] = "";
+  utc_now(created, sizeof created);
+  MPI_Bcast(created, sizeof created, MPI_CHAR, 0, comm); /* same attribute value on every rank */
+  for (int i = 0; i < cli->argc; i++)
+    snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), "%s%s", i ? " " : "", cli->argv[i]);
+  int rc = RTK_OK;
+#define W(call) \
+  if (!rc) rc = (call)
+  W(rtk_h5_attr_str(file, "format", "rtkbench"));
+  W(rtk_h5_attr_i64(file, "format_version", RTK_FORMAT_VERSION));
+  W(rtk_h5_attr_str(file, "software_version", RTK_VERSION));
+  W(rtk_h5_attr_str(file, "created", created));
+  W(rtk_h5_attr_i64(file, "mpi_ranks", size));
+  W(rtk_h5_attr_str(file, "command_line", cmd));
+  W(rtk_h5_attr_i64(file, "runs", st->nruns));
+  W(rtk_h5_write_text(file, "config", st->resolved, rank == 0));
+#undef W
+  if (!rc) { /* the study's (first run's) target */
+    rtk_mixture *m = NULL;
+    rc = st->runs[0].target->build(&st->runs[0].tc, &m);
+    if (!rc) rc = write_target(file, m, st->runs[0].target->name, rank == 0);
+    rtk_mixture_free(m);
+  }
+  return rc;
+}
+
+/* --resume: the file must come from the same resolved configuration */
+static int open_for_resume(MPI_Comm comm, const char *out, const rtk_study *st, hid_t *file) {
+  RTK_CHECK(rtk_collective(comm, rtk_h5_open_rw(comm, out, file)));
+  char format[32];
+  rtk_h5_read_str_attr(*file, "format", format, sizeof format);
+  char *prev = rtk_h5_read_text(*file, "config");
+  int rc = RTK_OK;
+  if (strcmp(format, "rtkbench"))
+    rc = RTK_ERR(RTK_ERR_INPUT, "cannot resume '%s': not an rtkbench results file", out);
+  else if (!prev || strcmp(prev, st->resolved))
+    rc = RTK_ERR(RTK_ERR_INPUT,
+                 "cannot resume '%s': it was produced by a different configuration (compare its /config; "
+                 "use --force to start over)", out);
+  free(prev);
+  if (rc) H5Fclose(*file);
+  return rc;
 }
 
 static void print_summary(const rtk_study *st, const run_result *res, int done) {
@@ -390,34 +481,26 @@ int rtk_study_execute(MPI_Comm comm, const rtk_config *cfg, const rtk_study *st,
     snprintf(out, sizeof out, "%s", st->runs[0].so.file);
   else
     snprintf(out, sizeof out, "results/%s.h5", cfg->stem);
-  RTK_CHECK(check_output(comm, out, cli->force));
+  int exists = 0;
+  RTK_CHECK(check_output(comm, out, cli->force, cli->resume, &exists));
+  const int resuming = cli->resume && exists;
 
   hid_t file;
-  RTK_CHECK(rtk_collective(comm, rtk_h5_create(comm, out, &file)));
-  char created[64], cmd[4096] = "";
-  utc_now(created, sizeof created);
-  MPI_Bcast(created, sizeof created, MPI_CHAR, 0, comm); /* same attribute value on every rank */
-  for (int i = 0; i < cli->argc; i++)
-    snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), "%s%s", i ? " " : "", cli->argv[i]);
-  int rc = RTK_OK;
-#define W(call) \
-  if (!rc) rc = (call)
-  W(rtk_h5_attr_str(file, "format", "rtkbench"));
-  W(rtk_h5_attr_i64(file, "format_version", RTK_FORMAT_VERSION));
-  W(rtk_h5_attr_str(file, "software_version", RTK_VERSION));
-  W(rtk_h5_attr_str(file, "created", created));
-  W(rtk_h5_attr_i64(file, "mpi_ranks", size));
-  W(rtk_h5_attr_str(file, "command_line", cmd));
-  W(rtk_h5_attr_i64(file, "runs", st->nruns));
-  W(rtk_h5_write_text(file, "config", st->resolved, rank == 0));
-#undef W
-  if (!rc) { /* the study's (first run's) target */
-    rtk_mixture *m = NULL;
-    rc = st->runs[0].target->build(&st->runs[0].tc, &m);
-    if (!rc) rc = write_target(file, m, st->runs[0].target->name, rank == 0);
-    rtk_mixture_free(m);
+  int rc;
+  if (resuming) {
+    RTK_CHECK(open_for_resume(comm, out, st, &file));
+    rc = RTK_OK;
+  } else {
+    RTK_CHECK(rtk_collective(comm, rtk_h5_create(comm, out, &file)));
+    rc = write_header(comm, file, st, cli);
   }
   rc = rtk_collective(comm, rc);
+  struct sigaction sa, old_term, old_int, old_usr1;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction(SIGTERM, &sa, &old_term);
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGUSR1, &sa, &old_usr1);
 
   double total = 0, *costs = calloc((size_t)st->nruns, sizeof(double));
   run_result *res = calloc((size_t)st->nruns, sizeof(run_result));
@@ -436,8 +519,25 @@ int rtk_study_execute(MPI_Comm comm, const rtk_config *cfg, const rtk_study *st,
   if (rank == 0 && !rc)
     fprintf(stderr, "rtkbench: %d run%s on %d rank%s -> %s\n", st->nruns, st->nruns == 1 ? "" : "s", size,
             size == 1 ? "" : "s", out);
-  int done = 0;
+  int done = 0, skipped = 0;
   for (int i = 0; i < st->nruns && !rc; i++) {
+    int complete = 0;
+    if (resuming) {
+      rc = rtk_collective(comm, previous_run(file, &st->runs[i], &res[i], &complete));
+      if (rc) break;
+    }
+    if (complete) {
+      done++;
+      skipped++;
+      rtk_progress_run_done(&prog, costs[i]);
+      continue;
+    }
+    int stop = stop_requested != 0, any;
+    MPI_Allreduce(&stop, &any, 1, MPI_INT, MPI_MAX, comm);
+    if (any) {
+      rc = RTK_ERR(RTK_ERR_INTERRUPTED, "interrupted by a signal");
+      break;
+    }
     rc = run_one(comm, &st->runs[i], file, &prog, &res[i]);
     if (!rc) {
       done++;
@@ -448,12 +548,21 @@ int rtk_study_execute(MPI_Comm comm, const rtk_config *cfg, const rtk_study *st,
     }
   }
   rtk_progress_finish(&prog);
+  sigaction(SIGTERM, &old_term, NULL);
+  sigaction(SIGINT, &old_int, NULL);
+  sigaction(SIGUSR1, &old_usr1, NULL);
   int crc = rtk_h5_close(file);
   if (!rc) rc = rtk_collective(comm, crc);
-  if (rc) {
-    /* no half-written file is left behind */
-    if (rank == 0) unlink(out);
+  if (rc == RTK_ERR_INTERRUPTED) {
+    /* the file is valid: finished runs are complete, the interrupted one is not */
+    if (rank == 0)
+      fprintf(stderr, "rtkbench: stopped by a signal with %d of %d runs complete; `rtkbench run %s -o %s --resume` "
+                      "finishes the study\n", done, st->nruns, cli->config_path, out);
+  } else if (rc) {
+    /* no half-written file is left behind (a resumed file keeps its finished runs) */
+    if (rank == 0 && !resuming) unlink(out);
   } else if (rank == 0) {
+    if (resuming) printf("resumed: %d of %d runs were already complete\n", skipped, st->nruns);
     print_summary(st, res, done);
     printf("results: %s\n", out);
   }

@@ -46,7 +46,7 @@ void rtk_study_free(rtk_study *st);
 typedef struct rtk_cli_run {
   const char *config_path;
   const char *output; /* -o, or NULL */
-  int force;
+  int force, resume;
   int argc;
   char **argv;
 } rtk_cli_run;

@@ -102,7 +102,7 @@ void rtk_draw_initial(uint64_t seed, int64_t gid0, int n, int d, double *X) {
 }
 
 int rtk_sample_blocks(const rtk_sampler_ops *ops, const rtk_block_ctx *ctx, int64_t N, int64_t B, int64_t b0,
-                      int64_t b1, double *X, rtk_stats *st, void (*after_block)(void *user), void *user) {
+                      int64_t b1, double *X, rtk_stats *st, int (*after_block)(void *user), void *user) {
   const int d = ctx->mix->d;
   void *ws = NULL;
   int rc = ops->work_create(ctx, (int)B, &ws);
@@ -112,7 +112,7 @@ int rtk_sample_blocks(const rtk_sampler_ops *ops, const rtk_block_ctx *ctx, int6
     double *Xb = X + (size_t)(gid0 - b0 * B) * d;
     rtk_draw_initial(ctx->seed, gid0, n, d, Xb);
     rc = ops->run_block(ctx, gid0, n, Xb, st, ws);
-    if (!rc && after_block) after_block(user);
+    if (!rc && after_block && after_block(user)) rc = RTK_ERR(RTK_ERR_INTERRUPTED, "interrupted by a signal");
   }
   if (ws) ops->work_free(ws);
   return rc ? rtk_error_trace(rc, __FILE__, __LINE__, __func__) : RTK_OK;

@@ -8,7 +8,7 @@
 
 void rtk_progress_init(rtk_progress *p, int enabled, int nruns, double total_cost, double every) {
   memset(p, 0, sizeof *p);
-  p->enabled = enabled;
+  p->enabled = enabled && every > 0; /* progress = 0: no progress output at all */
   p->tty = isatty(fileno(stderr));
   p->nruns = nruns;
   p->every = every;

@@ -18,7 +18,7 @@ static const rtk_opt run_opts[] = {
     {"seed", RTK_OPT_INT, offsetof(rtk_study_opts, seed), "1", 0, 9.0e18, 0, "random seed: Philox key (seed, particle id)"},
     {"samplers", RTK_OPT_STR, offsetof(rtk_study_opts, samplers), "exact, ddpm, rtk-mala", 0, 0, 0, "comma list of samplers to run (one row each)"},
     {"block", RTK_OPT_INT, offsetof(rtk_study_opts, block), "256", 1, 1e6, 0, "particles per block (the unit of kernel work; results do not depend on it for a fixed BLAS)"},
-    {"progress", RTK_OPT_REAL, offsetof(rtk_study_opts, progress_every), "10", 0, 1e6, 0, "seconds between progress lines when stderr is not a terminal (0: off)"},
+    {"progress", RTK_OPT_REAL, offsetof(rtk_study_opts, progress_every), "10", 0, 1e6, 0, "seconds between progress lines when stderr is not a terminal (0: no progress output)"},
     RTK_OPT_END};
 static const rtk_opt output_opts[] = {
     {"file", RTK_OPT_STR, offsetof(rtk_study_opts, file), "", 0, 0, 0, "results file (default results/<config name>.h5; -o overrides)"},
@@ -166,9 +166,11 @@ static int parse_axes(const rtk_config *cfg, axis **out, int *nout) {
     } else {
       snprintf(a->section, sizeof a->section, "%.*s", (int)(dot - k), k);
       snprintf(a->key, sizeof a->key, "%s", dot + 1);
-      if (!strcmp(a->section, "sweep") || (!strcmp(a->section, "run") && !strcmp(a->key, "samplers"))) {
+      if (!strcmp(a->section, "sweep") || (!strcmp(a->section, "run") && !strcmp(a->key, "samplers")) ||
+          (!strcmp(a->section, "run") && !strcmp(a->key, "progress")) || !strcmp(a->section, "output")) {
         free(ax);
-        return RTK_ERR(RTK_ERR_INPUT, "%s: [sweep] %s cannot be swept (list samplers in run.samplers)", kv->origin, k);
+        return RTK_ERR(RTK_ERR_INPUT, "%s: [sweep] %s cannot be swept (one value per study; samplers go in run.samplers)",
+                       kv->origin, k);
       }
       int rc = check_key(a->section, a->key, kv->origin);
       if (rc) {
@@ -219,8 +221,11 @@ static char *resolved_text(const rtk_runspec *r) {
   size_t len = 0, cap = 4096;
   char *b = malloc(cap);
   b[0] = '\0';
-  dump_table(&b, &len, &cap, "run", run_opts, &r->so, 0);
-  append(&b, &len, &cap, "nfe = %lld\n\n", (long long)r->sc.nfe);
+  rtk_study_opts so = r->so; /* the run's own sampler, so the text is a valid study of this one run */
+  snprintf(so.samplers, sizeof so.samplers, "%s", r->sampler->name);
+  dump_table(&b, &len, &cap, "run", run_opts, &so, 0);
+  if (r->sampler->uses_nfe) append(&b, &len, &cap, "nfe = %lld\n", (long long)r->sc.nfe);
+  append(&b, &len, &cap, "\n");
   append(&b, &len, &cap, "[target]\nkind = %s\n", r->target->name);
   dump_table(&b, &len, &cap, NULL, r->target->options, &r->tc, 0);
   append(&b, &len, &cap, "\n");
@@ -274,13 +279,25 @@ static int resolve_run(const rtk_config *cfg, const rtk_sampler_ops *s, const ov
     const char *org, *v = lookup(&lc, sec, o->key, &org);
     if (v && rtk_opt_parse(o, v, &r->sc)) return input_error_at(org, sec);
   }
+  for (int i = 0; i < nov; i++) { /* a sampler-section value would silently hide a sweep of the shared key */
+    const rtk_kv *kv = rtk_config_find(cfg, s->name, ov[i].key);
+    if (kv && (!strcmp(ov[i].section, "run") || !strcmp(ov[i].section, "time")))
+      return RTK_ERR(RTK_ERR_INPUT, "%s: [%s] %s would override the sweep of %s.%s at %s; remove one of them",
+                     kv->origin, s->name, ov[i].key, ov[i].section, ov[i].key, ov[i].origin);
+  }
   RTK_CHECK(apply_table(&lc, s->name, rtk_sampler_common_options, &r->sc));
   RTK_CHECK(apply_table(&lc, s->name, s->options, &r->sc));
   if (!s->uses_nfe) r->sc.nfe = 0;
-  if (r->sc.grid == RTK_GRID_LIST && r->sc.times.n < 2)
-    return RTK_ERR(RTK_ERR_INPUT, "[%s] grid = list needs 'times' (in [time] or [%s]): a decreasing list from T to delta", s->name, s->name);
-  if (r->sc.delta >= r->sc.T)
-    return RTK_ERR(RTK_ERR_INPUT, "[%s] delta (%g) must be smaller than T (%g)", s->name, r->sc.delta, r->sc.T);
+  const char *org = cfg->path;
+  if (s->uses_nfe && r->sc.grid == RTK_GRID_LIST && r->sc.times.n < 2) {
+    if (!lookup(&lc, s->name, "grid", &org)) lookup(&lc, "time", "grid", &org);
+    return RTK_ERR(RTK_ERR_INPUT, "%s: [%s] grid = list needs 'times' (in [time] or [%s]): a decreasing list from T to delta",
+                   org, s->name, s->name);
+  }
+  if (r->sc.delta >= r->sc.T) {
+    if (!lookup(&lc, s->name, "delta", &org)) lookup(&lc, "time", "delta", &org);
+    return RTK_ERR(RTK_ERR_INPUT, "%s: [%s] delta (%g) must be smaller than T (%g)", org, s->name, r->sc.delta, r->sc.T);
+  }
 
   /* build target and plan once, so that impossible combinations fail now */
   rtk_mixture *mix = NULL;
@@ -290,7 +307,9 @@ static int resolve_run(const rtk_config *cfg, const rtk_sampler_ops *s, const ov
     rtk_mixture_free(mix);
     char msg[1024];
     snprintf(msg, sizeof msg, "%s", rtk_error_message());
-    return RTK_ERR(RTK_ERR_INPUT, "%s: [target] %s", cfg->path, msg);
+    const char *torg = cfg->path;
+    lookup(&lc, "target", "kind", &torg);
+    return RTK_ERR(RTK_ERR_INPUT, "%s: [target] %s", torg, msg);
   }
   rtk_plan plan;
   rc = s->plan(&r->sc, mix, &plan);
@@ -340,6 +359,14 @@ int rtk_study_expand(const rtk_config *cfg, rtk_study *st) {
   lookup(&lc0, "run", "samplers", &sorigin);
   if (nnames == 0) return RTK_ERR(RTK_ERR_INPUT, "%s: [run] samplers: no sampler named", sorigin);
 
+  for (int a = 0; a < nax; a++) /* an axis of a sampler that does not run is a mistake */
+    if (rtk_sampler_lookup(ax[a].section)) {
+      int listed = 0;
+      for (int i = 0; i < nnames; i++) listed |= !strcmp(names[i], ax[a].section);
+      if (!listed)
+        return RTK_ERR(RTK_ERR_INPUT, "%s: [sweep] %s.%s sweeps a sampler that is not in run.samplers", ax[a].origin,
+                       ax[a].section, ax[a].key);
+    }
   int cap = 16, rc = RTK_OK;
   st->runs = calloc((size_t)cap, sizeof(rtk_runspec));
   override *ov = calloc((size_t)nax + 1, sizeof(override));

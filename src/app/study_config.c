@@ -359,14 +359,7 @@ int rtk_study_expand(const rtk_config *cfg, rtk_study *st) {
   lookup(&lc0, "run", "samplers", &sorigin);
   if (nnames == 0) return RTK_ERR(RTK_ERR_INPUT, "%s: [run] samplers: no sampler named", sorigin);
 
-  for (int a = 0; a < nax; a++) /* an axis of a sampler that does not run is a mistake */
-    if (rtk_sampler_lookup(ax[a].section)) {
-      int listed = 0;
-      for (int i = 0; i < nnames; i++) listed |= !strcmp(names[i], ax[a].section);
-      if (!listed)
-        return RTK_ERR(RTK_ERR_INPUT, "%s: [sweep] %s.%s sweeps a sampler that is not in run.samplers", ax[a].origin,
-                       ax[a].section, ax[a].key);
-    }
+  /* an axis of a sampler that does not run multiplies nothing (so --set run.samplers=... works on any study) */
   int cap = 16, rc = RTK_OK;
   st->runs = calloc((size_t)cap, sizeof(rtk_runspec));
   override *ov = calloc((size_t)nax + 1, sizeof(override));

@@ -75,7 +75,8 @@ static const rtk_opt ula_opts[] = {OPT_SEGMENTS, OPT_INNER, OPT_INIT, OPT_STEP("
                                    RTK_OPT_END};
 static const rtk_opt uld_opts[] = {
     OPT_SEGMENTS, OPT_INNER, OPT_INIT, OPT_STEP("0.6"), OPT_STEP_MODE, OPT_WARMUP,
-    {"gamma", RTK_OPT_REAL, offsetof(rtk_sampler_cfg, gamma), "2", 1e-6, 1e6, 0, "ULD friction"},
+    {"gamma", RTK_OPT_REAL, offsetof(rtk_sampler_cfg, gamma), "2", 1e-6, 1e6, 0,
+     "ULD friction; with relative/adaptive steps in units of sqrt(L_k) (2 = critical damping)"},
     RTK_OPT_END};
 
 /* extra score evaluations per proposal of score-only MALA */
@@ -416,7 +417,10 @@ static void secant_update(rtk_ws *w, int n, int d, int m, int nwarm, double c, d
 static void langevin_steps(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int n, int k, const seg_geom *sg,
                            rtk_stats *st, inner_kind kind) {
   const int d = ctx->mix->d, nin = ctx->plan->inner[k], nwarm = ctx->plan->warmup[k];
-  const double gam = ctx->cfg->gamma;
+  /* relative/adaptive steps measure time in units of 1/sqrt(L_k) (Cheng et al.'s u = 1/L scaling):
+   * the friction scales with them, so gamma = 2 is critical damping of the stiffest direction */
+  const double gam = ctx->cfg->step_mode == RTK_STEP_ABSOLUTE ? ctx->cfg->gamma
+                                                               : ctx->cfg->gamma * sqrt(ctx->cfg->step / ctx->plan->tau[k]);
   chain *cur = &w->cur;
   if (kind == IN_ULD)
     for (int i = 0; i < n; i++)

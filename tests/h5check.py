@@ -57,6 +57,15 @@ def contract(path):
                 elif not np.array_equal(b[S], g["samples"][()]):
                     errors.append(f"{rid}: last boundary differs from samples")
             m = g["metrics"]
+            if "boundary_accuracy" in m and m["boundary_accuracy"][-1] != m["marginal_accuracy"][()]:
+                errors.append(f"{rid}: boundary_accuracy at the last time differs from marginal_accuracy")
+            if "trace" in g and "boundaries" in g:
+                # the last inner state of every segment is the particle at the next grid time
+                ids, st, seg = g["trace/ids"][()], g["trace/states"][()], g["trace/segment"][()]
+                for k in range(S):
+                    last = np.nonzero(seg == k)[0][-1]
+                    if not np.array_equal(st[:, last, :], g["boundaries"][k + 1][ids]):
+                        errors.append(f"{rid}: trace of segment {k} does not end at boundary {k + 1}")
             for k in ["marginal_accuracy", "marginal_tv", "noise_floor", "excess_tv", "mode_tv", "histograms",
                       "bin_probs", "acceptance", "nfe", "nfe_total", "wall_time", "nfe_per_second"]:
                 if k not in m:

@@ -115,6 +115,30 @@ static void test_moments(void) {
         CHECK(fabs(sv - var) < 5 * sqrt((m4[j] - var * var) / N), "target %d t=%g coord %d: var %.5f vs %.5f", ti, t, j,
               sv, var);
       }
+      /* sliced: projections of exact samples follow the projected mixture's moments */
+      double U[3 * 64], mp[3], cp[9], *Y = malloc(sizeof(double) * N * 3);
+      rtk_random_directions(4, 3, d, U);
+      rtk_mixture *pm;
+      OK(rtk_mixture_project(m, 3, U, &pm));
+      rtk_mixture_moments(pm, t, mp, cp);
+      rtk_project((int)N, d, X, 3, U, Y);
+      for (int j = 0; j < 3; j++) {
+        double sm = 0;
+        for (int64_t i = 0; i < N; i++) sm += Y[i * 3 + j] / N;
+        CHECK(fabs(sm - mp[j]) < 5 * sqrt(cp[j * 4] / N), "slice %d mean %.5f vs %.5f", j, sm, mp[j]);
+      }
+      free(Y);
+      rtk_mixture_free(pm);
+      /* moment errors of exact samples are Monte Carlo sized */
+      int64_t *q1 = calloc(d, sizeof(int64_t)), *q2 = calloc((size_t)d * d, sizeof(int64_t));
+      rtk_moment_sums((int)N, d, X, 1, q1, q2);
+      double me, ce, tr = 0;
+      rtk_moment_errors(m, t, N, 1, q1, q2, &me, &ce);
+      for (int j = 0; j < d; j++) tr += cov[j * d + j];
+      CHECK(me < 5 * sqrt(tr / N), "mean error %.5f vs MC %.5f", me, sqrt(tr / N));
+      CHECK(ce < 10 * tr / sqrt((double)N), "cov error %.5f", ce);
+      free(q1);
+      free(q2);
       double c01 = 0;
       for (int64_t i = 0; i < N; i++) c01 += (X[i * d] - mean[0]) * (X[i * d + 1] - mean[1]);
       c01 /= N;

@@ -50,4 +50,21 @@ double rtk_tv_lin_se(int64_t s1, int64_t s2, int64_t N, int d);
 /* mode-weight TV: 1/2 sum_k |counts_k / N - w_k| */
 double rtk_mode_tv(const rtk_mixture *m, const int64_t *counts, int64_t N);
 
+/* Sliced marginals: the projection u.x of p_t on a unit direction u is the
+ * 1-D OU-noised mixture with means u.mu_k and variances sum_j u_j^2 v_kj, so
+ * the projected mixture (one "coordinate" per direction) reuses every
+ * histogram/accuracy function above. */
+void rtk_random_directions(uint64_t seed, int ns, int d, double *U); /* [ns][d], unit rows */
+int rtk_mixture_project(const rtk_mixture *m, int ns, const double *U, rtk_mixture **out);
+void rtk_project(int n, int d, const double *X, int ns, const double *U, double *Y); /* Y = X U^T */
+
+/* Moments by exact integer sums (fixed point), so that they reduce across
+ * ranks bitwise: first moments at 2^-20, second moments at 2^-10 resolution
+ * (rounding errors are far below the Monte Carlo error); values are clamped
+ * to |x| <= 1e3.  s1 [d]; s2 [d][d] when full, else [d] (diagonal). */
+void rtk_moment_sums(int n, int d, const double *X, int full, int64_t *s1, int64_t *s2);
+/* |mean - exact|_2 and |cov - exact|_F (or |var - exact|_2 for the diagonal) */
+void rtk_moment_errors(const rtk_mixture *m, double t, int64_t N, int full, const int64_t *s1, const int64_t *s2,
+                       double *mean_err, double *cov_err);
+
 #endif

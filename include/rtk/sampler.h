@@ -70,6 +70,8 @@ typedef struct rtk_stats {
 } rtk_stats;
 
 typedef void (*rtk_boundary_fn)(void *user, int k, int64_t gid0, int n, const double *X);
+/* inner-chain hook of RTK samplers: state Z after step m of segment k (m = 0: z_0) */
+typedef void (*rtk_inner_fn)(void *user, int k, int m, int64_t gid0, int n, const double *Z);
 
 typedef struct rtk_block_ctx {
   const rtk_mixture *mix;
@@ -78,6 +80,7 @@ typedef struct rtk_block_ctx {
   uint64_t seed;
   rtk_boundary_fn at_boundary; /* may be NULL */
   void *user;
+  rtk_inner_fn at_inner;       /* may be NULL */
 } rtk_block_ctx;
 
 typedef struct rtk_sampler_ops {

@@ -46,6 +46,7 @@ typedef struct run_result {
 
 typedef struct bnd_user {
   double *bnd; /* [S+1][nloc][d] or NULL */
+  rtk_diag *diag;
   int64_t p0, nloc;
   int d, S;
   rtk_progress *prog;
@@ -58,12 +59,17 @@ typedef struct bnd_user {
 static void at_boundary(void *u, int k, int64_t gid0, int n, const double *X) {
   bnd_user *b = u;
   if (b->bnd) memcpy(b->bnd + ((size_t)k * b->nloc + (size_t)(gid0 - b->p0)) * b->d, X, sizeof(double) * n * b->d);
+  rtk_diag_boundary(b->diag, k, n, X);
   if (b->rank == 0 && b->prog) {
     char label[700];
     snprintf(label, sizeof label, "%s seg %d/%d", b->label, k, b->S);
     double frac = (b->blocks_done + (b->S ? (double)k / b->S : 1)) / (b->nblocks > 0 ? b->nblocks : 1);
     rtk_progress_update(b->prog, b->run, label, b->cost, frac);
   }
+}
+
+static void at_inner(void *u, int k, int m, int64_t gid0, int n, const double *Z) {
+  rtk_diag_inner(((bnd_user *)u)->diag, k, m, gid0, n, Z);
 }
 
 static double run_cost(const rtk_runspec *r, const rtk_plan *p, const rtk_mixture *m) {
@@ -92,6 +98,7 @@ typedef struct run_data {
   double *X, *bnd, *probs, *tv;
   int64_t *modes;
   int *kbuf; /* [nloc] most responsible component of each local particle */
+  rtk_diag diag;
 } run_data;
 
 static void run_data_free(run_data *rd) {
@@ -105,6 +112,7 @@ static void run_data_free(run_data *rd) {
   free(rd->tv);
   free(rd->modes);
   free(rd->kbuf);
+  rtk_diag_free(&rd->diag);
 }
 
 /* init: target, plan and this rank's shard of the global block grid */
@@ -122,11 +130,12 @@ static int run_init(const rtk_runspec *r, int rank, int size, run_data *rd, int6
   const int d = rd->mix->d;
   RTK_MALLOC(rd->X, (size_t)*nloc * d);
   if (r->so.boundaries) RTK_MALLOC(rd->bnd, (size_t)(rd->plan.nseg + 1) * *nloc * d);
-  RTK_CHECK(rtk_hist_init(rd->mix, rd->plan.times[rd->plan.nseg], (int)r->so.bins, r->so.range_sd, &rd->hist));
+  RTK_CHECK(rtk_hist_init(rd->mix, rd->plan.times[rd->plan.nseg], (int)r->so.diag.bins, r->so.diag.range_sd, &rd->hist));
   RTK_MALLOC(rd->modes, rd->mix->K);
   RTK_MALLOC(rd->kbuf, *nloc);
-  RTK_MALLOC(rd->probs, (size_t)d * (r->so.bins + 2));
+  RTK_MALLOC(rd->probs, (size_t)d * (r->so.diag.bins + 2));
   RTK_MALLOC(rd->tv, d);
+  RTK_CHECK(rtk_diag_init(&rd->diag, &r->so.diag, rd->mix, &rd->plan, N, (int)B));
   return RTK_OK;
 }
 
@@ -146,7 +155,7 @@ static int block_done(void *u) {
 static int run_kernel(const rtk_runspec *r, run_data *rd, int64_t b0, int64_t b1, int64_t nloc, bnd_user *bu) {
   const int64_t B = r->so.block;
   const int d = rd->mix->d;
-  rtk_block_ctx ctx = {rd->mix, &r->sc, &rd->plan, (uint64_t)r->so.seed, at_boundary, bu};
+  rtk_block_ctx ctx = {rd->mix, &r->sc, &rd->plan, (uint64_t)r->so.seed, at_boundary, bu, at_inner};
   RTK_CHECK(rtk_sample_blocks(r->sampler, &ctx, r->so.particles, B, b0, b1, rd->X, &rd->st, block_done, bu));
   rtk_hist_add(&rd->hist, (int)nloc, rd->X);
   rtk_mixcoef coef;
@@ -159,6 +168,7 @@ static int run_kernel(const rtk_runspec *r, run_data *rd, int64_t b0, int64_t b1
       int n = (int)(nloc - i < B ? nloc - i : B);
       rtk_mix_argmax(&coef, n, rd->X + (size_t)i * d, rd->kbuf + i, &mw);
       for (int j = 0; j < n; j++) rd->modes[rd->kbuf[i + j]]++;
+      rtk_diag_final(&rd->diag, n, rd->X + (size_t)i * d);
     }
     rtk_mixwork_free(&mw);
   }
@@ -168,7 +178,7 @@ static int run_kernel(const rtk_runspec *r, run_data *rd, int64_t b0, int64_t b1
 
 static int write_metrics(hid_t g, const rtk_runspec *r, run_data *rd, const rtk_marginal_result *mr, double mode_tv,
                          double wall, int writer) {
-  const int S = rd->plan.nseg, d = rd->mix->d, nb = (int)r->so.bins;
+  const int S = rd->plan.nseg, d = rd->mix->d, nb = (int)r->so.diag.bins;
   const int64_t N = r->so.particles;
   hsize_t hS = (hsize_t)S, hd = (hsize_t)d, hh[2] = {hd, (hsize_t)nb + 2}, hK = (hsize_t)rd->mix->K;
   int64_t nfe_tot = 0, acc_tot = 0, prop_tot = 0;
@@ -228,11 +238,11 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, hid_t file, rtk_progress
     run_data_free(&rd);
     return rc;
   }
-  const int S = rd.plan.nseg, d = rd.mix->d, K = rd.mix->K, nb = (int)r->so.bins;
+  const int S = rd.plan.nseg, d = rd.mix->d, K = rd.mix->K, nb = (int)r->so.diag.bins;
   const int64_t N = r->so.particles;
   char label[640];
   snprintf(label, sizeof label, "%s %s", r->sampler->name, r->sweep);
-  bnd_user bu = {rd.bnd, p0, nloc, d, S, prog, r->index, label, run_cost(r, &rd.plan, rd.mix), 0,
+  bnd_user bu = {rd.bnd, &rd.diag, p0, nloc, d, S, prog, r->index, label, run_cost(r, &rd.plan, rd.mix), 0,
                  (double)(b1 - b0), rank};
 
   MPI_Barrier(comm);
@@ -248,6 +258,7 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, hid_t file, rtk_progress
   const int nh = d * (nb + 2);
   MPI_Allreduce(MPI_IN_PLACE, rd.hist.count, nh, MPI_INT64_T, MPI_SUM, comm);
   MPI_Allreduce(MPI_IN_PLACE, rd.modes, K, MPI_INT64_T, MPI_SUM, comm);
+  rtk_diag_reduce(comm, &rd.diag);
   if (S > 0) {
     MPI_Allreduce(MPI_IN_PLACE, rd.st.nfe, S, MPI_INT64_T, MPI_SUM, comm);
     MPI_Allreduce(MPI_IN_PLACE, rd.st.accept, S, MPI_INT64_T, MPI_SUM, comm);
@@ -328,6 +339,7 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, hid_t file, rtk_progress
   W(rtk_h5_write_f64(mg, "marginal_accuracy_ci95", 1, &two, ci, w));
   W(rtk_h5_write_f64(mg, "mode_tv_se", 0, NULL, &mode_se, w));
   W(rtk_h5_write_f64(mg, "mode_tv_ci95", 1, &two, mci, w));
+  W(rtk_diag_write(mg, g, &rd.diag, rd.mix, &rd.plan, w));
   if (mg >= 0) H5Gclose(mg);
   W(H5Fflush(file, H5F_SCOPE_GLOBAL) < 0 ? RTK_ERR(RTK_ERR_IO, "HDF5: flush failed") : RTK_OK);
   W(rtk_h5_attr_str_fixed(g, "status", "complete", 16));

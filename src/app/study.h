@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "diagnostics.h"
 #include "rtk/options.h"
 #include "rtk/sampler.h"
 #include "rtk/target.h"
@@ -16,9 +17,8 @@ typedef struct rtk_study_opts {
   char samplers[RTK_STRLEN];
   char file[RTK_STRLEN];
   int boundaries;
-  int64_t bins;
-  double range_sd;
   double progress_every;
+  rtk_diag_opts diag; /* [metrics] bins, range_sd, boundary_accuracy, slices, ...; [output] trace */
 } rtk_study_opts;
 
 typedef struct rtk_runspec {

@@ -23,10 +23,15 @@ static const rtk_opt run_opts[] = {
 static const rtk_opt output_opts[] = {
     {"file", RTK_OPT_STR, offsetof(rtk_study_opts, file), "", 0, 0, 0, "results file (default results/<config name>.h5; -o overrides)"},
     {"boundaries", RTK_OPT_BOOL, offsetof(rtk_study_opts, boundaries), "false", 0, 0, 0, "also store particles at every grid time: /runs/<id>/boundaries [S+1][N][d]"},
+    {"trace", RTK_OPT_INT, offsetof(rtk_study_opts, diag.trace), "0", 0, 1e6, 0, "store the full inner chains of this many evenly spaced particles (RTK samplers): /runs/<id>/trace"},
     RTK_OPT_END};
 static const rtk_opt metrics_opts[] = {
-    {"bins", RTK_OPT_INT, offsetof(rtk_study_opts, bins), "100", 1, 1e6, 0, "histogram bins per coordinate (plus two tail bins)"},
-    {"range_sd", RTK_OPT_REAL, offsetof(rtk_study_opts, range_sd), "4", 0.1, 100, 0, "histogram range: min_k(mu - r sd) .. max_k(mu + r sd)"},
+    {"bins", RTK_OPT_INT, offsetof(rtk_study_opts, diag.bins), "100", 1, 1e6, 0, "histogram bins per coordinate (plus two tail bins)"},
+    {"range_sd", RTK_OPT_REAL, offsetof(rtk_study_opts, diag.range_sd), "4", 0.1, 100, 0, "histogram range: min_k(mu - r sd) .. max_k(mu + r sd)"},
+    {"boundary_accuracy", RTK_OPT_BOOL, offsetof(rtk_study_opts, diag.boundary_accuracy), "true", 0, 0, 0, "accuracy at every grid time against the exact p_t there (skipped above 2^24 counters)"},
+    {"slices", RTK_OPT_INT, offsetof(rtk_study_opts, diag.slices), "8", 0, 10000, 0, "random unit directions for the sliced marginal accuracy (0: off)"},
+    {"slice_seed", RTK_OPT_INT, offsetof(rtk_study_opts, diag.slice_seed), "1", 0, 9.0e18, 0, "seed of the slice directions"},
+    {"moments", RTK_OPT_BOOL, offsetof(rtk_study_opts, diag.moments), "true", 0, 0, 0, "mean and covariance error vs the exact moments (covariance for dim <= 64, else variances)"},
     RTK_OPT_END};
 
 typedef struct {

@@ -4,7 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cblas.h>
+
 #include "rtk/error.h"
+#include "rtk/rng.h"
 
 int rtk_hist_init(const rtk_mixture *m, double t, int nbins, double nsd, rtk_hist *h) {
   memset(h, 0, sizeof *h);
@@ -119,4 +122,94 @@ double rtk_mode_tv(const rtk_mixture *m, const int64_t *counts, int64_t N) {
   double s = 0;
   for (int k = 0; k < m->K; k++) s += fabs((double)counts[k] / N - m->w[k]);
   return 0.5 * s;
+}
+
+void rtk_random_directions(uint64_t seed, int ns, int d, double *U) {
+  for (int i = 0; i < ns; i++) {
+    double *u = U + (size_t)i * d, nrm = 0;
+    rtk_rng_normals(seed, (uint64_t)i, 0, 0, RTK_RNG_AUX, d, u);
+    for (int j = 0; j < d; j++) nrm += u[j] * u[j];
+    nrm = sqrt(nrm);
+    for (int j = 0; j < d; j++) u[j] /= nrm;
+  }
+}
+
+int rtk_mixture_project(const rtk_mixture *m, int ns, const double *U, rtk_mixture **out) {
+  rtk_mixture *p;
+  RTK_CHECK(rtk_mixture_alloc(m->K, ns, &p));
+  for (int k = 0; k < m->K; k++) {
+    p->w[k] = m->w[k];
+    for (int i = 0; i < ns; i++) {
+      const double *u = U + (size_t)i * m->d, *mu = m->mu + (size_t)k * m->d, *v = m->var + (size_t)k * m->d;
+      double a = 0, b = 0;
+      for (int j = 0; j < m->d; j++) {
+        a += u[j] * mu[j];
+        b += u[j] * u[j] * v[j];
+      }
+      p->mu[(size_t)k * ns + i] = a;
+      p->var[(size_t)k * ns + i] = b;
+    }
+  }
+  *out = p;
+  return RTK_OK;
+}
+
+void rtk_project(int n, int d, const double *X, int ns, const double *U, double *Y) {
+  if (n > 0) cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, ns, d, 1.0, X, d, U, d, 0.0, Y, ns);
+}
+
+static inline int64_t fixed(double x, double scale) {
+  if (!(x == x)) return 0;
+  if (x > 1e3) x = 1e3;
+  if (x < -1e3) x = -1e3;
+  return (int64_t)llround(x * scale);
+}
+
+void rtk_moment_sums(int n, int d, const double *X, int full, int64_t *s1, int64_t *s2) {
+  const double S1 = 1048576.0, S2 = 1024.0;
+  for (int b = 0; b < n; b++) {
+    const double *x = X + (size_t)b * d;
+    for (int i = 0; i < d; i++) {
+      s1[i] += fixed(x[i], S1);
+      if (!full) s2[i] += fixed(x[i] * x[i] * 1e-3, S2 * 1e3);
+      else
+        for (int j = 0; j < d; j++) s2[(size_t)i * d + j] += fixed(x[i] * x[j] * 1e-3, S2 * 1e3);
+    }
+  }
+}
+
+void rtk_moment_errors(const rtk_mixture *m, double t, int64_t N, int full, const int64_t *s1, const int64_t *s2,
+                       double *mean_err, double *cov_err) {
+  const int d = m->d;
+  double *mean = malloc(sizeof(double) * d), *cov = full ? malloc(sizeof(double) * d * d) : NULL;
+  rtk_mixture_moments(m, t, mean, full ? cov : NULL);
+  double em = 0, ec = 0;
+  for (int i = 0; i < d; i++) {
+    double mi = (double)s1[i] / 1048576.0 / N;
+    em += (mi - mean[i]) * (mi - mean[i]);
+  }
+  if (full) {
+    for (int i = 0; i < d; i++)
+      for (int j = 0; j < d; j++) {
+        double mi = (double)s1[i] / 1048576.0 / N, mj = (double)s1[j] / 1048576.0 / N;
+        double c = (double)s2[(size_t)i * d + j] / 1024.0 / N - mi * mj, e = c - cov[(size_t)i * d + j];
+        ec += e * e;
+      }
+  } else {
+    /* exact marginal variances: sum_k w_k (lam_ki + m_ki^2) - mean_i^2 */
+    const double a = rtk_alpha(t), s2t = rtk_sigma2(t);
+    for (int i = 0; i < d; i++) {
+      double ex2 = 0;
+      for (int k = 0; k < m->K; k++) {
+        double mk = a * m->mu[(size_t)k * d + i];
+        ex2 += m->w[k] * (a * a * m->var[(size_t)k * d + i] + s2t + mk * mk);
+      }
+      double mi = (double)s1[i] / 1048576.0 / N, v = (double)s2[i] / 1024.0 / N - mi * mi, e = v - (ex2 - mean[i] * mean[i]);
+      ec += e * e;
+    }
+  }
+  *mean_err = sqrt(em);
+  *cov_err = sqrt(ec);
+  free(mean);
+  free(cov);
 }

@@ -389,6 +389,7 @@ static void mala_steps(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int n,
         st->accept[k]++;
       }
     }
+    if (ctx->at_inner) ctx->at_inner(ctx->user, k, m + 1, gid0, n, cur->z);
   }
 }
 
@@ -451,6 +452,7 @@ static void langevin_steps(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, in
         z[j] = zn;
       }
     }
+    if (ctx->at_inner) ctx->at_inner(ctx->user, k, m + 1, gid0, n, cur->z);
   }
 }
 
@@ -480,6 +482,7 @@ static int run_kind(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, rt
       w->hbar[i] = 0;
       w->ltbar[i] = 0;
     }
+    if (ctx->at_inner) ctx->at_inner(ctx->user, k, 0, gid0, n, w->cur.z);
     if (mala) {
       eval_segment(w, n, d, &sg, &w->cur);
       st->nfe[k] += n;

@@ -1,0 +1,179 @@
+#include "diagnostics.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io_hdf5.h"
+#include "rtk/error.h"
+
+/* boundary histograms are skipped above this many counters per rank */
+#define RTK_MAX_BOUNDARY_COUNTERS (1 << 24)
+
+int rtk_diag_init(rtk_diag *g, const rtk_diag_opts *o, const rtk_mixture *mix, const rtk_plan *plan, int64_t N,
+                  int B) {
+  memset(g, 0, sizeof *g);
+  g->o = *o;
+  g->S = plan->nseg;
+  g->d = mix->d;
+  g->N = N;
+  const int nb = (int)o->bins, S = plan->nseg;
+  if (o->boundary_accuracy && (double)(S + 1) * mix->d * (nb + 2) <= RTK_MAX_BOUNDARY_COUNTERS) {
+    g->nbnd = S + 1;
+    RTK_MALLOC(g->bh, g->nbnd);
+    for (int k = 0; k <= S; k++) RTK_CHECK(rtk_hist_init(mix, plan->times[k], nb, o->range_sd, &g->bh[k]));
+  }
+  if (o->slices > 0) {
+    const int ns = (int)o->slices;
+    RTK_MALLOC(g->U, (size_t)ns * mix->d);
+    RTK_MALLOC(g->Y, (size_t)B * ns);
+    rtk_random_directions((uint64_t)o->slice_seed, ns, mix->d, g->U);
+    RTK_CHECK(rtk_mixture_project(mix, ns, g->U, &g->smix));
+    RTK_CHECK(rtk_hist_init(g->smix, plan->times[S], nb, o->range_sd, &g->sh));
+  }
+  if (o->moments) {
+    g->full_cov = mix->d <= 64; /* d^2 work per particle above that: diagonal only */
+    RTK_MALLOC(g->m1, mix->d);
+    RTK_MALLOC(g->m2, g->full_cov ? (size_t)mix->d * mix->d : (size_t)mix->d);
+  }
+  int64_t inner = 0;
+  for (int k = 0; k < S; k++) inner += plan->inner[k];
+  if (o->trace > 0 && inner > 0) { /* only samplers with inner chains (RTK) have something to trace */
+    const int64_t T = o->trace < N ? o->trace : N;
+    g->o.trace = T;
+    RTK_MALLOC(g->tid, T);
+    for (int64_t i = 0; i < T; i++) g->tid[i] = i * N / T;
+    RTK_MALLOC(g->toff, S);
+    for (int k = 0; k < S; k++) {
+      g->toff[k] = g->M;
+      g->M += plan->inner[k] + 1;
+    }
+    if ((double)T * g->M * mix->d > 1e8)
+      return RTK_ERR(RTK_ERR_INPUT, "output.trace = %lld would store %.3g values; trace fewer particles",
+                     (long long)T, (double)T * g->M * mix->d);
+    RTK_MALLOC(g->tbuf, (size_t)T * g->M * mix->d);
+  }
+  return RTK_OK;
+}
+
+void rtk_diag_free(rtk_diag *g) {
+  for (int k = 0; k < g->nbnd; k++) rtk_hist_free(&g->bh[k]);
+  free(g->bh);
+  free(g->U);
+  free(g->Y);
+  rtk_mixture_free(g->smix);
+  if (g->smix) rtk_hist_free(&g->sh);
+  free(g->m1);
+  free(g->m2);
+  free(g->tid);
+  free(g->toff);
+  free(g->tbuf);
+  memset(g, 0, sizeof *g);
+}
+
+void rtk_diag_boundary(rtk_diag *g, int k, int n, const double *X) {
+  if (k < g->nbnd) rtk_hist_add(&g->bh[k], n, X);
+}
+
+void rtk_diag_inner(rtk_diag *g, int k, int m, int64_t gid0, int n, const double *Z) {
+  if (!g->tbuf) return;
+  for (int64_t i = 0; i < g->o.trace; i++) {
+    const int64_t id = g->tid[i];
+    if (id < gid0 || id >= gid0 + n) continue;
+    memcpy(g->tbuf + ((size_t)i * g->M + g->toff[k] + m) * g->d, Z + (size_t)(id - gid0) * g->d,
+           sizeof(double) * g->d);
+  }
+}
+
+void rtk_diag_final(rtk_diag *g, int n, const double *X) {
+  if (g->smix) {
+    rtk_project(n, g->d, X, (int)g->o.slices, g->U, g->Y);
+    rtk_hist_add(&g->sh, n, g->Y);
+  }
+  if (g->m1) rtk_moment_sums(n, g->d, X, g->full_cov, g->m1, g->m2);
+}
+
+int rtk_diag_reduce(MPI_Comm comm, rtk_diag *g) {
+  for (int k = 0; k < g->nbnd; k++)
+    MPI_Allreduce(MPI_IN_PLACE, g->bh[k].count, g->d * (g->bh[k].nbins + 2), MPI_INT64_T, MPI_SUM, comm);
+  if (g->smix)
+    MPI_Allreduce(MPI_IN_PLACE, g->sh.count, g->sh.d * (g->sh.nbins + 2), MPI_INT64_T, MPI_SUM, comm);
+  if (g->m1) {
+    MPI_Allreduce(MPI_IN_PLACE, g->m1, g->d, MPI_INT64_T, MPI_SUM, comm);
+    MPI_Allreduce(MPI_IN_PLACE, g->m2, g->full_cov ? g->d * g->d : g->d, MPI_INT64_T, MPI_SUM, comm);
+  }
+  if (g->tbuf) { /* each traced row is nonzero on one rank only: the sum is exact */
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    size_t n = (size_t)g->o.trace * g->M * g->d;
+    MPI_Reduce(rank == 0 ? MPI_IN_PLACE : g->tbuf, g->tbuf, (int)n, MPI_DOUBLE, MPI_SUM, 0, comm);
+  }
+  return RTK_OK;
+}
+
+int rtk_diag_write(hid_t mg, hid_t rg, const rtk_diag *g, const rtk_mixture *mix, const rtk_plan *plan, int writer) {
+  int rc = RTK_OK;
+  const int64_t N = g->N;
+#define W(call) \
+  if (!rc) rc = (call)
+  if (g->nbnd) {
+    double *acc = malloc(sizeof(double) * g->nbnd), *fl = malloc(sizeof(double) * g->nbnd);
+    if (!acc || !fl) return RTK_ERR(RTK_ERR_MEM, "out of memory");
+    for (int k = 0; k < g->nbnd; k++) {
+      const rtk_hist *h = &g->bh[k];
+      double *probs = malloc(sizeof(double) * h->d * (h->nbins + 2));
+      rtk_hist_exact_probs(h, mix, plan->times[k], probs);
+      rtk_marginal_result r;
+      rtk_marginal_metrics(h, probs, N, NULL, &r);
+      acc[k] = r.accuracy;
+      fl[k] = 1 - r.noise_floor;
+      free(probs);
+    }
+    hsize_t n = (hsize_t)g->nbnd;
+    W(rtk_h5_write_f64(mg, "boundary_accuracy", 1, &n, acc, writer));
+    W(rtk_h5_write_f64(mg, "boundary_exact_level", 1, &n, fl, writer));
+    free(acc);
+    free(fl);
+  }
+  if (g->smix) {
+    const int ns = (int)g->o.slices;
+    double *probs = malloc(sizeof(double) * ns * (g->sh.nbins + 2)), *tv = malloc(sizeof(double) * ns);
+    rtk_hist_exact_probs(&g->sh, g->smix, plan->times[plan->nseg], probs);
+    rtk_marginal_result r;
+    rtk_marginal_metrics(&g->sh, probs, N, tv, &r);
+    hsize_t hs = (hsize_t)ns, hu[2] = {(hsize_t)ns, (hsize_t)g->d};
+    double lvl = 1 - r.noise_floor;
+    W(rtk_h5_write_f64(mg, "sliced_accuracy", 0, NULL, &r.accuracy, writer));
+    W(rtk_h5_write_f64(mg, "sliced_exact_level", 0, NULL, &lvl, writer));
+    W(rtk_h5_write_f64(mg, "sliced_tv", 1, &hs, tv, writer));
+    W(rtk_h5_write_f64(mg, "sliced_directions", 2, hu, g->U, writer));
+    free(probs);
+    free(tv);
+  }
+  if (g->m1) {
+    double me, ce;
+    rtk_moment_errors(mix, plan->times[plan->nseg], N, g->full_cov, g->m1, g->m2, &me, &ce);
+    W(rtk_h5_write_f64(mg, "mean_error", 0, NULL, &me, writer));
+    W(rtk_h5_write_f64(mg, g->full_cov ? "cov_error" : "var_error", 0, NULL, &ce, writer));
+  }
+  if (g->tbuf) {
+    hid_t tg = -1;
+    W(rtk_h5_group(rg, "trace", &tg));
+    hsize_t T = (hsize_t)g->o.trace, dims[3] = {T, (hsize_t)g->M, (hsize_t)g->d}, hM = (hsize_t)g->M;
+    int64_t *seg = malloc(sizeof(int64_t) * g->M), *step = malloc(sizeof(int64_t) * g->M);
+    for (int k = 0; k < g->S; k++)
+      for (int m = 0; m <= plan->inner[k]; m++) {
+        seg[g->toff[k] + m] = k;
+        step[g->toff[k] + m] = m;
+      }
+    W(rtk_h5_write_i64(tg, "ids", 1, &T, g->tid, writer));
+    W(rtk_h5_write_f64(tg, "states", 3, dims, g->tbuf, writer));
+    W(rtk_h5_write_i64(tg, "segment", 1, &hM, seg, writer));
+    W(rtk_h5_write_i64(tg, "step", 1, &hM, step, writer));
+    free(seg);
+    free(step);
+    if (tg >= 0) H5Gclose(tg);
+  }
+#undef W
+  return rc;
+}

@@ -103,6 +103,8 @@ int rtk_plan_alloc(int nseg, rtk_plan *p);
 void rtk_plan_free(rtk_plan *p);
 /* grid from the shared time keys with S steps (S ignored for grid=list) */
 int rtk_plan_grid(const rtk_sampler_cfg *cfg, int S, rtk_plan *p);
+/* plan of the one-score-per-step samplers (ddpm, ddim, dpm-solver++): S = nfe steps */
+int rtk_plan_one_nfe_per_step(const rtk_sampler_cfg *cfg, const rtk_mixture *mix, rtk_plan *p);
 int rtk_stats_alloc(int nseg, rtk_stats *s);
 void rtk_stats_free(rtk_stats *s);
 void rtk_stats_zero(rtk_stats *s);

@@ -22,14 +22,6 @@ static const rtk_opt opts[] = {
      "exponential integrator (score frozen, linear part exact) or Euler-Maruyama"},
     RTK_OPT_END};
 
-static int plan(const rtk_sampler_cfg *cfg, const rtk_mixture *mix, rtk_plan *p) {
-  (void)mix;
-  RTK_CHECK(rtk_plan_grid(cfg, (int)cfg->nfe, p));
-  for (int k = 0; k < p->nseg; k++) p->nfe_seg[k] = 1;
-  p->nfe = p->nseg;
-  return RTK_OK;
-}
-
 static void work_free(void *p) {
   ddpm_ws *w = p;
   if (!w) return;
@@ -80,4 +72,4 @@ static int run_block(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, r
 
 const rtk_sampler_ops rtk_sampler_ddpm = {
     "ddpm", "reverse-SDE discretisation, 1 NFE per step (exponential integrator or Euler-Maruyama)",
-    opts, 1, plan, work_create, work_free, run_block};
+    opts, 1, rtk_plan_one_nfe_per_step, work_create, work_free, run_block};

@@ -21,14 +21,6 @@ typedef struct {
 
 static const rtk_opt opts[] = {RTK_OPT_END};
 
-static int plan(const rtk_sampler_cfg *cfg, const rtk_mixture *mix, rtk_plan *p) {
-  (void)mix;
-  RTK_CHECK(rtk_plan_grid(cfg, (int)cfg->nfe, p));
-  for (int k = 0; k < p->nseg; k++) p->nfe_seg[k] = 1;
-  p->nfe = p->nseg;
-  return RTK_OK;
-}
-
 static void work_free(void *p) {
   ode_ws *w = p;
   if (!w) return;
@@ -98,7 +90,7 @@ static int run_dpm(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, rtk
 
 const rtk_sampler_ops rtk_sampler_ddim = {
     "ddim", "probability-flow ODE, first-order exponential integrator in data prediction (1 NFE/step)", opts, 1,
-    plan, work_create, work_free, run_ddim};
+    rtk_plan_one_nfe_per_step, work_create, work_free, run_ddim};
 const rtk_sampler_ops rtk_sampler_dpmpp2m = {
-    "dpm-solver++", "DPM-Solver++(2M): second-order multistep in data prediction (1 NFE/step)", opts, 1, plan,
+    "dpm-solver++", "DPM-Solver++(2M): second-order multistep in data prediction (1 NFE/step)", opts, 1, rtk_plan_one_nfe_per_step,
     work_create, work_free, run_dpm};

@@ -64,6 +64,14 @@ int rtk_plan_grid(const rtk_sampler_cfg *cfg, int S, rtk_plan *p) {
   return rc ? rtk_error_trace(rc, __FILE__, __LINE__, __func__) : RTK_OK;
 }
 
+int rtk_plan_one_nfe_per_step(const rtk_sampler_cfg *cfg, const rtk_mixture *mix, rtk_plan *p) {
+  (void)mix;
+  RTK_CHECK(rtk_plan_grid(cfg, (int)cfg->nfe, p));
+  for (int k = 0; k < p->nseg; k++) p->nfe_seg[k] = 1;
+  p->nfe = p->nseg;
+  return RTK_OK;
+}
+
 int rtk_stats_alloc(int nseg, rtk_stats *s) {
   memset(s, 0, sizeof *s);
   s->nseg = nseg;

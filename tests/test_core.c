@@ -121,7 +121,7 @@ static void test_moments(void) {
       rtk_mixture *pm;
       OK(rtk_mixture_project(m, 3, U, &pm));
       rtk_mixture_moments(pm, t, mp, cp);
-      rtk_project((int)N, d, X, 3, U, Y);
+      OK(rtk_project((int)N, d, X, 3, U, Y));
       for (int j = 0; j < 3; j++) {
         double sm = 0;
         for (int64_t i = 0; i < N; i++) sm += Y[i * 3 + j] / N;

@@ -31,6 +31,8 @@ timeout 120 tail --pid=$pid -f /dev/null
 wait $pid
 code=$?
 grep -q "stopped by a signal" "$work/r1.err" && ok "signal reported ($code)" || { bad "no clean stop (exit $code)"; cat "$work/r1.err"; }
+grep -qF -- "run $cfg -o $work/resume.h5 --resume" "$work/r1.err" && ok "the resume command is printed" \
+  || { bad "no resume command printed"; cat "$work/r1.err"; }
 [ "$code" -ne 0 ] && ok "interrupted run exits nonzero" || bad "interrupted run exited 0 (finished before the signal?)"
 $py - "$work/resume.h5" <<'PY' && ok "interrupted file is valid, some runs complete, none marked complete wrongly" || bad "interrupted file"
 import sys, h5py
@@ -56,5 +58,18 @@ timeout 120 "$mpiexec" -n 3 --oversubscribe "$bin" run "$cfg" -o "$work/resume.h
 c=$?
 [ $c -ne 0 ] && grep -q "different configuration" "$work/r3.log" && cmp -s "$work/resume.h5" "$work/resume_copy.h5" \
   && ok "changed config refused" || { bad "changed config accepted ($c)"; cat "$work/r3.log"; }
+# a change to one sampler's runs only is refused too
+timeout 120 "$mpiexec" -n 3 --oversubscribe "$bin" run "$cfg" -o "$work/resume.h5" --resume --set rtk-mala.segments=4 \
+  >"$work/r5.log" 2>&1
+c=$?
+[ $c -eq 2 ] && grep -q "run .*rtk-mala.* different configuration" "$work/r5.log" \
+  && cmp -s "$work/resume.h5" "$work/resume_copy.h5" && ok "one sampler's change refused" \
+  || { bad "one sampler's change accepted ($c)"; cat "$work/r5.log"; }
+timeout 120 "$mpiexec" -n 3 --oversubscribe "$bin" run "$cfg" -o "$work/resume.h5" --resume --set sweep.nfe=60,120 \
+  >"$work/r4.log" 2>&1
+c=$?
+[ $c -eq 2 ] && grep -q "holds a study of 9 runs, this configuration expands to 6" "$work/r4.log" \
+  && cmp -s "$work/resume.h5" "$work/resume_copy.h5" && ok "changed sweep refused" \
+  || { bad "changed sweep accepted ($c)"; cat "$work/r4.log"; }
 echo "$([ $fail = 0 ] && echo '1 passed, 0 failed' || echo '0 passed, 1 failed')"
 exit $fail

@@ -56,7 +56,7 @@ double rtk_mode_tv(const rtk_mixture *m, const int64_t *counts, int64_t N);
  * histogram/accuracy function above. */
 void rtk_random_directions(uint64_t seed, int ns, int d, double *U); /* [ns][d], unit rows */
 int rtk_mixture_project(const rtk_mixture *m, int ns, const double *U, rtk_mixture **out);
-void rtk_project(int n, int d, const double *X, int ns, const double *U, double *Y); /* Y = X U^T */
+int rtk_project(int n, int d, const double *X, int ns, const double *U, double *Y); /* Y = X U^T */
 
 /* Moments by exact integer sums (fixed point), so that they reduce across
  * ranks bitwise: first moments at 2^-20, second moments at 2^-10 resolution

@@ -85,12 +85,13 @@ void rtk_diag_inner(rtk_diag *g, int k, int m, int64_t gid0, int n, const double
   }
 }
 
-void rtk_diag_final(rtk_diag *g, int n, const double *X) {
+int rtk_diag_final(rtk_diag *g, int n, const double *X) {
   if (g->smix) {
-    rtk_project(n, g->d, X, (int)g->o.slices, g->U, g->Y);
+    RTK_CHECK(rtk_project(n, g->d, X, (int)g->o.slices, g->U, g->Y));
     rtk_hist_add(&g->sh, n, g->Y);
   }
   if (g->m1) rtk_moment_sums(n, g->d, X, g->full_cov, g->m1, g->m2);
+  return RTK_OK;
 }
 
 int rtk_diag_reduce(MPI_Comm comm, rtk_diag *g) {

@@ -41,7 +41,7 @@ int rtk_diag_init(rtk_diag *g, const rtk_diag_opts *o, const rtk_mixture *mix, c
 void rtk_diag_free(rtk_diag *g);
 void rtk_diag_boundary(rtk_diag *g, int k, int n, const double *X);
 void rtk_diag_inner(rtk_diag *g, int k, int m, int64_t gid0, int n, const double *Z);
-void rtk_diag_final(rtk_diag *g, int n, const double *X);
+int rtk_diag_final(rtk_diag *g, int n, const double *X);
 int rtk_diag_reduce(MPI_Comm comm, rtk_diag *g);
 /* metrics group mg, run group rg */
 int rtk_diag_write(hid_t mg, hid_t rg, const rtk_diag *g, const rtk_mixture *mix, const rtk_plan *plan, int writer);

@@ -164,11 +164,11 @@ static int run_kernel(const rtk_runspec *r, run_data *rd, int64_t b0, int64_t b1
   if (!rc) rc = rtk_mixwork_init((int)B, rd->mix->K, d, &mw);
   if (!rc) {
     rtk_mixcoef_set_time(rd->mix, rd->plan.times[rd->plan.nseg], &coef);
-    for (int64_t i = 0; i < nloc; i += B) {
+    for (int64_t i = 0; i < nloc && !rc; i += B) {
       int n = (int)(nloc - i < B ? nloc - i : B);
       rtk_mix_argmax(&coef, n, rd->X + (size_t)i * d, rd->kbuf + i, &mw);
       for (int j = 0; j < n; j++) rd->modes[rd->kbuf[i + j]]++;
-      rtk_diag_final(&rd->diag, n, rd->X + (size_t)i * d);
+      rc = rtk_diag_final(&rd->diag, n, rd->X + (size_t)i * d);
     }
     rtk_mixwork_free(&mw);
   }
@@ -388,7 +388,8 @@ static int check_output(MPI_Comm comm, const char *path, int force, int resume, 
   return rtk_collective(comm, rc);
 }
 
-/* a run already in the file: complete -> its results, otherwise removed */
+/* a run already in the file: its configuration must be this run's; if it is
+ * complete, its results are read back (nothing is modified here) */
 static int previous_run(hid_t file, const rtk_runspec *r, run_result *res, int *complete) {
   char path[160], status[32] = "";
   snprintf(path, sizeof path, "runs/%s", r->id);
@@ -397,6 +398,15 @@ static int previous_run(hid_t file, const rtk_runspec *r, run_result *res, int *
   hid_t g = H5Gopen2(file, path, H5P_DEFAULT);
   if (g < 0) return RTK_ERR(RTK_ERR_IO, "HDF5: cannot open %s", path);
   rtk_h5_read_str_attr(g, "status", status, sizeof status);
+  char *prev = rtk_h5_read_text(g, "config");
+  const int same = prev && !strcmp(prev, r->resolved);
+  free(prev);
+  if (!same) {
+    H5Gclose(g);
+    return RTK_ERR(RTK_ERR_INPUT,
+                   "cannot resume: run %s in the file was produced by a different configuration (the file's "
+                   "/runs/%s/config holds the one it used; use --force to start over)", r->id, r->id);
+  }
   if (!strcmp(status, "complete")) {
     hid_t m = H5Gopen2(g, "metrics", H5P_DEFAULT);
     *res = (run_result){rtk_h5_read_num_attr(g, "nfe"), rtk_h5_read_scalar(m, "marginal_accuracy"),
@@ -408,7 +418,15 @@ static int previous_run(hid_t file, const rtk_runspec *r, run_result *res, int *
     *complete = 1;
   }
   H5Gclose(g);
-  if (!*complete && H5Ldelete(file, path, H5P_DEFAULT) < 0)
+  return RTK_OK;
+}
+
+/* an incomplete run's group (if any) is removed before the run is redone */
+static int remove_incomplete(hid_t file, const rtk_runspec *r) {
+  char path[160];
+  snprintf(path, sizeof path, "runs/%s", r->id);
+  if (H5Lexists(file, "runs", H5P_DEFAULT) <= 0 || H5Lexists(file, path, H5P_DEFAULT) <= 0) return RTK_OK;
+  if (H5Ldelete(file, path, H5P_DEFAULT) < 0)
     return RTK_ERR(RTK_ERR_IO, "HDF5: cannot remove the incomplete run %s", path);
   return RTK_OK;
 }
@@ -443,20 +461,20 @@ static int write_header(MPI_Comm comm, hid_t file, const rtk_study *st, const rt
   return rc;
 }
 
-/* --resume: the file must come from the same resolved configuration */
+/* --resume: an rtkbench file with no more runs than this study (each run's
+ * own resolved configuration is compared in previous_run) */
 static int open_for_resume(MPI_Comm comm, const char *out, const rtk_study *st, hid_t *file) {
   RTK_CHECK(rtk_collective(comm, rtk_h5_open_rw(comm, out, file)));
   char format[32];
   rtk_h5_read_str_attr(*file, "format", format, sizeof format);
-  char *prev = rtk_h5_read_text(*file, "config");
+  double nruns = rtk_h5_read_num_attr(*file, "runs");
   int rc = RTK_OK;
   if (strcmp(format, "rtkbench"))
     rc = RTK_ERR(RTK_ERR_INPUT, "cannot resume '%s': not an rtkbench results file", out);
-  else if (!prev || strcmp(prev, st->resolved))
+  else if (nruns != st->nruns)
     rc = RTK_ERR(RTK_ERR_INPUT,
-                 "cannot resume '%s': it was produced by a different configuration (compare its /config; "
-                 "use --force to start over)", out);
-  free(prev);
+                 "cannot resume '%s': it holds a study of %.0f runs, this configuration expands to %d "
+                 "(use --force to start over)", out, nruns, st->nruns);
   if (rc) H5Fclose(*file);
   return rc;
 }
@@ -531,14 +549,14 @@ int rtk_study_execute(MPI_Comm comm, const rtk_config *cfg, const rtk_study *st,
   if (rank == 0 && !rc)
     fprintf(stderr, "rtkbench: %d run%s on %d rank%s -> %s\n", st->nruns, st->nruns == 1 ? "" : "s", size,
             size == 1 ? "" : "s", out);
+  /* resume: every run in the file is checked before anything is written */
+  int *complete = calloc((size_t)st->nruns, sizeof(int));
+  if (!complete) rc = RTK_ERR(RTK_ERR_MEM, "out of memory");
+  for (int i = 0; resuming && i < st->nruns && !rc; i++)
+    rc = rtk_collective(comm, previous_run(file, &st->runs[i], &res[i], &complete[i]));
   int done = 0, skipped = 0;
   for (int i = 0; i < st->nruns && !rc; i++) {
-    int complete = 0;
-    if (resuming) {
-      rc = rtk_collective(comm, previous_run(file, &st->runs[i], &res[i], &complete));
-      if (rc) break;
-    }
-    if (complete) {
+    if (complete[i]) {
       done++;
       skipped++;
       rtk_progress_run_done(&prog, costs[i]);
@@ -550,7 +568,8 @@ int rtk_study_execute(MPI_Comm comm, const rtk_config *cfg, const rtk_study *st,
       rc = RTK_ERR(RTK_ERR_INTERRUPTED, "interrupted by a signal");
       break;
     }
-    rc = run_one(comm, &st->runs[i], file, &prog, &res[i]);
+    if (resuming) rc = rtk_collective(comm, remove_incomplete(file, &st->runs[i]));
+    if (!rc) rc = run_one(comm, &st->runs[i], file, &prog, &res[i]);
     if (!rc) {
       done++;
       rtk_progress_run_done(&prog, costs[i]);
@@ -567,9 +586,17 @@ int rtk_study_execute(MPI_Comm comm, const rtk_config *cfg, const rtk_study *st,
   if (!rc) rc = rtk_collective(comm, crc);
   if (rc == RTK_ERR_INTERRUPTED) {
     /* the file is valid: finished runs are complete, the interrupted one is not */
-    if (rank == 0)
-      fprintf(stderr, "rtkbench: stopped by a signal with %d of %d runs complete; `rtkbench run %s -o %s --resume` "
-                      "finishes the study\n", done, st->nruns, cli->config_path, out);
+    if (rank == 0) {
+      char again[4096] = "";
+      int has_o = 0;
+      for (int i = 0; i < cli->argc; i++) {
+        if (!strcmp(cli->argv[i], "--force") || !strcmp(cli->argv[i], "--resume")) continue;
+        has_o |= !strcmp(cli->argv[i], "-o") || !strcmp(cli->argv[i], "--output");
+        snprintf(again + strlen(again), sizeof again - strlen(again), "%s%s", i ? " " : "", cli->argv[i]);
+      }
+      fprintf(stderr, "rtkbench: stopped by a signal with %d of %d runs complete; to finish the study run\n  %s%s%s --resume\n",
+              done, st->nruns, again, has_o ? "" : " -o ", has_o ? "" : out);
+    }
   } else if (rc) {
     /* no half-written file is left behind (a resumed file keeps its finished runs) */
     if (rank == 0 && !resuming) unlink(out);
@@ -580,6 +607,7 @@ int rtk_study_execute(MPI_Comm comm, const rtk_config *cfg, const rtk_study *st,
   }
   free(costs);
   free(res);
+  free(complete);
   return rc;
 }
 

@@ -154,8 +154,25 @@ int rtk_mixture_project(const rtk_mixture *m, int ns, const double *U, rtk_mixtu
   return RTK_OK;
 }
 
-void rtk_project(int n, int d, const double *X, int ns, const double *U, double *Y) {
-  if (n > 0) cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, ns, d, 1.0, X, d, U, d, 0.0, Y, ns);
+int rtk_project(int n, int d, const double *X, int ns, const double *U, double *Y) {
+  /* rows in multiples of RTK_ROW_ALIGN, the tail zero-padded: see mixture.h */
+  const int full = n / RTK_ROW_ALIGN * RTK_ROW_ALIGN, rest = n - full;
+  if (full > 0) cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, full, ns, d, 1.0, X, d, U, d, 0.0, Y, ns);
+  if (rest > 0) {
+    double *xp, *yp;
+    RTK_MALLOC(xp, (size_t)RTK_ROW_ALIGN * d);
+    yp = calloc((size_t)RTK_ROW_ALIGN * ns, sizeof(double));
+    if (!yp) {
+      free(xp);
+      return RTK_ERR(RTK_ERR_MEM, "out of memory (%d projections)", RTK_ROW_ALIGN * ns);
+    }
+    memcpy(xp, X + (size_t)full * d, sizeof(double) * rest * d);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, RTK_ROW_ALIGN, ns, d, 1.0, xp, d, U, d, 0.0, yp, ns);
+    memcpy(Y + (size_t)full * ns, yp, sizeof(double) * rest * ns);
+    free(xp);
+    free(yp);
+  }
+  return RTK_OK;
 }
 
 static inline int64_t fixed(double x, double scale) {

@@ -651,6 +651,56 @@ static void test_rng(void) {
   free(z2);
 }
 
+/* moment KL: ~0 within its SE for exact samples (mixture with a Gaussian
+ * rest), and the closed form for samples with known moment errors */
+static void test_moment_kl(void) {
+  const int64_t N = 20000;
+  const char *rk[] = {"dim=40", "K=4", "subspace=2", "rest_var=1", NULL};
+  rtk_mixture *m = tu_target("mog-random", rk);
+  const int d = m->d;
+  const double t = 0.3;
+  CHECK(m->var[2] == 1.0 && m->var[d + 39] == 1.0, "rest_var sets the variances outside the subspace");
+  double *X = malloc(sizeof(double) * N * d);
+  int64_t *s1 = calloc(d, sizeof(int64_t)), *s2 = calloc((size_t)d * d, sizeof(int64_t));
+  for (int full = 0; full < 2; full++) {
+    for (int seed = 1; seed <= 3; seed++) {
+      rtk_mixture_sample(m, t, (uint64_t)seed, 0, (int)N, X);
+      memset(s1, 0, sizeof(int64_t) * d);
+      memset(s2, 0, sizeof(int64_t) * d * d);
+      rtk_moment_sums((int)N, d, X, full, s1, s2);
+      rtk_moment_kl_result r;
+      OK(rtk_moment_kl(m, t, N, full, s1, s2, &r));
+      CHECK(fabs(r.kl) < 4 * r.se, "exact samples (full=%d seed %d): moment KL %.2e, se %.2e", full, seed, r.kl, r.se);
+      CHECK(r.floor > 0.5 * d / (double)N && r.floor < 20.0 * d / N, "floor %.2e out of range", r.floor);
+    }
+  }
+  rtk_mixture_free(m);
+  /* Gaussian target: shift the mean by 0.05 sd and scale the variance by 1.1 */
+  const char *gk[] = {"dim=20", "mean=0.5", "variance=0.25", NULL};
+  m = tu_target("gaussian", gk);
+  const int dg = m->d;
+  double mean[20], cov[400];
+  rtk_mixture_moments(m, t, mean, cov);
+  rtk_mixture_sample(m, t, 9, 0, (int)N, X);
+  for (int64_t i = 0; i < N; i++)
+    for (int j = 0; j < dg; j++) {
+      const double sd = sqrt(cov[j * dg + j]);
+      X[i * dg + j] = mean[j] + sqrt(1.1) * (X[i * dg + j] - mean[j]) + 0.05 * sd;
+    }
+  memset(s1, 0, sizeof(int64_t) * dg);
+  memset(s2, 0, sizeof(int64_t) * dg);
+  rtk_moment_sums((int)N, dg, X, 0, s1, s2);
+  rtk_moment_kl_result r;
+  OK(rtk_moment_kl(m, t, N, 0, s1, s2, &r));
+  const double want = dg * (0.05 * 0.05 / 2 + 0.1 * 0.1 / 4);
+  CHECK(fabs(r.kl - want) < 4 * r.se, "biased samples: moment KL %.4f vs %.4f (se %.4f)", r.kl, want, r.se);
+  CHECK(r.kl > 10 * r.se, "the bias is resolved (%.4f, se %.4f)", r.kl, r.se);
+  rtk_mixture_free(m);
+  free(X);
+  free(s1);
+  free(s2);
+}
+
 int main(int argc, char **argv) {
   struct {
     const char *name;
@@ -662,7 +712,7 @@ int main(int argc, char **argv) {
                {"rng", test_rng}, {"mala_score_subproblem", test_mala_score_subproblem},
                {"langevin_subproblem", test_langevin_subproblem}, {"adaptive_projected", test_adaptive_projected},
                {"ode_order", test_ode_order}, {"gaussian_convergence", test_gaussian_convergence},
-               {"pmm_lmc", test_pmm_lmc}};
+               {"pmm_lmc", test_pmm_lmc}, {"moment_kl", test_moment_kl}};
   int ran = 0;
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
     if (argc < 2 || !strcmp(argv[1], tests[i].name)) {

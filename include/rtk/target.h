@@ -16,6 +16,7 @@ typedef struct rtk_target_cfg {
   double spacing, temperature;               /* mog-grid */
   int64_t K, subspace, seed;                 /* mog-random */
   double scale, var_min, var_max, alpha;     /* mog-random */
+  double rest_var;                           /* mog-random: >0 = shared variance outside the subspace */
 } rtk_target_cfg;
 
 typedef struct rtk_target_ops {

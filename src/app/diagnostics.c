@@ -156,6 +156,11 @@ int rtk_diag_write(hid_t mg, hid_t rg, const rtk_diag *g, const rtk_mixture *mix
     rtk_moment_errors(mix, plan->times[plan->nseg], N, g->full_cov, g->m1, g->m2, &me, &ce);
     W(rtk_h5_write_f64(mg, "mean_error", 0, NULL, &me, writer));
     W(rtk_h5_write_f64(mg, g->full_cov ? "cov_error" : "var_error", 0, NULL, &ce, writer));
+    rtk_moment_kl_result kl;
+    W(rtk_moment_kl(mix, plan->times[plan->nseg], N, g->full_cov, g->m1, g->m2, &kl));
+    W(rtk_h5_write_f64(mg, "moment_kl", 0, NULL, &kl.kl, writer));
+    W(rtk_h5_write_f64(mg, "moment_kl_se", 0, NULL, &kl.se, writer));
+    W(rtk_h5_write_f64(mg, "moment_kl_floor", 0, NULL, &kl.floor, writer));
   }
   if (g->tbuf) {
     hid_t tg = -1;

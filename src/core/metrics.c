@@ -230,3 +230,33 @@ void rtk_moment_errors(const rtk_mixture *m, double t, int64_t N, int full, cons
   free(mean);
   free(cov);
 }
+
+int rtk_moment_kl(const rtk_mixture *m, double t, int64_t N, int full, const int64_t *s1, const int64_t *s2,
+                  rtk_moment_kl_result *r) {
+  const int d = m->d, K = m->K;
+  const double a = rtk_alpha(t), s2t = rtk_sigma2(t), n = (double)N;
+  double *mean;
+  RTK_MALLOC(mean, d);
+  rtk_mixture_moments(m, t, mean, NULL);
+  double raw = 0, floor = 0, var = 0;
+  for (int i = 0; i < d; i++) {
+    /* exact variance and fourth central moment of the coordinate's 1-D mixture */
+    double v = 0, mu4 = 0;
+    for (int k = 0; k < K; k++) {
+      const double dk = a * m->mu[(size_t)k * d + i] - mean[i], sk = a * a * m->var[(size_t)k * d + i] + s2t;
+      v += m->w[k] * (dk * dk + sk);
+      mu4 += m->w[k] * (dk * dk * dk * dk + 6 * dk * dk * sk + 3 * sk * sk);
+    }
+    const double mh = (double)s1[i] / 1048576.0 / n;
+    const double vh = (double)s2[full ? (size_t)i * d + i : (size_t)i] / 1024.0 / n - mh * mh;
+    const double z1 = (mh - mean[i]) / sqrt(v), q1 = 1 / n;          /* standardised mean error, its noise variance */
+    const double z2 = (vh - v) / v, q2 = (mu4 / (v * v) - 1) / n;   /* relative variance error, its noise variance */
+    const double b1 = fmax(z1 * z1 - q1, 0), b2 = fmax(z2 * z2 - q2, 0);
+    raw += z1 * z1 / 2 + z2 * z2 / 4;
+    floor += q1 / 2 + q2 / 4;
+    var += (2 * q1 * q1 + 4 * b1 * q1) / 4 + (2 * q2 * q2 + 4 * b2 * q2) / 16;
+  }
+  free(mean);
+  *r = (rtk_moment_kl_result){raw - floor, sqrt(var), raw, floor};
+  return RTK_OK;
+}

@@ -1,10 +1,16 @@
 /* mog-random: K components from a seed.  Means live in a fixed low-dimensional
  * subspace (the first `subspace` coordinates, uniform in [-scale, scale]); all
- * other coordinates have mean 0.  Diagonal variances are uniform in
- * [var_min, var_max] (log-uniform), weights Dirichlet(alpha).  With the
- * subspace fixed, the multimodal part of the problem is the same for every dim:
- * the extra coordinates only add isotropic Gaussian directions, which keeps the
- * difficulty comparable in dimensional-scaling studies. */
+ * other coordinates have mean 0.  Diagonal variances are log-uniform in
+ * [var_min, var_max], weights Dirichlet(alpha).
+ *
+ * With rest_var = 0 (default) the coordinates outside the subspace also get
+ * per-component variances: they carry information about the component, and
+ * more of it the larger d (the components separate through their variances).
+ * With rest_var > 0 every component has variance rest_var there, so p_0 is
+ * (mixture in the subspace) x N(0, rest_var I): the multimodal part of the
+ * problem is the same for every dim and the extra coordinates are isotropic
+ * Gaussian directions, which keeps the difficulty comparable in
+ * dimensional-scaling studies (experiments/dim_scaling.ini). */
 #include <math.h>
 #include <stddef.h>
 
@@ -19,6 +25,7 @@ static const rtk_opt opts[] = {
     {"scale", RTK_OPT_REAL, offsetof(rtk_target_cfg, scale), "2", 0, 1e9, 0, "means uniform in [-scale, scale] within the subspace"},
     {"var_min", RTK_OPT_REAL, offsetof(rtk_target_cfg, var_min), "0.02", 1e-12, 1e12, 0, "smallest variance"},
     {"var_max", RTK_OPT_REAL, offsetof(rtk_target_cfg, var_max), "0.1", 1e-12, 1e12, 0, "largest variance (log-uniform between)"},
+    {"rest_var", RTK_OPT_REAL, offsetof(rtk_target_cfg, rest_var), "0", 0, 1e12, 0, "variance of every component outside the subspace; 0 = drawn like var_min..var_max"},
     {"alpha", RTK_OPT_REAL, offsetof(rtk_target_cfg, alpha), "1", 1e-3, 1e6, 0, "Dirichlet concentration of the weights (small = skewed)"},
     {"seed", RTK_OPT_INT, offsetof(rtk_target_cfg, seed), "7", 0, 9.0e18, 0, "seed of the mixture (independent of run.seed)"},
     RTK_OPT_END};
@@ -58,7 +65,8 @@ static int build(const rtk_target_cfg *c, rtk_mixture **out) {
       double u[2];
       rtk_rng_uniforms(seed, (uint64_t)k, 4, (uint64_t)j, RTK_RNG_TARGET, 2, u);
       m->mu[(size_t)k * d + j] = j < sub ? c->scale * (2 * u[0] - 1) : 0.0;
-      m->var[(size_t)k * d + j] = c->var_min * pow(c->var_max / c->var_min, u[1]);
+      m->var[(size_t)k * d + j] =
+          j >= sub && c->rest_var > 0 ? c->rest_var : c->var_min * pow(c->var_max / c->var_min, u[1]);
     }
   }
   for (int k = 0; k < K; k++) m->w[k] /= wsum;

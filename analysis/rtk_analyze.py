@@ -2,7 +2,7 @@
 """Turn an rtkbench results file into tables and figures.
 
 usage: /usr/bin/python3 analysis/rtk_analyze.py RESULTS.h5 [-o OUTDIR]
-       [--excess-target 0.01] [--grid NAME] [--strip LO HI] [--points N]
+       [--scaling-metric auto] [--scaling-target X] [--grid NAME] [--strip LO HI] [--points N]
 
 Writes into OUTDIR (default: <results stem>_figures/ next to the file):
   summary.csv, summary.md        one row per run, headline metrics
@@ -12,7 +12,7 @@ Writes into OUTDIR (default: <results stem>_figures/ next to the file):
   boundary_accuracy.png          accuracy at every grid time vs the exact p_t
   hist_x2.png                    x2 | x1 in (0.75, 1.25) vs the exact density
   clusters.png                   first two coordinates vs ground truth
-  scaling.png, scaling.md        NFE to reach an excess TV vs dimension
+  scaling.png, scaling.md        NFE to reach a target of the scaling criterion vs dimension
 A figure whose inputs are missing from the file is skipped with a note.
 Needs only Debian's python3-numpy, python3-h5py and python3-matplotlib.
 See analysis/README.md.
@@ -645,12 +645,32 @@ def fig_clusters(st, outdir, args):
 
 # --------------------------------------------------------- dimensional scaling
 
+SCALING_METRICS = {
+    # name: (default target, long description, short label)
+    "moment_kl": (0.02, "moment KL (metrics/moment_kl: noise-corrected second-order KL of the coordinate means "
+                        "and variances, summed over coordinates)", "moment KL"),
+    "excess_tv": (0.01, "excess TV (metrics/excess_tv: mean over coordinates of TV − noise floor)", "excess TV"),
+    "max_excess_tv": (0.02, "max excess TV (worst coordinate's TV − its noise floor)", "max-coordinate excess TV"),
+}
+
+
+def scaling_metric(st, name):
+    """'auto' -> moment_kl when every run stores it (rtkbench with moments on), else excess_tv"""
+    if name != "auto":
+        return name
+    ok = all("moment_kl" in st.f[r.path]["metrics"] for r in st.runs if not r.is_exact)
+    return "moment_kl" if ok else "excess_tv"
+
+
 def scaling_value(st, r, metric):
-    """excess_tv (stored) or max_excess_tv: the worst coordinate's TV minus
-    that coordinate's noise floor, from metrics/marginal_tv and bin_probs"""
+    """moment_kl and excess_tv are stored; max_excess_tv is the worst
+    coordinate's TV minus that coordinate's noise floor, from
+    metrics/marginal_tv and bin_probs"""
+    m = st.f[r.path]["metrics"]
     if metric == "excess_tv":
         return r.m["excess_tv"]
-    m = st.f[r.path]["metrics"]
+    if metric == "moment_kl":
+        return float(m["moment_kl"][()]) if "moment_kl" in m else float("nan")
     if "marginal_tv" not in m or "bin_probs" not in m:
         return float("nan")
     N = r.particles
@@ -662,11 +682,9 @@ def scaling(st, outdir, args):
     dims = sorted({r.dim for r in st.runs if not r.is_exact})
     if len(dims) < 2:
         return []
-    tgt = args.excess_target
-    mname = ("excess TV (metrics/excess_tv: mean over coordinates of TV − noise floor)"
-             if args.scaling_metric == "excess_tv" else
-             "max excess TV (worst coordinate's TV − its noise floor)")
-    short = "excess TV" if args.scaling_metric == "excess_tv" else "max-coordinate excess TV"
+    metric = scaling_metric(st, args.scaling_metric)
+    tgt = args.scaling_target if args.scaling_target is not None else SCALING_METRICS[metric][0]
+    mname, short = SCALING_METRICS[metric][1:]
     other = [k for k in st.pkeys if k != "dim"]
     groups = {}
     for r in st.runs:
@@ -680,7 +698,7 @@ def scaling(st, outdir, args):
         per_dim = {}
         for d, byb in groups[gk].items():
             nf = [float(np.mean([r.nfe for r in rs])) for b, rs in sorted(byb.items())]
-            ex = [float(np.nanmean([scaling_value(st, r, args.scaling_metric) for r in rs]))
+            ex = [float(np.nanmean([scaling_value(st, r, metric) for r in rs]))
                   for b, rs in sorted(byb.items())]
             per_dim[d] = (R.nfe_at_threshold(nf, ex, tgt), (min(nf), max(nf)))
         fitd = [d for d in sorted(per_dim) if per_dim[d][0][1] == "interp"]
@@ -791,11 +809,13 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="rtkbench results -> summary table and figures")
     ap.add_argument("results", help="rtkbench HDF5 results file")
     ap.add_argument("-o", "--outdir", help="output folder (default <stem>_figures next to the file)")
-    ap.add_argument("--excess-target", type=float, default=0.01,
-                    help="excess TV that defines NFE* in the scaling mode (default 0.01)")
-    ap.add_argument("--scaling-metric", choices=("excess_tv", "max_excess_tv"), default="excess_tv",
-                    help="criterion of the scaling mode: metrics/excess_tv (mean over coordinates, "
-                         "default) or the worst coordinate's excess TV")
+    ap.add_argument("--scaling-metric", choices=("auto",) + tuple(SCALING_METRICS), default="auto",
+                    help="criterion of the scaling mode: moment_kl (metrics/moment_kl, additive over "
+                         "coordinates; the default when stored), excess_tv (mean over coordinates) or "
+                         "max_excess_tv (worst coordinate)")
+    ap.add_argument("--scaling-target", "--excess-target", dest="scaling_target", type=float, default=None,
+                    help="value of the scaling criterion that defines NFE* (default: 0.02 for moment_kl, "
+                         "0.01 for excess_tv, 0.02 for max_excess_tv)")
     ap.add_argument("--grid", help="grid shown in hist_x2/clusters (default geometric if present)")
     ap.add_argument("--strip", type=float, nargs=2, default=(0.75, 1.25), metavar=("LO", "HI"),
                     help="x1 strip of hist_x2.png (default 0.75 1.25)")

@@ -377,10 +377,13 @@ def marginal_accuracy(X, mix, t, nbins=100, nsd=4.0):
 
 def nfe_at_threshold(nfes, values, target):
     """Smallest NFE at which `values` (e.g. excess TV, decreasing in NFE)
-    first falls to <= target, linearly interpolated in log NFE between the
-    bracketing runs. Returns (nfe_star, status) with status 'interp',
-    'at-first' (already met at the smallest NFE: an upper bound) or
-    'not reached' (nfe_star = nan)."""
+    first falls to <= target, interpolated between the bracketing runs:
+    log value linear in log NFE (a local power law, right for errors that
+    fall like NFE^-p over decades) when both values are positive, else the
+    value linear in log NFE (a noise-corrected value can be <= 0 near the
+    floor). Returns (nfe_star, status) with status 'interp', 'at-first'
+    (already met at the smallest NFE: an upper bound) or 'not reached'
+    (nfe_star = nan)."""
     order = np.argsort(nfes)
     x = np.log(np.asarray(nfes, float)[order])
     y = np.asarray(values, float)[order]
@@ -388,8 +391,10 @@ def nfe_at_threshold(nfes, values, target):
         if np.isfinite(y[i]) and y[i] <= target:
             if i == 0:
                 return float(np.exp(x[0])), "at-first"
-            y0, y1 = y[i - 1], y[i]
-            frac = (target - y0) / (y1 - y0) if y1 != y0 else 1.0
+            y0, y1, t = y[i - 1], y[i], target
+            if y0 > 0 and y1 > 0 and t > 0:
+                y0, y1, t = math.log(y0), math.log(y1), math.log(t)
+            frac = (t - y0) / (y1 - y0) if y1 != y0 else 1.0
             return float(np.exp(x[i - 1] + frac * (x[i] - x[i - 1]))), "interp"
     return float("nan"), "not reached"
 

@@ -131,6 +131,19 @@ import numpy as np, h5py
 sys.path.insert(0, sys.argv[2])
 import rtk_results as R
 assert R.check_erfc() < 1e-14
+# NFE*: a power law is recovered exactly (log-log interpolation), a value that
+# crosses zero falls back to linear, and the boundary cases are labelled
+for p in (1.0, 2.0):
+    n, st = R.nfe_at_threshold([10, 100, 1000], [10.0 ** (-p * k) for k in range(3)], 10.0 ** (-p * 1.5))
+    assert st == "interp" and abs(n - 10 ** 2.5) < 1e-9 * n, (p, n, st)
+n, st = R.nfe_at_threshold([10, 100], [1.0, -1.0], 0.0)
+assert st == "interp" and abs(n - 10 ** 1.5) < 1e-9 * n, n
+n, st = R.nfe_at_threshold([10, 100], [0.05, 0.01], 0.1)
+assert st == "at-first" and abs(n - 10) < 1e-9, (n, st)
+assert R.nfe_at_threshold([10, 100], [1.0, 0.5], 0.1)[1] == "not reached"
+# the exponent fit recovers an exact power law with a zero-width interval
+a, b, lo, hi = R.loglog_fit([2, 8, 32, 128], [3 * d ** 0.5 for d in (2, 8, 32, 128)])
+assert abs(b - 0.5) < 1e-12 and abs(hi - lo) < 1e-9, (b, lo, hi)
 with h5py.File(sys.argv[1], "r") as f:
     for rid, g in f["runs"].items():
         mix = R.Mixture.from_group(g["target"]); m = g["metrics"]
@@ -185,7 +198,7 @@ if timeout 120 "$bin" run "$work/b.ini" -o "$work/b.h5" --force >"$work/b.log" 2
 else
   ko "rtkbench makes results file B"; cat "$work/b.log"
 fi
-if timeout 120 $py "$ana" "$work/b.h5" -o "$work/b_fig" --excess-target 0.05 >"$work/ana_b.log" 2>&1; then
+if timeout 120 $py "$ana" "$work/b.h5" -o "$work/b_fig" --scaling-target 0.05 >"$work/ana_b.log" 2>&1; then
   ok "rtk_analyze.py on B (scaling mode)"
 else
   ko "rtk_analyze.py on B"
@@ -196,6 +209,14 @@ check "B: scaling.png and scaling.md written, one table row per sampler" \
            grep -q '^| ddpm |' '$work/b_fig/scaling.md' && grep -q '^| rtk-mala |' '$work/b_fig/scaling.md'"
 check "B: a scaling exponent with a 95% interval is printed" \
   grep -Eq '^scaling exponent rtk-mala: b = -?[0-9.]+ \(95% CI \[' "$work/ana_b.log"
+check "B: the default scaling criterion is the stored moment KL" \
+  grep -q "moment KL (metrics/moment_kl" "$work/b_fig/scaling.md"
+if timeout 120 $py "$ana" "$work/b.h5" -o "$work/b_fig_tv" --scaling-metric excess_tv --excess-target 0.05 \
+    >"$work/ana_b_tv.log" 2>&1 && grep -q "excess TV (metrics/excess_tv" "$work/b_fig_tv/scaling.md"; then
+  ok "B: --scaling-metric excess_tv (and the old --excess-target spelling)"
+else
+  ko "B: --scaling-metric excess_tv"; cat "$work/ana_b_tv.log"
+fi
 # B stores no boundaries: the figure comes from metrics/boundary_accuracy (newer
 # rtkbench) or is skipped with a note
 check "B: boundary figure from metrics/boundary_accuracy, or skipped with a note" \

@@ -24,6 +24,14 @@ for other in r2 r3 r2b; do
   echo "== r1 vs $other"
   $py "$src/tests/h5check.py" same "$work/r1.h5" "$work/$other.h5" || fail=1
 done
+# BLAS threads: with blocks of 512 particles, 64 modes and d = 48 the kernel's
+# DGEMMs (512 x 64 x 48 = 1.6e6 multiply-adds) are above OpenBLAS's threading
+# threshold (65536 x 4), so OPENBLAS_NUM_THREADS=2 really splits them
+big="--set target.kind=mog-random --set target.K=64 --set target.dim=48 --set run.block=512 --set run.particles=3000"
+OPENBLAS_NUM_THREADS=1 run 1 "$work/t1.h5" $big
+OPENBLAS_NUM_THREADS=2 run 1 "$work/t2.h5" $big
+echo "== 1 vs 2 BLAS threads"
+$py "$src/tests/h5check.py" same "$work/t1.h5" "$work/t2.h5" || fail=1
 # a different seed must change the samples (the comparison can fail)
 run 1 "$work/s2.h5" --set run.seed=5
 if $py "$src/tests/h5check.py" same "$work/r1.h5" "$work/s2.h5" >/dev/null; then

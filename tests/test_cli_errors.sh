@@ -409,6 +409,88 @@ segments = 5
 EOF
 bad_config nfe_too_small '(3|6)' "rtk-mala" "segments"
 
+# A section of a sampler that is not in run.samplers runs nothing, but its
+# keys and values are checked as if it ran (see unused_sections_ok below).
+write_ini unused_section_bad_value <<'EOF'
+[run]
+particles = 200
+nfe = 10
+samplers = ddpm, rtk-mala
+
+[target]
+dim = 3
+
+[rtk-uld]
+segments = 5
+gamma = -1
+EOF
+bad_config unused_section_bad_value 11 "[rtk-uld]" "gamma" "'-1'"
+
+write_ini unused_section_malformed <<'EOF'
+[run]
+particles = 200
+nfe = 10
+samplers = exact
+[pmm]
+substeps = many
+EOF
+bad_config unused_section_malformed 6 "[pmm]" "substeps" "many"
+
+write_ini unused_section_unknown_key <<'EOF'
+[run]
+particles = 200
+nfe = 10
+samplers = exact, ddpm
+[rtk-uld]
+quad = simpson
+EOF
+bad_config unused_section_unknown_key 6 "unknown key 'quad'" "[rtk-uld]"
+
+# the same for a sweep axis <sampler>.key of a sampler that does not run:
+# every value is checked, and the error names the [sweep] line
+write_ini unused_sweep_bad_value <<'EOF'
+[run]
+particles = 200
+nfe = 10
+samplers = ddpm, rtk-mala
+
+[sweep]
+nfe = 10, 20
+rtk-uld.step_mode = relative, adaptve
+EOF
+bad_config unused_sweep_bad_value 8 "[rtk-uld]" "step_mode" "adaptve"
+
+write_ini unused_sweep_out_of_range <<'EOF'
+[run]
+particles = 200
+nfe = 10
+samplers = exact
+[sweep]
+rtk-mala-score.quad_nodes = 3, 40
+EOF
+bad_config unused_sweep_out_of_range 6 "[rtk-mala-score]" "quad_nodes" "'40'"
+
+# The size limit of output.trace (1e8 stored values per run) is checked when
+# the runs are resolved, before any output exists:
+# 1000 particles x 5 x (100 + 1) chain states x dim 200 = 1.01e8.
+write_ini trace_too_large <<'EOF'
+[run]
+particles = 2000
+nfe = 10
+samplers = exact, rtk-mala
+
+[target]
+dim = 200
+
+[rtk-mala]
+segments = 5
+inner_steps = 100
+
+[output]
+trace = 1000
+EOF
+bad_config trace_too_large 14 "output.trace = 1000" "1.01e+08 values" "trace fewer particles" "[rtk-mala]"
+
 # ------------------------------------------------------------------ --set --
 
 begin set_no_dot
@@ -574,6 +656,93 @@ if rtk validate "$WD/good.ini" --set run.nfe=zero; then
 fi
 finish
 
+begin validate_trace_too_large
+if rtk validate "$WD/trace_too_large.ini"; then
+    expect_rc 2; expect_one_error
+    expect_loc "trace_too_large.ini" 14
+    expect_err "output.trace = 1000" "trace fewer particles"
+fi
+finish
+
+begin validate_set_trace_too_large
+if rtk validate "$WD/trace_too_large.ini" --set output.trace=2000; then
+    expect_rc 2; expect_one_error
+    expect_err_re "^rtkbench: error: --set output.trace: .*output.trace = 2000 would store"
+fi
+finish
+
+# 990 x 505 x 200 = 9.999e7 values: just within the limit
+begin validate_trace_at_limit
+if rtk validate "$WD/trace_too_large.ini" --set output.trace=990; then
+    expect_rc 0
+    grep -q 'rtkbench: error' "$ERR" && fail "stderr has an error"
+fi
+finish
+
+# Unused but valid sampler sections and axes are accepted (a study lists the
+# options of samplers one may switch on with --set run.samplers=...), and are
+# used once those samplers run.
+write_ini unused_sections_ok <<'EOF'
+[run]
+particles = 200
+nfe = 20
+samplers = exact, ddpm
+
+[target]
+dim = 3
+
+[rtk-uld]
+segments = 5
+gamma = 1.5
+T = 4
+
+[pmm]
+substeps = 4
+
+[sweep]
+rtk-mala.step = 0.2, 0.4
+EOF
+
+begin unused_sections_ok
+if rtk validate "$WD/unused_sections_ok.ini"; then
+    expect_rc 0
+    grep -q 'rtkbench: error' "$ERR" && fail "stderr has an error"
+    grep -qE '^[[:space:]]*0[[:space:]]+exact' "$OUT" || fail "run table lacks row 0 exact"
+    grep -qE '^[[:space:]]*1[[:space:]]+ddpm' "$OUT" || fail "run table lacks row 1 ddpm"
+    expect_out "2 runs,"   # the unused sections and axes add no runs
+fi
+finish
+
+begin unused_sections_switched_on
+if rtk validate "$WD/unused_sections_ok.ini" --set run.samplers=rtk-uld,pmm,rtk-mala; then
+    expect_rc 0
+    grep -q 'rtkbench: error' "$ERR" && fail "stderr has an error"
+    grep -qE '^[[:space:]]*0[[:space:]]+rtk-uld[[:space:]]' "$OUT" || fail "run table lacks row 0 rtk-uld"
+    grep -qE '^[[:space:]]*1[[:space:]]+pmm[[:space:]]' "$OUT" || fail "run table lacks row 1 pmm"
+    grep -qE '^[[:space:]]*3[[:space:]]+rtk-mala[[:space:]]+rtk-mala\.step=0\.4' "$OUT" \
+        || fail "run table lacks row 3 rtk-mala step=0.4"
+fi
+finish
+
+# A [sweep] axis <sampler>.key next to the shared axis on the same key would
+# make the sampler axis win while the shared axis still multiplied its runs
+# (identical repeats): refused, like a section value under a swept key.
+write_ini sweep_shared_and_sampler_axis <<'EOF'
+[run]
+particles = 200
+samplers = ddpm, rtk-mala
+
+[target]
+dim = 3
+
+[sweep]
+nfe = 10, 20
+ddpm.nfe = 30
+EOF
+
+# the shared nfe axis and ddpm.nfe would both sweep ddpm's nfe (identical runs): refused
+bad_config sweep_shared_and_sampler_axis 10 "[sweep]" "ddpm.nfe" "run.nfe"
+
 # -------------------------------------------------------------- 3 ranks --
 
 # mpi_bad NAME N ARGS...: under mpiexec -n N the run must fail (mpiexec's
@@ -603,6 +772,26 @@ if mpi 3 run "$WD/nfe_too_small.ini" -o "$WD/out_mpi3_nfe_too_small.h5"; then
     expect_nonzero_rc
     expect_one_error
     expect_err "nfe_too_small.ini" "segments"
+    expect_no_output
+fi
+finish
+
+begin mpi3_trace_too_large
+if mpi 3 run "$WD/trace_too_large.ini" -o "$WD/out_mpi3_trace_too_large.h5"; then
+    expect_nonzero_rc
+    expect_one_error
+    expect_loc "trace_too_large.ini" 14
+    expect_err "output.trace" "trace fewer particles"
+    expect_no_output
+fi
+finish
+
+begin mpi3_unused_section_bad_value
+if mpi 3 run "$WD/unused_section_bad_value.ini" -o "$WD/out_mpi3_unused_section_bad_value.h5"; then
+    expect_nonzero_rc
+    expect_one_error
+    expect_loc "unused_section_bad_value.ini" 11
+    expect_err "gamma" "'-1'"
     expect_no_output
 fi
 finish

@@ -243,6 +243,28 @@ static char *resolved_text(const rtk_runspec *r) {
   return b;
 }
 
+/* The size limit of output.trace, checked here so that `validate` catches it and no output file is created.
+ * Same rule and message as rtk_diag_init (diagnostics.c), which checks it again when the run starts:
+ * min(trace, N) particles x sum_k (inner_k + 1) chain states x d values, at most 1e8, and only for plans with
+ * inner steps (the other samplers ignore trace). */
+static int check_trace_size(const lookup_ctx *lc, const rtk_runspec *r, const rtk_plan *plan, int d) {
+  const int64_t trace = r->so.diag.trace, N = r->so.particles;
+  int64_t inner = 0, M = 0;
+  for (int k = 0; k < plan->nseg; k++) {
+    inner += plan->inner[k];
+    M += plan->inner[k] + 1;
+  }
+  if (trace <= 0 || inner <= 0) return RTK_OK;
+  const int64_t T = trace < N ? trace : N;
+  if ((double)T * (double)M * d <= 1e8) return RTK_OK;
+  const char *origin = "default";
+  lookup(lc, "output", "trace", &origin);
+  return RTK_ERR(RTK_ERR_INPUT,
+                 "%s: [output] output.trace = %lld would store %.3g values; trace fewer particles "
+                 "([%s]: %lld particles x %lld chain states x dim %d)",
+                 origin, (long long)T, (double)T * (double)M * d, r->sampler->name, (long long)T, (long long)M, d);
+}
+
 /* Resolve one run from the configuration plus the sweep overrides. */
 static int resolve_run(const rtk_config *cfg, const rtk_sampler_ops *s, const override *ov, int nov, rtk_runspec *r) {
   lookup_ctx lc = {cfg, ov, nov};
@@ -289,6 +311,11 @@ static int resolve_run(const rtk_config *cfg, const rtk_sampler_ops *s, const ov
     if (kv && (!strcmp(ov[i].section, "run") || !strcmp(ov[i].section, "time")))
       return RTK_ERR(RTK_ERR_INPUT, "%s: [%s] %s would override the sweep of %s.%s at %s; remove one of them",
                      kv->origin, s->name, ov[i].key, ov[i].section, ov[i].key, ov[i].origin);
+    /* so would a sweep of the same key for this sampler (it would repeat identical runs) */
+    for (int j = 0; j < nov && (!strcmp(ov[i].section, "run") || !strcmp(ov[i].section, "time")); j++)
+      if (!strcmp(ov[j].section, s->name) && !strcmp(ov[j].key, ov[i].key))
+        return RTK_ERR(RTK_ERR_INPUT, "%s: [sweep] %s.%s would override the sweep of %s.%s at %s for %s; remove one of them",
+                       ov[j].origin, s->name, ov[j].key, ov[i].section, ov[i].key, ov[i].origin, s->name);
   }
   RTK_CHECK(apply_table(&lc, s->name, rtk_sampler_common_options, &r->sc));
   RTK_CHECK(apply_table(&lc, s->name, s->options, &r->sc));
@@ -318,6 +345,7 @@ static int resolve_run(const rtk_config *cfg, const rtk_sampler_ops *s, const ov
   }
   rtk_plan plan;
   rc = s->plan(&r->sc, mix, &plan);
+  const int d = mix->d;
   rtk_mixture_free(mix);
   if (rc) {
     /* a plan fails on a combination of keys: name where each was set */
@@ -334,7 +362,32 @@ static int resolve_run(const rtk_config *cfg, const rtk_sampler_ops *s, const ov
     return RTK_ERR(RTK_ERR_INPUT, "%s: [%s] %s (%s)", first ? first : cfg->path, s->name, msg,
                    where[0] ? where : "all keys at their defaults");
   }
+  rc = check_trace_size(&lc, r, &plan, d);
   rtk_plan_free(&plan);
+  return rc;
+}
+
+/* A sampler that is not in run.samplers runs nothing, but its [<sampler>] section and its [sweep] axes
+ * <sampler>.key are still checked key by key, through the same option tables and apply_table as a run of it
+ * (resolve_run), into a scratch struct: an unused section stays valid for `--set run.samplers=...`. Checks
+ * that need a whole run (delta < T, grid = list with times, the plan) are left to the runs that use it. */
+static int check_idle_sampler(const rtk_config *cfg, const rtk_sampler_ops *s, const axis *ax, int nax) {
+  rtk_sampler_cfg sc;
+  memset(&sc, 0, sizeof sc);
+  lookup_ctx lc = {cfg, NULL, 0};
+  RTK_CHECK(rtk_opt_set_defaults(rtk_sampler_common_options, &sc));
+  RTK_CHECK(rtk_opt_set_defaults(s->options, &sc));
+  RTK_CHECK(apply_table(&lc, s->name, rtk_sampler_common_options, &sc));
+  RTK_CHECK(apply_table(&lc, s->name, s->options, &sc));
+  for (int a = 0; a < nax; a++) {
+    if (strcmp(ax[a].section, s->name)) continue;
+    for (int v = 0; v < ax[a].n; v++) { /* each value of the axis, as a run of this sampler would see it */
+      const override ov = {ax[a].section, ax[a].key, ax[a].values[v], ax[a].origin};
+      const lookup_ctx lv = {cfg, &ov, 1};
+      RTK_CHECK(apply_table(&lv, s->name, rtk_sampler_common_options, &sc));
+      RTK_CHECK(apply_table(&lv, s->name, s->options, &sc));
+    }
+  }
   return RTK_OK;
 }
 
@@ -413,6 +466,12 @@ int rtk_study_expand(const rtk_config *cfg, rtk_study *st) {
       }
       if (a == nax) break;
     }
+  }
+  /* samplers that do not run: their sections and axes are still checked */
+  for (const rtk_sampler_ops *const *p = rtk_sampler_all(); *p && !rc; p++) {
+    int used = 0;
+    for (int j = 0; j < nnames && !used; j++) used = !strcmp(names[j], (*p)->name);
+    if (!used) rc = check_idle_sampler(cfg, *p, ax, nax);
   }
   /* study-level resolved configuration: the file as given plus --set lines */
   if (!rc) {

@@ -139,7 +139,7 @@ class Run:
         self.boundary_level = m["boundary_exact_level"][:] if "boundary_exact_level" in m else None
         self.times = g["times"][:] if "times" in g else np.zeros(0)
         self.has_boundaries = "boundaries" in g
-        self.has_samples = "samples" in g
+        self.has_samples = "samples" in g and g["samples"].shape[0] > 0  # output.samples = 0 stores none
         self.has_target = "target" in g
         # grid and the other time keys live in the sampler's section
         self.grid = "-" if self.is_exact else self.cfg_get(self.sampler, "grid", "?")

@@ -24,6 +24,20 @@ for other in r2 r3 r2b; do
   echo "== r1 vs $other"
   $py "$src/tests/h5check.py" same "$work/r1.h5" "$work/$other.h5" || fail=1
 done
+# output.samples: 3 ranks own 500 particles each; storing 700 cuts through
+# rank 1's shard and leaves rank 2 with nothing to write
+run 3 "$work/m3.h5" --set output.samples=700
+$py "$src/tests/h5check.py" contract "$work/m3.h5" || fail=1
+$py - "$work/r1.h5" "$work/m3.h5" <<'PY' || { echo "FAIL: output.samples"; fail=1; }
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r") as a, h5py.File(sys.argv[2], "r") as b:
+    for rid, ga in a["runs"].items():
+        gb = b["runs"][rid]
+        assert gb["samples"].shape[0] == 700 == gb.attrs["samples_stored"], rid
+        assert np.array_equal(ga["samples"][:700], gb["samples"][()]), rid
+        assert ga["metrics/marginal_accuracy"][()] == gb["metrics/marginal_accuracy"][()], rid
+print("output.samples=700: the first 700 particles, metrics from all")
+PY
 # BLAS threads: with blocks of 512 particles, 64 modes and d = 48 the kernel's
 # DGEMMs (512 x 64 x 48 = 1.6e6 multiply-adds) are above OpenBLAS's threading
 # threshold (65536 x 4), so OPENBLAS_NUM_THREADS=2 really splits them

@@ -326,7 +326,11 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, hid_t file, rtk_progress
   W(rtk_h5_write_f64(g, "times", 1, &hS1, rd.plan.times, w));
   W(write_target(g, rd.mix, r->target->name, w));
   double dummy = 0;
-  W(rtk_h5_write_rows(g, "samples", 0, (hsize_t)N, (hsize_t)d, (hsize_t)p0, (hsize_t)nloc, nloc ? rd.X : &dummy));
+  /* output.samples: the first M particles by global id (metrics use all N) */
+  const int64_t M = r->so.samples < 0 || r->so.samples > N ? N : r->so.samples;
+  const int64_t mloc = p0 >= M ? 0 : (p0 + nloc < M ? nloc : M - p0);
+  W(rtk_h5_attr_i64(g, "samples_stored", M));
+  W(rtk_h5_write_rows(g, "samples", 0, (hsize_t)M, (hsize_t)d, (hsize_t)p0, (hsize_t)mloc, mloc ? rd.X : &dummy));
   if (r->so.boundaries)
     W(rtk_h5_write_rows(g, "boundaries", (hsize_t)S + 1, (hsize_t)N, (hsize_t)d, (hsize_t)p0, (hsize_t)nloc,
                         nloc ? rd.bnd : &dummy));

@@ -14,6 +14,7 @@
 /* [run], [output] and [metrics] keys */
 typedef struct rtk_study_opts {
   int64_t particles, seed, block;
+  int64_t samples; /* [output] samples: final particles stored (-1: all) */
   char samplers[RTK_STRLEN];
   char file[RTK_STRLEN];
   int boundaries;

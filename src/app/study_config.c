@@ -22,6 +22,7 @@ static const rtk_opt run_opts[] = {
     RTK_OPT_END};
 static const rtk_opt output_opts[] = {
     {"file", RTK_OPT_STR, offsetof(rtk_study_opts, file), "", 0, 0, 0, "results file (default results/<config name>.h5; -o overrides)"},
+    {"samples", RTK_OPT_INT, offsetof(rtk_study_opts, samples), "-1", -1, 9.0e18, 0, "final particles stored in /runs/<id>/samples: the first n by global id (-1: all N; 0: none). Metrics always use all N"},
     {"boundaries", RTK_OPT_BOOL, offsetof(rtk_study_opts, boundaries), "false", 0, 0, 0, "also store particles at every grid time: /runs/<id>/boundaries [S+1][N][d]"},
     {"trace", RTK_OPT_INT, offsetof(rtk_study_opts, diag.trace), "0", 0, 1e6, 0, "store the full inner chains of this many evenly spaced particles (RTK samplers): /runs/<id>/trace"},
     RTK_OPT_END};

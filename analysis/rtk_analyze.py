@@ -708,7 +708,7 @@ def scaling(st, outdir, args):
     # markdown table
     p_md = os.path.join(outdir, "scaling.md")
     lines = [f"# Dimensional scaling — `{os.path.basename(st.path)}`", "",
-             f"NFE* = smallest NFE per particle with {mname} ≤ {tgt:g} (seeds averaged), linearly interpolated in log NFE between the bracketing runs; "
+             f"NFE* = smallest NFE per particle with {mname} ≤ {tgt:g} (seeds averaged), interpolated between the bracketing runs as a local power law (log value linear in log NFE); "
              "'≤ n' = already met at the smallest NFE tried (upper bound, not fitted); "
              "'not reached' = above the target at every NFE tried. "
              "Fit: log NFE* = a + b log d by least squares over the interpolated points, "
@@ -768,6 +768,11 @@ def scaling(st, outdir, args):
         if ub:
             ax.plot(ub, [per_dim[d][0][0] for d in ub], ls="", marker="v", mfc="none", color=c, ms=8)
             any_pt = True
+        lb = [d for d in sorted(per_dim) if per_dim[d][0][1] == "not reached"]
+        if lb:  # a lower bound: above the largest NFE tried
+            k = [res[0] for res in results].index(gk)  # samplers stacked apart so that none hides another
+            ax.plot(lb, [per_dim[d][1][1] * 1.08 ** k for d in lb], ls="", marker="^", mfc="none", color=c, ms=8)
+            any_pt = True
         name = gk[0] + (f" ({', '.join(gk[1])})" if gk[1] else "")
         if math.isfinite(b):
             xx = np.geomspace(min(fitd), max(fitd), 50)
@@ -783,6 +788,9 @@ def scaling(st, outdir, args):
     if any(v[0][1] == "at-first" for res in results for v in res[1].values()):
         hs.append(Line2D([], [], color="0.4", marker="v", mfc="none", ls=""))
         ls.append("met at smallest NFE (upper bound, not fitted)")
+    if any(v[0][1] == "not reached" for res in results for v in res[1].values()):
+        hs.append(Line2D([], [], color="0.4", marker="^", mfc="none", ls=""))
+        ls.append("not reached: drawn at the largest NFE tried (lower bound, not fitted)")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xticks(dims)

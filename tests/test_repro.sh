@@ -38,6 +38,18 @@ with h5py.File(sys.argv[1], "r") as a, h5py.File(sys.argv[2], "r") as b:
         assert ga["metrics/marginal_accuracy"][()] == gb["metrics/marginal_accuracy"][()], rid
 print("output.samples=700: the first 700 particles, metrics from all")
 PY
+# output.samples = 0: an empty [0][d] dataset, metrics unchanged
+run 2 "$work/m0.h5" --set output.samples=0
+$py "$src/tests/h5check.py" contract "$work/m0.h5" || fail=1
+$py - "$work/r1.h5" "$work/m0.h5" <<'PY' || { echo "FAIL: output.samples=0"; fail=1; }
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as a, h5py.File(sys.argv[2], "r") as b:
+    for rid, ga in a["runs"].items():
+        gb = b["runs"][rid]
+        assert gb["samples"].shape == (0, ga["samples"].shape[1]), rid
+        assert ga["metrics/marginal_accuracy"][()] == gb["metrics/marginal_accuracy"][()], rid
+print("output.samples=0: no samples, same metrics")
+PY
 # BLAS threads: with blocks of 512 particles, 64 modes and d = 48 the kernel's
 # DGEMMs (512 x 64 x 48 = 1.6e6 multiply-adds) are above OpenBLAS's threading
 # threshold (65536 x 4), so OPENBLAS_NUM_THREADS=2 really splits them

@@ -196,7 +196,9 @@ int rtk_h5_write_rows(hid_t loc, const char *name, hsize_t planes, hsize_t N, hs
   }
   hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
   H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
-  herr_t rc = ds < 0 ? -1 : H5Dwrite(ds, H5T_NATIVE_DOUBLE, mspace, fspace, dxpl, data);
+  /* an empty dataset (output.samples = 0) is created but not written: a
+   * collective write of nothing fails in the MPI-IO driver */
+  herr_t rc = ds < 0 ? -1 : N * d * P == 0 ? 0 : H5Dwrite(ds, H5T_NATIVE_DOUBLE, mspace, fspace, dxpl, data);
   if (ds >= 0) H5Dclose(ds);
   H5Pclose(dxpl);
   H5Sclose(mspace);

@@ -22,6 +22,7 @@ import csv
 import math
 import os
 import sys
+import warnings
 
 import numpy as np
 
@@ -395,7 +396,9 @@ def fig_acceptance(st, outdir):
                 if not g:
                     continue
                 S = min(r.acceptance.size for r in g)
-                acc = np.nanmean(np.array([r.acceptance[:S] for r in g]), axis=0)
+                with warnings.catch_warnings():  # a segment with no proposals (tiny budgets) stays NaN
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    acc = np.nanmean(np.array([r.acceptance[:S] for r in g]), axis=0)
                 ax.plot(np.arange(1, S + 1), acc, marker="o", ms=4, color=col[b], lw=1.5)
                 t = g[0].times
                 if S <= 8 and t.size == S + 1:

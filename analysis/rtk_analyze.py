@@ -528,11 +528,17 @@ def fig_boundaries(st, outdir):
 
 # ---------------------------------------------------- histogram / clusters
 
-def showcase(st, args):
+def showcase(st, args, fname):
+    """the panel and runs that hist_x2/clusters show; ([]) with a note when
+    no run has samples or d < 2"""
     p = st.showcase_panel(args.grid)
-    if p is None:
-        return None, []
-    sel = st.largest_nfe_runs(p, need=lambda r: r.has_samples, near=args.nfe)
+    sel = [] if p is None else st.largest_nfe_runs(p, need=lambda r: r.has_samples, near=args.nfe)
+    if not sel:
+        note(f"{fname}: no runs with samples: skipped")
+        return p, []
+    if min(r.dim for r in sel) < 2:
+        note(f"{fname}: needs d >= 2: skipped")
+        return p, []
     return p, sel
 
 
@@ -541,12 +547,8 @@ def which_nfe(args):
 
 
 def fig_hist_x2(st, outdir, args):
-    p, sel = showcase(st, args)
+    p, sel = showcase(st, args, "hist_x2.png")
     if not sel:
-        note("hist_x2.png: no runs with samples: skipped")
-        return []
-    if min(r.dim for r in sel) < 2:
-        note("hist_x2.png: needs d >= 2: skipped")
         return []
     lo_s, hi_s = args.strip
     fig, axes = subplots(len(sel), ncols_max=4, w=3.6, h=3.0, sharey=True, sharex=True)
@@ -592,12 +594,8 @@ def fig_hist_x2(st, outdir, args):
 
 
 def fig_clusters(st, outdir, args):
-    p, sel = showcase(st, args)
+    p, sel = showcase(st, args, "clusters.png")
     if not sel:
-        note("clusters.png: no runs with samples: skipped")
-        return []
-    if min(r.dim for r in sel) < 2:
-        note("clusters.png: needs d >= 2: skipped")
         return []
     rng = np.random.default_rng(0)
     panels = []

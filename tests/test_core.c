@@ -121,7 +121,11 @@ static void test_moments(void) {
       rtk_mixture *pm;
       OK(rtk_mixture_project(m, 3, U, &pm));
       rtk_mixture_moments(pm, t, mp, cp);
-      OK(rtk_project((int)N, d, X, 3, U, Y));
+      double pad[RTK_ROW_ALIGN * (64 + 3)];
+      rtk_project((int)N, d, X, 3, U, Y, pad);
+      double y5[15]; /* a 5-row call (padded tail) gives the rows of the full call bit for bit */
+      rtk_project(5, d, X, 3, U, y5, pad);
+      CHECK(!memcmp(y5, Y, sizeof y5), "projection of a padded 5-row tail differs from the full call");
       for (int j = 0; j < 3; j++) {
         double sm = 0;
         for (int64_t i = 0; i < N; i++) sm += Y[i * 3 + j] / N;

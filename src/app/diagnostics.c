@@ -27,6 +27,7 @@ int rtk_diag_init(rtk_diag *g, const rtk_diag_opts *o, const rtk_mixture *mix, c
     const int ns = (int)o->slices;
     RTK_MALLOC(g->U, (size_t)ns * mix->d);
     RTK_MALLOC(g->Y, (size_t)B * ns);
+    RTK_MALLOC(g->pad, (size_t)RTK_ROW_ALIGN * (mix->d + ns));
     rtk_random_directions((uint64_t)o->slice_seed, ns, mix->d, g->U);
     RTK_CHECK(rtk_mixture_project(mix, ns, g->U, &g->smix));
     RTK_CHECK(rtk_hist_init(g->smix, plan->times[S], nb, o->range_sd, &g->sh));
@@ -48,12 +49,23 @@ int rtk_diag_init(rtk_diag *g, const rtk_diag_opts *o, const rtk_mixture *mix, c
       g->toff[k] = g->M;
       g->M += plan->inner[k] + 1;
     }
-    if ((double)T * g->M * mix->d > 1e8)
+    const double vals = rtk_diag_trace_values(o->trace, N, plan, mix->d);
+    if (vals > RTK_TRACE_MAX)
       return RTK_ERR(RTK_ERR_INPUT, "output.trace = %lld would store %.3g values; trace fewer particles",
-                     (long long)T, (double)T * g->M * mix->d);
+                     (long long)T, vals);
     RTK_MALLOC(g->tbuf, (size_t)T * g->M * mix->d);
   }
   return RTK_OK;
+}
+
+double rtk_diag_trace_values(int64_t trace, int64_t N, const rtk_plan *plan, int d) {
+  int64_t inner = 0, M = 0;
+  for (int k = 0; k < plan->nseg; k++) {
+    inner += plan->inner[k];
+    M += plan->inner[k] + 1;
+  }
+  if (trace <= 0 || inner <= 0) return 0;
+  return (double)(trace < N ? trace : N) * (double)M * d;
 }
 
 void rtk_diag_free(rtk_diag *g) {
@@ -61,6 +73,7 @@ void rtk_diag_free(rtk_diag *g) {
   free(g->bh);
   free(g->U);
   free(g->Y);
+  free(g->pad);
   rtk_mixture_free(g->smix);
   if (g->smix) rtk_hist_free(&g->sh);
   free(g->m1);
@@ -85,13 +98,12 @@ void rtk_diag_inner(rtk_diag *g, int k, int m, int64_t gid0, int n, const double
   }
 }
 
-int rtk_diag_final(rtk_diag *g, int n, const double *X) {
+void rtk_diag_final(rtk_diag *g, int n, const double *X) {
   if (g->smix) {
-    RTK_CHECK(rtk_project(n, g->d, X, (int)g->o.slices, g->U, g->Y));
+    rtk_project(n, g->d, X, (int)g->o.slices, g->U, g->Y, g->pad);
     rtk_hist_add(&g->sh, n, g->Y);
   }
   if (g->m1) rtk_moment_sums(n, g->d, X, g->full_cov, g->m1, g->m2);
-  return RTK_OK;
 }
 
 int rtk_diag_reduce(MPI_Comm comm, rtk_diag *g) {

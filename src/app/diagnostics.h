@@ -27,6 +27,7 @@ typedef struct rtk_diag {
   int S, d, nbnd;    /* nbnd: boundary histograms kept (S+1 or 0) */
   rtk_hist *bh;      /* [nbnd] */
   double *U, *Y;     /* [ns][d] directions, [B][ns] projections */
+  double *pad;       /* [RTK_ROW_ALIGN][d + ns] scratch of rtk_project */
   rtk_mixture *smix; /* projected mixture */
   rtk_hist sh;
   int full_cov;
@@ -38,10 +39,15 @@ typedef struct rtk_diag {
 
 int rtk_diag_init(rtk_diag *g, const rtk_diag_opts *o, const rtk_mixture *mix, const rtk_plan *plan, int64_t N,
                   int B);
+/* output.trace stores min(trace, N) particles x sum_k (inner_k + 1) chain
+ * states x d values, for plans with inner steps (0 otherwise); at most
+ * RTK_TRACE_MAX.  Checked when runs are resolved and again at init. */
+#define RTK_TRACE_MAX 1e8
+double rtk_diag_trace_values(int64_t trace, int64_t N, const rtk_plan *plan, int d);
 void rtk_diag_free(rtk_diag *g);
 void rtk_diag_boundary(rtk_diag *g, int k, int n, const double *X);
 void rtk_diag_inner(rtk_diag *g, int k, int m, int64_t gid0, int n, const double *Z);
-int rtk_diag_final(rtk_diag *g, int n, const double *X);
+void rtk_diag_final(rtk_diag *g, int n, const double *X);
 int rtk_diag_reduce(MPI_Comm comm, rtk_diag *g);
 /* metrics group mg, run group rg */
 int rtk_diag_write(hid_t mg, hid_t rg, const rtk_diag *g, const rtk_mixture *mix, const rtk_plan *plan, int writer);

@@ -164,11 +164,11 @@ static int run_kernel(const rtk_runspec *r, run_data *rd, int64_t b0, int64_t b1
   if (!rc) rc = rtk_mixwork_init((int)B, rd->mix->K, d, &mw);
   if (!rc) {
     rtk_mixcoef_set_time(rd->mix, rd->plan.times[rd->plan.nseg], &coef);
-    for (int64_t i = 0; i < nloc && !rc; i += B) {
+    for (int64_t i = 0; i < nloc; i += B) {
       int n = (int)(nloc - i < B ? nloc - i : B);
       rtk_mix_argmax(&coef, n, rd->X + (size_t)i * d, rd->kbuf + i, &mw);
       for (int j = 0; j < n; j++) rd->modes[rd->kbuf[i + j]]++;
-      rc = rtk_diag_final(&rd->diag, n, rd->X + (size_t)i * d);
+      rtk_diag_final(&rd->diag, n, rd->X + (size_t)i * d);
     }
     rtk_mixwork_free(&mw);
   }
@@ -465,8 +465,8 @@ static int write_header(MPI_Comm comm, hid_t file, const rtk_study *st, const rt
   return rc;
 }
 
-/* --resume: an rtkbench file with no more runs than this study (each run's
- * own resolved configuration is compared in previous_run) */
+/* --resume: an rtkbench file of as many runs as this study (each run's own
+ * resolved configuration is compared in previous_run) */
 static int open_for_resume(MPI_Comm comm, const char *out, const rtk_study *st, hid_t *file) {
   RTK_CHECK(rtk_collective(comm, rtk_h5_open_rw(comm, out, file)));
   char format[32];

@@ -244,26 +244,18 @@ static char *resolved_text(const rtk_runspec *r) {
   return b;
 }
 
-/* The size limit of output.trace, checked here so that `validate` catches it and no output file is created.
- * Same rule and message as rtk_diag_init (diagnostics.c), which checks it again when the run starts:
- * min(trace, N) particles x sum_k (inner_k + 1) chain states x d values, at most 1e8, and only for plans with
- * inner steps (the other samplers ignore trace). */
+/* The size limit of output.trace (rtk_diag_trace_values), checked here so that `validate` catches it and no
+ * output file is created. */
 static int check_trace_size(const lookup_ctx *lc, const rtk_runspec *r, const rtk_plan *plan, int d) {
-  const int64_t trace = r->so.diag.trace, N = r->so.particles;
-  int64_t inner = 0, M = 0;
-  for (int k = 0; k < plan->nseg; k++) {
-    inner += plan->inner[k];
-    M += plan->inner[k] + 1;
-  }
-  if (trace <= 0 || inner <= 0) return RTK_OK;
-  const int64_t T = trace < N ? trace : N;
-  if ((double)T * (double)M * d <= 1e8) return RTK_OK;
+  const double vals = rtk_diag_trace_values(r->so.diag.trace, r->so.particles, plan, d);
+  if (vals <= RTK_TRACE_MAX) return RTK_OK;
+  const int64_t T = r->so.diag.trace < r->so.particles ? r->so.diag.trace : r->so.particles;
   const char *origin = "default";
   lookup(lc, "output", "trace", &origin);
   return RTK_ERR(RTK_ERR_INPUT,
                  "%s: [output] output.trace = %lld would store %.3g values; trace fewer particles "
-                 "([%s]: %lld particles x %lld chain states x dim %d)",
-                 origin, (long long)T, (double)T * (double)M * d, r->sampler->name, (long long)T, (long long)M, d);
+                 "([%s]: %lld particles x %.0f chain states x dim %d)",
+                 origin, (long long)T, vals, r->sampler->name, (long long)T, vals / ((double)T * d), d);
 }
 
 /* Resolve one run from the configuration plus the sweep overrides. */

@@ -154,25 +154,17 @@ int rtk_mixture_project(const rtk_mixture *m, int ns, const double *U, rtk_mixtu
   return RTK_OK;
 }
 
-int rtk_project(int n, int d, const double *X, int ns, const double *U, double *Y) {
+void rtk_project(int n, int d, const double *X, int ns, const double *U, double *Y, double *pad) {
   /* rows in multiples of RTK_ROW_ALIGN, the tail zero-padded: see mixture.h */
   const int full = n / RTK_ROW_ALIGN * RTK_ROW_ALIGN, rest = n - full;
   if (full > 0) cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, full, ns, d, 1.0, X, d, U, d, 0.0, Y, ns);
   if (rest > 0) {
-    double *xp, *yp;
-    RTK_MALLOC(xp, (size_t)RTK_ROW_ALIGN * d);
-    yp = calloc((size_t)RTK_ROW_ALIGN * ns, sizeof(double));
-    if (!yp) {
-      free(xp);
-      return RTK_ERR(RTK_ERR_MEM, "out of memory (%d projections)", RTK_ROW_ALIGN * ns);
-    }
+    double *xp = pad, *yp = pad + (size_t)RTK_ROW_ALIGN * d;
     memcpy(xp, X + (size_t)full * d, sizeof(double) * rest * d);
+    memset(xp + (size_t)rest * d, 0, sizeof(double) * (RTK_ROW_ALIGN - rest) * d);
     cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, RTK_ROW_ALIGN, ns, d, 1.0, xp, d, U, d, 0.0, yp, ns);
     memcpy(Y + (size_t)full * ns, yp, sizeof(double) * rest * ns);
-    free(xp);
-    free(yp);
   }
-  return RTK_OK;
 }
 
 static inline int64_t fixed(double x, double scale) {
@@ -195,6 +187,21 @@ void rtk_moment_sums(int n, int d, const double *X, int full, int64_t *s1, int64
   }
 }
 
+/* exact variance and fourth central moment of coordinate i of p_t (a 1-D
+ * mixture of N(a mu_ki, a^2 lam_ki + sigma^2)) about its mean */
+static void coord_moments(const rtk_mixture *m, double t, int i, double mean, double *var, double *mu4) {
+  const int d = m->d;
+  const double a = rtk_alpha(t), s2t = rtk_sigma2(t);
+  double v = 0, q = 0;
+  for (int k = 0; k < m->K; k++) {
+    const double dk = a * m->mu[(size_t)k * d + i] - mean, sk = a * a * m->var[(size_t)k * d + i] + s2t;
+    v += m->w[k] * (dk * dk + sk);
+    q += m->w[k] * (dk * dk * dk * dk + 6 * dk * dk * sk + 3 * sk * sk);
+  }
+  *var = v;
+  *mu4 = q;
+}
+
 void rtk_moment_errors(const rtk_mixture *m, double t, int64_t N, int full, const int64_t *s1, const int64_t *s2,
                        double *mean_err, double *cov_err) {
   const int d = m->d;
@@ -213,15 +220,10 @@ void rtk_moment_errors(const rtk_mixture *m, double t, int64_t N, int full, cons
         ec += e * e;
       }
   } else {
-    /* exact marginal variances: sum_k w_k (lam_ki + m_ki^2) - mean_i^2 */
-    const double a = rtk_alpha(t), s2t = rtk_sigma2(t);
     for (int i = 0; i < d; i++) {
-      double ex2 = 0;
-      for (int k = 0; k < m->K; k++) {
-        double mk = a * m->mu[(size_t)k * d + i];
-        ex2 += m->w[k] * (a * a * m->var[(size_t)k * d + i] + s2t + mk * mk);
-      }
-      double mi = (double)s1[i] / 1048576.0 / N, v = (double)s2[i] / 1024.0 / N - mi * mi, e = v - (ex2 - mean[i] * mean[i]);
+      double var, mu4;
+      coord_moments(m, t, i, mean[i], &var, &mu4);
+      double mi = (double)s1[i] / 1048576.0 / N, v = (double)s2[i] / 1024.0 / N - mi * mi, e = v - var;
       ec += e * e;
     }
   }
@@ -233,20 +235,15 @@ void rtk_moment_errors(const rtk_mixture *m, double t, int64_t N, int full, cons
 
 int rtk_moment_kl(const rtk_mixture *m, double t, int64_t N, int full, const int64_t *s1, const int64_t *s2,
                   rtk_moment_kl_result *r) {
-  const int d = m->d, K = m->K;
-  const double a = rtk_alpha(t), s2t = rtk_sigma2(t), n = (double)N;
+  const int d = m->d;
+  const double n = (double)N;
   double *mean;
   RTK_MALLOC(mean, d);
   rtk_mixture_moments(m, t, mean, NULL);
   double raw = 0, floor = 0, var = 0;
   for (int i = 0; i < d; i++) {
-    /* exact variance and fourth central moment of the coordinate's 1-D mixture */
-    double v = 0, mu4 = 0;
-    for (int k = 0; k < K; k++) {
-      const double dk = a * m->mu[(size_t)k * d + i] - mean[i], sk = a * a * m->var[(size_t)k * d + i] + s2t;
-      v += m->w[k] * (dk * dk + sk);
-      mu4 += m->w[k] * (dk * dk * dk * dk + 6 * dk * dk * sk + 3 * sk * sk);
-    }
+    double v, mu4;
+    coord_moments(m, t, i, mean[i], &v, &mu4);
     const double mh = (double)s1[i] / 1048576.0 / n;
     const double vh = (double)s2[full ? (size_t)i * d + i : (size_t)i] / 1024.0 / n - mh * mh;
     const double z1 = (mh - mean[i]) / sqrt(v), q1 = 1 / n;          /* standardised mean error, its noise variance */

@@ -13,6 +13,7 @@
  * The driver reduces the per-segment statistics across ranks. */
 #ifndef RTK_SAMPLER_H
 #define RTK_SAMPLER_H
+#include <signal.h>
 #include <stdint.h>
 
 #include "rtk/mixture.h"
@@ -82,6 +83,12 @@ typedef struct rtk_block_ctx {
   void *user;
   rtk_inner_fn at_inner;       /* may be NULL */
 } rtk_block_ctx;
+
+/* Cancellation: the driver registers a flag (set by its signal handler);
+ * samplers poll it every step and inner step and then return
+ * RTK_ERR_INTERRUPTED, so a stop request is honoured within one step. */
+extern const volatile sig_atomic_t *rtk_cancel_flag;
+#define RTK_CANCELLED(ctx) ((void)(ctx), rtk_cancel_flag && *rtk_cancel_flag)
 
 typedef struct rtk_sampler_ops {
   const char *name;

@@ -13,7 +13,9 @@
 static const char *usage =
     "usage:\n"
     "  rtkbench run CONFIG.ini [-o OUT.h5] [--set section.key=value ...] [--force | --resume]\n"
-    "  rtkbench info OUT.h5 [--json]     table of runs and headline metrics\n"
+    "  rtkbench info OUT.h5 [--json] [--verify]\n"
+    "                                    table of runs and headline metrics; --verify checks every\n"
+    "                                    complete run against its checksum (exit 2 if one fails)\n"
     "  rtkbench list                     samplers, targets and every key with its default\n"
     "  rtkbench validate CONFIG.ini [--set section.key=value ...]\n"
     "                                    check, expand the sweep, estimate the cost; run nothing\n"
@@ -22,7 +24,7 @@ static const char *usage =
 typedef struct {
   const char *config, *output;
   const char **sets;
-  int nsets, force, json, resume;
+  int nsets, force, json, resume, verify;
 } cli_args;
 
 static int parse_args(int argc, char **argv, int first, int allow_o, int allow_force, int allow_json, cli_args *a) {
@@ -44,6 +46,8 @@ static int parse_args(int argc, char **argv, int first, int allow_o, int allow_f
       a->resume = 1;
     } else if (allow_json && !strcmp(s, "--json")) {
       a->json = 1;
+    } else if (allow_json && !strcmp(s, "--verify")) {
+      a->verify = 1;
     } else if (s[0] == '-') {
       return RTK_ERR(RTK_ERR_INPUT, "unknown option '%s'\n%s", s, usage);
     } else if (!a->config) {
@@ -90,6 +94,7 @@ static int cmd_run(MPI_Comm comm, int argc, char **argv, int validate_only) {
   int rc = parse_args(argc, argv, 2, !validate_only, !validate_only, 0, &a);
   if (!rc) rc = load_config(comm, &a, &cfg);
   if (!rc) rc = rtk_study_expand(&cfg, &st); /* deterministic: same verdict on every rank */
+  if (!rc && !validate_only) rc = rtk_collective_stop(comm); /* a signal during start-up: exit 3 */
   if (!rc && validate_only) {
     if (rank == 0) {
       printf("%s: OK\n\n", a.config);
@@ -109,6 +114,7 @@ int rtk_cli_main(MPI_Comm comm, int argc, char **argv) {
   int rank;
   MPI_Comm_rank(comm, &rank);
   int rc;
+  rtk_signals_install(); /* from here on SIGTERM/SIGINT/SIGUSR1 mean exit code 3 */
   const char *cmd = argc > 1 ? argv[1] : "";
   if (!strcmp(cmd, "run")) {
     rc = cmd_run(comm, argc, argv, 0);
@@ -120,7 +126,7 @@ int rtk_cli_main(MPI_Comm comm, int argc, char **argv) {
   } else if (!strcmp(cmd, "info")) {
     cli_args a = {0};
     rc = parse_args(argc, argv, 2, 0, 0, 1, &a);
-    if (!rc && rank == 0) rc = rtk_info(a.config, a.json);
+    if (!rc && rank == 0) rc = rtk_info(a.config, a.json, a.verify);
     free(a.sets);
     rc = rtk_collective(comm, rc);
   } else if (!strcmp(cmd, "--version")) {
@@ -133,6 +139,7 @@ int rtk_cli_main(MPI_Comm comm, int argc, char **argv) {
     rc = cmd[0] ? RTK_ERR(RTK_ERR_INPUT, "unknown command '%s'\n%s", cmd, usage)
                 : RTK_ERR(RTK_ERR_INPUT, "no command given\n%s", usage);
   }
+  if (!rc && rtk_stop_requested()) rc = RTK_ERR(RTK_ERR_INTERRUPTED, "interrupted by a signal");
   if (rc && rank == 0) {
     fprintf(stderr, "rtkbench: error: %s\n", rtk_error_message());
     if (getenv("RTK_TRACEBACK")) fprintf(stderr, "%s", rtk_error_traceback());

@@ -1,10 +1,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "rtk/error.h"
 
@@ -167,31 +170,49 @@ void rtk_config_free(rtk_config *cfg) {
 }
 
 int rtk_read_file(const char *path, char **text) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return RTK_ERR(RTK_ERR_INPUT, "cannot read '%s': %s", path, strerror(errno));
-  size_t cap = 4096, n = 0;
-  char *buf = malloc(cap);
+  /* O_NONBLOCK: opening a FIFO must not wait for a writer; the file must be
+   * a regular file under RTK_CONFIG_MAX bytes (not a device or a pipe) */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return RTK_ERR(RTK_ERR_INPUT, "cannot read '%s': %s", path, strerror(errno));
+  struct stat sb;
+  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    close(fd);
+    return RTK_ERR(RTK_ERR_INPUT, "cannot read '%s': not a regular file", path);
+  }
+  if (sb.st_size > RTK_CONFIG_MAX) {
+    close(fd);
+    return RTK_ERR(RTK_ERR_INPUT, "'%s' is %lld bytes; a configuration file may have at most %d", path,
+                   (long long)sb.st_size, RTK_CONFIG_MAX);
+  }
+  char *buf = malloc((size_t)RTK_CONFIG_MAX + 2);
   if (!buf) {
-    fclose(f);
+    close(fd);
     return RTK_ERR(RTK_ERR_MEM, "out of memory");
   }
-  for (size_t r; (r = fread(buf + n, 1, cap - n - 1, f)) > 0;) {
-    n += r;
-    if (n + 1 == cap) {
-      char *nb = realloc(buf, cap *= 2);
-      if (!nb) {
-        free(buf);
-        fclose(f);
-        return RTK_ERR(RTK_ERR_MEM, "out of memory");
-      }
-      buf = nb;
-    }
+  size_t n = 0;
+  int bad = 0;
+  while (n <= (size_t)RTK_CONFIG_MAX) { /* read at most one byte past the cap (the file may grow) */
+    ssize_t r = read(fd, buf + n, (size_t)RTK_CONFIG_MAX + 1 - n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) bad = errno;
+    if (r <= 0) break;
+    n += (size_t)r;
   }
-  int bad = ferror(f);
-  fclose(f);
+  close(fd);
   if (bad) {
     free(buf);
-    return RTK_ERR(RTK_ERR_INPUT, "error reading '%s'", path);
+    return RTK_ERR(RTK_ERR_INPUT, "error reading '%s': %s", path, strerror(bad));
+  }
+  if (n > (size_t)RTK_CONFIG_MAX) {
+    free(buf);
+    return RTK_ERR(RTK_ERR_INPUT, "'%s' is larger than %d bytes, the limit of a configuration file", path, RTK_CONFIG_MAX);
+  }
+  const char *nul = memchr(buf, '\0', n);
+  if (nul) {
+    int line = 1;
+    for (const char *p = buf; p < nul; p++) line += *p == '\n';
+    free(buf);
+    return RTK_ERR(RTK_ERR_INPUT, "%s:%d: NUL byte in the file (a configuration is text)", path, line);
   }
   buf[n] = '\0';
   *text = buf;

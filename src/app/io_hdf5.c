@@ -5,22 +5,72 @@
 #include <string.h>
 
 #include "rtk/error.h"
+#include "study.h"
 
-#define H5TRY(expr, what)                                                        \
-  do {                                                                           \
-    if ((expr) < 0) return RTK_ERR(RTK_ERR_IO, "HDF5: cannot %s", (what));      \
-  } while (0)
+/* The communicator of the open results file: every write below is collective,
+ * and its outcome is agreed across this communicator before it returns, so
+ * one rank's failed write makes every rank skip the next collective call
+ * instead of waiting in it.  MPI_COMM_NULL: serial use (info, tests). */
+static MPI_Comm io_comm = MPI_COMM_NULL;
+/* running checksum of the datasets written (NULL: none) */
+static rtk_h5_sum *io_sum = NULL;
+
+int rtk_h5_agree(int rc) { return io_comm == MPI_COMM_NULL ? rc : rtk_collective(io_comm, rc); }
+
+void rtk_h5_sum_begin(rtk_h5_sum *sum) {
+  memset(sum, 0, sizeof *sum);
+  io_sum = sum;
+}
+
+void rtk_h5_sum_end(void) { io_sum = NULL; }
+
+/* the full HDF5 path of loc/name */
+static void full_path(hid_t loc, const char *name, char *buf, size_t len) {
+  char base[512] = "";
+  ssize_t n = H5Iget_name(loc, base, sizeof base);
+  if (n < 0 || (size_t)n >= sizeof base) base[0] = '\0';
+  snprintf(buf, len, "%s/%s", strcmp(base, "/") ? base : "", name);
+}
+
+
+/* Dirty metadata stays in memory until an explicit flush (no evictions), so
+ * the file on disk changes its structure only at the flushes at run
+ * boundaries: a hard kill between two flushes leaves the file as it was at
+ * the last one, plus raw data in space no flushed object refers to. */
+static void metadata_in_memory(hid_t fapl) {
+  H5AC_cache_config_t c;
+  memset(&c, 0, sizeof c);
+  c.version = H5AC__CURR_CACHE_CONFIG_VERSION;
+  if (H5Pget_mdc_config(fapl, &c) < 0) return;
+  c.evictions_enabled = 0;
+  c.incr_mode = H5C_incr__off;
+  c.flash_incr_mode = H5C_flash_incr__off;
+  c.decr_mode = H5C_decr__off;
+  c.set_initial_size = 1;
+  c.initial_size = 32 * 1024 * 1024;
+  c.max_size = c.initial_size > c.max_size ? c.initial_size : c.max_size;
+  c.min_size = c.min_size < c.initial_size ? c.min_size : c.initial_size;
+  H5Pset_mdc_config(fapl, &c);
+}
 
 int rtk_h5_create(MPI_Comm comm, const char *path, hid_t *file) {
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* errors are reported by us, once */
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-  H5TRY(fapl, "create a file-access property list");
+  if (rtk_collective(comm, fapl < 0 ? RTK_ERR(RTK_ERR_MEM, "HDF5: cannot create a property list") : RTK_OK))
+    return RTK_ERR_MEM;
   H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
   H5Pset_all_coll_metadata_ops(fapl, 1);
   H5Pset_coll_metadata_write(fapl, 1);
+  metadata_in_memory(fapl);
   hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   H5Pclose(fapl);
-  if (f < 0) return RTK_ERR(RTK_ERR_INPUT, "cannot create output file '%s'", path);
+  int rc = f < 0 ? RTK_ERR(RTK_ERR_IO, "cannot create output file '%s'", path) : RTK_OK;
+  rc = rtk_collective(comm, rc);
+  if (rc) {
+    if (f >= 0) H5Fclose(f);
+    return rc;
+  }
+  io_comm = comm;
   *file = f;
   return RTK_OK;
 }
@@ -28,23 +78,59 @@ int rtk_h5_create(MPI_Comm comm, const char *path, hid_t *file) {
 int rtk_h5_open_rw(MPI_Comm comm, const char *path, hid_t *file) {
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-  H5TRY(fapl, "create a file-access property list");
+  if (rtk_collective(comm, fapl < 0 ? RTK_ERR(RTK_ERR_MEM, "HDF5: cannot create a property list") : RTK_OK))
+    return RTK_ERR_MEM;
   H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
   H5Pset_all_coll_metadata_ops(fapl, 1);
   H5Pset_coll_metadata_write(fapl, 1);
+  metadata_in_memory(fapl);
   hid_t f = H5Fopen(path, H5F_ACC_RDWR, fapl);
   H5Pclose(fapl);
-  if (f < 0) return RTK_ERR(RTK_ERR_INPUT, "cannot open '%s' to resume it (not an HDF5 file, or damaged)", path);
+  int rc = f < 0 ? RTK_ERR(RTK_ERR_INPUT, "cannot open '%s' to resume it (not an HDF5 file, or damaged)", path) : RTK_OK;
+  rc = rtk_collective(comm, rc);
+  if (rc) {
+    if (f >= 0) H5Fclose(f);
+    return rc;
+  }
+  io_comm = comm;
   *file = f;
   return RTK_OK;
 }
 
+/* Bounded readers: every object is checked for kind, class, rank, shape and
+ * size before a byte is read, so a hostile file cannot overflow a buffer. */
+static int is_dataset(hid_t loc, const char *name) {
+  if (!name[0] || H5Lexists(loc, name, H5P_DEFAULT) <= 0) return 0;
+  H5O_info_t oi;
+  if (H5Oget_info_by_name(loc, name, &oi, H5P_DEFAULT) < 0) return 0;
+  return oi.type == H5O_TYPE_DATASET;
+}
+
+/* the number of elements of a scalar or simple dataspace; -1 for null/invalid */
+static hssize_t npoints(hid_t space) {
+  if (space < 0) return -1;
+  H5S_class_t c = H5Sget_simple_extent_type(space);
+  if (c != H5S_SCALAR && c != H5S_SIMPLE) return -1;
+  return H5Sget_simple_extent_npoints(space);
+}
+
+/* one number: a scalar (or one-element) integer or float object */
+static int numeric_one(hid_t type, hid_t space) {
+  const H5T_class_t c = H5Tget_class(type);
+  return (c == H5T_INTEGER || c == H5T_FLOAT) && H5Tget_size(type) <= 16 && npoints(space) == 1;
+}
+
 double rtk_h5_read_scalar(hid_t loc, const char *name) {
   double v = NAN;
-  if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) return v;
+  if (!is_dataset(loc, name)) return v;
   hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
-  if (ds < 0 || H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v) < 0) v = NAN;
-  if (ds >= 0) H5Dclose(ds);
+  if (ds < 0) return v;
+  hid_t t = H5Dget_type(ds), sp = H5Dget_space(ds);
+  if (t >= 0 && sp >= 0 && numeric_one(t, sp) && H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v) < 0)
+    v = NAN;
+  if (t >= 0) H5Tclose(t);
+  if (sp >= 0) H5Sclose(sp);
+  H5Dclose(ds);
   return v;
 }
 
@@ -52,40 +138,69 @@ double rtk_h5_read_num_attr(hid_t obj, const char *name) {
   double v = NAN;
   if (H5Aexists(obj, name) <= 0) return v;
   hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-  if (H5Aread(a, H5T_NATIVE_DOUBLE, &v) < 0) v = NAN;
+  if (a < 0) return v;
+  hid_t t = H5Aget_type(a), sp = H5Aget_space(a);
+  if (t >= 0 && sp >= 0 && numeric_one(t, sp) && H5Aread(a, H5T_NATIVE_DOUBLE, &v) < 0) v = NAN;
+  if (t >= 0) H5Tclose(t);
+  if (sp >= 0) H5Sclose(sp);
   H5Aclose(a);
   return v;
+}
+
+/* a scalar, fixed-length string of at most max bytes: its bytes, NUL-terminated */
+static char *read_fixed_string(hid_t obj, int is_attr, size_t max) {
+  hid_t t = is_attr ? H5Aget_type(obj) : H5Dget_type(obj), sp = is_attr ? H5Aget_space(obj) : H5Dget_space(obj);
+  char *buf = NULL;
+  if (t >= 0 && sp >= 0 && H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) == 0 && npoints(sp) == 1 &&
+      H5Sget_simple_extent_ndims(sp) <= 1) {
+    const size_t sz = H5Tget_size(t);
+    if (sz > 0 && sz <= max && (buf = calloc(sz + 1, 1))) {
+      hid_t mt = H5Tcopy(t); /* same size, read the bytes as they are */
+      herr_t rc = mt < 0 ? -1 : is_attr ? H5Aread(obj, mt, buf) : H5Dread(obj, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
+      if (mt >= 0) H5Tclose(mt);
+      if (rc < 0) {
+        free(buf);
+        buf = NULL;
+      } else {
+        buf[sz] = '\0';
+      }
+    }
+  }
+  if (t >= 0) H5Tclose(t);
+  if (sp >= 0) H5Sclose(sp);
+  return buf;
 }
 
 void rtk_h5_read_str_attr(hid_t obj, const char *name, char *buf, size_t len) {
   buf[0] = '\0';
   if (H5Aexists(obj, name) <= 0) return;
-  hid_t a = H5Aopen(obj, name, H5P_DEFAULT), t = H5Aget_type(a);
-  size_t sz = H5Tget_size(t);
-  char *tmp = calloc(sz + 1, 1);
-  if (tmp && H5Aread(a, t, tmp) >= 0) snprintf(buf, len, "%s", tmp);
-  free(tmp);
-  H5Tclose(t);
+  hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+  if (a < 0) return;
+  char *s = read_fixed_string(a, 1, 1 << 16);
   H5Aclose(a);
+  if (s) snprintf(buf, len, "%s", s);
+  free(s);
 }
 
 char *rtk_h5_read_text(hid_t loc, const char *name) {
-  if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) return NULL;
-  hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT), t = H5Dget_type(ds);
-  size_t sz = H5Tget_size(t);
-  char *buf = calloc(sz + 1, 1);
-  if (buf && H5Dread(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
-    free(buf);
-    buf = NULL;
-  }
-  H5Tclose(t);
+  if (!is_dataset(loc, name)) return NULL;
+  hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
+  if (ds < 0) return NULL;
+  char *s = read_fixed_string(ds, 0, RTK_H5_TEXT_MAX);
   H5Dclose(ds);
-  return buf;
+  return s;
+}
+
+int rtk_h5_flush(hid_t file) {
+  int rc = H5Fflush(file, H5F_SCOPE_GLOBAL) < 0 ? RTK_ERR(RTK_ERR_IO, "HDF5: cannot flush the output file") : RTK_OK;
+  return rtk_h5_agree(rc);
 }
 
 int rtk_h5_close(hid_t file) {
-  H5TRY(H5Fclose(file), "close the output file");
-  return RTK_OK;
+  int rc = H5Fclose(file) < 0 ? RTK_ERR(RTK_ERR_IO, "HDF5: cannot close the output file") : RTK_OK;
+  rc = rtk_h5_agree(rc);
+  io_comm = MPI_COMM_NULL;
+  return rc;
 }
 
 int rtk_h5_group(hid_t loc, const char *name, hid_t *group) {
@@ -93,7 +208,11 @@ int rtk_h5_group(hid_t loc, const char *name, hid_t *group) {
   H5Pset_create_intermediate_group(lcpl, 1);
   hid_t g = H5Gcreate2(loc, name, lcpl, H5P_DEFAULT, H5P_DEFAULT);
   H5Pclose(lcpl);
-  if (g < 0) return RTK_ERR(RTK_ERR_IO, "HDF5: cannot create group '%s'", name);
+  int rc = rtk_h5_agree(g < 0 ? RTK_ERR(RTK_ERR_IO, "HDF5: cannot create group '%s'", name) : RTK_OK);
+  if (rc) {
+    if (g >= 0) H5Gclose(g);
+    return rc;
+  }
   *group = g;
   return RTK_OK;
 }
@@ -105,8 +224,7 @@ static int write_attr(hid_t obj, const char *name, hid_t type, const void *value
   herr_t rc = a < 0 ? -1 : H5Awrite(a, type, value);
   if (a >= 0) H5Aclose(a);
   H5Sclose(space);
-  if (rc < 0) return RTK_ERR(RTK_ERR_IO, "HDF5: cannot write attribute '%s'", name);
-  return RTK_OK;
+  return rtk_h5_agree(rc < 0 ? RTK_ERR(RTK_ERR_IO, "HDF5: cannot write attribute '%s'", name) : RTK_OK);
 }
 
 int rtk_h5_attr_str_fixed(hid_t obj, const char *name, const char *value, size_t size) {
@@ -156,8 +274,16 @@ static int write_small(hid_t loc, const char *name, hid_t ftype, hid_t mtype, in
   H5Sclose(mspace);
   H5Sclose(space);
   H5Pclose(dxpl);
-  if (rc < 0) return RTK_ERR(RTK_ERR_IO, "HDF5: cannot write dataset '%s'", name);
-  return RTK_OK;
+  if (rc >= 0 && io_sum) {
+    char path[1024];
+    full_path(loc, name, path, sizeof path);
+    const size_t esize = H5Tget_size(ftype);
+    hsize_t n = 1;
+    for (int i = 0; i < rank; i++) n *= dims[i];
+    (void)n;
+    if (writer) rtk_h5_sum_dataset(io_sum, path, (int)H5Tget_class(ftype), esize, rank, dims, data);
+  }
+  return rtk_h5_agree(rc < 0 ? RTK_ERR(RTK_ERR_IO, "HDF5: cannot write dataset '%s'", name) : RTK_OK);
 }
 
 int rtk_h5_write_f64(hid_t loc, const char *name, int rank, const hsize_t *dims, const double *data, int writer) {
@@ -203,6 +329,15 @@ int rtk_h5_write_rows(hid_t loc, const char *name, hsize_t planes, hsize_t N, hs
   H5Pclose(dxpl);
   H5Sclose(mspace);
   H5Sclose(fspace);
-  if (rc < 0) return RTK_ERR(RTK_ERR_IO, "HDF5: cannot write dataset '%s'", name);
-  return RTK_OK;
+  if (rc >= 0 && io_sum) {
+    char path[1024];
+    full_path(loc, name, path, sizeof path);
+    /* this rank's rows of every plane: rows p*N + row0 .. p*N + row0 + nloc - 1 */
+    int wrank;
+    MPI_Comm_rank(io_comm == MPI_COMM_NULL ? MPI_COMM_SELF : io_comm, &wrank);
+    if (wrank == 0) rtk_h5_sum_header(io_sum, path, (int)H5T_FLOAT, 8, rank, g);
+    for (hsize_t p = 0; p < P && nloc; p++)
+      rtk_h5_sum_rows(io_sum, path, p * N + row0, nloc, d * 8, (const unsigned char *)(data + p * nloc * d));
+  }
+  return rtk_h5_agree(rc < 0 ? RTK_ERR(RTK_ERR_IO, "HDF5: cannot write dataset '%s'", name) : RTK_OK);
 }

@@ -8,6 +8,36 @@
 #include <stdint.h>
 
 #define RTK_FORMAT_VERSION 1
+/* largest text dataset a reader accepts (/config, /runs/<id>/config) */
+#define RTK_H5_TEXT_MAX ((size_t)16 << 20)
+
+/* Checksum of a run's datasets (two 64-bit lanes, summed modulo 2^64 over
+ * rows, so any split of the rows between ranks gives the same value; see
+ * docs/format.md, "checksum").  While a sum is active (between begin and
+ * end), every dataset written through this module is added to it. */
+typedef struct rtk_h5_sum {
+  uint64_t a, b;
+} rtk_h5_sum;
+void rtk_h5_sum_begin(rtk_h5_sum *sum);
+void rtk_h5_sum_end(void);
+/* the dataset's path, class, element size and shape (added once per dataset) */
+void rtk_h5_sum_header(rtk_h5_sum *s, const char *path, int cls, size_t esize, int rank, const hsize_t *dims);
+/* rows row0..row0+n-1 (a row is the last dimension; rowbytes bytes each) */
+void rtk_h5_sum_rows(rtk_h5_sum *s, const char *path, uint64_t row0, uint64_t n, size_t rowbytes,
+                     const unsigned char *data);
+/* header and every row of a whole dataset held in memory */
+void rtk_h5_sum_dataset(rtk_h5_sum *s, const char *path, int cls, size_t esize, int rank, const hsize_t *dims,
+                        const void *data);
+void rtk_h5_sum_hex(const rtk_h5_sum *s, char hex[40]); /* "rtk1-" + 32 hex digits */
+/* the hash of a byte string in the same two lanes (study digest) */
+void rtk_h5_hash_text(const char *text, size_t n, rtk_h5_sum *s);
+/* recompute the checksum of the datasets below group g (full path gpath) from the file */
+int rtk_h5_sum_group(hid_t g, const char *gpath, rtk_h5_sum *sum);
+
+/* agree an error code across the open file's communicator (identity when serial) */
+int rtk_h5_agree(int rc);
+/* collective flush of the whole file, agreed */
+int rtk_h5_flush(hid_t file);
 
 int rtk_h5_create(MPI_Comm comm, const char *path, hid_t *file);
 int rtk_h5_close(hid_t file);

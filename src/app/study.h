@@ -18,6 +18,7 @@ typedef struct rtk_study_opts {
   char samplers[RTK_STRLEN];
   char file[RTK_STRLEN];
   int boundaries;
+  int memory_check; /* [run] memory_check: refuse runs larger than the memory available */
   double progress_every;
   rtk_diag_opts diag; /* [metrics] bins, range_sd, boundary_accuracy, slices, ...; [output] trace */
 } rtk_study_opts;
@@ -56,6 +57,17 @@ typedef struct rtk_cli_run {
  * the error (code and message) of the lowest failing rank. */
 int rtk_collective(MPI_Comm comm, int rc);
 int rtk_study_execute(MPI_Comm comm, const rtk_config *cfg, const rtk_study *st, const rtk_cli_run *cli);
+/* signals: handler installed right after MPI_Init; the stop flag is agreed
+ * across ranks by rtk_collective_stop (RTK_ERR_INTERRUPTED if any rank saw one) */
+void rtk_signals_install(void);
+int rtk_stop_requested(void);
+int rtk_collective_stop(MPI_Comm comm);
+/* hex digest of the expanded study (every run's id and resolved configuration, in order) */
+void rtk_study_digest(const rtk_study *st, char hex[40]);
+/* estimated peak bytes of a run on the busiest of nranks ranks */
+double rtk_run_memory(const rtk_runspec *r, const rtk_plan *p, const rtk_mixture *m, int nranks);
+/* collective: refuse (exit 2) runs whose estimate exceeds the memory available per rank */
+int rtk_study_check_memory(MPI_Comm comm, const rtk_study *st);
 /* validate: print the expanded runs and a cost estimate on rank 0 */
 void rtk_study_print_plan(const rtk_study *st, int nranks);
 /* list: samplers, targets and all keys with defaults */

@@ -12,6 +12,12 @@
 #include "rtk/error.h"
 #include "rtk/grid.h"
 #include "study.h"
+#include "verify.h"
+
+/* most values in one list (a [sweep] axis, run.samplers) */
+#define RTK_SWEEP_MAX_VALUES 10000
+/* largest mixture: components x dimension (each of its arrays holds this many doubles) */
+#define RTK_TARGET_MAX_ENTRIES (1 << 25)
 
 static const rtk_opt run_opts[] = {
     {"particles", RTK_OPT_INT, offsetof(rtk_study_opts, particles), "20000", 1, 1e13, 0, "number of particles N (global ids 0..N-1)"},
@@ -19,6 +25,7 @@ static const rtk_opt run_opts[] = {
     {"samplers", RTK_OPT_STR, offsetof(rtk_study_opts, samplers), "exact, ddpm, rtk-mala", 0, 0, 0, "comma list of samplers to run (one row each)"},
     {"block", RTK_OPT_INT, offsetof(rtk_study_opts, block), "256", 1, 1e6, 0, "particles per block (the unit of kernel work; results do not depend on it for a fixed BLAS)"},
     {"progress", RTK_OPT_REAL, offsetof(rtk_study_opts, progress_every), "10", 0, 1e6, 0, "seconds between progress lines when stderr is not a terminal (0: no progress output)"},
+    {"memory_check", RTK_OPT_BOOL, offsetof(rtk_study_opts, memory_check), "true", 0, 0, 0, "refuse a run whose estimated memory per rank (see validate) exceeds what the node has available per rank"},
     RTK_OPT_END};
 static const rtk_opt output_opts[] = {
     {"file", RTK_OPT_STR, offsetof(rtk_study_opts, file), "", 0, 0, 0, "results file (default results/<config name>.h5; -o overrides)"},
@@ -122,27 +129,58 @@ static char *trim(char *s) {
   return s;
 }
 
-/* split "a, b, c" into a malloc'd array of malloc'd strings */
+static void free_list(char **v, int n) {
+  for (int i = 0; v && i < n; i++) free(v[i]);
+  free(v);
+}
+
+/* split "a, b, c" into a malloc'd array of malloc'd strings (at most RTK_SWEEP_MAX_VALUES) */
 static int split_list(const char *text, char ***out, int *n) {
+  *out = NULL;
+  *n = 0;
   char *buf = strdup(text);
-  if (!buf) return RTK_ERR(RTK_ERR_MEM, "out of memory");
   int cap = 8;
   char **v = malloc(sizeof(char *) * cap);
-  *n = 0;
+  if (!buf || !v) {
+    free(buf);
+    free(v);
+    return RTK_ERR(RTK_ERR_MEM, "out of memory");
+  }
   for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
     tok = trim(tok);
     if (!*tok) continue;
-    if (*n == cap) v = realloc(v, sizeof(char *) * (cap *= 2));
-    v[(*n)++] = strdup(tok);
+    if (*n >= RTK_SWEEP_MAX_VALUES) {
+      free(buf);
+      free_list(v, *n);
+      *n = 0;
+      return RTK_ERR(RTK_ERR_INPUT, "more than %d values in one list", RTK_SWEEP_MAX_VALUES);
+    }
+    if (*n == cap) {
+      char **nv = realloc(v, sizeof(char *) * (cap *= 2));
+      if (!nv) {
+        free(buf);
+        free_list(v, *n);
+        *n = 0;
+        return RTK_ERR(RTK_ERR_MEM, "out of memory");
+      }
+      v = nv;
+    }
+    if (!(v[*n] = strdup(tok))) {
+      free(buf);
+      free_list(v, *n);
+      *n = 0;
+      return RTK_ERR(RTK_ERR_MEM, "out of memory");
+    }
+    (*n)++;
   }
   free(buf);
   *out = v;
   return RTK_OK;
 }
 
-static void free_list(char **v, int n) {
-  for (int i = 0; i < n; i++) free(v[i]);
-  free(v);
+static void free_axes(axis *ax, int n) {
+  for (int a = 0; ax && a < n; a++) free_list(ax[a].values, ax[a].n);
+  free(ax);
 }
 
 static int parse_axes(const rtk_config *cfg, axis **out, int *nout) {
@@ -166,27 +204,36 @@ static int parse_axes(const rtk_config *cfg, axis **out, int *nout) {
           found = 1;
         }
       if (!found) {
-        free(ax);
+        free_axes(ax, n);
         return RTK_ERR(RTK_ERR_INPUT, "%s: unknown sweep key '%s' (use nfe, seed, dim, particles or section.key)", kv->origin, k);
       }
     } else {
       snprintf(a->section, sizeof a->section, "%.*s", (int)(dot - k), k);
       snprintf(a->key, sizeof a->key, "%s", dot + 1);
       if (!strcmp(a->section, "sweep") || (!strcmp(a->section, "run") && !strcmp(a->key, "samplers")) ||
-          (!strcmp(a->section, "run") && !strcmp(a->key, "progress")) || !strcmp(a->section, "output")) {
-        free(ax);
-        return RTK_ERR(RTK_ERR_INPUT, "%s: [sweep] %s cannot be swept (one value per study; samplers go in run.samplers)",
-                       kv->origin, k);
+          (!strcmp(a->section, "run") && !strcmp(a->key, "progress")) ||
+          (!strcmp(a->section, "run") && !strcmp(a->key, "memory_check")) || !strcmp(a->section, "output") ||
+          !strcmp(a->key, "times")) {
+        free_axes(ax, n);
+        return RTK_ERR(RTK_ERR_INPUT,
+                       "%s: [sweep] %s cannot be swept (one value per study; samplers go in run.samplers; a list of "
+                       "times is one value, so sweep grid or nfe instead)", kv->origin, k);
       }
-      int rc = check_key(a->section, a->key, kv->origin);
-      if (rc) {
-        free(ax);
-        return rc;
+      int krc = check_key(a->section, a->key, kv->origin);
+      if (krc) {
+        free_axes(ax, n);
+        return krc;
       }
     }
-    RTK_CHECK(split_list(kv->value, &a->values, &a->n));
+    int rc = split_list(kv->value, &a->values, &a->n);
+    if (rc) {
+      char msg[1024];
+      snprintf(msg, sizeof msg, "%s", rtk_error_message());
+      free_axes(ax, n);
+      return rc == RTK_ERR_INPUT ? RTK_ERR(rc, "%s: [sweep] %s: %s", kv->origin, k, msg) : rc;
+    }
     if (a->n == 0) {
-      free(ax);
+      free_axes(ax, n);
       return RTK_ERR(RTK_ERR_INPUT, "%s: [sweep] %s has no values", kv->origin, k);
     }
     n++;
@@ -199,6 +246,7 @@ static int parse_axes(const rtk_config *cfg, axis **out, int *nout) {
 static void append(char **buf, size_t *len, size_t *cap, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static void append(char **buf, size_t *len, size_t *cap, const char *fmt, ...) {
   va_list ap;
+  if (!*buf) return;
   for (;;) {
     va_start(ap, fmt);
     int w = vsnprintf(*buf + *len, *cap - *len, fmt, ap);
@@ -208,7 +256,13 @@ static void append(char **buf, size_t *len, size_t *cap, const char *fmt, ...) {
       return;
     }
     *cap = 2 * *cap + (size_t)w + 64;
-    *buf = realloc(*buf, *cap);
+    char *nb = w < 0 ? NULL : realloc(*buf, *cap);
+    if (!nb) { /* out of memory: the caller sees NULL */
+      free(*buf);
+      *buf = NULL;
+      return;
+    }
+    *buf = nb;
   }
 }
 
@@ -218,6 +272,7 @@ static void dump_table(char **b, size_t *l, size_t *c, const char *section, cons
   if (section) append(b, l, c, "[%s]\n", section);
   for (const rtk_opt *o = table; o->key; o++) {
     if (skip_nfe && !strcmp(o->key, "nfe")) continue;
+    if (!strcmp(o->key, "memory_check")) continue; /* a safety switch: changes no result, so --resume may differ */
     rtk_opt_format(o, obj, val, sizeof val);
     append(b, l, c, "%s = %s\n", o->key, val);
   }
@@ -226,6 +281,7 @@ static void dump_table(char **b, size_t *l, size_t *c, const char *section, cons
 static char *resolved_text(const rtk_runspec *r) {
   size_t len = 0, cap = 4096;
   char *b = malloc(cap);
+  if (!b) return NULL;
   b[0] = '\0';
   rtk_study_opts so = r->so; /* the run's own sampler, so the text is a valid study of this one run */
   snprintf(so.samplers, sizeof so.samplers, "%s", r->sampler->name);
@@ -324,6 +380,20 @@ static int resolve_run(const rtk_config *cfg, const rtk_sampler_ops *s, const ov
     return RTK_ERR(RTK_ERR_INPUT, "%s: [%s] delta (%g) must be smaller than T (%g)", org, s->name, r->sc.delta, r->sc.T);
   }
 
+  /* the mixture's size before it is built (K x d entries per array) */
+  {
+    double entries = (double)r->tc.dim;
+    if (!strcmp(r->target->name, "mog-grid")) entries *= (double)r->tc.side * (double)r->tc.side;
+    else if (!strcmp(r->target->name, "mog-random")) entries *= (double)r->tc.K;
+    if (entries > RTK_TARGET_MAX_ENTRIES) {
+      const char *torg = cfg->path;
+      lookup(&lc, "target", "dim", &torg);
+      return RTK_ERR(RTK_ERR_INPUT,
+                     "%s: [target] %s: components x dim = %.3g exceeds the limit of %.3g (about %.0f MiB per array)",
+                     torg, r->target->name, entries, (double)RTK_TARGET_MAX_ENTRIES,
+                     RTK_TARGET_MAX_ENTRIES * 8 / 1048576.0);
+    }
+  }
   /* build target and plan once, so that impossible combinations fail now */
   rtk_mixture *mix = NULL;
   int rc = r->target->build(&r->tc, &mix);
@@ -402,19 +472,48 @@ int rtk_study_expand(const rtk_config *cfg, rtk_study *st) {
   rtk_study_opts so;
   rtk_opt_set_defaults(run_opts, &so);
   lookup_ctx lc0 = {cfg, NULL, 0};
-  RTK_CHECK(apply_table(&lc0, "run", run_opts, &so));
-  char **names;
-  int nnames;
-  RTK_CHECK(split_list(so.samplers, &names, &nnames));
+  char **names = NULL;
+  int nnames = 0, rc = apply_table(&lc0, "run", run_opts, &so);
   const char *sorigin = "default";
   lookup(&lc0, "run", "samplers", &sorigin);
-  if (nnames == 0) return RTK_ERR(RTK_ERR_INPUT, "%s: [run] samplers: no sampler named", sorigin);
+  if (!rc && (rc = split_list(so.samplers, &names, &nnames)) == RTK_ERR_INPUT)
+    rc = RTK_ERR(RTK_ERR_INPUT, "%s: [run] samplers: too many samplers", sorigin);
+  if (!rc && nnames == 0) rc = RTK_ERR(RTK_ERR_INPUT, "%s: [run] samplers: no sampler named", sorigin);
+  /* a --set of a swept key would be silently replaced by the sweep's values */
+  for (int i = 0; i < cfg->n && !rc; i++) {
+    if (strncmp(cfg->kv[i].origin, "--set", 5)) continue;
+    for (int a = 0; a < nax && !rc; a++)
+      if (!strcmp(cfg->kv[i].section, ax[a].section) && !strcmp(cfg->kv[i].key, ax[a].key))
+        rc = RTK_ERR(RTK_ERR_INPUT,
+                     "%s: %s.%s is swept at %s, so this value would be ignored; change the sweep instead "
+                     "(--set sweep.%s.%s=v1,v2,...)", cfg->kv[i].origin, ax[a].section, ax[a].key, ax[a].origin,
+                     ax[a].section, ax[a].key);
+  }
+  /* the study's size, before anything is expanded */
+  double total_runs = 0;
+  for (int si = 0; si < nnames && !rc; si++) {
+    const rtk_sampler_ops *s = rtk_sampler_lookup(names[si]);
+    double prod = 1;
+    for (int a = 0; a < nax && s; a++)
+      if (axis_applies(&ax[a], s)) prod *= ax[a].n;
+    total_runs += s ? prod : 1;
+  }
+  if (!rc && total_runs > RTK_MAX_RUNS)
+    rc = RTK_ERR(RTK_ERR_INPUT,
+                 "%s: the study expands to %.0f runs (samplers x sweep combinations); at most %d runs fit one "
+                 "results file: split the study", nax ? ax[0].origin : sorigin, total_runs, RTK_MAX_RUNS);
+  if (rc) {
+    free_axes(ax, nax);
+    free_list(names, nnames);
+    return rtk_error_trace(rc, __FILE__, __LINE__, __func__);
+  }
 
   /* an axis of a sampler that does not run multiplies nothing (so --set run.samplers=... works on any study) */
-  int cap = 16, rc = RTK_OK;
+  int cap = 16;
   st->runs = calloc((size_t)cap, sizeof(rtk_runspec));
   override *ov = calloc((size_t)nax + 1, sizeof(override));
   int *idx = calloc((size_t)nax + 1, sizeof(int));
+  if (!st->runs || !ov || !idx) rc = RTK_ERR(RTK_ERR_MEM, "out of memory");
   for (int si = 0; si < nnames && !rc; si++) {
     const rtk_sampler_ops *s = rtk_sampler_lookup(names[si]);
     if (!s) {
@@ -441,7 +540,13 @@ int rtk_study_expand(const rtk_config *cfg, rtk_study *st) {
                  ax[a].section, ax[a].key, ax[a].values[idx[a]]);
       }
       if (st->nruns == cap) {
-        st->runs = realloc(st->runs, sizeof(rtk_runspec) * (cap *= 2));
+        rtk_runspec *nr = realloc(st->runs, sizeof(rtk_runspec) * (size_t)(cap * 2));
+        if (!nr) {
+          rc = RTK_ERR(RTK_ERR_MEM, "out of memory");
+          break;
+        }
+        st->runs = nr;
+        cap *= 2;
       }
       rtk_runspec *r = &st->runs[st->nruns];
       rc = resolve_run(cfg, s, ov, nov, r);
@@ -451,6 +556,10 @@ int rtk_study_expand(const rtk_config *cfg, rtk_study *st) {
       snprintf(r->sweep, sizeof r->sweep, "%s", sweep);
       r->resolved = resolved_text(r);
       st->nruns++;
+      if (!r->resolved) {
+        rc = RTK_ERR(RTK_ERR_MEM, "out of memory");
+        break;
+      }
       int a = 0;
       for (; a < nax; a++) {
         if (!axis_applies(&ax[a], s)) continue;
@@ -470,7 +579,7 @@ int rtk_study_expand(const rtk_config *cfg, rtk_study *st) {
   if (!rc) {
     size_t len = 0, cap2 = 4096;
     char *b = malloc(cap2);
-    b[0] = '\0';
+    if (b) b[0] = '\0';
     append(&b, &len, &cap2, "%s", cfg->text);
     int header = 0;
     for (int i = 0; i < cfg->n; i++)
@@ -480,11 +589,11 @@ int rtk_study_expand(const rtk_config *cfg, rtk_study *st) {
         append(&b, &len, &cap2, "; %s.%s = %s\n", cfg->kv[i].section, cfg->kv[i].key, cfg->kv[i].value);
       }
     st->resolved = b;
+    if (!b) rc = RTK_ERR(RTK_ERR_MEM, "out of memory");
   }
   free(idx);
   free(ov);
-  for (int a = 0; a < nax; a++) free_list(ax[a].values, ax[a].n);
-  free(ax);
+  free_axes(ax, nax);
   free_list(names, nnames);
   if (rc) return rtk_error_trace(rc, __FILE__, __LINE__, __func__);
   return RTK_OK;

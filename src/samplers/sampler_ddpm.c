@@ -51,6 +51,7 @@ static int run_block(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, r
   const int euler = ctx->cfg->variant == RTK_DDPM_EULER;
   if (ctx->at_boundary) ctx->at_boundary(ctx->user, 0, gid0, n, X);
   for (int k = 0; k < p->nseg; k++) {
+    if (RTK_CANCELLED(ctx)) return RTK_ERR(RTK_ERR_INTERRUPTED, "interrupted by a signal");
     double t0 = rtk_now();
     const double t = p->times[k], h = t - p->times[k + 1];
     rtk_mixcoef_set_time(ctx->mix, t, &w->coef);

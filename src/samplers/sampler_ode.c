@@ -52,6 +52,7 @@ static int run_ode(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, rtk
   double h_prev = 0;
   if (ctx->at_boundary) ctx->at_boundary(ctx->user, 0, gid0, n, X);
   for (int k = 0; k < p->nseg; k++) {
+    if (RTK_CANCELLED(ctx)) return RTK_ERR(RTK_ERR_INTERRUPTED, "interrupted by a signal");
     double t0 = rtk_now();
     const double t = p->times[k], s = p->times[k + 1];
     const double at = rtk_alpha(t), st2 = rtk_sigma2(t), as = rtk_alpha(s), ss2 = rtk_sigma2(s);

@@ -109,6 +109,8 @@ void rtk_draw_initial(uint64_t seed, int64_t gid0, int n, int d, double *X) {
   for (int i = 0; i < n; i++) rtk_rng_normals(seed, (uint64_t)(gid0 + i), 0, 0, RTK_RNG_INIT, d, X + (size_t)i * d);
 }
 
+const volatile sig_atomic_t *rtk_cancel_flag = NULL;
+
 int rtk_sample_blocks(const rtk_sampler_ops *ops, const rtk_block_ctx *ctx, int64_t N, int64_t B, int64_t b0,
                       int64_t b1, double *X, rtk_stats *st, int (*after_block)(void *user), void *user) {
   const int d = ctx->mix->d;

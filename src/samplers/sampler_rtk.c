@@ -346,6 +346,7 @@ static void mala_steps(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int n,
   chain *cur = &w->cur, *prop = &w->prop;
   double *df = prop->logp; /* score-only: estimated f(zp) - f(z), reuses the logp slot */
   for (int m = 0; m < nin; m++) {
+    if (RTK_CANCELLED(ctx)) return; /* run_kind reports it */
     int npass = 0;
     for (int i = 0; i < n; i++) {
       const double *z = cur->z + (size_t)i * d, *gr = cur->grad + (size_t)i * d, tau = w->tau[i], sq = sqrt(2 * tau);
@@ -428,6 +429,7 @@ static void langevin_steps(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, in
       rtk_rng_normals(ctx->seed, (uint64_t)(gid0 + i), (uint64_t)k, 0, RTK_RNG_VELOCITY, d, w->v + (size_t)i * d);
   for (int i = 0; i < n; i++) w->lcurv[i] = 0;
   for (int m = 0; m < nin; m++) {
+    if (RTK_CANCELLED(ctx)) return; /* run_kind reports it */
     eval_segment(w, n, d, sg, cur);
     st->nfe[k] += n;
     if (nwarm) secant_update(w, n, d, m, nwarm, ctx->cfg->step, ctx->plan->tau[k]);
@@ -465,6 +467,7 @@ static int run_kind(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, rt
   int have_score = 0; /* w->cur.score holds s_{times[k]}(X) */
   if (ctx->at_boundary) ctx->at_boundary(ctx->user, 0, gid0, n, X);
   for (int k = 0; k < p->nseg; k++) {
+    if (RTK_CANCELLED(ctx)) return RTK_ERR(RTK_ERR_INTERRUPTED, "interrupted by a signal");
     double t0 = rtk_now();
     const double tf = p->times[k], tt = p->times[k + 1], h = tf - tt;
     const seg_geom sg = {exp(-h), -expm1(-2 * h)};
@@ -490,6 +493,7 @@ static int run_kind(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, rt
     } else {
       langevin_steps(ctx, w, gid0, n, k, &sg, st, kind);
     }
+    if (RTK_CANCELLED(ctx)) return RTK_ERR(RTK_ERR_INTERRUPTED, "interrupted by a signal");
     memcpy(X, w->cur.z, sizeof(double) * nd);
     have_score = mala; /* MALA: cur.score = s_tt(X), the next segment's s_tf(x') */
     st->seconds[k] += rtk_now() - t0;

@@ -1,6 +1,11 @@
 #include "io_hdf5.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +20,67 @@ static MPI_Comm io_comm = MPI_COMM_NULL;
 /* running checksum of the datasets written (NULL: none) */
 static rtk_h5_sum *io_sum = NULL;
 
-int rtk_h5_agree(int rc) { return io_comm == MPI_COMM_NULL ? rc : rtk_collective(io_comm, rc); }
+/* ---- I/O-error watchdog ----------------------------------------------------
+ * HDF5 1.10 is not collective-safe on its own error paths: when a write fails
+ * on one rank inside a collective HDF5 call (a flush, say), that rank leaves
+ * the call's remaining collectives and the others wait for it forever.  So
+ * the first MPI-IO error a rank sees starts a watchdog: unless every rank has
+ * agreed on an error (rtk_h5_agree) within RTK_IO_ERROR_TIMEOUT seconds
+ * (default 30), the rank prints the error and exits with code 1, and the MPI
+ * launcher then stops the job.  A hang becomes a bounded failure. */
+static volatile sig_atomic_t wd_armed = 0, wd_disarmed = 0;
+static char wd_msg[512];
+
+static void *watchdog(void *arg) {
+  (void)arg;
+  const char *env = getenv("RTK_IO_ERROR_TIMEOUT");
+  double limit = env ? atof(env) : 30;
+  if (!(limit > 0)) limit = 30;
+  for (double t = 0; t < limit; t += 0.1) {
+    if (wd_disarmed) return NULL;
+    struct timespec ts = {0, 100000000};
+    nanosleep(&ts, NULL);
+  }
+  if (wd_disarmed) return NULL;
+  if (write(2, wd_msg, strlen(wd_msg)) < 0) { /* nothing more to do */
+  }
+  _exit(1);
+  return NULL;
+}
+
+static void file_error(MPI_File *fh, int *code, ...) {
+  (void)fh;
+  if (wd_armed) return;
+  wd_armed = 1;
+  char err[MPI_MAX_ERROR_STRING] = "";
+  int len = 0, rank = 0;
+  MPI_Error_string(*code, err, &len);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  snprintf(wd_msg, sizeof wd_msg,
+           "rtkbench: error: I/O error on rank %d writing the results file (%s); the other ranks could not be told "
+           "inside HDF5, so the job is stopped (exit code 1)\n", rank, err);
+  pthread_t t;
+  pthread_attr_t at;
+  pthread_attr_init(&at);
+  pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+  pthread_create(&t, &at, watchdog, NULL);
+  pthread_attr_destroy(&at);
+}
+
+static void install_file_errhandler(void) {
+  static int done = 0;
+  if (done) return;
+  done = 1;
+  MPI_Errhandler eh;
+  if (MPI_File_create_errhandler(file_error, &eh) == MPI_SUCCESS) MPI_File_set_errhandler(MPI_FILE_NULL, eh);
+}
+
+int rtk_h5_agree(int rc) {
+  if (io_comm == MPI_COMM_NULL) return rc;
+  rc = rtk_collective(io_comm, rc);
+  if (rc) wd_disarmed = 1; /* every rank knows: no watchdog needed */
+  return rc;
+}
 
 void rtk_h5_sum_begin(rtk_h5_sum *sum) {
   memset(sum, 0, sizeof *sum);
@@ -24,11 +89,40 @@ void rtk_h5_sum_begin(rtk_h5_sum *sum) {
 
 void rtk_h5_sum_end(void) { io_sum = NULL; }
 
+/* Paths of the groups created through this module (an anonymous run group
+ * has no name until it is linked, but its checksum uses its final path). */
+#define NREG 32
+static struct {
+  hid_t id;
+  char path[512];
+} reg[NREG];
+
+static void reg_add(hid_t id, const char *path) {
+  for (int i = 0; i < NREG; i++)
+    if (reg[i].id <= 0 || H5Iis_valid(reg[i].id) <= 0) {
+      reg[i].id = id;
+      snprintf(reg[i].path, sizeof reg[i].path, "%s", path);
+      return;
+    }
+}
+
+static int reg_find(hid_t id, char *buf, size_t len) {
+  if (len < sizeof reg[0].path) return 0;
+  for (int i = 0; i < NREG; i++)
+    if (reg[i].id == id && H5Iis_valid(id) > 0) {
+      snprintf(buf, len, "%s", reg[i].path);
+      return 1;
+    }
+  return 0;
+}
+
 /* the full HDF5 path of loc/name */
 static void full_path(hid_t loc, const char *name, char *buf, size_t len) {
   char base[512] = "";
-  ssize_t n = H5Iget_name(loc, base, sizeof base);
-  if (n < 0 || (size_t)n >= sizeof base) base[0] = '\0';
+  if (!reg_find(loc, base, sizeof base)) {
+    ssize_t n = H5Iget_name(loc, base, sizeof base);
+    if (n < 0 || (size_t)n >= sizeof base) base[0] = '\0';
+  }
   snprintf(buf, len, "%s/%s", strcmp(base, "/") ? base : "", name);
 }
 
@@ -50,17 +144,20 @@ static void metadata_in_memory(hid_t fapl) {
   c.initial_size = 32 * 1024 * 1024;
   c.max_size = c.initial_size > c.max_size ? c.initial_size : c.max_size;
   c.min_size = c.min_size < c.initial_size ? c.min_size : c.initial_size;
+  /* metadata is written by rank 0 alone: a write failure on another rank can
+   * then only hit raw data of the run in progress, never the file's structure */
+  c.metadata_write_strategy = H5AC_METADATA_WRITE_STRATEGY__PROCESS_0_ONLY;
   H5Pset_mdc_config(fapl, &c);
 }
 
 int rtk_h5_create(MPI_Comm comm, const char *path, hid_t *file) {
+  install_file_errhandler();
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL); /* errors are reported by us, once */
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   if (rtk_collective(comm, fapl < 0 ? RTK_ERR(RTK_ERR_MEM, "HDF5: cannot create a property list") : RTK_OK))
     return RTK_ERR_MEM;
   H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
   H5Pset_all_coll_metadata_ops(fapl, 1);
-  H5Pset_coll_metadata_write(fapl, 1);
   metadata_in_memory(fapl);
   hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   H5Pclose(fapl);
@@ -76,13 +173,13 @@ int rtk_h5_create(MPI_Comm comm, const char *path, hid_t *file) {
 }
 
 int rtk_h5_open_rw(MPI_Comm comm, const char *path, hid_t *file) {
+  install_file_errhandler();
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   if (rtk_collective(comm, fapl < 0 ? RTK_ERR(RTK_ERR_MEM, "HDF5: cannot create a property list") : RTK_OK))
     return RTK_ERR_MEM;
   H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL);
   H5Pset_all_coll_metadata_ops(fapl, 1);
-  H5Pset_coll_metadata_write(fapl, 1);
   metadata_in_memory(fapl);
   hid_t f = H5Fopen(path, H5F_ACC_RDWR, fapl);
   H5Pclose(fapl);
@@ -196,11 +293,27 @@ int rtk_h5_flush(hid_t file) {
   return rtk_h5_agree(rc);
 }
 
-int rtk_h5_close(hid_t file) {
-  int rc = H5Fclose(file) < 0 ? RTK_ERR(RTK_ERR_IO, "HDF5: cannot close the output file") : RTK_OK;
-  rc = rtk_h5_agree(rc);
+/* set when a file could not be closed: HDF5 1.10 then keeps a dangling file
+ * ID that crashes its own clean-up in MPI_Finalize (see main.c) */
+static int close_failed = 0;
+
+int rtk_h5_unclean(void) { return close_failed; }
+
+void rtk_h5_abandon(hid_t file) {
+  (void)file;
   io_comm = MPI_COMM_NULL;
-  return rc;
+  close_failed = 1;
+}
+
+int rtk_h5_close(hid_t file, int quiet) {
+  const herr_t hr = H5Fclose(file);
+  int failed = hr < 0, any = failed;
+  if (io_comm != MPI_COMM_NULL) MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, io_comm);
+  io_comm = MPI_COMM_NULL;
+  if (any) close_failed = 1;
+  if (!any) return RTK_OK;
+  /* on an error path the first error's message is kept */
+  return quiet ? RTK_ERR_IO : RTK_ERR(RTK_ERR_IO, "HDF5: cannot close the output file (disk full or I/O error?)");
 }
 
 int rtk_h5_group(hid_t loc, const char *name, hid_t *group) {
@@ -213,8 +326,31 @@ int rtk_h5_group(hid_t loc, const char *name, hid_t *group) {
     if (g >= 0) H5Gclose(g);
     return rc;
   }
+  char path[512];
+  full_path(loc, name, path, sizeof path);
+  reg_add(g, path);
   *group = g;
   return RTK_OK;
+}
+
+int rtk_h5_group_anon(hid_t file, const char *final_path, hid_t *group) {
+  hid_t g = H5Gcreate_anon(file, H5P_DEFAULT, H5P_DEFAULT);
+  int rc = rtk_h5_agree(g < 0 ? RTK_ERR(RTK_ERR_IO, "HDF5: cannot create the group of '%s'", final_path) : RTK_OK);
+  if (rc) {
+    if (g >= 0) H5Gclose(g);
+    return rc;
+  }
+  reg_add(g, final_path);
+  *group = g;
+  return RTK_OK;
+}
+
+int rtk_h5_link(hid_t file, const char *path, hid_t obj) {
+  hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+  H5Pset_create_intermediate_group(lcpl, 1);
+  herr_t r = H5Olink(obj, file, path, lcpl, H5P_DEFAULT);
+  H5Pclose(lcpl);
+  return rtk_h5_agree(r < 0 ? RTK_ERR(RTK_ERR_IO, "HDF5: cannot link '%s'", path) : RTK_OK);
 }
 
 static int write_attr(hid_t obj, const char *name, hid_t type, const void *value) {

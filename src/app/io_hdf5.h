@@ -40,7 +40,14 @@ int rtk_h5_agree(int rc);
 int rtk_h5_flush(hid_t file);
 
 int rtk_h5_create(MPI_Comm comm, const char *path, hid_t *file);
-int rtk_h5_close(hid_t file);
+/* collective close, agreed; quiet: keep the current error message (error paths) */
+int rtk_h5_close(hid_t file, int quiet);
+/* nonzero once a close failed on any rank: HDF5's own clean-up in
+ * MPI_Finalize would then crash, so the process must exit without it */
+int rtk_h5_unclean(void);
+/* leave an open file as the last flush left it (error paths): nothing more
+ * is written, and the process must exit without MPI_Finalize */
+void rtk_h5_abandon(hid_t file);
 /* open an existing file for collective read-write (--resume) */
 int rtk_h5_open_rw(MPI_Comm comm, const char *path, hid_t *file);
 /* readers (any rank, any file); missing objects give NaN / "" */
@@ -50,6 +57,10 @@ void rtk_h5_read_str_attr(hid_t obj, const char *name, char *buf, size_t len);
 /* malloc'd text of a string dataset, or NULL */
 char *rtk_h5_read_text(hid_t loc, const char *name);
 int rtk_h5_group(hid_t loc, const char *name, hid_t *group);
+/* an unlinked group that will become final_path (rtk_h5_link): a run is
+ * written here and linked only once it is complete and on disk */
+int rtk_h5_group_anon(hid_t file, const char *final_path, hid_t *group);
+int rtk_h5_link(hid_t file, const char *path, hid_t obj);
 int rtk_h5_attr_str(hid_t obj, const char *name, const char *value);
 /* fixed-size string attribute (so it can be rewritten in place, e.g. status) */
 int rtk_h5_attr_str_fixed(hid_t obj, const char *name, const char *value, size_t size);

@@ -76,21 +76,40 @@ static int create_parent(const char *path) {
   return RTK_OK;
 }
 
-/* create path exclusively: it is ours from now on */
+/* create the temporary file exclusively: it is ours from now on */
 static int create_new(rtk_outfile *o) {
-  int fd = open(o->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd < 0)
-    return RTK_ERR(errno == EEXIST ? RTK_ERR_INPUT : RTK_ERR_IO, "cannot create output file '%s': %s", o->path,
-                   strerror(errno));
   struct stat sb;
+  /* a stale temporary of a crashed run (we hold the lock, so nobody else's) */
+  if (lstat(o->tmppath, &sb) == 0) {
+    if (!S_ISREG(sb.st_mode))
+      return RTK_ERR(RTK_ERR_INPUT, "'%s' exists and is not a regular file; it is left alone", o->tmppath);
+    if (unlink(o->tmppath) != 0)
+      return RTK_ERR(RTK_ERR_INPUT, "cannot remove the stale '%s': %s", o->tmppath, strerror(errno));
+  }
+  int fd = open(o->tmppath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0) return RTK_ERR(RTK_ERR_INPUT, "cannot create '%s': %s", o->tmppath, strerror(errno));
   if (fstat(fd, &sb) != 0) {
     close(fd);
-    return RTK_ERR(RTK_ERR_IO, "cannot stat '%s': %s", o->path, strerror(errno));
+    unlink(o->tmppath);
+    return RTK_ERR(RTK_ERR_IO, "cannot stat '%s': %s", o->tmppath, strerror(errno));
   }
   close(fd);
   o->created = 1;
+  o->pending = 1;
   o->dev = sb.st_dev;
   o->ino = sb.st_ino;
+  return RTK_OK;
+}
+
+int rtk_out_publish(rtk_outfile *o) {
+  if (!o->pending) return RTK_OK;
+  struct stat sb;
+  /* the name must still be free (fresh) or a regular file (--force replaces it) */
+  if (lstat(o->path, &sb) == 0 && (!o->replace || !S_ISREG(sb.st_mode)))
+    return RTK_ERR(RTK_ERR_INPUT, "'%s' appeared while the study started; it is left alone", o->path);
+  if (rename(o->tmppath, o->path) != 0)
+    return RTK_ERR(RTK_ERR_IO, "cannot rename '%s' to '%s': %s", o->tmppath, o->path, strerror(errno));
+  o->pending = 0;
   return RTK_OK;
 }
 
@@ -100,6 +119,7 @@ int rtk_out_acquire(rtk_outfile *o, const char *path, int force, int resume) {
   RTK_CHECK(rtk_out_check_path(path));
   snprintf(o->path, sizeof o->path, "%s", path);
   snprintf(o->lockpath, sizeof o->lockpath, "%s.lock", path);
+  snprintf(o->tmppath, sizeof o->tmppath, "%s.tmp", path);
   RTK_CHECK(create_parent(path));
   RTK_CHECK(take_lock(o));
   /* from here on no other rtkbench process writes this path */
@@ -116,20 +136,22 @@ int rtk_out_acquire(rtk_outfile *o, const char *path, int force, int resume) {
     if (access(path, R_OK | W_OK) != 0) rc = RTK_ERR(RTK_ERR_INPUT, "cannot resume '%s': not writable", path);
   } else if (!force) {
     rc = RTK_ERR(RTK_ERR_INPUT, "output file '%s' exists (use --force to overwrite it)", path);
-  } else if (unlink(path) != 0) { /* --force: replace the regular file by a new one */
-    rc = RTK_ERR(RTK_ERR_INPUT, "cannot replace '%s': %s", path, strerror(errno));
-  } else {
+  } else { /* --force: a new file replaces the old one once its header is on disk */
+    o->replace = 1;
     rc = create_new(o);
   }
   if (rc) rtk_out_release(o);
   return rc;
 }
 
+const char *rtk_out_name(const rtk_outfile *o) { return o->pending ? o->tmppath : o->path; }
+
 void rtk_out_remove_created(rtk_outfile *o) {
   struct stat sb;
   if (!o->created) return;
   /* only the regular file this invocation created, if it is still there */
-  if (lstat(o->path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_dev == o->dev && sb.st_ino == o->ino) unlink(o->path);
+  const char *name = rtk_out_name(o);
+  if (lstat(name, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_dev == o->dev && sb.st_ino == o->ino) unlink(name);
   o->created = 0;
 }
 

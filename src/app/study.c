@@ -338,7 +338,9 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, hid_t file, rtk_progress
   if (!rc) rc = (call)
   rc = rtk_collective(comm, rc);
   rtk_h5_sum sum;
-  W(rtk_h5_group(file, path, &g));
+  char fpath[170];
+  snprintf(fpath, sizeof fpath, "/%s", path);
+  W(rtk_h5_group_anon(file, fpath, &g)); /* invisible until complete (crash consistency, docs/format.md) */
   W(rtk_h5_attr_str_fixed(g, "status", "running", 16));
   W(rtk_h5_attr_str(g, "sampler", r->sampler->name));
   W(rtk_h5_attr_f64(g, "nfe", res->nfe));
@@ -386,8 +388,9 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, hid_t file, rtk_progress
   char hex[40];
   rtk_h5_sum_hex(&sum, hex);
   W(rtk_h5_attr_str(g, "checksum", hex));
-  W(rtk_h5_flush(file));
   W(rtk_h5_attr_str_fixed(g, "status", "complete", 16));
+  W(rtk_h5_flush(file)); /* the whole run on disk, not yet reachable */
+  W(rtk_h5_link(file, path, g));
   /* durable at once: a hard kill after this point keeps the run */
   W(rtk_h5_flush(file));
 #undef W
@@ -544,6 +547,9 @@ static int write_header(MPI_Comm comm, hid_t file, const rtk_study *st, const rt
   W(rtk_h5_attr_i64(file, "runs", st->nruns));
   W(rtk_h5_attr_str(file, "study_digest", digest));
   W(rtk_h5_write_text(file, "config", st->resolved, rank == 0));
+  hid_t runs = -1;
+  W(rtk_h5_group(file, "runs", &runs));
+  if (runs >= 0) H5Gclose(runs);
   if (!rc) { /* the study's (first run's) target */
     rtk_mixture *m = NULL;
     rc = rtk_collective(comm, st->runs[0].target->build(&st->runs[0].tc, &m));
@@ -625,6 +631,8 @@ int rtk_study_execute(MPI_Comm comm, const rtk_config *cfg, const rtk_study *st,
   int exists = of.exists;
   MPI_Bcast(&exists, 1, MPI_INT, 0, comm);
   const int resuming = cli->resume && exists;
+  char tmpname[1040];
+  snprintf(tmpname, sizeof tmpname, "%s.tmp", out); /* a new file is written here until its header is on disk */
 
   double total = 0, *costs = calloc((size_t)st->nruns, sizeof(double));
   run_result *res = calloc((size_t)st->nruns, sizeof(run_result));
@@ -645,8 +653,9 @@ int rtk_study_execute(MPI_Comm comm, const rtk_config *cfg, const rtk_study *st,
     if (resuming) {
       rc = rtk_h5_open_rw(comm, out, &file);
     } else {
-      rc = rtk_h5_create(comm, out, &file);
+      rc = rtk_h5_create(comm, tmpname, &file);
       if (!rc) rc = rtk_collective(comm, write_header(comm, file, st, cli));
+      if (!rc) rc = rtk_collective(comm, rank == 0 ? rtk_out_publish(&of) : RTK_OK);
     }
   }
   for (int i = 0; i < st->nruns && !rc; i++) { /* cost estimates for the ETA */
@@ -686,9 +695,14 @@ int rtk_study_execute(MPI_Comm comm, const rtk_config *cfg, const rtk_study *st,
     }
   }
   rtk_progress_finish(&prog);
-  if (file >= 0) {
-    int crc = rtk_h5_close(file);
+  if (file >= 0 && (!rc || rc == RTK_ERR_INTERRUPTED)) {
+    int crc = rtk_h5_close(file, rc != RTK_OK);
     if (!rc) rc = crc;
+  } else if (file >= 0) {
+    /* after a failure nothing more is flushed: the file stays as the last
+     * successful flush left it (every complete run intact), and the process
+     * exits without HDF5's clean-up (rtk_h5_abandon, main.c) */
+    rtk_h5_abandon(file);
   }
   if (rc == RTK_ERR_INTERRUPTED) {
     /* the file is valid: finished runs are complete, the interrupted one is not */

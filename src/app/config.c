@@ -16,6 +16,7 @@ typedef struct {
   const char *pos; /* reader position in text */
   int line;        /* line number of the line the reader returned last */
   int too_long;    /* line number of an over-long line, or 0 */
+  int open_section; /* line number of a "[name" without ']', or 0 */
   int err;         /* first handler error */
   char msg[768];
 } parse_state;
@@ -26,7 +27,10 @@ static void note_section(parse_state *ps, const char *line) {
   while (*line == ' ' || *line == '\t') line++;
   if (*line != '[') return;
   const char *end = strchr(line, ']');
-  if (!end) return;
+  if (!end) {
+    if (!ps->open_section) ps->open_section = ps->line;
+    return;
+  }
   rtk_config *cfg = ps->cfg;
   if (cfg->nsec == cfg->capsec) {
     int cap = cfg->capsec ? 2 * cfg->capsec : 16;
@@ -129,6 +133,8 @@ int rtk_config_parse(rtk_config *cfg, const char *path, const char *text) {
   if (!cfg->text) return RTK_ERR(RTK_ERR_MEM, "out of memory");
   parse_state ps = {.cfg = cfg, .pos = text};
   int line = ini_parse_stream(reader, &ps, handler, &ps);
+  if (ps.open_section) /* reported first: the keys after it are only a consequence */
+    return RTK_ERR(RTK_ERR_INPUT, "%s:%d: section header without a closing ']'", path, ps.open_section);
   if (ps.err) return rtk_error_trace(ps.err, __FILE__, __LINE__, __func__);
   if (ps.too_long)
     return RTK_ERR(RTK_ERR_INPUT, "%s:%d: line too long for the INI parser (split long lists over [sweep] or shorten)", path, ps.too_long);

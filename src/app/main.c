@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "io_hdf5.h"
+#include "study.h"
 
 #include "cli.h"
 #include "rtk/error.h"
@@ -14,6 +15,7 @@ int main(int argc, char **argv) {
    * in some collective writes); ROMIO reports them.  Prefer it unless the
    * user chose an io component (docs/design.md, "I/O errors"). */
   setenv("OMPI_MCA_io", "^ompio", 0);
+  rtk_signals_install(); /* a SIGTERM even during MPI_Init means exit code 3 */
   MPI_Init(&argc, &argv);
   int rc = rtk_cli_main(MPI_COMM_WORLD, argc, argv);
   if (rtk_h5_unclean()) {

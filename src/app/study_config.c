@@ -18,6 +18,8 @@
 #define RTK_SWEEP_MAX_VALUES 10000
 /* largest mixture: components x dimension (each of its arrays holds this many doubles) */
 #define RTK_TARGET_MAX_ENTRIES (1 << 25)
+/* largest NFE budget per particle */
+#define RTK_MAX_NFE 10000000
 
 static const rtk_opt run_opts[] = {
     {"particles", RTK_OPT_INT, offsetof(rtk_study_opts, particles), "20000", 1, 1e13, 0, "number of particles N (global ids 0..N-1)"},
@@ -233,6 +235,7 @@ static int parse_axes(const rtk_config *cfg, axis **out, int *nout) {
       return rc == RTK_ERR_INPUT ? RTK_ERR(rc, "%s: [sweep] %s: %s", kv->origin, k, msg) : rc;
     }
     if (a->n == 0) {
+      free_list(a->values, a->n);
       free_axes(ax, n);
       return RTK_ERR(RTK_ERR_INPUT, "%s: [sweep] %s has no values", kv->origin, k);
     }
@@ -380,6 +383,13 @@ static int resolve_run(const rtk_config *cfg, const rtk_sampler_ops *s, const ov
     return RTK_ERR(RTK_ERR_INPUT, "%s: [%s] delta (%g) must be smaller than T (%g)", org, s->name, r->sc.delta, r->sc.T);
   }
 
+  /* a plan holds O(NFE) values for the one-score-per-step samplers: bounded before it is built */
+  if (s->uses_nfe && r->sc.nfe > RTK_MAX_NFE) {
+    const char *norg = cfg->path;
+    if (!lookup(&lc, s->name, "nfe", &norg)) lookup(&lc, "run", "nfe", &norg);
+    return RTK_ERR(RTK_ERR_INPUT, "%s: [%s] nfe = %lld exceeds %.0e score evaluations per particle, the most a run may plan",
+                   norg, s->name, (long long)r->sc.nfe, (double)RTK_MAX_NFE);
+  }
   /* the mixture's size before it is built (K x d entries per array) */
   {
     double entries = (double)r->tc.dim;

@@ -2,7 +2,7 @@
 # Install rtkbench's dependencies from Debian packages (idempotent: installs
 # only what is missing).  Run as root or with sudo available.
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config clang libclang-rt-dev bc
+pkgs=(build-essential cmake pkg-config clang libclang-rt-dev
       openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools
       libopenblas-dev librandom123-dev libinih-dev
       python3 python3-numpy python3-h5py python3-matplotlib)

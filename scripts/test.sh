@@ -3,7 +3,7 @@
 # with warnings as errors (gcc), run CTest (including the reliability tests:
 # write faults, kill -9, hostile files, limits, lock, signals); then a clang
 # build, an ASan/UBSan build running the numerical-core tests, and the
-# libFuzzer harnesses for a bounded time (RTK_FUZZ_SECONDS each, default 45).
+# libFuzzer harnesses for a bounded time (RTK_FUZZ_SECONDS each, default 30).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-debian.sh
@@ -24,8 +24,8 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DRTK_SANITIZE=ON >/dev/null
 cmake --build build-asan -j"$jobs" --target test_core >/dev/null
 (cd build-asan && ctest --output-on-failure -j"$jobs" -L sanitize)
 
-echo "== libFuzzer harnesses (clang, ASan/UBSan): seed corpora, then ${RTK_FUZZ_SECONDS:-45} s each"
+echo "== libFuzzer harnesses (clang, ASan/UBSan): seed corpora, then ${RTK_FUZZ_SECONDS:-30} s each"
 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DRTK_FUZZ=ON -DRTK_WERROR=ON \
-      -DRTK_FUZZ_SECONDS="${RTK_FUZZ_SECONDS:-45}" >/dev/null
+      -DRTK_FUZZ_SECONDS="${RTK_FUZZ_SECONDS:-30}" >/dev/null
 cmake --build build-fuzz -j"$jobs" --target fuzz_config fuzz_results >/dev/null
 (cd build-fuzz && ctest --output-on-failure -L fuzz)

@@ -737,6 +737,7 @@ int rtk_study_execute(MPI_Comm comm, const rtk_config *cfg, const rtk_study *st,
     printf("results: %s\n", out);
   }
   (void)made;
+  if (rank == 0 && of.pending) rtk_out_remove_created(&of); /* a new file that never got its header */
   if (rank == 0) rtk_out_release(&of);
   free(costs);
   free(res);

@@ -96,10 +96,14 @@ static int cmd_run(MPI_Comm comm, int argc, char **argv, int validate_only) {
   if (!rc) rc = rtk_study_expand(&cfg, &st); /* deterministic: same verdict on every rank */
   if (!rc && !validate_only) rc = rtk_collective_stop(comm); /* a signal during start-up: exit 3 */
   if (!rc && validate_only) {
+    const int mem = rtk_collective(comm, rtk_study_check_memory(comm, &st)); /* what `run` would refuse */
     if (rank == 0) {
       printf("%s: OK\n\n", a.config);
       rtk_study_print_plan(&st, size);
+      if (mem) printf("warning: `run` on %d rank%s would refuse this study: %s\n", size, size == 1 ? "" : "s",
+                      rtk_error_message());
     }
+    rtk_error_clear();
   } else if (!rc) {
     rtk_cli_run run = {a.config, a.output, a.force, a.resume, argc, argv};
     rc = rtk_study_execute(comm, &cfg, &st, &run);

@@ -60,7 +60,7 @@ printf '[run]\nsamplers = exact\nparticles = 1000000000000\n' >mem.ini
 refuse memory "run.memory_check = false" "$bin" run mem.ini -o out.h5
 refuse memory_3ranks "run.memory_check = false" "$mpiexec" -n 3 --oversubscribe "$bin" run mem.ini -o out.h5
 cases=$((cases + 1))
-timeout 20 "$bin" validate mem.ini >validate.log 2>&1 && grep -q "MiB/rank" validate.log && grep -q "Estimated peak memory per rank" validate.log \
+timeout 20 "$bin" validate mem.ini >validate.log 2>&1 && grep -q "MiB/rank" validate.log && grep -q "Estimated peak memory per rank" validate.log && grep -q "would refuse this study" validate.log \
   || bad "validate does not print the per-rank memory estimate"
 
 # one writer per file: a second job is refused while the first writes

@@ -18,6 +18,7 @@
 #include "rtk/error.h"
 #include "rtk/metrics.h"
 #include "study.h"
+#include "target_file.h"
 
 #ifdef RTK_HAVE_OPENBLAS_THREADS
 void openblas_set_num_threads(int num_threads);
@@ -76,7 +77,7 @@ static double run_cost(const rtk_runspec *r, const rtk_plan *p, const rtk_mixtur
   return (double)r->so.particles * ((double)p->nfe + 1) * m->K * m->d * 8.0;
 }
 
-static int write_target(hid_t loc, const rtk_mixture *m, const char *kind, int writer) {
+static int write_target(hid_t loc, const rtk_mixture *m, const char *kind, const rtk_target_cfg *tc, int writer) {
   hid_t g;
   RTK_CHECK(rtk_h5_group(loc, "target", &g));
   hsize_t K = (hsize_t)m->K, Kd[2] = {(hsize_t)m->K, (hsize_t)m->d};
@@ -86,6 +87,7 @@ static int write_target(hid_t loc, const rtk_mixture *m, const char *kind, int w
   if (!rc) rc = rtk_h5_attr_str(g, "kind", kind);
   if (!rc) rc = rtk_h5_attr_i64(g, "dim", m->d);
   if (!rc) rc = rtk_h5_attr_i64(g, "components", m->K);
+  if (!rc && tc->source) rc = rtk_target_file_write(g, tc->source, writer); /* source file, hash, decode basis */
   H5Gclose(g);
   return rc;
 }
@@ -324,7 +326,7 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, hid_t file, rtk_progress
   W(rtk_h5_write_text(g, "config", r->resolved, w));
   hsize_t hS1 = (hsize_t)S + 1;
   W(rtk_h5_write_f64(g, "times", 1, &hS1, rd.plan.times, w));
-  W(write_target(g, rd.mix, r->target->name, w));
+  W(write_target(g, rd.mix, r->target->name, &r->tc, w));
   double dummy = 0;
   /* output.samples: the first M particles by global id (metrics use all N) */
   const int64_t M = r->so.samples < 0 || r->so.samples > N ? N : r->so.samples;
@@ -459,7 +461,7 @@ static int write_header(MPI_Comm comm, hid_t file, const rtk_study *st, const rt
   if (!rc) { /* the study's (first run's) target */
     rtk_mixture *m = NULL;
     rc = st->runs[0].target->build(&st->runs[0].tc, &m);
-    if (!rc) rc = write_target(file, m, st->runs[0].target->name, rank == 0);
+    if (!rc) rc = write_target(file, m, st->runs[0].target->name, &st->runs[0].tc, rank == 0);
     rtk_mixture_free(m);
   }
   return rc;

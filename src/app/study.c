@@ -137,7 +137,7 @@ static int run_init(const rtk_runspec *r, int rank, int size, run_data *rd, int6
   RTK_MALLOC(rd->kbuf, *nloc);
   RTK_MALLOC(rd->probs, (size_t)d * (r->so.diag.bins + 2));
   RTK_MALLOC(rd->tv, d);
-  RTK_CHECK(rtk_diag_init(&rd->diag, &r->so.diag, rd->mix, &rd->plan, N, (int)B));
+  RTK_CHECK(rtk_diag_init(&rd->diag, &r->so.diag, rd->mix, &rd->plan, N, (int)B, (uint64_t)r->so.seed));
   return RTK_OK;
 }
 
@@ -170,7 +170,7 @@ static int run_kernel(const rtk_runspec *r, run_data *rd, int64_t b0, int64_t b1
       int n = (int)(nloc - i < B ? nloc - i : B);
       rtk_mix_argmax(&coef, n, rd->X + (size_t)i * d, rd->kbuf + i, &mw);
       for (int j = 0; j < n; j++) rd->modes[rd->kbuf[i + j]]++;
-      rtk_diag_final(&rd->diag, n, rd->X + (size_t)i * d);
+      if (!rc) rc = rtk_diag_final(&rd->diag, (int64_t)b0 * B + i, n, rd->X + (size_t)i * d);
     }
     rtk_mixwork_free(&mw);
   }

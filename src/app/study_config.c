@@ -33,6 +33,8 @@ static const rtk_opt metrics_opts[] = {
     {"slices", RTK_OPT_INT, offsetof(rtk_study_opts, diag.slices), "8", 0, 10000, 0, "random unit directions for the sliced marginal accuracy (0: off)"},
     {"slice_seed", RTK_OPT_INT, offsetof(rtk_study_opts, diag.slice_seed), "1", 0, 9.0e18, 0, "seed of the slice directions"},
     {"moments", RTK_OPT_BOOL, offsetof(rtk_study_opts, diag.moments), "true", 0, 0, 0, "mean and covariance error vs the exact moments (covariance for dim <= 64, else variances)"},
+    {"frechet", RTK_OPT_BOOL, offsetof(rtk_study_opts, diag.frechet), "true", 0, 0, 0, "Fréchet distance of the samples' mean and covariance to the exact ones (dim <= 1024)"},
+    {"frechet_sets", RTK_OPT_INT, offsetof(rtk_study_opts, diag.frechet_sets), "4", 0, 64, 0, "independent exact sample sets of size N that measure the Fréchet noise floor (0: no floor)"},
     RTK_OPT_END};
 
 typedef struct {

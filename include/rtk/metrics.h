@@ -95,9 +95,10 @@ int rtk_moment_kl(const rtk_mixture *m, double t, int64_t N, int full, const int
  * the Gaussian fitted to N samples and the exact mean m and covariance C of
  * p_t (no reference sample needed):
  *   FD = |m^ - m|^2 + tr C^ + tr C - 2 tr (C^{1/2} C^ C^{1/2})^{1/2}.
- * The samples enter through exact integer sums of y = x - m (per block: the
- * sum of y at 2^-20, the upper triangle of Y^T Y, one DSYRK, at 2^-20), so
- * the sums reduce across ranks bitwise.  C^{1/2} and the eigenvalues come
+ * The samples enter through exact integer sums of y = x - m quantised per
+ * particle to 2^-12 (|y| <= 256): the sum of y and the upper triangle of
+ * Y^T Y (DSYRK on integer-valued doubles, exact), so the sums do not depend
+ * on blocks, ranks or BLAS threads and reduce across ranks bitwise.  C^{1/2} and the eigenvalues come
  * from LAPACK's dsyevd.  The noise floor, E[FD] of N exact samples, is
  * measured by the driver with independent exact sample sets (diagnostics). */
 typedef struct rtk_frechet_ref {

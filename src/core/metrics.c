@@ -348,31 +348,33 @@ void rtk_frechet_ref_free(rtk_frechet_ref *r) {
   memset(r, 0, sizeof *r);
 }
 
-static inline int64_t fixed_sat(double x, double scale) {
-  const double lim = 4.0e18;
-  double v = x * scale;
-  if (!(v == v)) return 0;
-  if (v > lim) v = lim;
-  if (v < -lim) v = -lim;
-  return (int64_t)llround(v);
-}
+/* y = x - m is quantised per particle to an integer multiple of 2^-12 with
+ * |y| <= 256 (so |q| <= 2^20).  Sums of such integers, and of their products
+ * (<= 2^40) over at most 4096 particles (< 2^53), are exact in double
+ * precision whatever the order in which DSYRK adds them; so the int64 totals
+ * do not depend on the block size, the rank count or the BLAS threads. */
+#define FD_SCALE 4096.0
+#define FD_CLAMP 256.0
+#define FD_CHUNK 4096
 
 void rtk_frechet_sums(const rtk_frechet_ref *r, int n, const double *X, double *Y, double *G, int64_t *s1,
                       int64_t *s2) {
   const int d = r->d;
-  const double S = 1048576.0;
-  for (int j = 0; j < d; j++) {
-    double acc = 0;
-    for (int b = 0; b < n; b++) {
-      const double y = X[(size_t)b * d + j] - r->mean[j];
-      Y[(size_t)b * d + j] = y;
-      acc += y;
+  for (int b = 0; b < n; b++)
+    for (int j = 0; j < d; j++) {
+      double y = X[(size_t)b * d + j] - r->mean[j];
+      if (!(y == y)) y = FD_CLAMP; /* NaN: as far off as can be counted */
+      y = y > FD_CLAMP ? FD_CLAMP : y < -FD_CLAMP ? -FD_CLAMP : y;
+      const double q = nearbyint(y * FD_SCALE);
+      Y[(size_t)b * d + j] = q;
+      s1[j] += (int64_t)q;
     }
-    s1[j] += fixed_sat(acc, S);
+  for (int c0 = 0; c0 < n; c0 += FD_CHUNK) {
+    const int m = n - c0 < FD_CHUNK ? n - c0 : FD_CHUNK;
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, d, m, 1.0, Y + (size_t)c0 * d, d, 0.0, G, d);
+    for (int i = 0; i < d; i++)
+      for (int j = i; j < d; j++) s2[(size_t)i * d + j] += (int64_t)G[(size_t)i * d + j];
   }
-  cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, d, n, 1.0, Y, d, 0.0, G, d);
-  for (int i = 0; i < d; i++)
-    for (int j = i; j < d; j++) s2[(size_t)i * d + j] += fixed_sat(G[(size_t)i * d + j], S);
 }
 
 int rtk_frechet_from_moments(const rtk_frechet_ref *r, const double *m1, const double *C1, double *fd) {
@@ -409,7 +411,7 @@ int rtk_frechet_from_moments(const rtk_frechet_ref *r, const double *m1, const d
 
 int rtk_frechet_distance(const rtk_frechet_ref *r, int64_t N, const int64_t *s1, const int64_t *s2, double *fd) {
   const int d = r->d;
-  const double S = 1048576.0;
+  const double S = FD_SCALE;
   double *m1 = malloc(sizeof(double) * d), *dl = malloc(sizeof(double) * d),
          *C1 = malloc(sizeof(double) * (size_t)d * d);
   int rc = m1 && dl && C1 ? RTK_OK : RTK_ERR(RTK_ERR_MEM, "out of memory (Fréchet distance, d = %d)", d);
@@ -422,7 +424,7 @@ int rtk_frechet_distance(const rtk_frechet_ref *r, int64_t N, const int64_t *s1,
     /* maximum-likelihood covariance (divisor N), as in FID */
     for (int i = 0; i < d; i++)
       for (int j = i; j < d; j++) {
-        const double c = (double)s2[(size_t)i * d + j] / S / (double)N - dl[i] * dl[j];
+        const double c = (double)s2[(size_t)i * d + j] / (S * S) / (double)N - dl[i] * dl[j];
         C1[(size_t)i * d + j] = C1[(size_t)j * d + i] = c;
       }
     rc = rtk_frechet_from_moments(r, m1, C1, fd);

@@ -7,8 +7,11 @@
 #include "io_hdf5.h"
 #include "rtk/error.h"
 
-/* boundary histograms are skipped above this many counters per rank */
+/* boundary histograms are skipped above this many counters per rank, or
+ * when their exact bin probabilities would take more than this many normal
+ * CDFs (about a minute: d = 784, K = 1000 allows 53 grid times) */
 #define RTK_MAX_BOUNDARY_COUNTERS (1 << 24)
+#define RTK_MAX_BOUNDARY_CDFS 4.0e9
 
 int rtk_diag_init(rtk_diag *g, const rtk_diag_opts *o, const rtk_mixture *mix, const rtk_plan *plan, int64_t N,
                   int B, uint64_t seed) {
@@ -20,7 +23,8 @@ int rtk_diag_init(rtk_diag *g, const rtk_diag_opts *o, const rtk_mixture *mix, c
   g->d = mix->d;
   g->N = N;
   const int nb = (int)o->bins, S = plan->nseg;
-  if (o->boundary_accuracy && (double)(S + 1) * mix->d * (nb + 2) <= RTK_MAX_BOUNDARY_COUNTERS) {
+  if (o->boundary_accuracy && (double)(S + 1) * mix->d * (nb + 2) <= RTK_MAX_BOUNDARY_COUNTERS &&
+      (double)(S + 1) * mix->d * (nb + 1) * mix->K <= RTK_MAX_BOUNDARY_CDFS) {
     g->nbnd = S + 1;
     RTK_MALLOC(g->bh, g->nbnd);
     for (int k = 0; k <= S; k++) RTK_CHECK(rtk_hist_init(mix, plan->times[k], nb, o->range_sd, &g->bh[k]));

@@ -228,7 +228,22 @@ static int write_metrics(hid_t g, const rtk_runspec *r, run_data *rd, const rtk_
 }
 
 /* One run: init / kernel / reduce / write. */
-static int run_one(MPI_Comm comm, const rtk_runspec *r, hid_t file, rtk_progress *prog, run_result *res) {
+/* Does run r use the study's target, the one in /target (the first run's)?
+ * Then /runs/<id>/target is a hard link to /target instead of a copy: a
+ * mixture read from a file can hold millions of values. */
+static int same_target(const rtk_runspec *r, const rtk_runspec *r0) {
+  if (r->target != r0->target) return 0;
+  char a[RTK_STRLEN + 64], b[RTK_STRLEN + 64];
+  for (const rtk_opt *o = r->target->options; o->key; o++) {
+    rtk_opt_format(o, &r->tc, a, sizeof a);
+    rtk_opt_format(o, &r0->tc, b, sizeof b);
+    if (strcmp(a, b)) return 0;
+  }
+  return 1;
+}
+
+static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, hid_t file, rtk_progress *prog,
+                   run_result *res) {
   int rank, size;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
@@ -326,7 +341,13 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, hid_t file, rtk_progress
   W(rtk_h5_write_text(g, "config", r->resolved, w));
   hsize_t hS1 = (hsize_t)S + 1;
   W(rtk_h5_write_f64(g, "times", 1, &hS1, rd.plan.times, w));
-  W(write_target(g, rd.mix, r->target->name, &r->tc, w));
+  if (same_target(r, r0)) {
+    W(H5Lcreate_hard(file, "target", g, "target", H5P_DEFAULT, H5P_DEFAULT) < 0
+          ? RTK_ERR(RTK_ERR_IO, "HDF5: cannot link %s/target to /target", path)
+          : RTK_OK);
+  } else {
+    W(write_target(g, rd.mix, r->target->name, &r->tc, w));
+  }
   double dummy = 0;
   /* output.samples: the first M particles by global id (metrics use all N) */
   const int64_t M = r->so.samples < 0 || r->so.samples > N ? N : r->so.samples;
@@ -575,7 +596,7 @@ int rtk_study_execute(MPI_Comm comm, const rtk_config *cfg, const rtk_study *st,
       break;
     }
     if (resuming) rc = rtk_collective(comm, remove_incomplete(file, &st->runs[i]));
-    if (!rc) rc = run_one(comm, &st->runs[i], file, &prog, &res[i]);
+    if (!rc) rc = run_one(comm, &st->runs[i], &st->runs[0], file, &prog, &res[i]);
     if (!rc) {
       done++;
       rtk_progress_run_done(&prog, costs[i]);

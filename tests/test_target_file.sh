@@ -84,5 +84,38 @@ $py "$src/tests/check_target.py" exact "$tgt" "$work/exact.h5" && ok || bad "exa
 run 2 "$work/poor.h5" --set run.samplers=ddpm --set run.nfe=50 --set run.particles=20000 \
   --set metrics.frechet_sets=16
 $py "$src/tests/check_target.py" detect "$work/poor.h5" 0000-ddpm && ok || bad "FD did not detect ddpm at 50 NFE"
+
+# --- d = 784, K = 1000 (a pixel-space-sized mixture): every metric still there and sane
+$py - "$work/big.h5" <<'PY' || bad "could not write the big target"
+import sys, h5py, numpy as np
+rng = np.random.default_rng(7)
+K, d = 1000, 784
+w = rng.random(K) + 0.5
+w /= w.sum()
+with h5py.File(sys.argv[1], "w") as f:
+    f["weights"] = w
+    f["means"] = 0.4 * rng.standard_normal((K, d))
+    f["variances"] = rng.uniform(0.02, 0.3, (K, d))
+    g = f.create_group("decode")
+    g["mean"] = np.zeros(d)
+    g["image_shape"] = np.array([28, 28])
+PY
+run 2 "$work/bigres.h5" --set target.file="$work/big.h5" --set run.samplers=exact,ddpm --set run.nfe=6 \
+  --set run.particles=512 --set output.samples=8 --set metrics.frechet_sets=2
+$py - "$work/bigres.h5" <<'PY' && ok || bad "metrics at d = 784, K = 1000"
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r") as f:
+    assert f["target/means"].shape == (1000, 784)
+    for rid, g in f["runs"].items():
+        m = g["metrics"]
+        vals = {k: float(m[k][()]) for k in ["marginal_accuracy", "sliced_accuracy", "mode_tv", "frechet_distance",
+                                             "frechet_floor", "mean_error", "moment_kl"]}
+        assert all(np.isfinite(v) for v in vals.values()), (rid, vals)
+        assert m["mode_counts"][()].sum() == 512 and m["marginal_tv"].shape == (784,), rid
+        assert g["target"].id == f["target"].id or np.array_equal(g["target/means"][()], f["target/means"][()]), rid
+        print(rid, {k: round(v, 4) for k, v in vals.items()})
+    ex = f["runs/0000-exact/metrics"]
+    assert abs(ex["excess_tv"][()]) < 0.01, ex["excess_tv"][()]
+PY
 echo "$pass passed, $fail failed"
 [ $fail = 0 ]

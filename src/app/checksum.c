@@ -105,6 +105,7 @@ typedef struct {
   const char *gpath;
   rtk_h5_sum *sum;
   int rc;
+  char shared[256]; /* a group with more than one hard link (the study's /target): not the run's own */
 } visit_state;
 
 #define MAX_ROWBYTES ((size_t)1 << 26)  /* 64 MiB: one row of any dataset */
@@ -195,7 +196,14 @@ done:
 
 static herr_t visit(hid_t g, const char *name, const H5O_info_t *info, void *user) {
   visit_state *v = user;
-  if (info->type != H5O_TYPE_DATASET || !strcmp(name, ".")) return 0;
+  if (!strcmp(name, ".")) return 0;
+  const size_t ls = strlen(v->shared);
+  if (ls && !strncmp(name, v->shared, ls) && name[ls] == '/') return 0; /* below a shared group */
+  if (info->rc > 1) { /* shared with another place in the file (written once, outside this run) */
+    if (info->type == H5O_TYPE_GROUP) snprintf(v->shared, sizeof v->shared, "%s", name);
+    return 0;
+  }
+  if (info->type != H5O_TYPE_DATASET) return 0;
   char path[1024];
   if ((size_t)snprintf(path, sizeof path, "%s/%s", v->gpath, name) >= sizeof path) {
     v->rc = RTK_ERR(RTK_ERR_INPUT, "%s/%s: name too long", v->gpath, name);
@@ -213,7 +221,7 @@ static herr_t visit(hid_t g, const char *name, const H5O_info_t *info, void *use
 
 int rtk_h5_sum_group(hid_t g, const char *gpath, rtk_h5_sum *sum) {
   memset(sum, 0, sizeof *sum);
-  visit_state v = {gpath, sum, RTK_OK};
+  visit_state v = {gpath, sum, RTK_OK, ""};
   herr_t r = H5Ovisit(g, H5_INDEX_NAME, H5_ITER_INC, visit, &v);
   if (v.rc) return v.rc;
   if (r < 0) return RTK_ERR(RTK_ERR_INPUT, "%s: cannot list its objects", gpath);

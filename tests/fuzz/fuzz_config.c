@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     rc = rtk_config_set(&cfg, sets);
     sets = nl ? nl + 1 : NULL;
   }
-  if (!rc && rtk_study_expand(&cfg, &st) == RTK_OK) {
+  if (!rc && rtk_study_expand(&cfg, NULL, &st) == RTK_OK) {
     char hex[40];
     rtk_study_digest(&st, hex);
     for (int i = 0; i < st.nruns; i++)

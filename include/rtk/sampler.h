@@ -17,6 +17,7 @@
 
 #include "rtk/mixture.h"
 #include "rtk/options.h"
+#include "rtk/score.h"
 
 enum rtk_init_kind { RTK_INIT_GAUSSIAN = 0, RTK_INIT_DDPM = 1, RTK_INIT_MEAN = 2 };
 #define RTK_INIT_CHOICES "gaussian|ddpm|mean"
@@ -81,6 +82,7 @@ typedef struct rtk_block_ctx {
   rtk_boundary_fn at_boundary; /* may be NULL */
   void *user;
   rtk_inner_fn at_inner;       /* may be NULL */
+  const rtk_score *score;      /* the score model; NULL: the exact score of mix */
 } rtk_block_ctx;
 
 typedef struct rtk_sampler_ops {
@@ -95,6 +97,8 @@ typedef struct rtk_sampler_ops {
 } rtk_sampler_ops;
 
 const rtk_sampler_ops *rtk_sampler_lookup(const char *name);
+/* 1 if the sampler reads log p_t (rtk-mala): it cannot run on a score model without energy */
+int rtk_sampler_needs_energy(const rtk_sampler_ops *ops);
 const rtk_sampler_ops *const *rtk_sampler_all(void); /* NULL-terminated */
 /* keys every sampler section accepts: nfe, T, grid, t_min, delta, times */
 extern const rtk_opt rtk_sampler_common_options[];

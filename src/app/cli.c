@@ -90,6 +90,7 @@ static int cmd_run(MPI_Comm comm, int argc, char **argv, int validate_only) {
   int rc = parse_args(argc, argv, 2, !validate_only, !validate_only, 0, &a);
   if (!rc) rc = load_config(comm, &a, &cfg);
   if (!rc) rc = rtk_study_expand(&cfg, &st); /* deterministic: same verdict on every rank */
+  if (!rc) rc = rtk_study_load_scores(comm, &st); /* score.file weights: read on rank 0, broadcast */
   if (!rc && validate_only) {
     if (rank == 0) {
       printf("%s: OK\n\n", a.config);

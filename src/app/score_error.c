@@ -4,7 +4,7 @@
  * on score.error_samples exact samples x_i of p_{t_k} (key (run seed, 2^61 + i),
  * disjoint from the particles' ids and from the perturbed model's calibration
  * samples), with its delta-method standard error.  The samples are split into
- * blocks of run.block, blocks are dealt to ranks like particles, and each
+ * blocks of 256 (fixed, so that the sums do not depend on run.block), blocks are dealt to ranks like particles, and each
  * block's partial sums sit in their own slot of a zero-filled array: the
  * MPI_Allreduce adds one nonzero per slot (exact), and the blocks are then
  * summed in block order, so the result is bitwise independent of the rank

@@ -264,7 +264,7 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, hid_t file, rtk_progress
     rc = serr && sse ? RTK_OK : RTK_ERR(RTK_ERR_MEM, "out of memory");
     rc = rtk_collective(comm, rc);
     if (!rc)
-      rc = rtk_score_error_measure(comm, &rd.score, rd.mix, &rd.plan, r->scc.error_samples, r->so.block,
+      rc = rtk_score_error_measure(comm, &rd.score, rd.mix, &rd.plan, r->scc.error_samples, 256,
                                    (uint64_t)r->so.seed, serr, sse);
     if (rc) {
       free(serr);

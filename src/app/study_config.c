@@ -269,10 +269,11 @@ static int check_trace_size(const lookup_ctx *lc, const rtk_runspec *r, const rt
 }
 
 /* [score]: the model and its keys; a sampler that reads the energy is refused
- * with a model that has none.  File keys of other models are errors unless
- * score.model is swept (then each applies to the runs whose model has it). */
-static int resolve_score(const lookup_ctx *lc, const rtk_sampler_ops *s, int model_swept, rtk_runspec *r) {
-  const rtk_config *cfg = lc->cfg;
+ * with a model that has none.  Every [score] key must belong to some model
+ * (check_key); keys of other models than the run's apply to the runs of their
+ * model only (so score.model can be swept or --set on a study that sets, e.g.,
+ * score.file). */
+static int resolve_score(const lookup_ctx *lc, const rtk_sampler_ops *s, rtk_runspec *r) {
   const char *origin = "default", *name = lookup(lc, "score", "model", &origin);
   if (!name) name = "exact";
   r->score = rtk_score_lookup(name);
@@ -285,11 +286,6 @@ static int resolve_score(const lookup_ctx *lc, const rtk_sampler_ops *s, int mod
   memset(&r->scc, 0, sizeof r->scc);
   RTK_CHECK(rtk_opt_set_defaults(rtk_score_common_options, &r->scc));
   RTK_CHECK(rtk_opt_set_defaults(r->score->options, &r->scc));
-  for (int i = 0; i < cfg->n && !model_swept; i++)
-    if (!strcmp(cfg->kv[i].section, "score") && strcmp(cfg->kv[i].key, "model") &&
-        !rtk_opt_find(rtk_score_common_options, cfg->kv[i].key) && !rtk_opt_find(r->score->options, cfg->kv[i].key))
-      return RTK_ERR(RTK_ERR_INPUT, "%s: [score] %s is not an option of score model '%s' (see `rtkbench list`)",
-                     cfg->kv[i].origin, cfg->kv[i].key, name);
   RTK_CHECK(apply_table(lc, "score", rtk_score_common_options, &r->scc));
   RTK_CHECK(apply_table(lc, "score", r->score->options, &r->scc));
   if (r->score == &rtk_score_mlp && !r->scc.file[0])
@@ -304,8 +300,7 @@ static int resolve_score(const lookup_ctx *lc, const rtk_sampler_ops *s, int mod
 }
 
 /* Resolve one run from the configuration plus the sweep overrides. */
-static int resolve_run(const rtk_config *cfg, const rtk_sampler_ops *s, const override *ov, int nov, int model_swept,
-                       rtk_runspec *r) {
+static int resolve_run(const rtk_config *cfg, const rtk_sampler_ops *s, const override *ov, int nov, rtk_runspec *r) {
   lookup_ctx lc = {cfg, ov, nov};
   memset(r, 0, sizeof *r);
   r->sampler = s;
@@ -336,7 +331,7 @@ static int resolve_run(const rtk_config *cfg, const rtk_sampler_ops *s, const ov
     if (!strcmp(ov[i].section, "target") && strcmp(ov[i].key, "kind") && !rtk_opt_find(r->target->options, ov[i].key))
       return RTK_ERR(RTK_ERR_INPUT, "%s: [target] %s is not an option of target kind '%s'", ov[i].origin, ov[i].key, kind);
   RTK_CHECK(apply_table(&lc, "target", r->target->options, &r->tc));
-  RTK_CHECK(resolve_score(&lc, s, model_swept, r));
+  RTK_CHECK(resolve_score(&lc, s, r));
 
   /* sampler: defaults < [run] nfe / [time] < [<sampler>] */
   RTK_CHECK(rtk_opt_set_defaults(rtk_sampler_common_options, &r->sc));
@@ -493,8 +488,6 @@ int rtk_study_expand(const rtk_config *cfg, rtk_study *st) {
       }
     if (rc) break;
     memset(idx, 0, sizeof(int) * (nax + 1));
-    int model_swept = 0;
-    for (int a = 0; a < nax; a++) model_swept |= !strcmp(ax[a].section, "score") && !strcmp(ax[a].key, "model");
     for (;;) { /* odometer over the axes that apply to this sampler */
       int nov = 0, skip = 0;
       char sweep[512] = "";
@@ -514,7 +507,7 @@ int rtk_study_expand(const rtk_config *cfg, rtk_study *st) {
       }
       if (!skip) {
         rtk_runspec *r = &st->runs[st->nruns];
-        rc = resolve_run(cfg, s, ov, nov, model_swept, r);
+        rc = resolve_run(cfg, s, ov, nov, r);
         if (rc) break;
         r->index = st->nruns;
         snprintf(r->id, sizeof r->id, "%04d-%s", r->index, s->name);

@@ -428,6 +428,7 @@ static int check_idle_sampler(const rtk_config *cfg, const rtk_sampler_ops *s, c
 
 static int axis_applies(const axis *a, const rtk_sampler_ops *s) {
   if (rtk_sampler_lookup(a->section)) return !strcmp(a->section, s->name);
+  if (!strcmp(a->section, "score")) return s->uses_nfe; /* the exact sampler evaluates no score */
   if (!strcmp(a->key, "nfe") && !strcmp(a->section, "run")) return s->uses_nfe;
   if (!strcmp(a->section, "time")) return s->uses_nfe || !strcmp(a->key, "delta");
   return 1;

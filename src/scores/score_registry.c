@@ -1,5 +1,5 @@
 /* Score-model registry, model/workspace life cycle, the score-error sums of
- * the measured-error diagnostic, and the vectorisable exp/SiLU of the MLP. */
+ * the measured-error diagnostic, and rtk_mlp allocation. */
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -86,52 +86,6 @@ void rtk_score_error_ratio(const double *sums, int64_t n, double *ratio, double 
   v = v > 0 ? v * n / (n - 1) : 0;
   *ratio = R;
   *se = sqrt(v / n) / mb;
-}
-
-/* ---- exp and SiLU: branch-free, vectorisable, position-independent ---------- */
-void rtk_exp_block(size_t n, const double *x, double *y) {
-  const double log2e = 1.4426950408889634074, ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
-  const double shifter = 6755399441055744.0; /* 1.5 * 2^52: adding it rounds to an integer */
-  for (size_t i = 0; i < n; i++) {
-    double v = x[i];
-    v = v < -708.0 ? -708.0 : v;
-    v = v > 709.0 ? 709.0 : v;
-    const double ks = v * log2e + shifter, k = ks - shifter;
-    const double r = (v - k * ln2_hi) - k * ln2_lo; /* |r| <= 0.35 */
-    /* e^r by its Taylor series to degree 13 (remainder < 1e-17) */
-    double p = 1.0 / 6227020800.0;
-    p = p * r + 1.0 / 479001600.0;
-    p = p * r + 1.0 / 39916800.0;
-    p = p * r + 1.0 / 3628800.0;
-    p = p * r + 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
-    uint64_t kb, sb;
-    memcpy(&kb, &ks, sizeof kb); /* low mantissa bits of ks hold k (two's complement) */
-    sb = (kb + 1023) << 52;      /* 2^k: k + 1023 in [2, 2046] */
-    double scale;
-    memcpy(&scale, &sb, sizeof scale);
-    y[i] = p * scale;
-  }
-}
-
-void rtk_silu_block(size_t n, double *h) {
-  enum { CH = 256 };
-  double e[CH];
-  for (size_t i0 = 0; i0 < n; i0 += CH) {
-    const size_t m = n - i0 < CH ? n - i0 : CH;
-    double *hh = h + i0;
-    for (size_t i = 0; i < m; i++) e[i] = -hh[i];
-    rtk_exp_block(m, e, e);
-    for (size_t i = 0; i < m; i++) hh[i] = hh[i] / (1.0 + e[i]);
-  }
 }
 
 /* ---- rtk_mlp ------------------------------------------------------------- */

@@ -115,6 +115,15 @@ with h5py.File(sys.argv[1], "r") as f:
         assert np.all(np.abs(z) < 4), z
 PY
 
+# --- the analysis draws the score figures from these files
+for h in m1 p; do
+  rm -rf "$work/fig_$h"
+  $py analysis/rtk_analyze.py "$work/$h.h5" -o "$work/fig_$h" >"$work/fig_$h.log" 2>&1 || bad "rtk_analyze on $h.h5"
+  for o in score_table.md score_accuracy_vs_nfe.png score_plateau.png score_error_vs_t.png; do
+    [ -s "$work/fig_$h/$o" ] || { bad "rtk_analyze on $h.h5 wrote no $o"; tail -5 "$work/fig_$h.log"; }
+  done
+done
+
 # --- train_score.py: determinism and bad arguments
 tr() { $py analysis/train_score.py --target "$work/m1.h5" --width 16 --depth 2 --steps 25 --batch 64 --force "$@"; }
 tr -o "$work/n1.h5" --seed 5 >/dev/null || bad "train_score.py failed"

@@ -46,8 +46,16 @@ typedef struct rtk_study {
   int nnets;
 } rtk_study;
 
-/* Validate every key and value and expand the sweep.  No MPI, no I/O. */
-int rtk_study_expand(const rtk_config *cfg, rtk_study *st);
+/* Where targets that need a file (mog-file) get their data: attach() reads
+ * tc->file (collectively, once per path) and fills tc->data/source/sha256. */
+typedef struct rtk_target_loader {
+  int (*attach)(void *ctx, rtk_target_cfg *tc);
+  void *ctx;
+} rtk_target_loader;
+
+/* Validate every key and value and expand the sweep.  No MPI and no I/O of
+ * its own: target files come through ld (may be NULL when none is used). */
+int rtk_study_expand(const rtk_config *cfg, const rtk_target_loader *ld, rtk_study *st);
 void rtk_study_free(rtk_study *st);
 /* Read every score.file of the study (src/app/score_file.c): rank 0 reads and
  * validates, the verdict is collective, the weights are broadcast; runs point

@@ -6,7 +6,8 @@ pkgs=(build-essential cmake pkg-config clang libclang-rt-dev
       openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools
       libopenblas-dev librandom123-dev libinih-dev
       python3 python3-numpy python3-h5py python3-matplotlib
-      python3-sklearn dataset-fashion-mnist)
+      python3-sklearn dataset-fashion-mnist
+      python3-torch)  # python3-torch: analysis/train_score.py and its tests (CPU)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -99,6 +99,7 @@ static int cmd_run(MPI_Comm comm, int argc, char **argv, int validate_only) {
   rtk_target_loader ld = {rtk_target_store_attach, &store};
   /* deterministic: same verdict on every rank (target files: read on rank 0, verdict shared) */
   if (!rc) rc = rtk_study_expand(&cfg, &ld, &st);
+  if (!rc) rc = rtk_study_load_scores(comm, &st); /* score.file weights: read on rank 0, broadcast */
   if (!rc && !validate_only) rc = rtk_collective_stop(comm); /* a signal during start-up: exit 3 */
   if (!rc && validate_only) {
     const int mem = rtk_collective(comm, rtk_study_check_memory(comm, &st)); /* what `run` would refuse */

@@ -103,9 +103,11 @@ typedef struct run_data {
   int64_t *modes;
   int *kbuf; /* [nloc] most responsible component of each local particle */
   rtk_diag diag;
+  rtk_score score; /* the samplers' score model; metrics use rd->mix */
 } run_data;
 
 static void run_data_free(run_data *rd) {
+  rtk_score_destroy(&rd->score);
   rtk_mixture_free(rd->mix);
   rtk_plan_free(&rd->plan);
   rtk_stats_free(&rd->st);
@@ -124,6 +126,7 @@ static int run_init(const rtk_runspec *r, int rank, int size, run_data *rd, int6
                     int64_t *p0, int64_t *nloc) {
   RTK_CHECK(r->target->build(&r->tc, &rd->mix));
   RTK_CHECK(r->sampler->plan(&r->sc, rd->mix, &rd->plan));
+  RTK_CHECK(rtk_score_create(r->score, &r->scc, rd->mix, r->net, &rd->score));
   RTK_CHECK(rtk_stats_alloc(rd->plan.nseg, &rd->st));
   const int64_t N = r->so.particles, B = r->so.block, nb = (N + B - 1) / B;
   *b0 = nb * rank / size;
@@ -181,7 +184,7 @@ static int block_done(void *u) {
 static int run_kernel(const rtk_runspec *r, run_data *rd, int64_t b0, int64_t b1, int64_t nloc, bnd_user *bu) {
   const int64_t B = r->so.block;
   const int d = rd->mix->d;
-  rtk_block_ctx ctx = {rd->mix, &r->sc, &rd->plan, (uint64_t)r->so.seed, at_boundary, bu, at_inner};
+  rtk_block_ctx ctx = {rd->mix, &r->sc, &rd->plan, (uint64_t)r->so.seed, at_boundary, bu, at_inner, &rd->score};
   RTK_CHECK(rtk_sample_blocks(r->sampler, &ctx, r->so.particles, B, b0, b1, rd->X, &rd->st, block_done, bu));
   rtk_hist_add(&rd->hist, (int)nloc, rd->X);
   rtk_mixcoef coef;
@@ -298,6 +301,23 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
     run_data_free(&rd);
     return rc;
   }
+  /* non-exact score: its measured error at every grid time (collective) */
+  double *serr = NULL, *sse = NULL;
+  if (r->score != &rtk_score_exact) {
+    serr = calloc((size_t)S + 1, sizeof(double));
+    sse = calloc((size_t)S + 1, sizeof(double));
+    rc = serr && sse ? RTK_OK : RTK_ERR(RTK_ERR_MEM, "out of memory");
+    rc = rtk_collective(comm, rc);
+    if (!rc)
+      rc = rtk_score_error_measure(comm, &rd.score, rd.mix, &rd.plan, r->scc.error_samples, 256,
+                                   (uint64_t)r->so.seed, serr, sse);
+    if (rc) {
+      free(serr);
+      free(sse);
+      run_data_free(&rd);
+      return rc;
+    }
+  }
   /* report: reductions in a fixed order (integers are exact; times take the max) */
   MPI_Allreduce(&wall_local, &wall, 1, MPI_DOUBLE, MPI_MAX, comm);
   const int nh = d * (nb + 2);
@@ -368,6 +388,7 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
   W(rtk_h5_attr_i64(g, "dim", d));
   W(rtk_h5_attr_i64(g, "segments", S));
   W(rtk_h5_attr_str(g, "target", r->target->name));
+  W(rtk_h5_attr_str(g, "score", r->score->name));
   W(rtk_h5_attr_str(g, "sweep", r->sweep));
   W(rtk_h5_attr_i64(g, "index", r->index));
   rtk_h5_sum_begin(&sum); /* every dataset of the run from here on */
@@ -400,6 +421,11 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
   W(rtk_h5_write_f64(mg, "mode_tv_se", 0, NULL, &mode_se, w));
   W(rtk_h5_write_f64(mg, "mode_tv_ci95", 1, &two, mci, w));
   W(rtk_diag_write(mg, g, &rd.diag, rd.mix, &rd.plan, w));
+  if (serr) {
+    W(rtk_h5_write_f64(mg, "score_error", 1, &hS1, serr, w));
+    W(rtk_h5_write_f64(mg, "score_error_se", 1, &hS1, sse, w));
+    W(rtk_h5_attr_i64(mg, "score_error_samples", r->scc.error_samples));
+  }
   rtk_h5_sum_end();
   if (mg >= 0) H5Gclose(mg);
   /* the checksum: every rank's rows, summed modulo 2^64 (rank-count independent) */
@@ -419,6 +445,8 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
   W(rtk_h5_flush(file));
 #undef W
   if (g >= 0) H5Gclose(g);
+  free(serr);
+  free(sse);
   run_data_free(&rd);
   return rtk_collective(comm, rc);
 }

@@ -91,10 +91,10 @@ static int apply_table(const lookup_ctx *lc, const char *section, const rtk_opt 
 
 static int is_time_key(const char *key) { return strcmp(key, "nfe") != 0 && rtk_opt_find(rtk_sampler_common_options, key); }
 
-static const char *known_sections = "run, target, time, output, metrics, sweep, or a sampler name";
+static const char *known_sections = "run, target, score, time, output, metrics, sweep, or a sampler name";
 
 static int check_section(const char *section, const char *origin) {
-  static const char *fixed[] = {"run", "target", "time", "output", "metrics", "sweep"};
+  static const char *fixed[] = {"run", "target", "score", "time", "output", "metrics", "sweep"};
   for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
     if (!strcmp(section, fixed[i])) return RTK_OK;
   if (rtk_sampler_lookup(section)) return RTK_OK;
@@ -115,6 +115,10 @@ static int check_key(const char *section, const char *key, const char *origin) {
     if (!strcmp(key, "kind")) return RTK_OK;
     for (const rtk_target_ops *const *t = rtk_target_all(); *t; t++)
       if (rtk_opt_find((*t)->options, key)) return RTK_OK;
+  } else if (!strcmp(section, "score")) {
+    if (!strcmp(key, "model") || rtk_opt_find(rtk_score_common_options, key)) return RTK_OK;
+    for (const rtk_score_ops *const *m = rtk_score_all(); *m; m++)
+      if (rtk_opt_find((*m)->options, key)) return RTK_OK;
   } else if (!strcmp(section, "sweep")) {
     return RTK_OK; /* checked when the axes are parsed */
   } else {
@@ -296,6 +300,12 @@ static char *resolved_text(const rtk_runspec *r) {
   append(&b, &len, &cap, "[target]\nkind = %s\n", r->target->name);
   dump_table(&b, &len, &cap, NULL, r->target->options, &r->tc, 0);
   append(&b, &len, &cap, "\n");
+  append(&b, &len, &cap, "[score]\nmodel = %s\n", r->score->name);
+  if (r->score != &rtk_score_exact) {
+    dump_table(&b, &len, &cap, NULL, rtk_score_common_options, &r->scc, 0);
+    dump_table(&b, &len, &cap, NULL, r->score->options, &r->scc, 0);
+  }
+  append(&b, &len, &cap, "\n");
   dump_table(&b, &len, &cap, r->sampler->name, rtk_sampler_common_options, &r->sc, 1);
   dump_table(&b, &len, &cap, NULL, r->sampler->options, &r->sc, 0);
   append(&b, &len, &cap, "\n");
@@ -317,6 +327,37 @@ static int check_trace_size(const lookup_ctx *lc, const rtk_runspec *r, const rt
                  "%s: [output] output.trace = %lld would store %.3g values; trace fewer particles "
                  "([%s]: %lld particles x %.0f chain states x dim %d)",
                  origin, (long long)T, vals, r->sampler->name, (long long)T, vals / ((double)T * d), d);
+}
+
+/* [score]: the model and its keys; a sampler that reads the energy is refused
+ * with a model that has none.  Every [score] key must belong to some model
+ * (check_key); keys of other models than the run's apply to the runs of their
+ * model only (so score.model can be swept or --set on a study that sets, e.g.,
+ * score.file). */
+static int resolve_score(const lookup_ctx *lc, const rtk_sampler_ops *s, rtk_runspec *r) {
+  const char *origin = "default", *name = lookup(lc, "score", "model", &origin);
+  if (!name) name = "exact";
+  r->score = rtk_score_lookup(name);
+  if (!r->score) {
+    char names[256] = "";
+    for (const rtk_score_ops *const *m = rtk_score_all(); *m; m++)
+      snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", names[0] ? ", " : "", (*m)->name);
+    return RTK_ERR(RTK_ERR_INPUT, "%s: [score] model: unknown score model '%s' (known: %s)", origin, name, names);
+  }
+  memset(&r->scc, 0, sizeof r->scc);
+  RTK_CHECK(rtk_opt_set_defaults(rtk_score_common_options, &r->scc));
+  RTK_CHECK(rtk_opt_set_defaults(r->score->options, &r->scc));
+  RTK_CHECK(apply_table(lc, "score", rtk_score_common_options, &r->scc));
+  RTK_CHECK(apply_table(lc, "score", r->score->options, &r->scc));
+  if (r->score == &rtk_score_mlp && !r->scc.file[0])
+    return RTK_ERR(RTK_ERR_INPUT, "%s: [score] model = mlp needs score.file (weights written by analysis/train_score.py)",
+                   origin);
+  if (rtk_sampler_needs_energy(s) && !r->score->has_energy)
+    return RTK_ERR(RTK_ERR_INPUT,
+                   "%s: [%s] needs the exact energy -log p_t, which score model '%s' does not have; use rtk-mala-score "
+                   "(the paper's score-only MALA: the energy difference is a quadrature of the score)",
+                   origin, s->name, name);
+  return RTK_OK;
 }
 
 /* Resolve one run from the configuration plus the sweep overrides. */
@@ -363,6 +404,7 @@ static int resolve_run(const rtk_config *cfg, const rtk_target_loader *ld, const
       return RTK_ERR(rc, "%s: [target] %s", torg, msg);
     }
   }
+  RTK_CHECK(resolve_score(&lc, s, r));
 
   /* sampler: defaults < [run] nfe / [time] < [<sampler>] */
   RTK_CHECK(rtk_opt_set_defaults(rtk_sampler_common_options, &r->sc));
@@ -480,9 +522,25 @@ static int check_idle_sampler(const rtk_config *cfg, const rtk_sampler_ops *s, c
 
 static int axis_applies(const axis *a, const rtk_sampler_ops *s) {
   if (rtk_sampler_lookup(a->section)) return !strcmp(a->section, s->name);
+  if (!strcmp(a->section, "score")) return s->uses_nfe; /* the exact sampler evaluates no score */
   if (!strcmp(a->key, "nfe") && !strcmp(a->section, "run")) return s->uses_nfe;
   if (!strcmp(a->section, "time")) return s->uses_nfe || !strcmp(a->key, "delta");
   return 1;
+}
+
+/* the score model of the current sweep combination (NULL: unknown, reported by resolve_score) */
+static const rtk_score_ops *current_model(const rtk_config *cfg, const axis *ax, int nax, const int *idx) {
+  for (int a = nax - 1; a >= 0; a--)
+    if (!strcmp(ax[a].section, "score") && !strcmp(ax[a].key, "model")) return rtk_score_lookup(ax[a].values[idx[a]]);
+  const rtk_kv *kv = rtk_config_find(cfg, "score", "model");
+  return rtk_score_lookup(kv ? kv->value : "exact");
+}
+
+/* a [sweep] axis score.<key> multiplies only the runs whose score model has that key */
+static int score_axis_applies(const axis *a, const rtk_score_ops *model) {
+  if (strcmp(a->section, "score") || !strcmp(a->key, "model") || rtk_opt_find(rtk_score_common_options, a->key))
+    return 1;
+  return !model || rtk_opt_find(model->options, a->key) != NULL;
 }
 
 int rtk_study_expand(const rtk_config *cfg, const rtk_target_loader *ld, rtk_study *st) {
@@ -555,10 +613,15 @@ int rtk_study_expand(const rtk_config *cfg, const rtk_target_loader *ld, rtk_stu
     if (rc) break;
     memset(idx, 0, sizeof(int) * (nax + 1));
     for (;;) { /* odometer over the axes that apply to this sampler */
-      int nov = 0;
+      int nov = 0, skip = 0;
       char sweep[512] = "";
+      const rtk_score_ops *model = current_model(cfg, ax, nax, idx);
       for (int a = 0; a < nax; a++) {
         if (!axis_applies(&ax[a], s)) continue;
+        if (!score_axis_applies(&ax[a], model)) { /* one run, not one per value */
+          skip |= idx[a] != 0;
+          continue;
+        }
         ov[nov++] = (override){ax[a].section, ax[a].key, ax[a].values[idx[a]], ax[a].origin};
         snprintf(sweep + strlen(sweep), sizeof sweep - strlen(sweep), "%s%s.%s=%s", sweep[0] ? " " : "",
                  ax[a].section, ax[a].key, ax[a].values[idx[a]]);
@@ -572,17 +635,19 @@ int rtk_study_expand(const rtk_config *cfg, const rtk_target_loader *ld, rtk_stu
         st->runs = nr;
         cap *= 2;
       }
-      rtk_runspec *r = &st->runs[st->nruns];
-      rc = resolve_run(cfg, ld, s, ov, nov, r);
-      if (rc) break;
-      r->index = st->nruns;
-      snprintf(r->id, sizeof r->id, "%04d-%s", r->index, s->name);
-      snprintf(r->sweep, sizeof r->sweep, "%s", sweep);
-      r->resolved = resolved_text(r);
-      st->nruns++;
-      if (!r->resolved) {
-        rc = RTK_ERR(RTK_ERR_MEM, "out of memory");
-        break;
+      if (!skip) {
+        rtk_runspec *r = &st->runs[st->nruns];
+        rc = resolve_run(cfg, ld, s, ov, nov, r);
+        if (rc) break;
+        r->index = st->nruns;
+        snprintf(r->id, sizeof r->id, "%04d-%s", r->index, s->name);
+        snprintf(r->sweep, sizeof r->sweep, "%s", sweep);
+        r->resolved = resolved_text(r);
+        st->nruns++;
+        if (!r->resolved) {
+          rc = RTK_ERR(RTK_ERR_MEM, "out of memory");
+          break;
+        }
       }
       int a = 0;
       for (; a < nax; a++) {
@@ -624,6 +689,8 @@ int rtk_study_expand(const rtk_config *cfg, const rtk_target_loader *ld, rtk_stu
 }
 
 void rtk_study_free(rtk_study *st) {
+  for (int i = 0; i < st->nnets; i++) rtk_mlp_free(st->nets[i]);
+  free(st->nets);
   for (int i = 0; i < st->nruns; i++) free(st->runs[i].resolved);
   free(st->runs);
   free(st->resolved);
@@ -654,6 +721,16 @@ void rtk_print_catalogue(void) {
     printf("\n%-16s %s\n", (*t)->name, (*t)->summary);
     print_table("target", (*t)->options, -1);
   }
+  printf("\nSCORE MODELS  ([score] model = NAME, then that model's keys; samplers never see which one runs,\n"
+         "              metrics always use the exact target; rtk-mala needs a model with energy)\n");
+  for (const rtk_score_ops *const *m = rtk_score_all(); *m; m++) {
+    printf("\n%-16s %s\n", (*m)->name, (*m)->summary);
+    print_table("score", (*m)->options, -1);
+  }
+  printf("\n");
+  printf("  %-9s %-12s = %-22s %s {%s}\n", "score", "model", "exact", "score model used by every sampler",
+         RTK_SCORE_MODEL_CHOICES);
+  print_table("score", rtk_score_common_options, -1);
   printf("\nSTUDY KEYS\n");
   print_table("run", run_opts, -1);
   print_table("run", rtk_sampler_common_options, 0);

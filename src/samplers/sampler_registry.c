@@ -15,6 +15,15 @@ static const rtk_sampler_ops *const samplers[] = {
 
 const rtk_sampler_ops *const *rtk_sampler_all(void) { return samplers; }
 
+/* samplers that read the energy -log p_t (a list rather than a field, so that sampler plug-ins stay unchanged) */
+static const rtk_sampler_ops *const energy_samplers[] = {&rtk_sampler_rtk_mala, NULL};
+
+int rtk_sampler_needs_energy(const rtk_sampler_ops *ops) {
+  for (int i = 0; energy_samplers[i]; i++)
+    if (energy_samplers[i] == ops) return 1;
+  return 0;
+}
+
 const rtk_sampler_ops *rtk_sampler_lookup(const char *name) {
   for (int i = 0; samplers[i]; i++)
     if (!strcmp(samplers[i]->name, name)) return samplers[i];

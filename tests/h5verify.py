@@ -4,6 +4,8 @@
   h5verify.py FILE [FILE ...]            verify every complete run of each file
   h5verify.py selftest FILE RUN_ID       corrupt copies of FILE (one metric of RUN_ID
                                          at a time) and require each to be reported
+  h5verify.py near-exact FILE SAMPLER ... runs of these samplers are indistinguishable
+                                         from exact samples (accuracy, sliced, mode TV)
   h5verify.py summary FILE LOG INFO_JSON the summary table printed by `rtkbench run`
                                          (captured in LOG) equals `rtkbench info
                                          --json` (INFO_JSON) and the file, row by row
@@ -597,6 +599,39 @@ def summary(path, log, info_json):
     return errors
 
 
+# ---------------------------------------------------------------- sampler quality
+def near_exact(path, samplers):
+    """The named samplers' runs are statistically indistinguishable from exact samples of the
+    same size: marginal and sliced accuracy within KSIG s.d. of the exact-sample level, mode TV
+    within KSIG s.d. of its exact-sample expectation (s.d.s of N exact samples, see above)."""
+    errors = []
+    with h5py.File(path, "r") as f:
+        for rid in f["runs"]:
+            r = Run(f, rid, errors)
+            if r.sampler not in samplers:
+                continue
+            means, sds, lo, hi = r.marginal()
+            P = bin_probs(r.w, means, sds, r.get("bin_lo"), r.get("bin_hi"), r.nb)
+            fl, _ = floor_stats(P, r.N)
+            acc, sd = float(r.get("marginal_accuracy")), tv_sd(P, r.N).mean()
+            if abs(acc - (1 - fl.mean())) > KSIG * sd:
+                r.fail(f"accuracy {acc:.4f} not within {KSIG:g} sd ({sd:.4f}) of exact samples' {1 - fl.mean():.4f}")
+            if "sliced_accuracy" in r.m:
+                U = r.get("sliced_directions")
+                sm, ss = mixture_1d(r.w, r.mu @ U.T, r.var @ (U * U).T, r.t)
+                slo, shi = ranges(sm, ss, r.rsd)
+                SP = bin_probs(r.w, sm, ss, slo, shi, r.nb)
+                sfl, _ = floor_stats(SP, r.N)
+                sa, ssd = float(r.get("sliced_accuracy")), tv_sd(SP, r.N).mean()
+                if abs(sa - (1 - sfl.mean())) > KSIG * ssd:
+                    r.fail(f"sliced accuracy {sa:.4f} not within {KSIG:g} sd ({ssd:.4f}) of exact samples' {1 - sfl.mean():.4f}")
+            tv, (mean, msd) = float(r.get("mode_tv")), exact_mode_tv(r)
+            if abs(tv - mean) > KSIG * msd:
+                r.fail(f"mode TV {tv:.4f} not within {KSIG:g} sd ({msd:.4f}) of exact samples' {mean:.4f}")
+            print(f"{rid}: accuracy {acc:.4f} vs {1 - fl.mean():.4f} (sd {sd:.4f}), mode TV {tv:.4f} vs {mean:.4f} (sd {msd:.4f})")
+    return errors
+
+
 # ---------------------------------------------------------------- the checker can fail
 # (dataset, transformation): one realistic error each, applied to a copy of a good file
 CORRUPTIONS = [
@@ -678,6 +713,8 @@ def selftest(path, rid):
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "summary":
         errs = summary(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif len(sys.argv) >= 4 and sys.argv[1] == "near-exact":
+        errs = near_exact(sys.argv[2], sys.argv[3:])
     elif len(sys.argv) == 4 and sys.argv[1] == "selftest":
         errs = selftest(sys.argv[2], sys.argv[3])
     elif len(sys.argv) >= 2 and not sys.argv[1].startswith("-"):

@@ -79,6 +79,108 @@ static void test_score_fd(void) {
   }
 }
 
+/* score by direct summation: s = sum_k r_k (m_k - x) / lam_k, responsibilities by a shifted softmax */
+static void direct_score(const rtk_mixture *m, double t, const double *x, double *s) {
+  const double a = rtk_alpha(t), s2 = rtk_sigma2(t);
+  double *lk = malloc(sizeof(double) * m->K), mx = -INFINITY, z = 0;
+  for (int k = 0; k < m->K; k++) {
+    double l = log(m->w[k]);
+    for (int j = 0; j < m->d; j++) {
+      double lam = a * a * m->var[k * m->d + j] + s2, r = x[j] - a * m->mu[k * m->d + j];
+      l += -0.5 * (log(2 * M_PI * lam) + r * r / lam);
+    }
+    lk[k] = l;
+    if (l > mx) mx = l;
+  }
+  for (int k = 0; k < m->K; k++) z += exp(lk[k] - mx);
+  for (int j = 0; j < m->d; j++) s[j] = 0;
+  for (int k = 0; k < m->K; k++) {
+    const double r = exp(lk[k] - mx) / z;
+    for (int j = 0; j < m->d; j++) {
+      double lam = a * a * m->var[k * m->d + j] + s2;
+      s[j] += r * (a * m->mu[k * m->d + j] - x[j]) / lam;
+    }
+  }
+  free(lk);
+}
+
+/* Far from every mode the logits are large and negative (log p below -2000 here, where exp() without the shift underflows to 0),
+ * so the log-sum-exp shift is what keeps log p and the responsibilities finite; on
+ * mog-random the variances differ between components, so the normalisers decide the
+ * responsibilities there.  Points: far along random directions, and on the segment
+ * between two modes pushed out of the subspace, where two components compete
+ * (responsibilities away from 0 and 1).  log p and the score against direct
+ * summation, and the score against central differences of log p. */
+static void test_score_far(void) {
+  static const char *rnd[] = {"dim=5", "K=6", "subspace=3", "var_min=0.01", "var_max=0.3", "alpha=0.5", NULL};
+  rtk_mixture *m = tu_target("mog-random", rnd);
+  const int d = m->d, n = 48;
+  rtk_mixcoef c;
+  rtk_mixwork w;
+  OK(rtk_mixcoef_init(m, &c));
+  OK(rtk_mixwork_init(n, m->K, d, &w));
+  double *X = malloc(sizeof(double) * n * d), *S = malloc(sizeof(double) * n * d), lp[48], lp2[2], Y[2 * 8], ds[8];
+  const double times[] = {0, 0.01, 0.2};
+  for (int it = 0; it < 3; it++) {
+    const double t = times[it];
+    double U[48 * 5];
+    rtk_random_directions(3, n, d, U);
+    for (int i = 0; i < n; i++)
+      for (int j = 0; j < d; j++) {
+        if (i < n / 2) { /* radius 5..60 along a random direction */
+          X[i * d + j] = (5 + 55.0 * i / (n / 2)) * U[i * d + j];
+        } else { /* between modes k1 and k2, pushed out of the subspace */
+          const int k1 = i % m->K, k2 = (i / m->K + 1 + k1) % m->K;
+          const double f = (double)(i - n / 2) / (n / 2);
+          X[i * d + j] = rtk_alpha(t) * ((1 - f) * m->mu[k1 * d + j] + f * m->mu[k2 * d + j]) + (j >= 3 ? 3.0 * U[i * d + j] : 0);
+        }
+      }
+    rtk_mixcoef_set_time(m, t, &c);
+    rtk_mix_eval(&c, n, X, lp, S, &w);
+    double worst_lp = 0, worst_s = 0, worst_fd = 0, lowest = 0;
+    int finite = 1;
+    for (int i = 0; i < n; i++) {
+      const double *x = X + i * d;
+      const double dl = direct_logp(m, t, x);
+      if (dl < lowest) lowest = dl;
+      finite &= isfinite(lp[i]);
+      const double e = fabs(lp[i] - dl) / (1 + fabs(dl));
+      if (!(e <= worst_lp)) worst_lp = e;
+      direct_score(m, t, x, ds);
+      double sn = 0;
+      for (int j = 0; j < d; j++) sn += ds[j] * ds[j];
+      sn = sqrt(sn);
+      for (int j = 0; j < d; j++) {
+        finite &= isfinite(S[i * d + j]);
+        const double es = fabs(S[i * d + j] - ds[j]) / (1 + sn);
+        if (!(es <= worst_s)) worst_s = es;
+        const double h = 1e-6 * (1 + fabs(x[j]));
+        memcpy(Y, x, sizeof(double) * d);
+        memcpy(Y + d, x, sizeof(double) * d);
+        Y[j] += h;
+        Y[d + j] -= h;
+        rtk_mix_eval(&c, 2, Y, lp2, NULL, &w);
+        /* central differences: truncation O(h^2 |f'''|) and rounding 1e-16 |log p| / h, relative to |s| */
+        const double fd = (lp2[0] - lp2[1]) / (2 * h), efd = fabs(fd - S[i * d + j]) / (1 + sn + 1e-16 * fabs(dl) / h);
+        if (!(efd <= worst_fd)) worst_fd = efd;
+      }
+    }
+    if (getenv("RTK_TEST_VERBOSE"))
+      printf("t=%g: lowest log p %.3g, worst rel. errors: log p %.2e, score %.2e, finite differences %.2e\n", t, lowest,
+             worst_lp, worst_s, worst_fd);
+    CHECK(finite, "t=%g: non-finite log p or score far from the modes", t);
+    CHECK(lowest < -2e3, "t=%g: log-densities must reach far below the exp() underflow at -745 (lowest %.3g)", t, lowest);
+    CHECK(worst_lp < 1e-12, "t=%g: log p vs direct sum far from the modes, worst rel. error %.3e", t, worst_lp);
+    CHECK(worst_s < 1e-9, "t=%g: score vs direct sum far from the modes, worst rel. error %.3e", t, worst_s);
+    CHECK(worst_fd < 1e-4, "t=%g: score vs finite differences far from the modes, worst rel. error %.3e", t, worst_fd);
+  }
+  free(X);
+  free(S);
+  rtk_mixcoef_free(&c);
+  rtk_mixwork_free(&w);
+  rtk_mixture_free(m);
+}
+
 /* exact samples of p_t against the closed-form moments, 5-sigma bounds from exact 4th moments */
 static void test_moments(void) {
   const double times[] = {0, 0.5};
@@ -748,7 +850,7 @@ int main(int argc, char **argv) {
                {"rng", test_rng}, {"mala_score_subproblem", test_mala_score_subproblem},
                {"langevin_subproblem", test_langevin_subproblem}, {"adaptive_projected", test_adaptive_projected},
                {"ode_order", test_ode_order}, {"gaussian_convergence", test_gaussian_convergence},
-               {"pmm_lmc", test_pmm_lmc}, {"moment_kl", test_moment_kl}};
+               {"pmm_lmc", test_pmm_lmc}, {"moment_kl", test_moment_kl}, {"score_far", test_score_far}};
   int ran = 0;
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
     if (argc < 2 || !strcmp(argv[1], tests[i].name)) {

@@ -6,9 +6,11 @@
                                          at a time) and require each to be reported
   h5verify.py near-exact FILE SAMPLER ... runs of these samplers are indistinguishable
                                          from exact samples (accuracy, sliced, mode TV)
-  h5verify.py summary FILE LOG INFO_JSON the summary table printed by `rtkbench run`
-                                         (captured in LOG) equals `rtkbench info
-                                         --json` (INFO_JSON) and the file, row by row
+  h5verify.py summary FILE LOG INFO_JSON [INFO_TXT]
+                                         the summary table printed by `rtkbench run`
+                                         (captured in LOG) equals `rtkbench info --json`
+                                         (INFO_JSON), the `rtkbench info` table
+                                         (INFO_TXT) and the file, row by row
 
 Nothing here calls rtkbench code: the target, the time grid, the bins and the
 metric options are read from the file (each run's /runs/<id>/target, times and
@@ -549,9 +551,21 @@ def verify(path, only=None, quiet=False):
 
 
 # ---------------------------------------------------------------- summary table
-def summary(path, log, info_json):
-    """The table `rtkbench run` printed (resumed or not) against `rtkbench info --json` and the file."""
+def info_table(txt):
+    """rows of the `rtkbench info` text table: name -> its last 8 columns (the sweep may hold spaces)"""
+    rows = {}
+    for l in open(txt).read().splitlines():
+        t = l.split()
+        if len(t) >= 12 and re.match(r"^\d{4}-", t[0]):
+            rows[t[0]] = dict(zip(["NFE", "particles", "dim", "accuracy", "floor", "mode-TV", "accept", "wall"], t[-8:]))
+    return rows
+
+
+def summary(path, log, info_json, info_txt=None):
+    """The table `rtkbench run` printed (resumed or not) against `rtkbench info` (--json and
+    text) and the file."""
     errors = []
+    itab = info_table(info_txt) if info_txt else None
     text = open(log).read().splitlines()
     try:
         start = max(i for i, l in enumerate(text) if l.startswith("run ") and "accuracy" in l and "sampler" in l)
@@ -596,6 +610,18 @@ def summary(path, log, info_json):
             for k, (a, b) in want.items():
                 if a != b:
                     errors.append(f"row {row[0]} ({rid}) {k}: summary {a}, info/file {b}")
+            if itab is not None:
+                t = itab.get(rid)
+                if t is None:
+                    errors.append(f"{rid} missing from the info table")
+                    continue
+                for k in ["NFE", "accuracy", "floor", "mode-TV", "wall"]:
+                    if t[k] != want[k][0]:
+                        errors.append(f"row {row[0]} ({rid}) {k}: summary {want[k][0]}, info table {t[k]}")
+                if (t["accept"] == "nan") != (want["accept"][0] == "-") or (t["accept"] != "nan" and t["accept"] != want["accept"][0]):
+                    errors.append(f"row {row[0]} ({rid}) accept: summary {want['accept'][0]}, info table {t['accept']}")
+                if int(t["particles"]) != int(g.attrs["particles"]) or int(t["dim"]) != int(g.attrs["dim"]):
+                    errors.append(f"{rid}: info table particles/dim {t['particles']}/{t['dim']}")
     return errors
 
 
@@ -711,8 +737,8 @@ def selftest(path, rid):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] == "summary":
-        errs = summary(sys.argv[2], sys.argv[3], sys.argv[4])
+    if len(sys.argv) in (5, 6) and sys.argv[1] == "summary":
+        errs = summary(*sys.argv[2:])
     elif len(sys.argv) >= 4 and sys.argv[1] == "near-exact":
         errs = near_exact(sys.argv[2], sys.argv[3:])
     elif len(sys.argv) == 4 and sys.argv[1] == "selftest":

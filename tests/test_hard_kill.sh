@@ -26,8 +26,8 @@ ok() { echo "PASS $1"; }
 bad() { echo "FAIL $1"; fail=1; }
 cfg="$src/tests/mog_random.ini"
 summary_is_info() { # file log
-  "$bin" info "$1" --json >"$1.json" || { bad "info --json $1"; return; }
-  $py "$src/tests/h5verify.py" summary "$1" "$2" "$1.json" && ok "summary of $(basename "$2") == rtkbench info" \
+  "$bin" info "$1" --json >"$1.json" && "$bin" info "$1" >"$1.txt" || { bad "info $1"; return; }
+  $py "$src/tests/h5verify.py" summary "$1" "$2" "$1.json" "$1.txt" && ok "summary of $(basename "$2") == rtkbench info" \
     || { bad "summary of $(basename "$2") differs from rtkbench info"; cat "$2"; }
 }
 

@@ -456,6 +456,162 @@ static void test_langevin_subproblem(void) {
   CHECK(!exact_law(&sp, n, 20), "unconverged ULD not detected");
 }
 
+/* ULD at a finite step on a Gaussian segment target is a linear Gaussian AR(1)
+ * process in (z - mean, v) with the frozen-gradient coefficients of SPEC §3.2:
+ *   y' = (1 - P (tau - (1-E)/gamma)/gamma) y + (1-E)/gamma v + noise_z,
+ *   v' = -(1-E)/gamma P y + E v + noise_v,
+ *   Var noise_z = (2/gamma)(tau - 2(1-E)/gamma + (1-E^2)/(2 gamma)),
+ *   Var noise_v = 1 - E^2,  Cov = (1-E)^2/gamma,  E = e^{-gamma tau}.
+ * Its stationary variance C_zz (discrete Lyapunov equation, solved here by
+ * iteration) is not the target's 1/P at this step (P C_zz = 1.17), so the
+ * sample variance of the residual checks every coefficient of the step; with
+ * the z and v noises uncorrelated it would be 0.84, with Cov scaled by
+ * 1/sqrt(1-E^2) 1.27 (both > 15 sigma away, computed the same way). */
+static void test_uld_ar(void) {
+  const double gam = 2, tau = 0.3, t = 0.5, h = 0.5;
+  const double a = rtk_alpha(t), lam = a * a * 0.25 + rtk_sigma2(t), e = exp(-h), q = -expm1(-2 * h);
+  const double P = 1 / lam + e * e / q, E = exp(-gam * tau), o = 1 - E;
+  const double vz = (2 / gam) * (tau - 2 * o / gam + (1 - E * E) / (2 * gam)), vv = 1 - E * E, cz = o * o / gam;
+  const double A[2][2] = {{1 - P * (tau - o / gam) / gam, o / gam}, {-(o / gam) * P, E}};
+  double C[2][2] = {{0, 0}, {0, 0}};
+  for (int it = 0; it < 5000; it++) { /* C <- A C A^T + Q */
+    double AC[2][2], N2[2][2];
+    for (int i = 0; i < 2; i++)
+      for (int j = 0; j < 2; j++) AC[i][j] = A[i][0] * C[0][j] + A[i][1] * C[1][j];
+    for (int i = 0; i < 2; i++)
+      for (int j = 0; j < 2; j++) N2[i][j] = AC[i][0] * A[j][0] + AC[i][1] * A[j][1];
+    N2[0][0] += vz;
+    N2[1][1] += vv;
+    N2[0][1] += cz;
+    N2[1][0] += cz;
+    memcpy(C, N2, sizeof C);
+  }
+  const double want = P * C[0][0]; /* variance of the standardised residual (z - mean) sqrt(P) */
+  CHECK(fabs(want - 1) > 0.1, "the finite-step variance must differ from the target's (P C_zz = %.4f)", want);
+  const char *kv[] = {"inner_steps=100", "step_mode=absolute", "step=0.3", "gamma=2", NULL};
+  const int64_t N = 20000;
+  double mean = 0, m2 = 0, cov = 0;
+  for (int s = 0; s < 4; s++) {
+    subproblem sp = run_subproblem_seed(&rtk_sampler_rtk_uld, kv, N / 4, 201 + (uint64_t)s);
+    const double n = (double)(N / 4) * 4;
+    CHECK(fabs(sp.mean) < 5 * sqrt(want / n) && fabs(sp.var - want) < 5 * want * sqrt(2 / n) &&
+              fabs(sp.cov_x) < 5 * sqrt(want / n),
+          "ULD tau=0.3 seed %d: residual mean %.5f var %.5f (AR(1) prediction %.5f) cov %.5f", 201 + s, sp.mean, sp.var,
+          want, sp.cov_x);
+    mean += sp.mean / 4;
+    m2 += (sp.var + sp.mean * sp.mean) / 4;
+    cov += sp.cov_x / 4;
+  }
+  const double n = (double)N * 4, var = m2 - mean * mean;
+  CHECK(fabs(var - want) < 5 * want * sqrt(2 / n), "ULD tau=0.3 pooled: residual var %.5f, AR(1) prediction %.5f", var,
+        want);
+  CHECK(fabs(mean) < 5 * sqrt(want / n) && fabs(cov) < 5 * sqrt(want / n), "ULD pooled: mean %.5f cov %.5f", mean, cov);
+}
+
+/* The start z_0 of every segment, pathwise: the inner chain's state m = 0 (at_inner)
+ * against x' (at_boundary) and the same normals, for the three inits:
+ *   gaussian e^h x' + sqrt(e^{2h}-1) xi,  mean e^h x',
+ *   ddpm     e^h x' + 2(e^h-1) s_tf(x') + sqrt(e^{2h}-1) xi,
+ * with xi = normals(seed, id, k, 0, SEGINIT) and s_tf by direct summation.  MALA
+ * reuses the score of its last state for the next segment's start, ULA pays it. */
+typedef struct {
+  int d, S, N;
+  double *xb; /* [S+1][N][d] particles at the grid times */
+  double *z0; /* [S][N][d] inner-chain starts */
+} start_rec;
+
+static void start_bnd(void *u, int k, int64_t gid0, int n, const double *X) {
+  start_rec *r = u;
+  memcpy(r->xb + ((size_t)k * r->N + (size_t)gid0) * r->d, X, sizeof(double) * n * r->d);
+}
+
+static void start_inner(void *u, int k, int m, int64_t gid0, int n, const double *Z) {
+  start_rec *r = u;
+  if (m == 0) memcpy(r->z0 + ((size_t)k * r->N + (size_t)gid0) * r->d, Z, sizeof(double) * n * r->d);
+}
+
+static void test_segment_start(void) {
+  static const char *rnd[] = {"dim=3", "K=4", "var_min=0.02", "var_max=0.3", "alpha=0.5", NULL};
+  rtk_mixture *m = tu_target("mog-random", rnd);
+  const rtk_sampler_ops *ss[] = {&rtk_sampler_rtk_mala, &rtk_sampler_rtk_ula};
+  const char *inits[] = {"init=gaussian", "init=mean", "init=ddpm"};
+  const int N = 50, d = m->d;
+  for (int si = 0; si < 2; si++)
+    for (int ii = 0; ii < 3; ii++) {
+      const char *kv[] = {"nfe=40", "segments=4", inits[ii], NULL};
+      rtk_sampler_cfg cfg;
+      tu_scfg(ss[si], &cfg, kv);
+      rtk_plan plan;
+      OK(ss[si]->plan(&cfg, m, &plan));
+      start_rec rec = {d, plan.nseg, N, calloc((size_t)(plan.nseg + 1) * N * d, sizeof(double)),
+                       calloc((size_t)plan.nseg * N * d, sizeof(double))};
+      rtk_stats st;
+      OK(rtk_stats_alloc(plan.nseg, &st));
+      double *X = calloc((size_t)N * d, sizeof(double)), xi[8], s[8];
+      rtk_block_ctx ctx = {m, &cfg, &plan, 5, start_bnd, &rec, start_inner};
+      OK(rtk_sample_blocks(ss[si], &ctx, N, 16, 0, (N + 15) / 16, X, &st, NULL, NULL));
+      double worst = 0;
+      for (int k = 0; k < plan.nseg; k++) {
+        const double h = plan.times[k] - plan.times[k + 1], eh = exp(h), sd = sqrt(expm1(2 * h));
+        for (int i = 0; i < N; i++) {
+          const double *x = rec.xb + ((size_t)k * N + i) * d, *z = rec.z0 + ((size_t)k * N + i) * d;
+          rtk_rng_normals(5, (uint64_t)i, (uint64_t)k, 0, RTK_RNG_SEGINIT, d, xi);
+          direct_score(m, plan.times[k], x, s);
+          for (int j = 0; j < d; j++) {
+            double want = eh * x[j];
+            if (ii != 1) want += sd * xi[j];
+            if (ii == 2) want += 2 * expm1(h) * s[j];
+            const double err = fabs(z[j] - want) / (1 + fabs(want));
+            if (err > worst) worst = err;
+          }
+        }
+      }
+      CHECK(worst < 1e-9, "%s %s: segment starts differ from the formula (worst rel. error %.3e)", ss[si]->name,
+            inits[ii], worst);
+      free(rec.xb);
+      free(rec.z0);
+      free(X);
+      rtk_stats_free(&st);
+      rtk_plan_free(&plan);
+    }
+  rtk_mixture_free(m);
+}
+
+/* The plan's formulas (docs/design.md): relative step tau_k = step / L_k with
+ * L_k = 1/min_{k,j} lam_kj(t_{k+1}) + e^{-2h}/(1 - e^{-2h}), computed here from the
+ * mixture; the budget split b_k = floor(nfe/S) + (k < nfe mod S); the warm-up
+ * floor(warmup * inner_k); absolute steps. */
+static void test_plan_formulas(void) {
+  static const char *rnd[] = {"dim=4", "K=5", "var_min=0.01", "var_max=0.5", NULL};
+  rtk_mixture *m = tu_target("mog-random", rnd);
+  const char *kv[] = {"nfe=103", "segments=5", "step=0.4", "step_mode=adaptive", "warmup=0.3", NULL};
+  rtk_sampler_cfg cfg;
+  tu_scfg(&rtk_sampler_rtk_mala, &cfg, kv);
+  rtk_plan p;
+  OK(rtk_sampler_rtk_mala.plan(&cfg, m, &p));
+  int64_t tot = 0;
+  for (int k = 0; k < p.nseg; k++) {
+    const double tt = p.times[k + 1], h = p.times[k] - tt, a = exp(-tt), s2 = 1 - exp(-2 * tt);
+    double mn = INFINITY;
+    for (int i = 0; i < m->K * m->d; i++) mn = fmin(mn, a * a * m->var[i] + s2);
+    const double L = 1 / mn + exp(-2 * h) / (1 - exp(-2 * h));
+    CHECK(fabs(p.tau[k] - 0.4 / L) < 1e-12 * p.tau[k], "segment %d: tau %.6g, step/L_k = %.6g", k, p.tau[k], 0.4 / L);
+    const int64_t b = 103 / 5 + (k < 103 % 5), fixed = 1 + (k == 0); /* z_0, and the init=ddpm score once */
+    CHECK(p.inner[k] == b - fixed, "segment %d: %d inner steps, budget %lld - %lld", k, p.inner[k], (long long)b,
+          (long long)fixed);
+    CHECK(p.warmup[k] == (int)floor(0.3 * p.inner[k]), "segment %d: warm-up %d of %d", k, p.warmup[k], p.inner[k]);
+    tot += p.nfe_seg[k];
+  }
+  CHECK(p.nfe == 103 && tot == 103, "the whole budget is planned: %lld", (long long)p.nfe);
+  rtk_plan_free(&p);
+  const char *ab[] = {"nfe=50", "step_mode=absolute", "step=0.07", NULL};
+  tu_scfg(&rtk_sampler_rtk_ula, &cfg, ab);
+  OK(rtk_sampler_rtk_ula.plan(&cfg, m, &p));
+  for (int k = 0; k < p.nseg; k++) CHECK(p.tau[k] == 0.07 && p.warmup[k] == 0, "absolute step %g", p.tau[k]);
+  rtk_plan_free(&p);
+  rtk_mixture_free(m);
+}
+
 static void test_adaptive_projected(void) {
   const int64_t N = 20000;
   /* adaptive MALA: warm-up reaches the target acceptance, the law stays exact */
@@ -850,7 +1006,8 @@ int main(int argc, char **argv) {
                {"rng", test_rng}, {"mala_score_subproblem", test_mala_score_subproblem},
                {"langevin_subproblem", test_langevin_subproblem}, {"adaptive_projected", test_adaptive_projected},
                {"ode_order", test_ode_order}, {"gaussian_convergence", test_gaussian_convergence},
-               {"pmm_lmc", test_pmm_lmc}, {"moment_kl", test_moment_kl}, {"score_far", test_score_far}};
+               {"pmm_lmc", test_pmm_lmc}, {"moment_kl", test_moment_kl}, {"score_far", test_score_far},
+               {"uld_ar", test_uld_ar}, {"segment_start", test_segment_start}, {"plan_formulas", test_plan_formulas}};
   int ran = 0;
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
     if (argc < 2 || !strcmp(argv[1], tests[i].name)) {

@@ -63,6 +63,8 @@ resume() { # file ranks expected-complete
     || { bad "$1: expected $3 complete runs kept"; cat "$work/$1.log"; }
   $py "$src/tests/h5check.py" same "$work/full.h5" "$work/$1.h5" && ok "$1: resumed == uninterrupted (bitwise)" \
     || bad "$1: resumed file differs from the uninterrupted one"
+  $py "$src/tests/h5check.py" contract "$work/$1.h5" >/dev/null && ok "$1: every run complete, contract holds" \
+    || bad "$1: contract (a run left unfinished?)"
   $py "$src/tests/h5verify.py" "$work/$1.h5" >/dev/null && ok "$1: verifies" || bad "$1: h5verify"
   summary_is_info "$work/$1.h5" "$work/$1.log"
 }

@@ -3,6 +3,7 @@
 
 usage: /usr/bin/python3 analysis/rtk_analyze.py RESULTS.h5 [-o OUTDIR]
        [--scaling-metric auto] [--scaling-target X] [--grid NAME] [--strip LO HI] [--points N]
+       [--images N]
 
 Writes into OUTDIR (default: <results stem>_figures/ next to the file):
   summary.csv, summary.md        one row per run, headline metrics
@@ -12,6 +13,8 @@ Writes into OUTDIR (default: <results stem>_figures/ next to the file):
   boundary_accuracy.png          accuracy at every grid time vs the exact p_t
   hist_x2.png                    x2 | x1 in (0.75, 1.25) vs the exact density
   clusters.png                   first two coordinates vs ground truth
+  images.png                     decoded sample images per sampler x NFE (targets with a decode basis)
+  frechet_vs_nfe.png             Frechet distance vs NFE with its exact-sample floor
   scaling.png, scaling.md        NFE to reach a target of the scaling criterion vs dimension
 A figure whose inputs are missing from the file is skipped with a note.
 Needs only Debian's python3-numpy, python3-h5py and python3-matplotlib.
@@ -203,6 +206,19 @@ SUMMARY_COLS = ["id", "sampler", "sweep", "grid", "seed", "dim", "nfe", "nfe_bud
                 "marginal_accuracy", "marginal_accuracy_ci95_lo", "marginal_accuracy_ci95_hi",
                 "noise_floor_accuracy", "excess_tv", "mode_tv", "mode_tv_ci95_lo", "mode_tv_ci95_hi",
                 "acceptance_overall", "wall_time", "nfe_per_second"]
+# appended when some run stores the Fréchet distance (metrics/frechet_*)
+FRECHET_COLS = ["frechet_distance", "frechet_floor", "frechet_floor_sd", "frechet_floor_se", "frechet_excess"]
+
+
+def has_frechet(st):
+    return any(math.isfinite(r.m["frechet_distance"]) for r in st.runs)
+
+
+def fsig(x, nd=4):
+    """nd significant digits (the Fréchet distance spans many decades)"""
+    if x is None or not math.isfinite(x):
+        return "—"
+    return f"{x:.{nd}g}"
 
 
 def sorted_runs(st):
@@ -230,9 +246,14 @@ def write_summary(st, outdir):
             "mode_tv_ci95_lo": m["mode_tv_ci95"][0], "mode_tv_ci95_hi": m["mode_tv_ci95"][1],
             "acceptance_overall": m["acceptance_overall"],
             "wall_time": m["wall_time"], "nfe_per_second": m["nfe_per_second"]})
+        rows[-1].update({k: m[k] for k in FRECHET_COLS})
+    fd = has_frechet(st)
+    if not fd:
+        note("summary: no run stores metrics/frechet_distance (older file, d > 1024 or "
+             "metrics.frechet = false): no Fréchet columns")
     p_csv = os.path.join(outdir, "summary.csv")
     with open(p_csv, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=SUMMARY_COLS)
+        w = csv.DictWriter(fh, fieldnames=SUMMARY_COLS + (FRECHET_COLS if fd else []), extrasaction="ignore")
         w.writeheader()
         for row in rows:  # floats in full precision (repr), nan as 'nan'
             w.writerow({k: (repr(v) if isinstance(v, float) else v) for k, v in row.items()})
@@ -241,13 +262,18 @@ def write_summary(st, outdir):
 
     p_md = os.path.join(outdir, "summary.md")
     hdr = ["id", "sampler", "sweep", "grid", "NFE", "N", "accuracy", "95% CI", "floor",
-           "excess TV", "mode TV", "mode TV 95% CI", "accept", "wall [s]", "NFE/s"]
+           "excess TV", "mode TV", "mode TV 95% CI"] + (["FD", "FD floor ± sd"] if fd else []) + \
+          ["accept", "wall [s]", "NFE/s"]
     with open(p_md, "w") as fh:
         fh.write(f"# rtkbench summary: `{os.path.basename(st.path)}`\n\n")
         fh.write(f"{len(rows)} runs; target {st.desc}. accuracy = marginal accuracy "
                  "(1 − mean coordinate TV); floor = 1 − noise_floor (expected accuracy of "
                  "exact samples of the same size); excess TV = mean TV − noise floor; "
-                 "wall time = sampling kernel only.\n\n")
+                 "wall time = sampling kernel only." +
+                 (" FD = Fréchet distance of the samples' mean and covariance to the exact ones of "
+                  "p_δ; FD floor = mean ± sd of the FD of independent exact sample sets of the same "
+                  "size (metrics/frechet_floor, frechet_floor_sd; `metrics.frechet_sets` sets), the "
+                  "level an exact sampler reaches." if fd else "") + "\n\n")
         fh.write("| " + " | ".join(hdr) + " |\n")
         fh.write("|" + "|".join("---" if i < 4 else "---:" for i in range(len(hdr))) + "|\n")
         for row in rows:
@@ -260,8 +286,12 @@ def write_summary(st, outdir):
                      f"{fnum(ci[0])} – {fnum(ci[1])}" if math.isfinite(ci[0]) else "—",
                      fnum(row["noise_floor_accuracy"]), f"{row['excess_tv']:+.4f}",
                      fnum(row["mode_tv"]),
-                     f"{fnum(mci[0])} – {fnum(mci[1])}" if math.isfinite(mci[0]) else "—",
-                     fnum(row["acceptance_overall"]), fnum(row["wall_time"]),
+                     f"{fnum(mci[0])} – {fnum(mci[1])}" if math.isfinite(mci[0]) else "—"]
+            if fd:
+                cells += [fsig(row["frechet_distance"]),
+                          fsig(row["frechet_floor"]) +
+                          (f" ± {fsig(row['frechet_floor_sd'], 2)}" if math.isfinite(row["frechet_floor_sd"]) else "")]
+            cells += [fnum(row["acceptance_overall"]), fnum(row["wall_time"]),
                      f"{nps:.3g}" if nps > 0 else "—"]
             fh.write("| " + " | ".join(str(c) for c in cells) + " |\n")
     return [p_csv, p_md]
@@ -644,6 +674,245 @@ def fig_clusters(st, outdir, args):
                    title=f"First two coordinates, {which_nfe(args)} per sampler{' — ' + pt if pt else ''} — {st.stem}")]
 
 
+# ------------------------------------------------- Fréchet distance vs NFE
+
+def fig_frechet(st, outdir):
+    """Fréchet distance (metrics/frechet_distance) vs NFE on a log y axis, the
+    layout of accuracy_vs_nfe.png; the grey band is the measured exact-sample
+    floor ± 2 sd, the error bars ± 1 sd of that floor (the FD's sampling noise
+    at this N), or the t-interval over seeds when seeds were swept"""
+    fname = "frechet_vs_nfe.png"
+    have = [r for r in st.runs if math.isfinite(r.m["frechet_distance"])]
+    if not have:
+        note(f"{fname}: no run stores metrics/frechet_distance (older file, d > 1024 or "
+             "metrics.frechet = false): skipped")
+        return []
+    if not any(not r.is_exact and r.nfe > 0 for r in have):
+        note(f"{fname}: no sampler run with NFE > 0 stores the Fréchet distance: skipped")
+        return []
+    panels = st.panels(have)
+    budgets = [r.nfe_budget if r.nfe_budget > 0 else r.nfe for r in have if not r.is_exact]
+    fig, axes = subplots(len(panels), w=6.0, h=4.4, sharey=True)
+    handles = {}
+    pos = []  # positive values drawn, for the y range
+    bars = False
+    for ax, p in zip(axes, panels):
+        runs = [r for r in have if R.panel_matches(r, st.pkeys, p)]
+        fl = [(r.m["frechet_floor"], r.m["frechet_floor_sd"], r.frechet_sets, r.particles) for r in runs
+              if math.isfinite(r.m["frechet_floor"])]
+        if fl:
+            mu = float(np.mean([x[0] for x in fl]))
+            sd = float(np.mean([x[1] for x in fl])) if all(math.isfinite(x[1]) for x in fl) else float("nan")
+            band = math.isfinite(sd) and sd > 0
+            if band:
+                lo = mu - 2 * sd
+                ax.axhspan(lo if lo > 0 else mu * 1e-3, mu + 2 * sd, color="0.6", alpha=0.35, lw=0)
+                pos.append(mu + 2 * sd)  # (the lower edge may run off the axis: it is not a data point)
+            ax.axhline(mu, color="k", ls=":", lw=1.2)
+            pos.append(mu)
+            sets = sorted({x[2] for x in fl})
+            ns = sorted({x[3] for x in fl})
+            what = (f"{'/'.join(map(str, sets))} exact sample sets" if sets != [1] else "1 exact sample set")
+            handles["floor"] = (
+                (Patch(facecolor="0.6", alpha=0.5, edgecolor="k", ls=":") if band else
+                 Line2D([], [], color="k", ls=":"),
+                 f"floor: mean FD of {what}\nof the same N ({'/'.join(f'{n:,}' for n in ns)})"
+                 + ("; band ± 2 sd" if band else "; no sd (metrics.frechet_sets < 2)")))
+        ex = [r.m["frechet_distance"] for r in runs if r.is_exact]
+        if ex:
+            v = float(np.mean(ex))
+            ax.axhline(v, color="0.3", ls="--", lw=1.1)
+            pos.append(v)
+            handles["exact"] = (Line2D([], [], color="0.3", ls="--"), "FD of the exact run's samples"
+                                + (f" (mean of {len(ex)} seeds)" if len(ex) > 1 else ""))
+        ser = st.series(runs, "frechet_distance", "frechet_sd_bar")
+        for lb in st.labels:
+            if lb not in ser:
+                continue
+            a = np.array(ser[lb], float)
+            c = st.color[lb]
+            ax.plot(a[:, 0], a[:, 1], marker=st.marker[lb], color=c, lw=1.6, ms=5)
+            pos += [v for v in a[:, 1] if v > 0]
+            ok = np.isfinite(a[:, 2]) & (a[:, 1] > 0)
+            if ok.any():
+                lo = np.maximum(a[ok, 2], a[ok, 1] * 1e-3)  # a bar reaching 0 is cut on the log axis
+                ax.errorbar(a[ok, 0], a[ok, 1], yerr=[a[ok, 1] - lo, a[ok, 3] - a[ok, 1]],
+                            fmt="none", ecolor=c, elinewidth=1, capsize=2.5)
+                bars = True
+                pos += [v for v in a[ok, 3] if math.isfinite(v) and v > 0]
+            handles.setdefault(lb, (Line2D([], [], color=c, marker=st.marker[lb], lw=1.6), lb))
+        nfe_axis(ax, budgets)
+        ax.set_yscale("log")
+        ax.set_xlabel("NFE per particle (score evaluations)")
+        ax.set_title(R.panel_title(st.pkeys, p) or st.common_title)
+        ax.grid(True, which="major", alpha=0.35)
+        ax.grid(True, which="minor", alpha=0.12)
+    for ax in axes:
+        if ax.get_subplotspec().is_first_col():
+            ax.set_ylabel("Fréchet distance to p_δ (log scale)")
+        ax.yaxis.set_tick_params(labelleft=True)
+    if pos:
+        axes[0].set_ylim(min(pos) / 1.8, max(pos) * 1.8)
+    order = [k for k in handles if k not in ("exact", "floor")] + [k for k in ("exact", "floor") if k in handles]
+    hs = [handles[k][0] for k in order]
+    ls = [handles[k][1] for k in order]
+    seeds = len({r.seed for r in have})
+    how = ("no error bars (no floor sd: metrics.frechet_sets < 2)" if not bars else
+           f"error bars: 95% t-interval over {seeds} seeds" if seeds > 1 else
+           "error bars: ± 1 sd of the floor (the FD's sampling noise at this N)")
+    return [finish(fig, os.path.join(outdir, fname), hs, ls,
+                   title=f"Fréchet distance (mean and covariance) vs NFE — {st.stem} ({st.desc})\n{how}")]
+
+
+# ------------------------------------------------------- decoded images
+
+def run_decoder(st, r):
+    """the decode map of a run's target ((None, why) without one)"""
+    g = st.f[r.path]
+    tg = g["target"] if "target" in g else st.f["target"] if "target" in st.f else None
+    if tg is None:
+        return None, "the file has no /target"
+    return R.Decoder.from_group(tg, r.dim)
+
+
+def panel_slug(keys, ptuple):
+    s = "_".join(f"{k}-{v}" for k, v in zip(keys, ptuple))
+    return "".join(ch if ch.isalnum() or ch in ".-_" else "-" for ch in s)
+
+
+def fig_images(st, outdir, args):
+    """decoded sample images: one row per sampler x NFE (smallest seed), the
+    first --images particles by global id in every row, the exact run's row on
+    top; one file per panel (images.png when there is one panel)"""
+    dec = {}
+    why = set()
+    for r in st.runs:
+        dv, w = run_decoder(st, r)
+        if dv is None:
+            why.add(w)
+        else:
+            dec[r.id] = dv
+    if not dec:
+        note(f"images.png: no decode basis ({'; '.join(sorted(why))}; only mog-file targets made by "
+             "analysis/make_target.py have one): skipped")
+        return []
+    sel = [r for r in st.runs if r.id in dec and r.has_samples]
+    if not sel:
+        note("images.png: no run with a decode basis stored samples (output.samples = 0?): skipped")
+        return []
+    if args.images < 1:
+        note("images.png: --images 0: skipped")
+        return []
+    panels = st.panels(sel) or [tuple("-" for _ in st.pkeys)]
+    seeds = sorted({r.seed for r in sel})
+    written = []
+    for p in panels:
+        runs = [r for r in sel if R.panel_matches(r, st.pkeys, p)]
+        first = {}  # (label, nfe budget) -> run with the smallest seed
+        for r in runs:
+            k = (R.label(r), r.nfe_budget)
+            if k not in first or (r.seed, r.id) < (first[k].seed, first[k].id):
+                first[k] = r
+        exact = [r for (lb, _), r in first.items() if r.is_exact]
+        rows = [("exact", exact[0])] if exact else []
+        for lb in st.labels:
+            rows += [(lb, first[k]) for k in sorted(first, key=lambda k: (first[k].nfe, k[1]))
+                     if k[0] == lb and not first[k].is_exact]
+        if not rows:
+            note(f"images: no run with samples in panel {R.panel_title(st.pkeys, p)}: skipped")
+            continue
+        shapes = {dec[r.id].shape for _, r in rows}
+        if len(shapes) > 1:
+            note(f"images: panel {R.panel_title(st.pkeys, p)} mixes image shapes {sorted(shapes)}: skipped")
+            continue
+        h, w = shapes.pop()
+        n = min(args.images, max(r.samples_stored for _, r in rows))
+        imgs = [dec[r.id].decode(st.f[r.path]["samples"][:min(n, r.samples_stored)]) for _, r in rows]
+        vr = [dec[r.id].value_range for _, r in rows if dec[r.id].value_range]
+        if vr:
+            vmin, vmax = min(v[0] for v in vr), max(v[1] for v in vr)
+        else:  # no value_range: the range of the exact row (or of all rows)
+            ref = imgs[0] if exact else np.concatenate([x.ravel() for x in imgs])
+            ref = ref[np.isfinite(ref)]
+            vmin, vmax = (float(ref.min()), float(ref.max())) if ref.size else (0.0, 1.0)
+        cmap = plt.get_cmap("gray").copy()
+        cmap.set_bad((0.85, 0.15, 0.15))  # non-finite pixels (a diverged sampler) in red
+        # row groups (exact, then each sampler) separated by a thin gap
+        cell = max(0.6, min(1.2, 3.5 * max(h, w) / DPI))  # inches per image: >= 3.5 screen px per pixel
+        gap = 0.1 * w  # between images, in pixels
+        grp = [lb for lb, _ in rows]
+        hr, axrow = [], []
+        for i, lb in enumerate(grp):
+            if i and lb != grp[i - 1]:
+                hr.append(0.18)
+                axrow.append(None)
+            hr.append(1.0)
+            axrow.append(i)
+        body = sum(hr) * cell * 1.06 + 0.2  # inches; above it: the 3-line title and the particle ids
+        head = 0.95
+        H = body + head
+        fig = plt.figure(figsize=(n * cell * 1.1 + 2.2, H))
+        gs = fig.add_gridspec(len(hr), 1, height_ratios=hr, hspace=0.06,
+                              top=body / H, bottom=0.2 / H, left=0.02, right=0.98)
+        row_seeds = {r.seed for _, r in rows}
+        nan_rows = 0
+        for gi, i in enumerate(axrow):
+            if i is None:
+                continue
+            lb, r = rows[i]
+            ax = fig.add_subplot(gs[gi, 0])
+            X = imgs[i]
+            for j in range(X.shape[0]):
+                x0 = j * (w + gap)
+                ax.imshow(X[j], cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest",
+                          extent=(x0, x0 + w, h, 0))
+            nan_rows += int(not np.isfinite(X).all())
+            ax.set_xlim(-0.02 * w, n * (w + gap) - gap + 0.02 * w)
+            ax.set_ylim(h, 0)
+            ax.set_aspect("equal")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for sp in ax.spines.values():
+                sp.set_visible(False)
+            fd = r.m["frechet_distance"]
+            fdt = f"FD {fsig(fd, 3)}" if math.isfinite(fd) else ""
+            sd = f" · seed {r.seed}" if len(row_seeds) > 1 else ""
+            if r.is_exact:
+                txt = f"exact (truth)\n{fdt}{sd}".rstrip()
+            else:
+                txt = f"{lb}\nNFE {r.nfe:.4g}" + (f" · {fdt}" if fdt else "") + sd
+            ax.set_ylabel(txt, rotation=0, ha="right", va="center", labelpad=8, fontsize=9,
+                          color="0.1" if r.is_exact else st.color[lb],
+                          fontweight="bold" if r.is_exact else "normal")
+            if i == 0:  # particle ids over the first row
+                ax.set_xticks([j * (w + gap) + w / 2 for j in range(n)])
+                ax.set_xticklabels([str(j) for j in range(n)], fontsize=8)
+                ax.xaxis.set_ticks_position("top")
+                ax.tick_params(axis="x", length=0, pad=2)
+        pt = R.panel_title(st.pkeys, p)
+        trunc = [r.id for _, r in rows if r.samples_stored < n]
+        if trunc:
+            note(f"images: {', '.join(trunc)} stored fewer than {n} samples: their rows are partly empty")
+        lines = [f"Decoded samples ({h}×{w}), particles 0–{n - 1} by global id in every row"
+                 + (f", seed {min(row_seeds)}" if len(seeds) > 1 and len(row_seeds) == 1 else "")
+                 + (f" — {pt}" if pt else ""),
+                 ("top row: the exact sampler" if exact else
+                  "no exact run in this study: no ground-truth row")
+                 + f"; grey scale {vmin:g} (black) to {vmax:g} (white)"
+                 + ("; red = non-finite" if nan_rows else ""),
+                 f"{st.stem} ({st.desc})"]
+        fig.suptitle("\n".join(lines), fontsize=10, y=1 - 0.05 / H, va="top")
+        fname = "images.png" if len(panels) == 1 else f"images_{panel_slug(st.pkeys, p)}.png"
+        desc = ", ".join("exact" if r.is_exact else f"{lb} NFE {r.nfe:.4g}" for lb, r in rows)
+        print(f"{fname}: {len(rows)} rows ({desc}){'' if exact else ' — no exact run, no ground-truth row'}; "
+              f"particles 0–{n - 1}")
+        path = os.path.join(outdir, fname)
+        fig.savefig(path, dpi=DPI, bbox_inches="tight", pad_inches=0.15)
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
 # --------------------------------------------------------- dimensional scaling
 
 SCALING_METRICS = {
@@ -831,6 +1100,8 @@ def main(argv=None):
     ap.add_argument("--nfe", type=float, help="hist_x2/clusters: show the runs with the NFE budget nearest "
                                                "to this (default: the largest NFE of each sampler)")
     ap.add_argument("--points", type=int, default=3000, help="points per panel in clusters.png")
+    ap.add_argument("--images", type=int, default=10, metavar="N",
+                    help="images.png: images per row, the first N particles by global id (default 10)")
     args = ap.parse_args(argv)
 
     if not os.path.isfile(args.results):
@@ -861,6 +1132,8 @@ def main(argv=None):
             lambda: fig_boundaries(st, outdir),
             lambda: fig_hist_x2(st, outdir, args),
             lambda: fig_clusters(st, outdir, args),
+            lambda: fig_frechet(st, outdir),
+            lambda: fig_images(st, outdir, args),
             lambda: scaling(st, outdir, args),
         ]
         failed = 0

@@ -105,7 +105,11 @@ class Run:
 
     SCALARS = ("marginal_accuracy", "noise_floor", "excess_tv", "mean_tv",
                "mode_tv", "acceptance_overall", "wall_time", "nfe_per_second",
-               "nfe", "marginal_accuracy_se", "mode_tv_se")
+               "nfe", "marginal_accuracy_se", "mode_tv_se",
+               # Fréchet distance and its measured floor (absent: nan; d > 1024,
+               # metrics.frechet = false, or files from before these metrics)
+               "frechet_distance", "frechet_floor", "frechet_floor_sd", "frechet_floor_se",
+               "frechet_excess")
 
     def __init__(self, rid, g):
         a = g.attrs
@@ -133,6 +137,10 @@ class Run:
                 self.m[k] = tuple(float(x) for x in m[k][:])
             else:
                 self.m[k] = (float("nan"), float("nan"))
+        # error bar of the FD: +- the sd of the exact-sample floor (FD noise at this N)
+        fd, sd = self.m["frechet_distance"], self.m["frechet_floor_sd"]
+        self.m["frechet_sd_bar"] = (fd - sd, fd + sd)
+        self.frechet_sets = int(m["frechet_floor_sets"].shape[0]) if "frechet_floor_sets" in m else 0
         self.acceptance = m["acceptance"][:] if "acceptance" in m else np.zeros(0)
         # written by newer rtkbench versions (docs/format.md): [S+1] each
         self.boundary_acc = m["boundary_accuracy"][:] if "boundary_accuracy" in m else None
@@ -140,6 +148,7 @@ class Run:
         self.times = g["times"][:] if "times" in g else np.zeros(0)
         self.has_boundaries = "boundaries" in g
         self.has_samples = "samples" in g and g["samples"].shape[0] > 0  # output.samples = 0 stores none
+        self.samples_stored = int(g["samples"].shape[0]) if "samples" in g else 0
         self.has_target = "target" in g
         # grid and the other time keys live in the sampler's section
         self.grid = "-" if self.is_exact else self.cfg_get(self.sampler, "grid", "?")
@@ -327,6 +336,58 @@ class Mixture:
         f = (norm_pdf(z) / sd[None, :, j]) @ pk
         P = float(pk.sum())
         return (f / P if P > 0 else f * np.nan), P
+
+
+class Decoder:
+    """The decode map of a `mog-file` target (the `decode` group of /target or
+    /runs/<id>/target): a sample x (d values) becomes the image
+    clip(mean + x @ basis, value_range), reshaped row-major to (h, w). No
+    basis means the identity (d = h*w, pixel space); no value_range means no
+    clipping."""
+
+    def __init__(self, mean, basis, shape, value_range):
+        self.mean = np.asarray(mean, float)
+        self.basis = None if basis is None else np.asarray(basis, float)
+        self.shape = (int(shape[0]), int(shape[1]))
+        self.value_range = value_range
+
+    @classmethod
+    def from_group(cls, tg, d):
+        """(Decoder, "") for a target group with a valid decode group, else
+        (None, why)"""
+        if "decode" not in tg:
+            return None, "the target has no decode group"
+        g = tg["decode"]
+        if "image_shape" not in g or g["image_shape"].shape != (2,):
+            return None, "decode/image_shape is missing or not [2]"
+        h, w = (int(v) for v in g["image_shape"][:])
+        D = h * w
+        if h < 1 or w < 1:
+            return None, f"decode/image_shape = ({h}, {w})"
+        mean = g["mean"][:] if "mean" in g else np.zeros(D)
+        if mean.shape != (D,):
+            return None, f"decode/mean has shape {mean.shape}, want ({D},)"
+        basis = None
+        if "basis" in g:
+            basis = g["basis"][:]
+            if basis.shape != (d, D):
+                return None, f"decode/basis has shape {basis.shape}, want ({d}, {D})"
+        elif d != D:
+            return None, f"no decode/basis and d = {d} != h*w = {D}"
+        vr = None
+        if "value_range" in g and g["value_range"].shape == (2,):
+            lo, hi = (float(v) for v in g["value_range"][:])
+            if math.isfinite(lo) and math.isfinite(hi) and lo < hi:
+                vr = (lo, hi)
+        return cls(mean, basis, (h, w), vr), ""
+
+    def decode(self, X):
+        """images [n][h][w] of samples X [n][d] (NaN stays NaN)"""
+        X = np.atleast_2d(np.asarray(X, float))
+        Y = self.mean[None, :] + (X @ self.basis if self.basis is not None else X)
+        if self.value_range is not None:
+            Y = np.clip(Y, *self.value_range)
+        return Y.reshape(X.shape[0], *self.shape)
 
 
 def histogram_counts(X, lo, hi, nbins):

@@ -410,6 +410,11 @@ int main(int argc, char **argv) {
     for (int a = 0; a < 3; a++)
       for (int b = 0; b < 3; b++)
         for (int e = 0; e < 2; e++) shapes[ns++] = (shape){Ks[a], ds[b], ns_[e]};
+    /* the shapes of real-data targets (mog-file, analysis/make_target.py):
+     * Fashion-MNIST in pixel space (K = 100, d = 784) and a large mixture in
+     * a 64-dimensional PCA space (K = 1000, d = 64) */
+    shapes[ns++] = (shape){100, 784, 256};
+    shapes[ns++] = (shape){1000, 64, 256};
   }
 
   const int Npeak = quick ? 400 : 2000;

@@ -91,4 +91,31 @@ typedef struct rtk_moment_kl_result {
 int rtk_moment_kl(const rtk_mixture *m, double t, int64_t N, int full, const int64_t *s1, const int64_t *s2,
                   rtk_moment_kl_result *r);
 
+/* Fréchet distance (the FID formula, in the target's coordinates) between
+ * the Gaussian fitted to N samples and the exact mean m and covariance C of
+ * p_t (no reference sample needed):
+ *   FD = |m^ - m|^2 + tr C^ + tr C - 2 tr (C^{1/2} C^ C^{1/2})^{1/2}.
+ * The samples enter through exact integer sums of y = x - m quantised per
+ * particle to 2^-12 (|y| <= 256): the sum of y and the upper triangle of
+ * Y^T Y (DSYRK on integer-valued doubles, exact), so the sums do not depend
+ * on blocks, ranks or BLAS threads and reduce across ranks bitwise.  C^{1/2} and the eigenvalues come
+ * from LAPACK's dsyevd.  The noise floor, E[FD] of N exact samples, is
+ * measured by the driver with independent exact sample sets (diagnostics). */
+typedef struct rtk_frechet_ref {
+  int d;
+  double t;
+  double *mean;  /* [d] exact mean of p_t */
+  double *sqrtC; /* [d][d] C^{1/2} */
+  double trC;
+} rtk_frechet_ref;
+int rtk_frechet_ref_init(const rtk_mixture *m, double t, rtk_frechet_ref *r);
+void rtk_frechet_ref_free(rtk_frechet_ref *r);
+/* s1 [d] and s2 [d][d] (upper triangle used) += the sums of one block of n
+ * particles; scratch Y [n][d] and G [d][d]. */
+void rtk_frechet_sums(const rtk_frechet_ref *r, int n, const double *X, double *Y, double *G, int64_t *s1,
+                      int64_t *s2);
+int rtk_frechet_distance(const rtk_frechet_ref *r, int64_t N, const int64_t *s1, const int64_t *s2, double *fd);
+/* FD between N(m1, C1) and the reference, from the moments themselves */
+int rtk_frechet_from_moments(const rtk_frechet_ref *r, const double *m1, const double *C1, double *fd);
+
 #endif

@@ -17,6 +17,15 @@ typedef struct rtk_target_cfg {
   int64_t K, subspace, seed;                 /* mog-random */
   double scale, var_min, var_max, alpha;     /* mog-random */
   double rest_var;                           /* mog-random: >0 = shared variance outside the subspace */
+  char file[RTK_STRLEN];                     /* mog-file: HDF5 file of the mixture */
+  char sha256[RTK_STRLEN];                   /* mog-file: expected content hash ("" = any; resolved to the file's) */
+  /* Not options: a target whose ops->needs_file is set gets its mixture from
+   * a file that the application layer has read and validated (rank 0 reads,
+   * every rank receives it, src/app/target_file.c) before build() is called;
+   * `data` points at it and `source` at the loader's record (decode basis,
+   * hash), which the numerics never look into. */
+  const rtk_mixture *data;
+  const void *source;
 } rtk_target_cfg;
 
 typedef struct rtk_target_ops {
@@ -24,11 +33,12 @@ typedef struct rtk_target_ops {
   const char *summary;
   const rtk_opt *options; /* includes dim */
   int (*build)(const rtk_target_cfg *cfg, rtk_mixture **out);
+  int needs_file; /* cfg->file must be loaded into cfg->data before build() */
 } rtk_target_ops;
 
 const rtk_target_ops *rtk_target_lookup(const char *name);
 const rtk_target_ops *const *rtk_target_all(void); /* NULL-terminated */
 
-extern const rtk_target_ops rtk_target_gaussian, rtk_target_mog_grid, rtk_target_mog_random;
+extern const rtk_target_ops rtk_target_gaussian, rtk_target_mog_grid, rtk_target_mog_random, rtk_target_mog_file;
 
 #endif

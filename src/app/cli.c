@@ -9,6 +9,7 @@
 #include "config.h"
 #include "rtk/error.h"
 #include "study.h"
+#include "target_file.h"
 
 static const char *usage =
     "usage:\n"
@@ -89,7 +90,11 @@ static int cmd_run(MPI_Comm comm, int argc, char **argv, int validate_only) {
   MPI_Comm_rank(comm, &rank);
   int rc = parse_args(argc, argv, 2, !validate_only, !validate_only, 0, &a);
   if (!rc) rc = load_config(comm, &a, &cfg);
-  if (!rc) rc = rtk_study_expand(&cfg, &st); /* deterministic: same verdict on every rank */
+  rtk_target_store store;
+  rtk_target_store_init(&store, comm);
+  rtk_target_loader ld = {rtk_target_store_attach, &store};
+  /* deterministic: same verdict on every rank (target files: read on rank 0, verdict shared) */
+  if (!rc) rc = rtk_study_expand(&cfg, &ld, &st);
   if (!rc && validate_only) {
     if (rank == 0) {
       printf("%s: OK\n\n", a.config);
@@ -100,6 +105,7 @@ static int cmd_run(MPI_Comm comm, int argc, char **argv, int validate_only) {
     rc = rtk_study_execute(comm, &cfg, &st, &run);
   }
   rtk_study_free(&st);
+  rtk_target_store_free(&store);
   rtk_config_free(&cfg);
   free(a.sets);
   return rc;

@@ -7,18 +7,24 @@
 #include "io_hdf5.h"
 #include "rtk/error.h"
 
-/* boundary histograms are skipped above this many counters per rank */
+/* boundary histograms are skipped above this many counters per rank, or
+ * when their exact bin probabilities would take more than this many normal
+ * CDFs (about a minute: d = 784, K = 1000 allows 53 grid times) */
 #define RTK_MAX_BOUNDARY_COUNTERS (1 << 24)
+#define RTK_MAX_BOUNDARY_CDFS 4.0e9
 
 int rtk_diag_init(rtk_diag *g, const rtk_diag_opts *o, const rtk_mixture *mix, const rtk_plan *plan, int64_t N,
-                  int B) {
+                  int B, uint64_t seed) {
   memset(g, 0, sizeof *g);
   g->o = *o;
+  g->mix = mix;
+  g->seed = seed;
   g->S = plan->nseg;
   g->d = mix->d;
   g->N = N;
   const int nb = (int)o->bins, S = plan->nseg;
-  if (o->boundary_accuracy && (double)(S + 1) * mix->d * (nb + 2) <= RTK_MAX_BOUNDARY_COUNTERS) {
+  if (o->boundary_accuracy && (double)(S + 1) * mix->d * (nb + 2) <= RTK_MAX_BOUNDARY_COUNTERS &&
+      (double)(S + 1) * mix->d * (nb + 1) * mix->K <= RTK_MAX_BOUNDARY_CDFS) {
     g->nbnd = S + 1;
     RTK_MALLOC(g->bh, g->nbnd);
     for (int k = 0; k <= S; k++) RTK_CHECK(rtk_hist_init(mix, plan->times[k], nb, o->range_sd, &g->bh[k]));
@@ -36,6 +42,16 @@ int rtk_diag_init(rtk_diag *g, const rtk_diag_opts *o, const rtk_mixture *mix, c
     g->full_cov = mix->d <= 64; /* d^2 work per particle above that: diagonal only */
     RTK_MALLOC(g->m1, mix->d);
     RTK_MALLOC(g->m2, g->full_cov ? (size_t)mix->d * mix->d : (size_t)mix->d);
+  }
+  if (o->frechet && mix->d <= RTK_FRECHET_MAX_DIM && N >= 2) {
+    const size_t d = (size_t)mix->d;
+    g->nfd = 1 + (int)o->frechet_sets;
+    RTK_CHECK(rtk_frechet_ref_init(mix, plan->times[S], &g->fref));
+    RTK_MALLOC(g->fs1, g->nfd * d);
+    RTK_MALLOC(g->fs2, g->nfd * d * d);
+    RTK_MALLOC(g->fY, (size_t)B * d);
+    RTK_MALLOC(g->fG, d * d);
+    if (o->frechet_sets > 0) RTK_MALLOC(g->fX, (size_t)B * d);
   }
   int64_t inner = 0;
   for (int k = 0; k < S; k++) inner += plan->inner[k];
@@ -78,6 +94,12 @@ void rtk_diag_free(rtk_diag *g) {
   if (g->smix) rtk_hist_free(&g->sh);
   free(g->m1);
   free(g->m2);
+  if (g->nfd) rtk_frechet_ref_free(&g->fref);
+  free(g->fs1);
+  free(g->fs2);
+  free(g->fY);
+  free(g->fG);
+  free(g->fX);
   free(g->tid);
   free(g->toff);
   free(g->tbuf);
@@ -98,12 +120,26 @@ void rtk_diag_inner(rtk_diag *g, int k, int m, int64_t gid0, int n, const double
   }
 }
 
-void rtk_diag_final(rtk_diag *g, int n, const double *X) {
+/* key of the r-th exact set that measures the Fréchet floor: independent of
+ * the run's own streams (another Philox key), the same on every rank */
+static uint64_t floor_seed(uint64_t seed, int r) { return seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)(r + 1)); }
+
+int rtk_diag_final(rtk_diag *g, int64_t gid0, int n, const double *X) {
   if (g->smix) {
     rtk_project(n, g->d, X, (int)g->o.slices, g->U, g->Y, g->pad);
     rtk_hist_add(&g->sh, n, g->Y);
   }
   if (g->m1) rtk_moment_sums(n, g->d, X, g->full_cov, g->m1, g->m2);
+  const size_t d = (size_t)g->d;
+  for (int s = 0; s < g->nfd; s++) {
+    const double *Xs = X;
+    if (s > 0) {
+      rtk_mixture_sample(g->mix, g->fref.t, floor_seed(g->seed, s - 1), (uint64_t)gid0, n, g->fX);
+      Xs = g->fX;
+    }
+    rtk_frechet_sums(&g->fref, n, Xs, g->fY, g->fG, g->fs1 + s * d, g->fs2 + s * d * d);
+  }
+  return RTK_OK;
 }
 
 int rtk_diag_reduce(MPI_Comm comm, rtk_diag *g) {
@@ -114,6 +150,12 @@ int rtk_diag_reduce(MPI_Comm comm, rtk_diag *g) {
   if (g->m1) {
     MPI_Allreduce(MPI_IN_PLACE, g->m1, g->d, MPI_INT64_T, MPI_SUM, comm);
     MPI_Allreduce(MPI_IN_PLACE, g->m2, g->full_cov ? g->d * g->d : g->d, MPI_INT64_T, MPI_SUM, comm);
+  }
+  if (g->nfd) {
+    const int64_t n1 = (int64_t)g->nfd * g->d, n2 = n1 * g->d;
+    MPI_Allreduce(MPI_IN_PLACE, g->fs1, (int)n1, MPI_INT64_T, MPI_SUM, comm);
+    for (int64_t o = 0; o < n2; o += 1 << 26) /* counts fit an int */
+      MPI_Allreduce(MPI_IN_PLACE, g->fs2 + o, (int)(n2 - o < (1 << 26) ? n2 - o : (1 << 26)), MPI_INT64_T, MPI_SUM, comm);
   }
   if (g->tbuf) { /* each traced row is nonzero on one rank only: the sum is exact */
     int rank;
@@ -173,6 +215,29 @@ int rtk_diag_write(hid_t mg, hid_t rg, const rtk_diag *g, const rtk_mixture *mix
     W(rtk_h5_write_f64(mg, "moment_kl", 0, NULL, &kl.kl, writer));
     W(rtk_h5_write_f64(mg, "moment_kl_se", 0, NULL, &kl.se, writer));
     W(rtk_h5_write_f64(mg, "moment_kl_floor", 0, NULL, &kl.floor, writer));
+  }
+  if (g->nfd) {
+    const size_t d = (size_t)g->d;
+    const int R = g->nfd - 1;
+    double fd = NAN, *fl = calloc((size_t)R + 1, sizeof(double));
+    if (!fl) return RTK_ERR(RTK_ERR_MEM, "out of memory");
+    W(rtk_frechet_distance(&g->fref, N, g->fs1, g->fs2, &fd));
+    double mean = 0, var = 0;
+    for (int s = 1; s <= R && !rc; s++) {
+      rc = rtk_frechet_distance(&g->fref, N, g->fs1 + s * d, g->fs2 + s * d * d, &fl[s - 1]);
+      mean += fl[s - 1] / R;
+    }
+    for (int s = 0; s < R; s++) var += (fl[s] - mean) * (fl[s] - mean) / (R > 1 ? R - 1 : 1);
+    const double sd = R > 1 ? sqrt(var) : NAN, floor = R > 0 ? mean : NAN, excess = fd - floor,
+                 se = R > 1 ? sd / sqrt((double)R) : NAN;
+    hsize_t hR = (hsize_t)R;
+    W(rtk_h5_write_f64(mg, "frechet_distance", 0, NULL, &fd, writer));
+    W(rtk_h5_write_f64(mg, "frechet_floor", 0, NULL, &floor, writer));
+    W(rtk_h5_write_f64(mg, "frechet_floor_sd", 0, NULL, &sd, writer));
+    W(rtk_h5_write_f64(mg, "frechet_floor_se", 0, NULL, &se, writer));
+    W(rtk_h5_write_f64(mg, "frechet_excess", 0, NULL, &excess, writer));
+    if (R > 0) W(rtk_h5_write_f64(mg, "frechet_floor_sets", 1, &hR, fl, writer));
+    free(fl);
   }
   if (g->tbuf) {
     hid_t tg = -1;

@@ -17,6 +17,8 @@ typedef struct rtk_diag_opts {
   int64_t slices;        /* random directions for sliced accuracy (0: off) */
   int64_t slice_seed;
   int moments;
+  int frechet;           /* Fréchet distance to the exact moments */
+  int64_t frechet_sets;  /* exact sample sets measuring its noise floor */
   int64_t trace;         /* particles whose inner chains are stored (0: off) */
   int64_t bins;
   double range_sd;
@@ -32,13 +34,22 @@ typedef struct rtk_diag {
   rtk_hist sh;
   int full_cov;
   int64_t *m1, *m2;
+  /* Fréchet distance: set 0 = the run's particles, 1..R = exact sets */
+  int nfd;               /* 1 + R, or 0 when off */
+  rtk_frechet_ref fref;
+  int64_t *fs1, *fs2;    /* [nfd][d], [nfd][d][d] exact integer sums */
+  double *fY, *fG, *fX;  /* scratch [B][d], [d][d], [B][d] */
+  const rtk_mixture *mix;
+  uint64_t seed;
   int64_t N, *tid;   /* traced global ids [trace] */
   int M, *toff;      /* trace rows and per-segment offsets [S] */
   double *tbuf;      /* [trace][M][d], zero except this rank's particles */
 } rtk_diag;
 
 int rtk_diag_init(rtk_diag *g, const rtk_diag_opts *o, const rtk_mixture *mix, const rtk_plan *plan, int64_t N,
-                  int B);
+                  int B, uint64_t seed);
+/* the Fréchet distance is computed up to this dimension (d^2 sums per set) */
+#define RTK_FRECHET_MAX_DIM 1024
 /* output.trace stores min(trace, N) particles x sum_k (inner_k + 1) chain
  * states x d values, for plans with inner steps (0 otherwise); at most
  * RTK_TRACE_MAX.  Checked when runs are resolved and again at init. */
@@ -47,7 +58,8 @@ double rtk_diag_trace_values(int64_t trace, int64_t N, const rtk_plan *plan, int
 void rtk_diag_free(rtk_diag *g);
 void rtk_diag_boundary(rtk_diag *g, int k, int n, const double *X);
 void rtk_diag_inner(rtk_diag *g, int k, int m, int64_t gid0, int n, const double *Z);
-void rtk_diag_final(rtk_diag *g, int n, const double *X);
+/* the final particles of global ids gid0..gid0+n-1 (one block of the global grid) */
+int rtk_diag_final(rtk_diag *g, int64_t gid0, int n, const double *X);
 int rtk_diag_reduce(MPI_Comm comm, rtk_diag *g);
 /* metrics group mg, run group rg */
 int rtk_diag_write(hid_t mg, hid_t rg, const rtk_diag *g, const rtk_mixture *mix, const rtk_plan *plan, int writer);

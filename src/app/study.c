@@ -18,6 +18,7 @@
 #include "rtk/error.h"
 #include "rtk/metrics.h"
 #include "study.h"
+#include "target_file.h"
 
 #ifdef RTK_HAVE_OPENBLAS_THREADS
 void openblas_set_num_threads(int num_threads);
@@ -76,7 +77,7 @@ static double run_cost(const rtk_runspec *r, const rtk_plan *p, const rtk_mixtur
   return (double)r->so.particles * ((double)p->nfe + 1) * m->K * m->d * 8.0;
 }
 
-static int write_target(hid_t loc, const rtk_mixture *m, const char *kind, int writer) {
+static int write_target(hid_t loc, const rtk_mixture *m, const char *kind, const rtk_target_cfg *tc, int writer) {
   hid_t g;
   RTK_CHECK(rtk_h5_group(loc, "target", &g));
   hsize_t K = (hsize_t)m->K, Kd[2] = {(hsize_t)m->K, (hsize_t)m->d};
@@ -86,6 +87,7 @@ static int write_target(hid_t loc, const rtk_mixture *m, const char *kind, int w
   if (!rc) rc = rtk_h5_attr_str(g, "kind", kind);
   if (!rc) rc = rtk_h5_attr_i64(g, "dim", m->d);
   if (!rc) rc = rtk_h5_attr_i64(g, "components", m->K);
+  if (!rc && tc->source) rc = rtk_target_file_write(g, tc->source, writer); /* source file, hash, decode basis */
   H5Gclose(g);
   return rc;
 }
@@ -135,7 +137,7 @@ static int run_init(const rtk_runspec *r, int rank, int size, run_data *rd, int6
   RTK_MALLOC(rd->kbuf, *nloc);
   RTK_MALLOC(rd->probs, (size_t)d * (r->so.diag.bins + 2));
   RTK_MALLOC(rd->tv, d);
-  RTK_CHECK(rtk_diag_init(&rd->diag, &r->so.diag, rd->mix, &rd->plan, N, (int)B));
+  RTK_CHECK(rtk_diag_init(&rd->diag, &r->so.diag, rd->mix, &rd->plan, N, (int)B, (uint64_t)r->so.seed));
   return RTK_OK;
 }
 
@@ -168,7 +170,7 @@ static int run_kernel(const rtk_runspec *r, run_data *rd, int64_t b0, int64_t b1
       int n = (int)(nloc - i < B ? nloc - i : B);
       rtk_mix_argmax(&coef, n, rd->X + (size_t)i * d, rd->kbuf + i, &mw);
       for (int j = 0; j < n; j++) rd->modes[rd->kbuf[i + j]]++;
-      rtk_diag_final(&rd->diag, n, rd->X + (size_t)i * d);
+      if (!rc) rc = rtk_diag_final(&rd->diag, (int64_t)b0 * B + i, n, rd->X + (size_t)i * d);
     }
     rtk_mixwork_free(&mw);
   }
@@ -226,7 +228,22 @@ static int write_metrics(hid_t g, const rtk_runspec *r, run_data *rd, const rtk_
 }
 
 /* One run: init / kernel / reduce / write. */
-static int run_one(MPI_Comm comm, const rtk_runspec *r, hid_t file, rtk_progress *prog, run_result *res) {
+/* Does run r use the study's target, the one in /target (the first run's)?
+ * Then /runs/<id>/target is a hard link to /target instead of a copy: a
+ * mixture read from a file can hold millions of values. */
+static int same_target(const rtk_runspec *r, const rtk_runspec *r0) {
+  if (r->target != r0->target) return 0;
+  char a[RTK_STRLEN + 64], b[RTK_STRLEN + 64];
+  for (const rtk_opt *o = r->target->options; o->key; o++) {
+    rtk_opt_format(o, &r->tc, a, sizeof a);
+    rtk_opt_format(o, &r0->tc, b, sizeof b);
+    if (strcmp(a, b)) return 0;
+  }
+  return 1;
+}
+
+static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, hid_t file, rtk_progress *prog,
+                   run_result *res) {
   int rank, size;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
@@ -324,7 +341,13 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, hid_t file, rtk_progress
   W(rtk_h5_write_text(g, "config", r->resolved, w));
   hsize_t hS1 = (hsize_t)S + 1;
   W(rtk_h5_write_f64(g, "times", 1, &hS1, rd.plan.times, w));
-  W(write_target(g, rd.mix, r->target->name, w));
+  if (same_target(r, r0)) {
+    W(H5Lcreate_hard(file, "target", g, "target", H5P_DEFAULT, H5P_DEFAULT) < 0
+          ? RTK_ERR(RTK_ERR_IO, "HDF5: cannot link %s/target to /target", path)
+          : RTK_OK);
+  } else {
+    W(write_target(g, rd.mix, r->target->name, &r->tc, w));
+  }
   double dummy = 0;
   /* output.samples: the first M particles by global id (metrics use all N) */
   const int64_t M = r->so.samples < 0 || r->so.samples > N ? N : r->so.samples;
@@ -459,7 +482,7 @@ static int write_header(MPI_Comm comm, hid_t file, const rtk_study *st, const rt
   if (!rc) { /* the study's (first run's) target */
     rtk_mixture *m = NULL;
     rc = st->runs[0].target->build(&st->runs[0].tc, &m);
-    if (!rc) rc = write_target(file, m, st->runs[0].target->name, rank == 0);
+    if (!rc) rc = write_target(file, m, st->runs[0].target->name, &st->runs[0].tc, rank == 0);
     rtk_mixture_free(m);
   }
   return rc;
@@ -573,7 +596,7 @@ int rtk_study_execute(MPI_Comm comm, const rtk_config *cfg, const rtk_study *st,
       break;
     }
     if (resuming) rc = rtk_collective(comm, remove_incomplete(file, &st->runs[i]));
-    if (!rc) rc = run_one(comm, &st->runs[i], file, &prog, &res[i]);
+    if (!rc) rc = run_one(comm, &st->runs[i], &st->runs[0], file, &prog, &res[i]);
     if (!rc) {
       done++;
       rtk_progress_run_done(&prog, costs[i]);

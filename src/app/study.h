@@ -40,8 +40,16 @@ typedef struct rtk_study {
   char *resolved; /* resolved configuration of the study (all keys, defaults filled in) */
 } rtk_study;
 
-/* Validate every key and value and expand the sweep.  No MPI, no I/O. */
-int rtk_study_expand(const rtk_config *cfg, rtk_study *st);
+/* Where targets that need a file (mog-file) get their data: attach() reads
+ * tc->file (collectively, once per path) and fills tc->data/source/sha256. */
+typedef struct rtk_target_loader {
+  int (*attach)(void *ctx, rtk_target_cfg *tc);
+  void *ctx;
+} rtk_target_loader;
+
+/* Validate every key and value and expand the sweep.  No MPI and no I/O of
+ * its own: target files come through ld (may be NULL when none is used). */
+int rtk_study_expand(const rtk_config *cfg, const rtk_target_loader *ld, rtk_study *st);
 void rtk_study_free(rtk_study *st);
 
 typedef struct rtk_cli_run {

@@ -33,6 +33,8 @@ static const rtk_opt metrics_opts[] = {
     {"slices", RTK_OPT_INT, offsetof(rtk_study_opts, diag.slices), "8", 0, 10000, 0, "random unit directions for the sliced marginal accuracy (0: off)"},
     {"slice_seed", RTK_OPT_INT, offsetof(rtk_study_opts, diag.slice_seed), "1", 0, 9.0e18, 0, "seed of the slice directions"},
     {"moments", RTK_OPT_BOOL, offsetof(rtk_study_opts, diag.moments), "true", 0, 0, 0, "mean and covariance error vs the exact moments (covariance for dim <= 64, else variances)"},
+    {"frechet", RTK_OPT_BOOL, offsetof(rtk_study_opts, diag.frechet), "true", 0, 0, 0, "Fréchet distance of the samples' mean and covariance to the exact ones (dim <= 1024)"},
+    {"frechet_sets", RTK_OPT_INT, offsetof(rtk_study_opts, diag.frechet_sets), "4", 0, 64, 0, "independent exact sample sets of size N that measure the Fréchet noise floor (0: no floor)"},
     RTK_OPT_END};
 
 typedef struct {
@@ -259,7 +261,8 @@ static int check_trace_size(const lookup_ctx *lc, const rtk_runspec *r, const rt
 }
 
 /* Resolve one run from the configuration plus the sweep overrides. */
-static int resolve_run(const rtk_config *cfg, const rtk_sampler_ops *s, const override *ov, int nov, rtk_runspec *r) {
+static int resolve_run(const rtk_config *cfg, const rtk_target_loader *ld, const rtk_sampler_ops *s,
+                       const override *ov, int nov, rtk_runspec *r) {
   lookup_ctx lc = {cfg, ov, nov};
   memset(r, 0, sizeof *r);
   r->sampler = s;
@@ -290,6 +293,17 @@ static int resolve_run(const rtk_config *cfg, const rtk_sampler_ops *s, const ov
     if (!strcmp(ov[i].section, "target") && strcmp(ov[i].key, "kind") && !rtk_opt_find(r->target->options, ov[i].key))
       return RTK_ERR(RTK_ERR_INPUT, "%s: [target] %s is not an option of target kind '%s'", ov[i].origin, ov[i].key, kind);
   RTK_CHECK(apply_table(&lc, "target", r->target->options, &r->tc));
+  if (r->target->needs_file) { /* read (collectively) and validated before anything is built from it */
+    int rc = ld && ld->attach ? ld->attach(ld->ctx, &r->tc)
+                              : RTK_ERR(RTK_ERR_INPUT, "target files cannot be read here");
+    if (rc) {
+      char msg[1024];
+      snprintf(msg, sizeof msg, "%s", rtk_error_message());
+      const char *torg = cfg->path;
+      if (!lookup(&lc, "target", "file", &torg)) lookup(&lc, "target", "kind", &torg);
+      return RTK_ERR(rc, "%s: [target] %s", torg, msg);
+    }
+  }
 
   /* sampler: defaults < [run] nfe / [time] < [<sampler>] */
   RTK_CHECK(rtk_opt_set_defaults(rtk_sampler_common_options, &r->sc));
@@ -391,7 +405,7 @@ static int axis_applies(const axis *a, const rtk_sampler_ops *s) {
   return 1;
 }
 
-int rtk_study_expand(const rtk_config *cfg, rtk_study *st) {
+int rtk_study_expand(const rtk_config *cfg, const rtk_target_loader *ld, rtk_study *st) {
   memset(st, 0, sizeof *st);
   for (int i = 0; i < cfg->nsec; i++) RTK_CHECK(check_section(cfg->sections[i].section, cfg->sections[i].origin));
   for (int i = 0; i < cfg->n; i++) RTK_CHECK(check_key(cfg->kv[i].section, cfg->kv[i].key, cfg->kv[i].origin));
@@ -444,7 +458,7 @@ int rtk_study_expand(const rtk_config *cfg, rtk_study *st) {
         st->runs = realloc(st->runs, sizeof(rtk_runspec) * (cap *= 2));
       }
       rtk_runspec *r = &st->runs[st->nruns];
-      rc = resolve_run(cfg, s, ov, nov, r);
+      rc = resolve_run(cfg, ld, s, ov, nov, r);
       if (rc) break;
       r->index = st->nruns;
       snprintf(r->id, sizeof r->id, "%04d-%s", r->index, s->name);

@@ -22,4 +22,4 @@ static int build(const rtk_target_cfg *c, rtk_mixture **out) {
   return RTK_OK;
 }
 
-const rtk_target_ops rtk_target_gaussian = {"gaussian", "single Gaussian N(mean*1, variance*I)", opts, build};
+const rtk_target_ops rtk_target_gaussian = {"gaussian", "single Gaussian N(mean*1, variance*I)", opts, build, 0};

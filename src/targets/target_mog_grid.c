@@ -35,4 +35,4 @@ static int build(const rtk_target_cfg *c, rtk_mixture **out) {
 }
 
 const rtk_target_ops rtk_target_mog_grid = {
-    "mog-grid", "side x side grid of modes in coordinates 1-2 (the RTK paper's MoG)", opts, build};
+    "mog-grid", "side x side grid of modes in coordinates 1-2 (the RTK paper's MoG)", opts, build, 0};

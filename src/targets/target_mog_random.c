@@ -75,4 +75,4 @@ static int build(const rtk_target_cfg *c, rtk_mixture **out) {
 }
 
 const rtk_target_ops rtk_target_mog_random = {
-    "mog-random", "K seeded components, means in a fixed low-dim subspace, Dirichlet weights", opts, build};
+    "mog-random", "K seeded components, means in a fixed low-dim subspace, Dirichlet weights", opts, build, 0};

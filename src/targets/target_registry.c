@@ -3,7 +3,7 @@
 #include "rtk/target.h"
 
 static const rtk_target_ops *const targets[] = {&rtk_target_gaussian, &rtk_target_mog_grid,
-                                                 &rtk_target_mog_random, NULL};
+                                                 &rtk_target_mog_random, &rtk_target_mog_file, NULL};
 
 const rtk_target_ops *const *rtk_target_all(void) { return targets; }
 

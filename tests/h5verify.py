@@ -26,10 +26,12 @@ samples, histograms and counts:
     *_ci95 against value -/+ 1.96 * *_se;
   * sliced accuracy (projected 1-D mixtures), mean / covariance (or variance)
     errors, the coordinate moment KL with its floor and SE, boundary
-    accuracy at every stored grid time;
+    accuracy at every stored grid time, the Fréchet distance and its
+    measured floor;
   * NFE, acceptance and throughput bookkeeping;
-  * for the `exact` sampler: accuracy, sliced accuracy, mode TV and moment KL
-    lie within 5 standard deviations of their exact-sample expectations.
+  * for the `exact` sampler: accuracy, sliced accuracy, mode TV, moment KL
+    and Fréchet distance lie within 5 standard deviations of their
+    exact-sample expectations.
 
 Sample-based recomputations need all particles stored (samples_stored = N);
 otherwise only the histogram/count-based checks run.  Any float metric that
@@ -39,7 +41,7 @@ Adding a metric: write a function `def check_<name>(r):` decorated with
 @check, read what it needs from `r` (a Run: r.m the metrics group, r.X the
 samples or None, r.w/r.mu/r.var the target, r.t the final time, r.cfg the
 run's config), compare with r.close(...) / r.fail(...), and list the metric
-names it verifies in r.covers(...).  See check_moments for an example.
+names it verifies in r.covers(...).  See check_frechet for an example.
 """
 import configparser
 import json
@@ -466,6 +468,68 @@ def check_moments(r):
         r.fail(f"exact samples: moment KL {kl:.3g} not within {KSIG:g} SE ({se:.3g}) of 0")
 
 
+def frechet(m1, C1, m, C):
+    """FD = |m1 - m|^2 + tr(C1) + tr(C) - 2 tr((C^1/2 C1 C^1/2)^1/2), by symmetric eigendecompositions"""
+    ev, V = np.linalg.eigh(C)
+    sC = (V * np.sqrt(np.maximum(ev, 0))) @ V.T
+    M = sC @ C1 @ sC
+    mu = np.linalg.eigvalsh(0.5 * (M + M.T))
+    return float(((m1 - m) ** 2).sum() + np.trace(C1) + np.trace(C) - 2 * np.sqrt(np.maximum(mu, 0)).sum())
+
+
+def exact_fd_law(r, reps=100):
+    """mean and s.d. of the FD of N exact samples of p_delta, by simulation (numpy, fixed seed)"""
+    if "fd_law" in r.cache:
+        return r.cache["fd_law"]
+    rng = np.random.default_rng(4242)
+    m, C, _ = exact_moments(r)
+    means, sds = mixture_1d(r.w, r.mu, r.var, r.t)
+    fds = []
+    for _ in range(reps):
+        k = rng.choice(r.K, size=r.N, p=r.w / r.w.sum())
+        x = means[k] + sds[k] * rng.standard_normal((r.N, r.d))
+        mh = x.mean(axis=0)
+        fds.append(frechet(mh, (x - mh).T @ (x - mh) / r.N, m, C))
+    r.cache["fd_law"] = (float(np.mean(fds)), float(np.std(fds, ddof=1)))
+    return r.cache["fd_law"]
+
+
+@check
+def check_frechet(r):
+    """Fréchet distance to the exact moments of p_delta: the file's sums quantise each
+    coordinate's offset from the exact mean to 2^-12 (nearest, ties to even, clamped to
+    +-256), so the same quantisation here makes the moments equal up to rounding; the
+    floor statistics are consistent with the stored floor sets; for `exact`, the FD and
+    the floor agree with the FD law of N exact samples simulated here."""
+    if "frechet_distance" not in r.m:
+        return
+    m, C, _ = exact_moments(r)
+    fd, floor = float(r.get("frechet_distance")), float(r.get("frechet_floor"))
+    if r.X is not None:
+        q = np.rint(np.clip(np.nan_to_num(r.X - m, nan=256.0), -256.0, 256.0) * 4096.0)
+        dl = q.mean(axis=0) / 4096.0
+        C1 = (q.T @ q) / 4096.0 ** 2 / r.N - np.outer(dl, dl)
+        r.close("frechet_distance", fd, frechet(m + dl, C1, m, C), 1e-10 * (1 + np.trace(C)))
+        r.covers("frechet_distance")
+    r.close("frechet_excess", r.get("frechet_excess"), fd - floor, 1e-15 * (1 + abs(fd)))
+    r.covers("frechet_excess")
+    if "frechet_floor_sets" in r.m:
+        sets = r.get("frechet_floor_sets")
+        R = len(sets)
+        sd = float(np.std(sets, ddof=1)) if R > 1 else np.nan
+        r.close("frechet_floor", floor, sets.mean(), 1e-14 * (1 + abs(floor)))
+        r.close("frechet_floor_sd", r.get("frechet_floor_sd"), sd, 1e-12 * (1 + abs(floor)))
+        r.close("frechet_floor_se", r.get("frechet_floor_se"), sd / math.sqrt(R), 1e-12 * (1 + abs(floor)))
+        r.covers("frechet_floor", "frechet_floor_sd", "frechet_floor_se", "frechet_floor_sets")
+        if r.sampler == "exact":
+            mean, s = exact_fd_law(r)
+            if abs(sets.mean() - mean) > KSIG * s / math.sqrt(R):
+                r.fail(f"frechet_floor {sets.mean():.4g} not within {KSIG:g} sd of the simulated exact-sample FD {mean:.4g} (sd {s:.3g})")
+    if r.sampler == "exact":
+        mean, s = exact_fd_law(r)
+        if abs(fd - mean) > KSIG * s:
+            r.fail(f"exact samples: FD {fd:.4g} not within {KSIG:g} sd of the simulated exact-sample FD {mean:.4g} (sd {s:.3g})")
+
 @check
 def check_boundaries(r):
     if "boundary_accuracy" not in r.m:
@@ -687,6 +751,10 @@ CORRUPTIONS = [
     ("nfe", lambda v: v + 1),
     ("nfe_per_segment", lambda v: v[::-1].copy() if len(v) > 1 and v[0] != v[-1] else v + 1),
     ("nfe_per_second", lambda v: v * 2 + 1),
+    ("frechet_distance", lambda v: v * 1.001),
+    ("frechet_floor", lambda v: v * 1.01),
+    ("frechet_floor_sd", lambda v: v * 1.01),
+    ("frechet_excess", lambda v: v + 1e-6),
 ]
 
 

@@ -20,6 +20,7 @@ run 2 "$work/r2.h5"
 run 3 "$work/r3.h5"
 run 2 "$work/r2b.h5" --set run.block=37
 $py "$src/tests/h5check.py" contract "$work/r3.h5" || fail=1
+$py "$src/tests/h5verify.py" "$work/r3.h5" || fail=1 # every metric recomputed independently
 for other in r2 r3 r2b; do
   echo "== r1 vs $other"
   $py "$src/tests/h5check.py" same "$work/r1.h5" "$work/$other.h5" || fail=1

@@ -557,7 +557,7 @@ static void test_segment_start(void) {
       rtk_stats st;
       OK(rtk_stats_alloc(plan.nseg, &st));
       double *X = calloc((size_t)N * d, sizeof(double)), xi[8], s[8];
-      rtk_block_ctx ctx = {m, &cfg, &plan, 5, start_bnd, &rec, start_inner};
+      rtk_block_ctx ctx = {m, &cfg, &plan, 5, start_bnd, &rec, start_inner, NULL};
       OK(rtk_sample_blocks(ss[si], &ctx, N, 16, 0, (N + 15) / 16, X, &st, NULL, NULL));
       double worst = 0;
       for (int k = 0; k < plan.nseg; k++) {

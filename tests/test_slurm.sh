@@ -193,88 +193,103 @@ ok "reference files by direct mpirun"
 
 # ---- 1. a study that fits its walltime (10 min: the script's TERM@300 comes at 4.5-5 min)
 if want 1; then
-j=$(OUT=$work/fit.h5 submit --time=00:10:00 "$src/hpc/slurm/run_study.sbatch" "$small") || die "sbatch: $j"
-st=$(wait_job "$j" 300)
-code=$(jobfield "$j" ExitCode)
-[ "$st" = COMPLETED ] && [ "$code" = 0:0 ] && ok "1. job $j: $st, exit $code" || bad "1. job $j: $st, exit $code"
-grep -q "resubmitting" "rtkbench-$j.out" && bad "1. job $j resubmitted itself"
-$py "$src/tests/h5check.py" same "$work/ref_small.h5" "$work/fit.h5" >/dev/null \
-  && ok "1. Slurm file == direct mpirun file" || bad "1. Slurm file differs from the direct run"
+  j=$(OUT=$work/fit.h5 submit --time=00:10:00 "$src/hpc/slurm/run_study.sbatch" "$small") || die "sbatch: $j"
+  st=$(wait_job "$j" 300)
+  code=$(jobfield "$j" ExitCode)
+  [ "$st" = COMPLETED ] && [ "$code" = 0:0 ] && ok "1. job $j: $st, exit $code" || bad "1. job $j: $st, exit $code"
+  grep -q "resubmitting" "rtkbench-$j.out" && bad "1. job $j resubmitted itself"
+  $py "$src/tests/h5check.py" same "$work/ref_small.h5" "$work/fit.h5" >/dev/null \
+    && ok "1. Slurm file == direct mpirun file" || bad "1. Slurm file differs from the direct run"
 fi
 
 # ---- 2. a study longer than its walltime: SIGTERM 30 s before (Slurm sends it up to
 # 30 s earlier still), exit 3, resubmission with a dependency, resume, ... until done
 if want 2; then
-j=$(OUT=$work/chain.h5 SBATCH_SIGNAL=TERM@30 submit --time=00:01:00 "$src/hpc/slurm/run_study.sbatch" "$long") \
-  || die "sbatch: $j"
-chain=($j)
-final=""
-for k in $(seq 1 10); do
-  st=$(wait_job "$j" 240) || { bad "2. job $k ($j) did not end: $st"; break; }
-  out=rtkbench-$j.out
-  if grep -q "walltime reached; resubmitting" "$out"; then
-    grep -q "stopped by a signal" "$out" && grep -q "Exited with exit code 3" "$out" \
-      && ok "2. job $k ($j): signalled, rtkbench exit 3, resubmitted ($(grep -o 'with [0-9]* of [0-9]* runs complete' "$out"))" \
-      || { bad "2. job $k ($j) resubmitted without a clean signal stop (exit 3)"; break; }
-    nxt=$(sed -n 's/^Submitted batch job \([0-9]*\).*/\1/p' "$out")
-    [ -n "$nxt" ] || { bad "2. job $j: no resubmitted job id"; break; }
-    # the dependency: the next job started only after this one ended
-    wait_job "$nxt" 240 >/dev/null
-    s1=$(jobfield "$nxt" StartTime) e0=$(jobfield "$j" EndTime)
-    [ -n "$s1" ] && [ -n "$e0" ] && ! [[ "$s1" < "$e0" ]] \
-      && ok "2. job $nxt started ($s1) after job $j ended ($e0)" || bad "2. job $nxt started $s1 before job $j ended $e0"
-    j=$nxt
-    chain+=($j)
+  # slurmctld looks at time limits every 30 s; a signal due before a job's first
+  # srun step exists is lost, and one during MPI_Init kills the ranks.  Find the
+  # phase of those checks with a probe job that is signalled at the first check
+  # after its start, then submit ~14 s after a check: the first job is
+  # signalled ~15 s into its run, the next jobs (started just after a check,
+  # when the previous one stops) ~28 s into theirs.
+  for try in 1 2 3; do
+    probe=$(sbatch --parsable --ntasks=1 --time=00:01:00 --signal=TERM@59 -o probe-%j.out --wrap "srun sleep 100" 2>&1) \
+      || die "sbatch probe: $probe"
+    st=$(wait_job "$probe" 40) && break
+    timeout 10 scancel "$probe"
+    wait_job "$probe" 30 >/dev/null
+  done
+  [ "$try" = 3 ] && [ "${st#still}" != "$st" ] && die "probe job never signalled"
+  sleep 14
+  j=$(OUT=$work/chain.h5 SBATCH_SIGNAL=TERM@30 submit --time=00:01:00 "$src/hpc/slurm/run_study.sbatch" "$long") \
+    || die "sbatch: $j"
+  chain=($j)
+  final=""
+  for k in $(seq 1 10); do
+    st=$(wait_job "$j" 240) || { bad "2. job $k ($j) did not end: $st"; break; }
+    out=rtkbench-$j.out
+    if grep -q "walltime reached; resubmitting" "$out"; then
+      grep -q "stopped by a signal" "$out" && grep -q "Exited with exit code 3" "$out" \
+        && ok "2. job $k ($j): signalled, rtkbench exit 3, resubmitted ($(grep -o 'with [0-9]* of [0-9]* runs complete' "$out"))" \
+        || { bad "2. job $k ($j) resubmitted without a clean signal stop (exit 3)"; break; }
+      nxt=$(sed -n 's/^Submitted batch job \([0-9]*\).*/\1/p' "$out")
+      [ -n "$nxt" ] || { bad "2. job $j: no resubmitted job id"; break; }
+      # the dependency: the next job started only after this one ended
+      wait_job "$nxt" 240 >/dev/null
+      s1=$(jobfield "$nxt" StartTime) e0=$(jobfield "$j" EndTime)
+      [ -n "$s1" ] && [ -n "$e0" ] && ! [[ "$s1" < "$e0" ]] \
+        && ok "2. job $nxt started ($s1) after job $j ended ($e0)" || bad "2. job $nxt started $s1 before job $j ended $e0"
+      j=$nxt
+      chain+=($j)
+    else
+      final=$j
+      break
+    fi
+  done
+  if [ -n "$final" ]; then
+    code=$(jobfield "$final" ExitCode) st=$(jobfield "$final" JobState)
+    [ ${#chain[@]} -ge 2 ] && ok "2. chain of ${#chain[@]} jobs: ${chain[*]}" \
+      || bad "2. the first job was not signalled (the study finished within its walltime: machine too fast for $long?)"
+    [ "$st" = COMPLETED ] && [ "$code" = 0:0 ] && ok "2. last job $final: $st, exit $code" || bad "2. last job $final: $st, exit $code"
+    grep -q "already complete" "rtkbench-$final.out" && ok "2. last job resumed (skipped complete runs)" \
+      || [ ${#chain[@]} -lt 2 ] || bad "2. last job did not resume"
+    $py "$src/tests/h5check.py" contract "$work/chain.h5" >/dev/null && ok "2. chained file meets the contract" \
+      || bad "2. chained file contract"
+    $py "$src/tests/h5check.py" same "$work/ref_long.h5" "$work/chain.h5" \
+      && ok "2. chained file == uninterrupted (bitwise, samples and metrics)" || bad "2. chained file differs"
   else
-    final=$j
-    break
+    bad "2. chain did not finish within 10 jobs: ${chain[*]}"
   fi
-done
-if [ -n "$final" ]; then
-  code=$(jobfield "$final" ExitCode) st=$(jobfield "$final" JobState)
-  [ ${#chain[@]} -ge 2 ] && ok "2. chain of ${#chain[@]} jobs: ${chain[*]}" \
-    || bad "2. the first job was not signalled (the study finished within its walltime: machine too fast for $long?)"
-  [ "$st" = COMPLETED ] && [ "$code" = 0:0 ] && ok "2. last job $final: $st, exit $code" || bad "2. last job $final: $st, exit $code"
-  grep -q "already complete" "rtkbench-$final.out" && ok "2. last job resumed (skipped complete runs)" \
-    || [ ${#chain[@]} -lt 2 ] || bad "2. last job did not resume"
-  $py "$src/tests/h5check.py" contract "$work/chain.h5" >/dev/null && ok "2. chained file meets the contract" \
-    || bad "2. chained file contract"
-  $py "$src/tests/h5check.py" same "$work/ref_long.h5" "$work/chain.h5" \
-    && ok "2. chained file == uninterrupted (bitwise, samples and metrics)" || bad "2. chained file differs"
-else
-  bad "2. chain did not finish within 10 jobs: ${chain[*]}"
-fi
 fi
 
 # ---- 3. SIGKILL of the ranks in the middle of the first job (as a node's OOM killer or
 # a crash would: `scancel --signal=KILL JOB` would cancel the job, SIGTERM first, so
 # the step is signalled), then a new submission by hand
 if want 3; then
-j=$(OUT=$work/killed.h5 submit --time=00:10:00 "$src/hpc/slurm/run_study.sbatch" "$small") || die "sbatch: $j"
-for _ in $(seq 1 1500); do
-  n=$(grep -c ' done:' "rtkbench-$j.out" 2>/dev/null)
-  [ "${n:-0}" -ge 1 ] && break
-  case "$(jobfield "$j" JobState)" in RUNNING | PENDING | CONFIGURING) ;; *) break ;; esac
-  sleep 0.2
-done
-timeout 10 scancel --signal=KILL "$j.0"
-st=$(wait_job "$j" 120)
-code=$(jobfield "$j" ExitCode)
-ndone=$(grep -c ' done:' "rtkbench-$j.out")
-if [ "$st" = FAILED ] && ! grep -q "stopped by a signal" "rtkbench-$j.out" && ! grep -q resubmitting "rtkbench-$j.out"; then
-  ok "3. ranks of job $j SIGKILLed after $ndone of 9 runs: $st, exit $code, no resubmission"
-else
-  bad "3. job $j: $st, exit $code, $ndone runs done (not killed hard?)"
-fi
-j=$(OUT=$work/killed.h5 submit --time=00:10:00 "$src/hpc/slurm/run_study.sbatch" "$small") || die "sbatch: $j"
-st=$(wait_job "$j" 300) || bad "3. the resubmitted job $j hangs: $st"
-code=$(jobfield "$j" ExitCode)
-if [ "$st" = COMPLETED ] && [ "$code" = 0:0 ]; then
-  $py "$src/tests/h5check.py" same "$work/ref_small.h5" "$work/killed.h5" \
-    && ok "3. resubmitted job $j recovered: exit 0, file == uninterrupted" || bad "3. recovered file differs"
-elif [ "$code" != 0:0 ] && grep -q "rtkbench: error:" "rtkbench-$j.out"; then
-  ok "3. resubmitted job $j refused clearly ($st, exit $code): $(grep -m1 'rtkbench: error:' "rtkbench-$j.out")"
-else
-  bad "3. resubmitted job $j: $st, exit $code, no clear message"
-fi
+  j=$(OUT=$work/killed.h5 submit --time=00:10:00 "$src/hpc/slurm/run_study.sbatch" "$small") || die "sbatch: $j"
+  for _ in $(seq 1 1500); do
+    n=$(grep -c ' done:' "rtkbench-$j.out" 2>/dev/null)
+    [ "${n:-0}" -ge 1 ] && break
+    case "$(jobfield "$j" JobState)" in RUNNING | PENDING | CONFIGURING) ;; *) break ;; esac
+    sleep 0.2
+  done
+  timeout 10 scancel --signal=KILL "$j.0"
+  st=$(wait_job "$j" 120)
+  code=$(jobfield "$j" ExitCode)
+  ndone=$(grep -c ' done:' "rtkbench-$j.out")
+  if [ "$st" = FAILED ] && ! grep -q "stopped by a signal" "rtkbench-$j.out" && ! grep -q resubmitting "rtkbench-$j.out"; then
+    ok "3. ranks of job $j SIGKILLed after $ndone of 9 runs: $st, exit $code, no resubmission"
+  else
+    bad "3. job $j: $st, exit $code, $ndone runs done (not killed hard?)"
+  fi
+  j=$(OUT=$work/killed.h5 submit --time=00:10:00 "$src/hpc/slurm/run_study.sbatch" "$small") || die "sbatch: $j"
+  st=$(wait_job "$j" 300) || bad "3. the resubmitted job $j hangs: $st"
+  code=$(jobfield "$j" ExitCode)
+  if [ "$st" = COMPLETED ] && [ "$code" = 0:0 ]; then
+    $py "$src/tests/h5check.py" same "$work/ref_small.h5" "$work/killed.h5" \
+      && ok "3. resubmitted job $j recovered: exit 0, file == uninterrupted" || bad "3. recovered file differs"
+  elif [ "$code" != 0:0 ] && grep -q "rtkbench: error:" "rtkbench-$j.out"; then
+    ok "3. resubmitted job $j refused clearly ($st, exit $code): $(grep -m1 'rtkbench: error:' "rtkbench-$j.out")"
+  else
+    bad "3. resubmitted job $j: $st, exit $code, no clear message"
+  fi
 fi

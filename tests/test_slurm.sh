@@ -160,6 +160,8 @@ cd "$work" || die "cd $work"
 # Open MPI 4.1 needs PMIx from srun (Debian's MpiDefault is none): SLURM_MPI_TYPE=pmix
 export RTKBENCH=$bin SLURM_MPI_TYPE=pmix
 submit() { sbatch --parsable --ntasks-per-node=2 "$@" 2>&1; }
+msg=$(sbatch --test-only --ntasks-per-node=2 "$src/hpc/slurm/run_study.sbatch" "$src/tests/resume.ini" 2>&1) \
+  && ok "sbatch --test-only: $msg" || bad "sbatch --test-only: $msg"
 
 # field of `scontrol show job -o` (JobState, ExitCode, StartTime, EndTime, ...)
 jobfield() { timeout 10 scontrol show job -o "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p"; }

@@ -152,7 +152,13 @@ for _ in $(seq 1 60); do
   for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null || break 2; done
   sleep 1
 done
-[ "$state" = idle ] || { dump_logs; die "Slurm did not come up: node state '${state:-no answer}' (daemon logs above)"; }
+if [ "$state" != idle ]; then
+  dead=""
+  kill -0 "${pids[1]}" 2>/dev/null || dead="$dead slurmctld"
+  kill -0 "${pids[2]}" 2>/dev/null || dead="$dead slurmd"
+  dump_logs
+  die "Slurm did not come up: node state '${state:-no answer}'${dead:+, exited:$dead} (daemon logs above)"
+fi
 ok "slurmctld + slurmd up, node idle (ports $port-$((port + 1)), $ncpu CPUs)"
 
 cd "$work" || die "cd $work"

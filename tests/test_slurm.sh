@@ -28,6 +28,10 @@ done
 
 rm -rf "$work"
 mkdir -p "$work"
+# our own deadline, before CTest's TIMEOUT (1800 s) would SIGKILL us with the daemons running
+( trap 'kill $sp 2>/dev/null; exit 0' TERM; sleep "${RTK_SLURM_DEADLINE:-1620}" & sp=$!; wait $sp \
+  && echo "FAIL test_slurm.sh: deadline reached, stopping" && kill -TERM $$ ) &
+watchdog=$!
 # daemons' sockets, state and logs: a short path (unix socket names are limited to 108 bytes)
 rt=$(mktemp -d /tmp/rtkslurm.XXXXXX) || exit 1
 chmod 755 "$rt"                     # munged wants the socket's folder searchable by all
@@ -55,6 +59,7 @@ ours() {
 
 cleanup() {
   trap - EXIT INT TERM
+  kill -TERM "$watchdog" 2>/dev/null
   if [ -n "${ctld_up:-}" ]; then
     timeout 10 scancel --user="$(id -un)" >/dev/null 2>&1
     for _ in $(seq 1 20); do [ -z "$(timeout 5 squeue -h 2>/dev/null)" ] && break; sleep 0.5; done

@@ -18,9 +18,9 @@ want() { [[ " $only " == *" $1 "* ]]; }
 py=/usr/bin/python3
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
 t0=$(date +%s)
-fail=0
-ok() { echo "PASS $1 [$(($(date +%s) - t0))s]"; }
-bad() { echo "FAIL $1 [$(($(date +%s) - t0))s]"; fail=1; }
+pass=0 fail=0
+ok() { echo "PASS $1 [$(($(date +%s) - t0))s]"; pass=$((pass + 1)); }
+bad() { echo "FAIL $1 [$(($(date +%s) - t0))s]"; fail=$((fail + 1)); }
 
 for c in munged munge slurmctld slurmd sbatch squeue scontrol scancel sinfo; do
   command -v $c >/dev/null 2>&1 || { echo "FAIL $c not found: install slurm-wlm and munge (scripts/setup-debian.sh)"; exit 1; }
@@ -64,7 +64,7 @@ cleanup() {
     timeout 10 scancel --user="$(id -un)" >/dev/null 2>&1
     for _ in $(seq 1 20); do [ -z "$(timeout 5 squeue -h 2>/dev/null)" ] && break; sleep 0.5; done
   fi
-  [ $fail != 0 ] && dump_logs
+  [ "$fail" != 0 ] && dump_logs
   local p left
   for p in "${pids[@]}" $(ours); do kill -TERM "$p" 2>/dev/null; done
   for _ in $(seq 1 50); do
@@ -76,14 +76,15 @@ cleanup() {
   for p in $left; do kill -KILL "$p" 2>/dev/null; done
   left=""
   for p in "${pids[@]}" $(ours); do kill -0 "$p" 2>/dev/null && left="$left $p"; done
-  [ -n "$left" ] && echo "FAIL processes left running:$left" && fail=1
+  [ -n "$left" ] && bad "processes left running:$left"
   rm -rf "$rt"
-  echo "$([ $fail = 0 ] && echo '1 passed, 0 failed' || echo '0 passed, 1 failed') in $(($(date +%s) - t0))s"
-  exit $fail
+  echo "$pass passed, $fail failed in $(($(date +%s) - t0))s"
+  [ "$fail" = 0 ] && exit 0
+  exit 1
 }
 trap cleanup EXIT
-trap 'fail=1; exit 1' INT TERM
-die() { echo "FAIL $1"; fail=1; exit 1; }
+trap 'bad "interrupted"; exit 1' INT TERM
+die() { bad "$1"; exit 1; }
 
 # a free TCP port pair (nothing answers on either)
 free_port() {
@@ -237,7 +238,7 @@ if want 2; then
     || die "sbatch: $j"
   chain=($j)
   final=""
-  for k in $(seq 1 10); do
+  for k in $(seq 1 20); do
     st=$(wait_job "$j" 240) || { bad "2. job $k ($j) did not end: $st"; break; }
     out=rtkbench-$j.out
     if grep -q "walltime reached; resubmitting" "$out"; then
@@ -270,7 +271,7 @@ if want 2; then
     $py "$src/tests/h5check.py" same "$work/ref_long.h5" "$work/chain.h5" \
       && ok "2. chained file == uninterrupted (bitwise, samples and metrics)" || bad "2. chained file differs"
   else
-    bad "2. chain did not finish within 10 jobs: ${chain[*]}"
+    bad "2. chain did not finish within 20 jobs: ${chain[*]}"
   fi
 fi
 

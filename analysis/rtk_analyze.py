@@ -16,6 +16,8 @@ Writes into OUTDIR (default: <results stem>_figures/ next to the file):
   images.png                     decoded sample images per sampler x NFE (targets with a decode basis)
   frechet_vs_nfe.png             Frechet distance vs NFE with its exact-sample floor
   scaling.png, scaling.md        NFE to reach a target of the scaling criterion vs dimension
+  score_*.png, score_table.md    studies with non-exact scores (rtk_scores.py): accuracy vs NFE per
+                                 score model, plateau vs score.error with fitted slope, measured score error
 A figure whose inputs are missing from the file is skipped with a note.
 Needs only Debian's python3-numpy, python3-h5py and python3-matplotlib.
 See analysis/README.md.
@@ -32,6 +34,7 @@ import numpy as np
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rtk_results as R  # noqa: E402
+import rtk_scores  # noqa: E402
 
 try:
     import h5py
@@ -1135,6 +1138,7 @@ def main(argv=None):
             lambda: fig_frechet(st, outdir),
             lambda: fig_images(st, outdir, args),
             lambda: scaling(st, outdir, args),
+            lambda: rtk_scores.score_outputs(f, outdir, plt, note),
         ]
         failed = 0
         for step in steps:

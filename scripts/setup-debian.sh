@@ -2,11 +2,12 @@
 # Install rtkbench's dependencies from Debian packages (idempotent: installs
 # only what is missing).  Run as root or with sudo available.
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config clang
+pkgs=(build-essential cmake pkg-config clang libclang-rt-dev
       openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools
       libopenblas-dev librandom123-dev libinih-dev
       python3 python3-numpy python3-h5py python3-matplotlib
       python3-sklearn dataset-fashion-mnist
+      python3-torch   # python3-torch: analysis/train_score.py and its tests (CPU)
       slurm-wlm munge)    # the Slurm test (tests/test_slurm.sh) starts its own daemons
 missing=()
 for p in "${pkgs[@]}"; do

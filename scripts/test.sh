@@ -1,7 +1,9 @@
 #!/bin/bash
 # Fresh Debian machine -> the whole test suite: install dependencies, build
-# with warnings as errors (gcc), run CTest; then a clang build, and an
-# ASan/UBSan build running the numerical-core tests.
+# with warnings as errors (gcc), run CTest (including the reliability tests:
+# write faults, kill -9, hostile files, limits, lock, signals); then a clang
+# build, an ASan/UBSan build running the numerical-core tests, and the
+# libFuzzer harnesses for a bounded time (RTK_FUZZ_SECONDS each, default 30).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-debian.sh
@@ -19,5 +21,11 @@ cmake --build build-clang -j"$jobs" >/dev/null
 
 echo "== ASan/UBSan build: numerical-core tests"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DRTK_SANITIZE=ON >/dev/null
-cmake --build build-asan -j"$jobs" --target test_core >/dev/null
+cmake --build build-asan -j"$jobs" --target test_core test_score test_frechet >/dev/null
 (cd build-asan && ctest --output-on-failure -j"$jobs" -L sanitize)
+
+echo "== libFuzzer harnesses (clang, ASan/UBSan): seed corpora, then ${RTK_FUZZ_SECONDS:-30} s each"
+cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DRTK_FUZZ=ON -DRTK_WERROR=ON \
+      -DRTK_FUZZ_SECONDS="${RTK_FUZZ_SECONDS:-30}" >/dev/null
+cmake --build build-fuzz -j"$jobs" --target fuzz_config fuzz_results >/dev/null
+(cd build-fuzz && ctest --output-on-failure -L fuzz)

@@ -20,6 +20,7 @@ run 2 "$work/r2.h5"
 run 3 "$work/r3.h5"
 run 2 "$work/r2b.h5" --set run.block=37
 $py "$src/tests/h5check.py" contract "$work/r3.h5" || fail=1
+$py "$src/tests/h5verify.py" "$work/r3.h5" || fail=1 # every metric recomputed independently
 for other in r2 r3 r2b; do
   echo "== r1 vs $other"
   $py "$src/tests/h5check.py" same "$work/r1.h5" "$work/$other.h5" || fail=1
@@ -58,5 +59,9 @@ if $py "$src/tests/h5check.py" same "$work/r1.h5" "$work/s2.h5" >/dev/null; then
   echo "FAIL: different seeds gave identical files"; fail=1
 fi
 "$bin" info "$work/r3.h5" || fail=1
+# every run's checksum (rows summed over ranks) verifies, whatever the rank count and block size
+for f in r1 r2 r3 r2b m700 m0; do
+  "$bin" info "$work/$f.h5" --verify >/dev/null || { echo "FAIL: checksums of $f.h5"; fail=1; }
+done
 [ $fail = 0 ] && echo "1 passed, 0 failed" || echo "0 passed, 1 failed"
 exit $fail

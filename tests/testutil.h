@@ -101,7 +101,7 @@ static inline void tu_sample(const rtk_sampler_ops *s, const rtk_sampler_cfg *cf
   r->X = calloc((size_t)N * m->d, sizeof(double));
   r->X0 = calloc((size_t)N * m->d, sizeof(double));
   tu_bnd bnd = {r, m->d};
-  rtk_block_ctx ctx = {m, cfg, &r->plan, seed, tu_boundary, &bnd, NULL};
+  rtk_block_ctx ctx = {m, cfg, &r->plan, seed, tu_boundary, &bnd, NULL, NULL};
   OK(rtk_sample_blocks(s, &ctx, N, B, 0, (N + B - 1) / B, r->X, &r->st, NULL, NULL));
 }
 

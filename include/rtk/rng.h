@@ -15,7 +15,8 @@ enum rtk_rng_purpose {
   RTK_RNG_EXACT = 6,    /* exact samples of p_t: component and noise */
   RTK_RNG_VELOCITY = 7, /* ULD velocity refresh */
   RTK_RNG_AUX = 8,      /* sampler-specific extra draws (e.g. PMM coins) */
-  RTK_RNG_TARGET = 9    /* target construction (mog-random) */
+  RTK_RNG_TARGET = 9,   /* target construction (mog-random) */
+  RTK_RNG_SCORE = 10    /* perturbed-score random features, key = (score.seed, feature) */
 };
 
 /* n standard normals for particle `id` at position (c0, c1, purpose). */

@@ -13,10 +13,12 @@
  * The driver reduces the per-segment statistics across ranks. */
 #ifndef RTK_SAMPLER_H
 #define RTK_SAMPLER_H
+#include <signal.h>
 #include <stdint.h>
 
 #include "rtk/mixture.h"
 #include "rtk/options.h"
+#include "rtk/score.h"
 
 enum rtk_init_kind { RTK_INIT_GAUSSIAN = 0, RTK_INIT_DDPM = 1, RTK_INIT_MEAN = 2 };
 #define RTK_INIT_CHOICES "gaussian|ddpm|mean"
@@ -81,7 +83,14 @@ typedef struct rtk_block_ctx {
   rtk_boundary_fn at_boundary; /* may be NULL */
   void *user;
   rtk_inner_fn at_inner;       /* may be NULL */
+  const rtk_score *score;      /* the score model; NULL: the exact score of mix */
 } rtk_block_ctx;
+
+/* Cancellation: the driver registers a flag (set by its signal handler);
+ * samplers poll it every step and inner step and then return
+ * RTK_ERR_INTERRUPTED, so a stop request is honoured within one step. */
+extern const volatile sig_atomic_t *rtk_cancel_flag;
+#define RTK_CANCELLED(ctx) ((void)(ctx), rtk_cancel_flag && *rtk_cancel_flag)
 
 typedef struct rtk_sampler_ops {
   const char *name;
@@ -95,6 +104,8 @@ typedef struct rtk_sampler_ops {
 } rtk_sampler_ops;
 
 const rtk_sampler_ops *rtk_sampler_lookup(const char *name);
+/* 1 if the sampler reads log p_t (rtk-mala): it cannot run on a score model without energy */
+int rtk_sampler_needs_energy(const rtk_sampler_ops *ops);
 const rtk_sampler_ops *const *rtk_sampler_all(void); /* NULL-terminated */
 /* keys every sampler section accepts: nfe, T, grid, t_min, delta, times */
 extern const rtk_opt rtk_sampler_common_options[];

@@ -14,7 +14,9 @@
 static const char *usage =
     "usage:\n"
     "  rtkbench run CONFIG.ini [-o OUT.h5] [--set section.key=value ...] [--force | --resume]\n"
-    "  rtkbench info OUT.h5 [--json]     table of runs and headline metrics\n"
+    "  rtkbench info OUT.h5 [--json] [--verify]\n"
+    "                                    table of runs and headline metrics; --verify checks every\n"
+    "                                    complete run against its checksum (exit 2 if one fails)\n"
     "  rtkbench list                     samplers, targets and every key with its default\n"
     "  rtkbench validate CONFIG.ini [--set section.key=value ...]\n"
     "                                    check, expand the sweep, estimate the cost; run nothing\n"
@@ -23,7 +25,7 @@ static const char *usage =
 typedef struct {
   const char *config, *output;
   const char **sets;
-  int nsets, force, json, resume;
+  int nsets, force, json, resume, verify;
 } cli_args;
 
 static int parse_args(int argc, char **argv, int first, int allow_o, int allow_force, int allow_json, cli_args *a) {
@@ -45,6 +47,8 @@ static int parse_args(int argc, char **argv, int first, int allow_o, int allow_f
       a->resume = 1;
     } else if (allow_json && !strcmp(s, "--json")) {
       a->json = 1;
+    } else if (allow_json && !strcmp(s, "--verify")) {
+      a->verify = 1;
     } else if (s[0] == '-') {
       return RTK_ERR(RTK_ERR_INPUT, "unknown option '%s'\n%s", s, usage);
     } else if (!a->config) {
@@ -95,11 +99,17 @@ static int cmd_run(MPI_Comm comm, int argc, char **argv, int validate_only) {
   rtk_target_loader ld = {rtk_target_store_attach, &store};
   /* deterministic: same verdict on every rank (target files: read on rank 0, verdict shared) */
   if (!rc) rc = rtk_study_expand(&cfg, &ld, &st);
+  if (!rc) rc = rtk_study_load_scores(comm, &st); /* score.file weights: read on rank 0, broadcast */
+  if (!rc && !validate_only) rc = rtk_collective_stop(comm); /* a signal during start-up: exit 3 */
   if (!rc && validate_only) {
+    const int mem = rtk_collective(comm, rtk_study_check_memory(comm, &st)); /* what `run` would refuse */
     if (rank == 0) {
       printf("%s: OK\n\n", a.config);
       rtk_study_print_plan(&st, size);
+      if (mem) printf("warning: `run` on %d rank%s would refuse this study: %s\n", size, size == 1 ? "" : "s",
+                      rtk_error_message());
     }
+    rtk_error_clear();
   } else if (!rc) {
     rtk_cli_run run = {a.config, a.output, a.force, a.resume, argc, argv};
     rc = rtk_study_execute(comm, &cfg, &st, &run);
@@ -115,6 +125,7 @@ int rtk_cli_main(MPI_Comm comm, int argc, char **argv) {
   int rank;
   MPI_Comm_rank(comm, &rank);
   int rc;
+  rtk_signals_install(); /* from here on SIGTERM/SIGINT/SIGUSR1 mean exit code 3 */
   const char *cmd = argc > 1 ? argv[1] : "";
   if (!strcmp(cmd, "run")) {
     rc = cmd_run(comm, argc, argv, 0);
@@ -126,7 +137,7 @@ int rtk_cli_main(MPI_Comm comm, int argc, char **argv) {
   } else if (!strcmp(cmd, "info")) {
     cli_args a = {0};
     rc = parse_args(argc, argv, 2, 0, 0, 1, &a);
-    if (!rc && rank == 0) rc = rtk_info(a.config, a.json);
+    if (!rc && rank == 0) rc = rtk_info(a.config, a.json, a.verify);
     free(a.sets);
     rc = rtk_collective(comm, rc);
   } else if (!strcmp(cmd, "--version")) {
@@ -139,6 +150,7 @@ int rtk_cli_main(MPI_Comm comm, int argc, char **argv) {
     rc = cmd[0] ? RTK_ERR(RTK_ERR_INPUT, "unknown command '%s'\n%s", cmd, usage)
                 : RTK_ERR(RTK_ERR_INPUT, "no command given\n%s", usage);
   }
+  if (!rc && rtk_stop_requested()) rc = RTK_ERR(RTK_ERR_INTERRUPTED, "interrupted by a signal");
   if (rc && rank == 0) {
     fprintf(stderr, "rtkbench: error: %s\n", rtk_error_message());
     if (getenv("RTK_TRACEBACK")) fprintf(stderr, "%s", rtk_error_traceback());

@@ -1,10 +1,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "rtk/error.h"
 
@@ -13,6 +16,7 @@ typedef struct {
   const char *pos; /* reader position in text */
   int line;        /* line number of the line the reader returned last */
   int too_long;    /* line number of an over-long line, or 0 */
+  int open_section; /* line number of a "[name" without ']', or 0 */
   int err;         /* first handler error */
   char msg[768];
 } parse_state;
@@ -23,7 +27,10 @@ static void note_section(parse_state *ps, const char *line) {
   while (*line == ' ' || *line == '\t') line++;
   if (*line != '[') return;
   const char *end = strchr(line, ']');
-  if (!end) return;
+  if (!end) {
+    if (!ps->open_section) ps->open_section = ps->line;
+    return;
+  }
   rtk_config *cfg = ps->cfg;
   if (cfg->nsec == cfg->capsec) {
     int cap = cfg->capsec ? 2 * cfg->capsec : 16;
@@ -126,6 +133,8 @@ int rtk_config_parse(rtk_config *cfg, const char *path, const char *text) {
   if (!cfg->text) return RTK_ERR(RTK_ERR_MEM, "out of memory");
   parse_state ps = {.cfg = cfg, .pos = text};
   int line = ini_parse_stream(reader, &ps, handler, &ps);
+  if (ps.open_section) /* reported first: the keys after it are only a consequence */
+    return RTK_ERR(RTK_ERR_INPUT, "%s:%d: section header without a closing ']'", path, ps.open_section);
   if (ps.err) return rtk_error_trace(ps.err, __FILE__, __LINE__, __func__);
   if (ps.too_long)
     return RTK_ERR(RTK_ERR_INPUT, "%s:%d: line too long for the INI parser (split long lists over [sweep] or shorten)", path, ps.too_long);
@@ -167,31 +176,49 @@ void rtk_config_free(rtk_config *cfg) {
 }
 
 int rtk_read_file(const char *path, char **text) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return RTK_ERR(RTK_ERR_INPUT, "cannot read '%s': %s", path, strerror(errno));
-  size_t cap = 4096, n = 0;
-  char *buf = malloc(cap);
+  /* O_NONBLOCK: opening a FIFO must not wait for a writer; the file must be
+   * a regular file under RTK_CONFIG_MAX bytes (not a device or a pipe) */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return RTK_ERR(RTK_ERR_INPUT, "cannot read '%s': %s", path, strerror(errno));
+  struct stat sb;
+  if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    close(fd);
+    return RTK_ERR(RTK_ERR_INPUT, "cannot read '%s': not a regular file", path);
+  }
+  if (sb.st_size > RTK_CONFIG_MAX) {
+    close(fd);
+    return RTK_ERR(RTK_ERR_INPUT, "'%s' is %lld bytes; a configuration file may have at most %d", path,
+                   (long long)sb.st_size, RTK_CONFIG_MAX);
+  }
+  char *buf = malloc((size_t)RTK_CONFIG_MAX + 2);
   if (!buf) {
-    fclose(f);
+    close(fd);
     return RTK_ERR(RTK_ERR_MEM, "out of memory");
   }
-  for (size_t r; (r = fread(buf + n, 1, cap - n - 1, f)) > 0;) {
-    n += r;
-    if (n + 1 == cap) {
-      char *nb = realloc(buf, cap *= 2);
-      if (!nb) {
-        free(buf);
-        fclose(f);
-        return RTK_ERR(RTK_ERR_MEM, "out of memory");
-      }
-      buf = nb;
-    }
+  size_t n = 0;
+  int bad = 0;
+  while (n <= (size_t)RTK_CONFIG_MAX) { /* read at most one byte past the cap (the file may grow) */
+    ssize_t r = read(fd, buf + n, (size_t)RTK_CONFIG_MAX + 1 - n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) bad = errno;
+    if (r <= 0) break;
+    n += (size_t)r;
   }
-  int bad = ferror(f);
-  fclose(f);
+  close(fd);
   if (bad) {
     free(buf);
-    return RTK_ERR(RTK_ERR_INPUT, "error reading '%s'", path);
+    return RTK_ERR(RTK_ERR_INPUT, "error reading '%s': %s", path, strerror(bad));
+  }
+  if (n > (size_t)RTK_CONFIG_MAX) {
+    free(buf);
+    return RTK_ERR(RTK_ERR_INPUT, "'%s' is larger than %d bytes, the limit of a configuration file", path, RTK_CONFIG_MAX);
+  }
+  const char *nul = memchr(buf, '\0', n);
+  if (nul) {
+    int line = 1;
+    for (const char *p = buf; p < nul; p++) line += *p == '\n';
+    free(buf);
+    return RTK_ERR(RTK_ERR_INPUT, "%s:%d: NUL byte in the file (a configuration is text)", path, line);
   }
   buf[n] = '\0';
   *text = buf;

@@ -26,7 +26,10 @@ int rtk_config_parse(rtk_config *cfg, const char *path, const char *text);
 int rtk_config_set(rtk_config *cfg, const char *assignment);
 const rtk_kv *rtk_config_find(const rtk_config *cfg, const char *section, const char *key);
 void rtk_config_free(rtk_config *cfg);
-/* read a whole file into a malloc'd NUL-terminated buffer */
+/* largest configuration file accepted */
+#define RTK_CONFIG_MAX (1 << 20)
+/* read a whole regular file (at most RTK_CONFIG_MAX bytes, no NUL bytes)
+ * into a malloc'd NUL-terminated buffer */
 int rtk_read_file(const char *path, char **text);
 
 #endif

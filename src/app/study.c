@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include "io_hdf5.h"
+#include "outfile.h"
 #include "progress.h"
+#include "verify.h"
 #include "rtk/error.h"
 #include "rtk/metrics.h"
 #include "study.h"
@@ -101,9 +103,11 @@ typedef struct run_data {
   int64_t *modes;
   int *kbuf; /* [nloc] most responsible component of each local particle */
   rtk_diag diag;
+  rtk_score score; /* the samplers' score model; metrics use rd->mix */
 } run_data;
 
 static void run_data_free(run_data *rd) {
+  rtk_score_destroy(&rd->score);
   rtk_mixture_free(rd->mix);
   rtk_plan_free(&rd->plan);
   rtk_stats_free(&rd->st);
@@ -122,6 +126,7 @@ static int run_init(const rtk_runspec *r, int rank, int size, run_data *rd, int6
                     int64_t *p0, int64_t *nloc) {
   RTK_CHECK(r->target->build(&r->tc, &rd->mix));
   RTK_CHECK(r->sampler->plan(&r->sc, rd->mix, &rd->plan));
+  RTK_CHECK(rtk_score_create(r->score, &r->scc, rd->mix, r->net, &rd->score));
   RTK_CHECK(rtk_stats_alloc(rd->plan.nseg, &rd->st));
   const int64_t N = r->so.particles, B = r->so.block, nb = (N + B - 1) / B;
   *b0 = nb * rank / size;
@@ -141,11 +146,33 @@ static int run_init(const rtk_runspec *r, int rank, int size, run_data *rd, int6
   return RTK_OK;
 }
 
-/* SIGTERM (walltime), SIGINT, SIGUSR1 (e.g. sbatch --signal): stop after the
- * current block; the run is abandoned (never marked complete), the file is
- * closed cleanly, and `run --resume` redoes only what is missing. */
+/* SIGTERM (walltime), SIGINT, SIGUSR1 (e.g. sbatch --signal): the handler is
+ * installed right after MPI_Init (rtk_signals_install); the samplers poll the
+ * flag every step and inner step, the driver between runs.  The run in
+ * progress is abandoned (never marked complete), the file is closed cleanly,
+ * and `run --resume` redoes only what is missing. */
 static volatile sig_atomic_t stop_requested = 0;
 static void on_signal(int sig) { stop_requested = sig; }
+
+void rtk_signals_install(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sa.sa_flags = SA_RESTART; /* system calls inside MPI and HDF5 are not cut short */
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGUSR1, &sa, NULL);
+  rtk_cancel_flag = &stop_requested;
+}
+
+int rtk_stop_requested(void) { return stop_requested != 0; }
+
+int rtk_collective_stop(MPI_Comm comm) {
+  int stop = stop_requested != 0, any = 0;
+  MPI_Allreduce(&stop, &any, 1, MPI_INT, MPI_MAX, comm);
+  return any ? RTK_ERR(RTK_ERR_INTERRUPTED, "interrupted by a signal") : RTK_OK;
+}
 
 static int block_done(void *u) {
   ((bnd_user *)u)->blocks_done++;
@@ -157,7 +184,7 @@ static int block_done(void *u) {
 static int run_kernel(const rtk_runspec *r, run_data *rd, int64_t b0, int64_t b1, int64_t nloc, bnd_user *bu) {
   const int64_t B = r->so.block;
   const int d = rd->mix->d;
-  rtk_block_ctx ctx = {rd->mix, &r->sc, &rd->plan, (uint64_t)r->so.seed, at_boundary, bu, at_inner};
+  rtk_block_ctx ctx = {rd->mix, &r->sc, &rd->plan, (uint64_t)r->so.seed, at_boundary, bu, at_inner, &rd->score};
   RTK_CHECK(rtk_sample_blocks(r->sampler, &ctx, r->so.particles, B, b0, b1, rd->X, &rd->st, block_done, bu));
   rtk_hist_add(&rd->hist, (int)nloc, rd->X);
   rtk_mixcoef coef;
@@ -185,7 +212,11 @@ static int write_metrics(hid_t g, const rtk_runspec *r, run_data *rd, const rtk_
   hsize_t hS = (hsize_t)S, hd = (hsize_t)d, hh[2] = {hd, (hsize_t)nb + 2}, hK = (hsize_t)rd->mix->K;
   int64_t nfe_tot = 0, acc_tot = 0, prop_tot = 0;
   double *acc = calloc((size_t)S + 1, sizeof(double)), *nfe_seg = calloc((size_t)S + 1, sizeof(double));
-  if (!acc || !nfe_seg) return RTK_ERR(RTK_ERR_MEM, "out of memory");
+  if (rtk_h5_agree(!acc || !nfe_seg ? RTK_ERR(RTK_ERR_MEM, "out of memory") : RTK_OK)) {
+    free(acc);
+    free(nfe_seg);
+    return RTK_ERR_MEM;
+  }
   for (int k = 0; k < S; k++) {
     nfe_tot += rd->st.nfe[k];
     acc_tot += rd->st.accept[k];
@@ -270,6 +301,23 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
     run_data_free(&rd);
     return rc;
   }
+  /* non-exact score: its measured error at every grid time (collective) */
+  double *serr = NULL, *sse = NULL;
+  if (r->score != &rtk_score_exact) {
+    serr = calloc((size_t)S + 1, sizeof(double));
+    sse = calloc((size_t)S + 1, sizeof(double));
+    rc = serr && sse ? RTK_OK : RTK_ERR(RTK_ERR_MEM, "out of memory");
+    rc = rtk_collective(comm, rc);
+    if (!rc)
+      rc = rtk_score_error_measure(comm, &rd.score, rd.mix, &rd.plan, r->scc.error_samples, 256,
+                                   (uint64_t)r->so.seed, serr, sse);
+    if (rc) {
+      free(serr);
+      free(sse);
+      run_data_free(&rd);
+      return rc;
+    }
+  }
   /* report: reductions in a fixed order (integers are exact; times take the max) */
   MPI_Allreduce(&wall_local, &wall, 1, MPI_DOUBLE, MPI_MAX, comm);
   const int nh = d * (nb + 2);
@@ -326,7 +374,11 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
   const int w = rank == 0;
 #define W(call) \
   if (!rc) rc = (call)
-  W(rtk_h5_group(file, path, &g));
+  rc = rtk_collective(comm, rc);
+  rtk_h5_sum sum;
+  char fpath[170];
+  snprintf(fpath, sizeof fpath, "/%s", path);
+  W(rtk_h5_group_anon(file, fpath, &g)); /* invisible until complete (crash consistency, docs/format.md) */
   W(rtk_h5_attr_str_fixed(g, "status", "running", 16));
   W(rtk_h5_attr_str(g, "sampler", r->sampler->name));
   W(rtk_h5_attr_f64(g, "nfe", res->nfe));
@@ -336,15 +388,17 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
   W(rtk_h5_attr_i64(g, "dim", d));
   W(rtk_h5_attr_i64(g, "segments", S));
   W(rtk_h5_attr_str(g, "target", r->target->name));
+  W(rtk_h5_attr_str(g, "score", r->score->name));
   W(rtk_h5_attr_str(g, "sweep", r->sweep));
   W(rtk_h5_attr_i64(g, "index", r->index));
+  rtk_h5_sum_begin(&sum); /* every dataset of the run from here on */
   W(rtk_h5_write_text(g, "config", r->resolved, w));
   hsize_t hS1 = (hsize_t)S + 1;
   W(rtk_h5_write_f64(g, "times", 1, &hS1, rd.plan.times, w));
   if (same_target(r, r0)) {
-    W(H5Lcreate_hard(file, "target", g, "target", H5P_DEFAULT, H5P_DEFAULT) < 0
-          ? RTK_ERR(RTK_ERR_IO, "HDF5: cannot link %s/target to /target", path)
-          : RTK_OK);
+    W(rtk_h5_agree(H5Lcreate_hard(file, "target", g, "target", H5P_DEFAULT, H5P_DEFAULT) < 0
+                       ? RTK_ERR(RTK_ERR_IO, "HDF5: cannot link %s/target to /target", path)
+                       : RTK_OK));
   } else {
     W(write_target(g, rd.mix, r->target->name, &r->tc, w));
   }
@@ -367,13 +421,32 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
   W(rtk_h5_write_f64(mg, "mode_tv_se", 0, NULL, &mode_se, w));
   W(rtk_h5_write_f64(mg, "mode_tv_ci95", 1, &two, mci, w));
   W(rtk_diag_write(mg, g, &rd.diag, rd.mix, &rd.plan, w));
+  if (serr) {
+    W(rtk_h5_write_f64(mg, "score_error", 1, &hS1, serr, w));
+    W(rtk_h5_write_f64(mg, "score_error_se", 1, &hS1, sse, w));
+    W(rtk_h5_attr_i64(mg, "score_error_samples", r->scc.error_samples));
+  }
+  rtk_h5_sum_end();
   if (mg >= 0) H5Gclose(mg);
-  W(H5Fflush(file, H5F_SCOPE_GLOBAL) < 0 ? RTK_ERR(RTK_ERR_IO, "HDF5: flush failed") : RTK_OK);
+  /* the checksum: every rank's rows, summed modulo 2^64 (rank-count independent) */
+  if (!rc) {
+    uint64_t both[2] = {sum.a, sum.b};
+    MPI_Allreduce(MPI_IN_PLACE, both, 2, MPI_UINT64_T, MPI_SUM, comm);
+    sum.a = both[0];
+    sum.b = both[1];
+  }
+  char hex[40];
+  rtk_h5_sum_hex(&sum, hex);
+  W(rtk_h5_attr_str(g, "checksum", hex));
   W(rtk_h5_attr_str_fixed(g, "status", "complete", 16));
+  W(rtk_h5_flush(file)); /* the whole run on disk, not yet reachable */
+  W(rtk_h5_link(file, path, g));
   /* durable at once: a hard kill after this point keeps the run */
-  W(H5Fflush(file, H5F_SCOPE_GLOBAL) < 0 ? RTK_ERR(RTK_ERR_IO, "HDF5: flush failed") : RTK_OK);
+  W(rtk_h5_flush(file));
 #undef W
   if (g >= 0) H5Gclose(g);
+  free(serr);
+  free(sse);
   run_data_free(&rd);
   return rtk_collective(comm, rc);
 }
@@ -385,88 +458,135 @@ static void utc_now(char *buf, size_t len) {
   strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-/* rank 0 checks the output path; everybody learns the verdict (and whether
- * the file exists) */
-static int check_output(MPI_Comm comm, const char *path, int force, int resume, int *exists) {
-  int rank, rc = RTK_OK;
-  MPI_Comm_rank(comm, &rank);
-  *exists = 0;
-  if (rank == 0) {
-    struct stat sb;
-    char dirbuf[1024];
-    snprintf(dirbuf, sizeof dirbuf, "%s", path);
-    char *dir = dirname(dirbuf);
-    *exists = stat(path, &sb) == 0;
-    if (*exists && resume && S_ISREG(sb.st_mode))
-      rc = access(path, W_OK) ? RTK_ERR(RTK_ERR_INPUT, "cannot resume '%s': not writable", path) : RTK_OK;
-    else if (stat(path, &sb) == 0 && !force)
-      rc = RTK_ERR(RTK_ERR_INPUT, "output file '%s' exists (use --force to overwrite it)", path);
-    else if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-      rc = RTK_ERR(RTK_ERR_INPUT, "output '%s' is a directory", path);
-    else {
-      /* create the parent directory (one level, e.g. results/) if missing */
-      if (stat(dir, &sb) != 0 && mkdir(dir, 0777) != 0)
-        rc = RTK_ERR(RTK_ERR_INPUT, "cannot create output directory '%s': %s", dir, strerror(errno));
-      else if (access(dir, W_OK) != 0)
-        rc = RTK_ERR(RTK_ERR_INPUT, "output directory '%s' is not writable: %s", dir, strerror(errno));
-    }
+/* the study's digest: every run's id and resolved configuration, in order */
+void rtk_study_digest(const rtk_study *st, char hex[40]) {
+  size_t n = 0;
+  for (int i = 0; i < st->nruns; i++) n += strlen(st->runs[i].id) + strlen(st->runs[i].resolved) + 2;
+  char *buf = malloc(n + 1), *p = buf;
+  rtk_h5_sum s = {0, 0};
+  if (buf) {
+    for (int i = 0; i < st->nruns; i++)
+      p += sprintf(p, "%s\n%s%c", st->runs[i].id, st->runs[i].resolved, 0);
+    rtk_h5_hash_text(buf, n, &s);
+    free(buf);
   }
-  MPI_Bcast(exists, 1, MPI_INT, 0, comm);
-  return rtk_collective(comm, rc);
+  rtk_h5_sum_hex(&s, hex);
 }
 
 /* a run already in the file: its configuration must be this run's; if it is
- * complete, its results are read back (nothing is modified here) */
-static int previous_run(hid_t file, const rtk_runspec *r, run_result *res, int *complete) {
-  char path[160], status[32] = "";
+ * complete and verified, its results are read back (nothing is modified here) */
+static int previous_run(hid_t file, const char *out, const rtk_runspec *r, run_result *res, int *complete) {
+  char path[160], why[600];
   snprintf(path, sizeof path, "runs/%s", r->id);
   *complete = 0;
-  if (H5Lexists(file, "runs", H5P_DEFAULT) <= 0 || H5Lexists(file, path, H5P_DEFAULT) <= 0) return RTK_OK;
+  int state;
+  RTK_CHECK(rtk_results_run_state(file, r->id, &state, why, sizeof why));
+  if (state == RTK_RUN_ABSENT) return RTK_OK;
   hid_t g = H5Gopen2(file, path, H5P_DEFAULT);
-  if (g < 0) return RTK_ERR(RTK_ERR_IO, "HDF5: cannot open %s", path);
-  rtk_h5_read_str_attr(g, "status", status, sizeof status);
-  char *prev = rtk_h5_read_text(g, "config");
+  char *prev = g >= 0 ? rtk_h5_read_text(g, "config") : NULL;
   const int same = prev && !strcmp(prev, r->resolved);
   free(prev);
   if (!same) {
-    H5Gclose(g);
+    if (g >= 0) H5Gclose(g);
     return RTK_ERR(RTK_ERR_INPUT,
-                   "cannot resume: run %s in the file was produced by a different configuration (the file's "
-                   "/runs/%s/config holds the one it used; use --force to start over)", r->id, r->id);
+                   "cannot resume '%s': run %s in the file was produced by a different configuration (the file's "
+                   "/runs/%s/config holds the one it used; use --force to start over)", out, r->id, r->id);
   }
-  if (!strcmp(status, "complete")) {
+  if (state == RTK_RUN_BAD)
+    fprintf(stderr, "rtkbench: warning: run %s is marked complete but fails verification (%s); it will be redone\n",
+            r->id, why);
+  if (state == RTK_RUN_COMPLETE) {
     hid_t m = H5Gopen2(g, "metrics", H5P_DEFAULT);
     *res = (run_result){rtk_h5_read_num_attr(g, "nfe"), rtk_h5_read_scalar(m, "marginal_accuracy"),
                         rtk_h5_read_scalar(m, "noise_floor"), rtk_h5_read_scalar(m, "excess_tv"),
                         rtk_h5_read_scalar(m, "mode_tv"), rtk_h5_read_scalar(m, "acceptance_overall"),
                         rtk_h5_read_scalar(m, "wall_time"), rtk_h5_read_scalar(m, "nfe_per_second"),
                         rtk_h5_read_scalar(m, "marginal_accuracy_se"), rtk_h5_read_scalar(m, "mode_tv_se")};
-    H5Gclose(m);
+    if (m >= 0) H5Gclose(m);
     *complete = 1;
   }
   H5Gclose(g);
   return RTK_OK;
 }
 
+typedef struct {
+  const rtk_study *st;
+  char bad[160];
+} id_check;
+
+static herr_t check_id(hid_t runs, const char *name, const H5L_info_t *info, void *user) {
+  (void)runs;
+  (void)info;
+  id_check *c = user;
+  for (int i = 0; i < c->st->nruns; i++)
+    if (!strcmp(c->st->runs[i].id, name)) return 0;
+  snprintf(c->bad, sizeof c->bad, "%s", name);
+  return 1;
+}
+
+/* --resume, rank 0, the file opened read-only: the whole expanded study must
+ * be the file's (run count, every run's id and resolved configuration, the
+ * study digest); complete runs are verified against their checksums.  Nothing
+ * is written, so a refusal leaves the file byte-identical. */
+static int resume_check(const char *out, const rtk_study *st, run_result *res, int *complete) {
+  hid_t f = H5Fopen(out, H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (f < 0)
+    return RTK_ERR(RTK_ERR_INPUT, "cannot resume '%s': not an HDF5 file, or damaged (use --force to start over)", out);
+  int64_t nruns = 0;
+  int rc = rtk_results_header(f, out, &nruns);
+  if (rc) {
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", rtk_error_message());
+    rc = RTK_ERR(RTK_ERR_INPUT, "cannot resume: %s", msg);
+  } else if (nruns != st->nruns) {
+    rc = RTK_ERR(RTK_ERR_INPUT,
+                 "cannot resume '%s': it holds a study of %lld runs, this configuration expands to %d "
+                 "(use --force to start over)", out, (long long)nruns, st->nruns);
+  }
+  for (int i = 0; i < st->nruns && !rc; i++) rc = previous_run(f, out, &st->runs[i], &res[i], &complete[i]);
+  if (!rc && H5Lexists(f, "runs", H5P_DEFAULT) > 0) {
+    id_check c = {st, ""};
+    hid_t runs = H5Gopen2(f, "runs", H5P_DEFAULT);
+    if (runs < 0 || H5Literate(runs, H5_INDEX_NAME, H5_ITER_INC, NULL, check_id, &c) < 0 || c.bad[0])
+      rc = RTK_ERR(RTK_ERR_INPUT,
+                   "cannot resume '%s': its run '%s' is not a run of this study (the order or the list of samplers "
+                   "or sweep values differs; use --force to start over)", out, c.bad[0] ? c.bad : "?");
+    if (runs >= 0) H5Gclose(runs);
+  }
+  if (!rc && H5Aexists(f, "study_digest") > 0) {
+    char have[64], want[40];
+    rtk_h5_read_str_attr(f, "study_digest", have, sizeof have);
+    rtk_study_digest(st, want);
+    if (strcmp(have, want))
+      rc = RTK_ERR(RTK_ERR_INPUT,
+                   "cannot resume '%s': the file holds a different study (its runs, their order or their "
+                   "configurations differ; use --force to start over)", out);
+  }
+  H5Fclose(f);
+  return rc;
+}
+
 /* an incomplete run's group (if any) is removed before the run is redone */
 static int remove_incomplete(hid_t file, const rtk_runspec *r) {
   char path[160];
   snprintf(path, sizeof path, "runs/%s", r->id);
-  if (H5Lexists(file, "runs", H5P_DEFAULT) <= 0 || H5Lexists(file, path, H5P_DEFAULT) <= 0) return RTK_OK;
-  if (H5Ldelete(file, path, H5P_DEFAULT) < 0)
-    return RTK_ERR(RTK_ERR_IO, "HDF5: cannot remove the incomplete run %s", path);
-  return RTK_OK;
+  int rc = RTK_OK;
+  if (H5Lexists(file, "runs", H5P_DEFAULT) > 0 && H5Lexists(file, path, H5P_DEFAULT) > 0 &&
+      H5Ldelete(file, path, H5P_DEFAULT) < 0)
+    rc = RTK_ERR(RTK_ERR_IO, "HDF5: cannot remove the incomplete run %s", path);
+  return rtk_h5_agree(rc);
 }
 
 static int write_header(MPI_Comm comm, hid_t file, const rtk_study *st, const rtk_cli_run *cli) {
   int rank, size;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
-  char created[64], cmd[4096] = "";
+  char created[64], cmd[4096] = "", digest[40];
   utc_now(created, sizeof created);
   MPI_Bcast(created, sizeof created, MPI_CHAR, 0, comm); /* same attribute value on every rank */
   for (int i = 0; i < cli->argc; i++)
     snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), "%s%s", i ? " " : "", cli->argv[i]);
+  rtk_study_digest(st, digest);
   int rc = RTK_OK;
 #define W(call) \
   if (!rc) rc = (call)
@@ -477,33 +597,45 @@ static int write_header(MPI_Comm comm, hid_t file, const rtk_study *st, const rt
   W(rtk_h5_attr_i64(file, "mpi_ranks", size));
   W(rtk_h5_attr_str(file, "command_line", cmd));
   W(rtk_h5_attr_i64(file, "runs", st->nruns));
+  W(rtk_h5_attr_str(file, "study_digest", digest));
   W(rtk_h5_write_text(file, "config", st->resolved, rank == 0));
-#undef W
+  hid_t runs = -1;
+  W(rtk_h5_group(file, "runs", &runs));
+  if (runs >= 0) H5Gclose(runs);
   if (!rc) { /* the study's (first run's) target */
     rtk_mixture *m = NULL;
-    rc = st->runs[0].target->build(&st->runs[0].tc, &m);
+    rc = rtk_collective(comm, st->runs[0].target->build(&st->runs[0].tc, &m));
     if (!rc) rc = write_target(file, m, st->runs[0].target->name, &st->runs[0].tc, rank == 0);
     rtk_mixture_free(m);
   }
+  /* a valid HDF5 file on disk before the first run starts: a hard kill
+   * during that run leaves a file --resume can continue */
+  W(rtk_h5_flush(file));
+#undef W
   return rc;
 }
 
-/* --resume: an rtkbench file of as many runs as this study (each run's own
- * resolved configuration is compared in previous_run) */
-static int open_for_resume(MPI_Comm comm, const char *out, const rtk_study *st, hid_t *file) {
-  RTK_CHECK(rtk_collective(comm, rtk_h5_open_rw(comm, out, file)));
-  char format[32];
-  rtk_h5_read_str_attr(*file, "format", format, sizeof format);
-  double nruns = rtk_h5_read_num_attr(*file, "runs");
-  int rc = RTK_OK;
-  if (strcmp(format, "rtkbench"))
-    rc = RTK_ERR(RTK_ERR_INPUT, "cannot resume '%s': not an rtkbench results file", out);
-  else if (nruns != st->nruns)
-    rc = RTK_ERR(RTK_ERR_INPUT,
-                 "cannot resume '%s': it holds a study of %.0f runs, this configuration expands to %d "
-                 "(use --force to start over)", out, nruns, st->nruns);
-  if (rc) H5Fclose(*file);
-  return rc;
+/* sh-quoted copy of s appended to buf */
+static void append_quoted(char *buf, size_t len, const char *s) {
+  size_t n = strlen(buf);
+  int plain = s[0] != '\0';
+  for (const char *p = s; *p; p++)
+    if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=:,+@%", *p)) plain = 0;
+  if (plain) {
+    snprintf(buf + n, len - n, "%s", s);
+    return;
+  }
+  if (n + 1 < len) buf[n++] = '\'';
+  for (const char *p = s; *p && n + 5 < len; p++) {
+    if (*p == '\'') {
+      memcpy(buf + n, "'\\''", 4);
+      n += 4;
+    } else {
+      buf[n++] = *p;
+    }
+  }
+  if (n + 1 < len) buf[n++] = '\'';
+  buf[n < len ? n : len - 1] = '\0';
 }
 
 static void print_summary(const rtk_study *st, const run_result *res, int done) {
@@ -538,29 +670,46 @@ int rtk_study_execute(MPI_Comm comm, const rtk_config *cfg, const rtk_study *st,
     snprintf(out, sizeof out, "%s", st->runs[0].so.file);
   else
     snprintf(out, sizeof out, "results/%s.h5", cfg->stem);
-  int exists = 0;
-  RTK_CHECK(check_output(comm, out, cli->force, cli->resume, &exists));
-  const int resuming = cli->resume && exists;
+  RTK_CHECK(rtk_out_check_path(out)); /* same verdict on every rank */
+  RTK_CHECK(rtk_collective(comm, rtk_study_check_memory(comm, st)));
+  RTK_CHECK(rtk_collective_stop(comm));
 
-  hid_t file;
-  int rc;
-  if (resuming) {
-    RTK_CHECK(open_for_resume(comm, out, st, &file));
-    rc = RTK_OK;
-  } else {
-    RTK_CHECK(rtk_collective(comm, rtk_h5_create(comm, out, &file)));
-    rc = write_header(comm, file, st, cli);
-  }
-  rc = rtk_collective(comm, rc);
-  struct sigaction sa, old_term, old_int, old_usr1;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigaction(SIGTERM, &sa, &old_term);
-  sigaction(SIGINT, &sa, &old_int);
-  sigaction(SIGUSR1, &sa, &old_usr1);
+  /* rank 0: the lock, then the output file (created here, or kept for --resume) */
+  rtk_outfile of;
+  memset(&of, 0, sizeof of);
+  of.lockfd = -1;
+  int rc = rank == 0 ? rtk_out_acquire(&of, out, cli->force, cli->resume) : RTK_OK;
+  RTK_CHECK(rtk_collective(comm, rc));
+  int exists = of.exists;
+  MPI_Bcast(&exists, 1, MPI_INT, 0, comm);
+  const int resuming = cli->resume && exists;
+  char tmpname[1040];
+  snprintf(tmpname, sizeof tmpname, "%s.tmp", out); /* a new file is written here until its header is on disk */
 
   double total = 0, *costs = calloc((size_t)st->nruns, sizeof(double));
   run_result *res = calloc((size_t)st->nruns, sizeof(run_result));
+  int *complete = calloc((size_t)st->nruns, sizeof(int));
+  rc = rtk_collective(comm, !costs || !res || !complete ? RTK_ERR(RTK_ERR_MEM, "out of memory") : RTK_OK);
+  /* resume: the whole study is compared and every complete run verified, on
+   * rank 0 with the file opened read-only, before anything is written */
+  if (!rc && resuming) {
+    rc = rtk_collective(comm, rank == 0 ? resume_check(out, st, res, complete) : RTK_OK);
+    if (!rc) {
+      MPI_Bcast(complete, st->nruns, MPI_INT, 0, comm);
+      MPI_Bcast(res, (int)(sizeof(run_result) * (size_t)st->nruns), MPI_BYTE, 0, comm);
+    }
+  }
+  if (!rc) rc = rtk_collective_stop(comm);
+  hid_t file = -1;
+  if (!rc) {
+    if (resuming) {
+      rc = rtk_h5_open_rw(comm, out, &file);
+    } else {
+      rc = rtk_h5_create(comm, tmpname, &file);
+      if (!rc) rc = rtk_collective(comm, write_header(comm, file, st, cli));
+      if (!rc) rc = rtk_collective(comm, rank == 0 ? rtk_out_publish(&of) : RTK_OK);
+    }
+  }
   for (int i = 0; i < st->nruns && !rc; i++) { /* cost estimates for the ETA */
     rtk_mixture *m = NULL;
     rtk_plan p;
@@ -576,12 +725,7 @@ int rtk_study_execute(MPI_Comm comm, const rtk_config *cfg, const rtk_study *st,
   if (rank == 0 && !rc)
     fprintf(stderr, "rtkbench: %d run%s on %d rank%s -> %s\n", st->nruns, st->nruns == 1 ? "" : "s", size,
             size == 1 ? "" : "s", out);
-  /* resume: every run in the file is checked before anything is written */
-  int *complete = calloc((size_t)st->nruns, sizeof(int));
-  if (!complete) rc = RTK_ERR(RTK_ERR_MEM, "out of memory");
-  for (int i = 0; resuming && i < st->nruns && !rc; i++)
-    rc = rtk_collective(comm, previous_run(file, &st->runs[i], &res[i], &complete[i]));
-  int done = 0, skipped = 0;
+  int done = 0, skipped = 0, made = 0;
   for (int i = 0; i < st->nruns && !rc; i++) {
     if (complete[i]) {
       done++;
@@ -589,16 +733,13 @@ int rtk_study_execute(MPI_Comm comm, const rtk_config *cfg, const rtk_study *st,
       rtk_progress_run_done(&prog, costs[i]);
       continue;
     }
-    int stop = stop_requested != 0, any;
-    MPI_Allreduce(&stop, &any, 1, MPI_INT, MPI_MAX, comm);
-    if (any) {
-      rc = RTK_ERR(RTK_ERR_INTERRUPTED, "interrupted by a signal");
-      break;
-    }
-    if (resuming) rc = rtk_collective(comm, remove_incomplete(file, &st->runs[i]));
+    rc = rtk_collective_stop(comm);
+    if (rc) break;
+    if (resuming) rc = remove_incomplete(file, &st->runs[i]);
     if (!rc) rc = run_one(comm, &st->runs[i], &st->runs[0], file, &prog, &res[i]);
     if (!rc) {
       done++;
+      made++;
       rtk_progress_run_done(&prog, costs[i]);
       if (rank == 0 && !prog.tty)
         fprintf(stderr, "[run %d/%d] %s %s done: accuracy %.4f, NFE %.1f, %.2fs\n", i + 1, st->nruns,
@@ -606,42 +747,126 @@ int rtk_study_execute(MPI_Comm comm, const rtk_config *cfg, const rtk_study *st,
     }
   }
   rtk_progress_finish(&prog);
-  sigaction(SIGTERM, &old_term, NULL);
-  sigaction(SIGINT, &old_int, NULL);
-  sigaction(SIGUSR1, &old_usr1, NULL);
-  int crc = rtk_h5_close(file);
-  if (!rc) rc = rtk_collective(comm, crc);
+  if (file >= 0 && (!rc || rc == RTK_ERR_INTERRUPTED)) {
+    int crc = rtk_h5_close(file, rc != RTK_OK);
+    if (!rc) rc = crc;
+  } else if (file >= 0) {
+    /* after a failure nothing more is flushed: the file stays as the last
+     * successful flush left it (every complete run intact), and the process
+     * exits without HDF5's clean-up (rtk_h5_abandon, main.c) */
+    rtk_h5_abandon(file);
+  }
   if (rc == RTK_ERR_INTERRUPTED) {
     /* the file is valid: finished runs are complete, the interrupted one is not */
     if (rank == 0) {
-      char again[4096] = "";
+      char again[8192] = "";
       int has_o = 0;
       for (int i = 0; i < cli->argc; i++) {
         if (!strcmp(cli->argv[i], "--force") || !strcmp(cli->argv[i], "--resume")) continue;
         has_o |= !strcmp(cli->argv[i], "-o") || !strcmp(cli->argv[i], "--output");
-        snprintf(again + strlen(again), sizeof again - strlen(again), "%s%s", i ? " " : "", cli->argv[i]);
+        if (i) snprintf(again + strlen(again), sizeof again - strlen(again), " ");
+        append_quoted(again, sizeof again, cli->argv[i]);
       }
-      fprintf(stderr, "rtkbench: stopped by a signal with %d of %d runs complete; to finish the study run\n  %s%s%s --resume\n",
-              done, st->nruns, again, has_o ? "" : " -o ", has_o ? "" : out);
+      if (!has_o) {
+        snprintf(again + strlen(again), sizeof again - strlen(again), " -o ");
+        append_quoted(again, sizeof again, out);
+      }
+      fprintf(stderr, "rtkbench: stopped by a signal with %d of %d runs complete; to finish the study run\n  %s --resume\n",
+              done, st->nruns, again);
     }
   } else if (rc) {
-    /* no half-written file is left behind (a resumed file keeps its finished runs) */
-    if (rank == 0 && !resuming) unlink(out);
+    /* A file this invocation created and finished no run in is removed
+     * (only if it is still that regular file); one holding complete runs is
+     * kept for --resume.  Nothing else is ever removed. */
+    if (rank == 0 && of.created && done == 0) rtk_out_remove_created(&of);
+    else if (rank == 0 && done > 0)
+      fprintf(stderr, "rtkbench: %d of %d runs are complete in '%s'; after fixing the cause, add --resume to finish\n",
+              done, st->nruns, out);
   } else if (rank == 0) {
     if (resuming) printf("resumed: %d of %d runs were already complete\n", skipped, st->nruns);
     print_summary(st, res, done);
     printf("results: %s\n", out);
   }
+  (void)made;
+  if (rank == 0 && of.pending) rtk_out_remove_created(&of); /* a new file that never got its header */
+  if (rank == 0) rtk_out_release(&of);
   free(costs);
   free(res);
   free(complete);
   return rc;
 }
 
+/* Estimated peak memory of one run on the busiest rank, in bytes: particles
+ * (and boundaries), the mixture and its coefficients, a sampler workspace per
+ * block, histograms and diagnostics.  An estimate, documented as such. */
+double rtk_run_memory(const rtk_runspec *r, const rtk_plan *p, const rtk_mixture *m, int nranks) {
+  const double N = (double)r->so.particles, B = (double)r->so.block, d = m->d, K = m->K, S = p->nseg;
+  const double nb = ceil(N / B), nloc = fmin(N, ceil(nb / (nranks > 0 ? nranks : 1)) * B);
+  const double bins = (double)r->so.diag.bins + 2;
+  double b = nloc * d * 8 * (1 + (r->so.boundaries ? S + 1 : 0)) + nloc * 4; /* X, boundaries, modes */
+  b += K * d * 8 * 6;                                                          /* mixture + coefficients */
+  b += B * (3 * K + 16 * d) * 8;                                               /* sampler workspace */
+  b += d * bins * 8 * 3;                                                       /* histograms, probs, signs */
+  if (r->so.diag.boundary_accuracy && (S + 1) * d * bins <= 16777216.0) b += (S + 1) * d * bins * 8;
+  b += (double)r->so.diag.slices * (d + bins) * 8;
+  if (r->so.diag.moments) b += (d <= 64 ? d * d : d) * 8 * 2;
+  b += rtk_diag_trace_values(r->so.diag.trace, r->so.particles, p, m->d) * 8;
+  return b;
+}
+
+/* bytes of memory available to each rank of this node (0 if unknown) */
+static double available_per_rank(MPI_Comm comm) {
+  double avail = 0;
+  FILE *f = fopen("/proc/meminfo", "r");
+  if (f) {
+    char line[256];
+    while (fgets(line, sizeof line, f)) {
+      long long kb;
+      if (sscanf(line, "MemAvailable: %lld kB", &kb) == 1) avail = (double)kb * 1024;
+    }
+    fclose(f);
+  }
+  MPI_Comm node;
+  int local = 1;
+  if (MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
+    MPI_Comm_size(node, &local);
+    MPI_Comm_free(&node);
+  }
+  return avail / local;
+}
+
+int rtk_study_check_memory(MPI_Comm comm, const rtk_study *st) {
+  int size;
+  MPI_Comm_size(comm, &size);
+  const double avail = available_per_rank(comm); /* collective: called by every rank */
+  if (avail <= 0) return RTK_OK;
+  for (int i = 0; i < st->nruns; i++) {
+    const rtk_runspec *r = &st->runs[i];
+    if (!r->so.memory_check) continue;
+    rtk_mixture *m = NULL;
+    rtk_plan p;
+    memset(&p, 0, sizeof p);
+    if (r->target->build(&r->tc, &m) || r->sampler->plan(&r->sc, m, &p)) {
+      rtk_mixture_free(m);
+      return RTK_ERR(RTK_ERR_RUNTIME, "run %s: cannot rebuild its target and plan", r->id);
+    }
+    const double need = rtk_run_memory(r, &p, m, size);
+    rtk_plan_free(&p);
+    rtk_mixture_free(m);
+    if (need > avail)
+      return RTK_ERR(RTK_ERR_INPUT,
+                     "run %s needs about %.3g GiB per rank, but only %.3g GiB are available per rank on this node "
+                     "(%d ranks); use more ranks or nodes, fewer particles, a smaller run.block, or set "
+                     "run.memory_check = false to run anyway", r->id, need / 1073741824.0, avail / 1073741824.0,
+                     size);
+  }
+  return RTK_OK;
+}
+
 void rtk_study_print_plan(const rtk_study *st, int nranks) {
-  double flops = 0, bytes = 0;
-  printf("%-5s %-15s %-34s %10s %10s %8s %6s %12s\n", "run", "sampler", "sweep", "particles", "NFE/part", "segments",
-         "dim", "GFLOP");
+  double flops = 0, bytes = 0, mem = 0;
+  printf("%-5s %-15s %-34s %10s %10s %8s %6s %12s %10s\n", "run", "sampler", "sweep", "particles", "NFE/part", "segments",
+         "dim", "GFLOP", "MiB/rank");
   for (int i = 0; i < st->nruns; i++) {
     const rtk_runspec *r = &st->runs[i];
     rtk_mixture *m = NULL;
@@ -655,11 +880,15 @@ void rtk_study_print_plan(const rtk_study *st, int nranks) {
     flops += f;
     double b = (double)r->so.particles * m->d * 8 * (r->so.boundaries ? p.nseg + 2 : 1);
     if (b > bytes) bytes = b;
-    printf("%-5d %-15s %-34.34s %10lld %10lld %8d %6d %12.2f\n", i, r->sampler->name, r->sweep[0] ? r->sweep : "-",
-           (long long)r->so.particles, (long long)p.nfe, p.nseg, m->d, f * 1e-9);
+    const double rm = rtk_run_memory(r, &p, m, nranks);
+    if (rm > mem) mem = rm;
+    printf("%-5d %-15s %-34.34s %10lld %10lld %8d %6d %12.2f %10.1f\n", i, r->sampler->name, r->sweep[0] ? r->sweep : "-",
+           (long long)r->so.particles, (long long)p.nfe, p.nseg, m->d, f * 1e-9, rm / 1048576.0);
     rtk_plan_free(&p);
     rtk_mixture_free(m);
   }
   printf("\n%d runs, %.3g GFLOP of kernel work in total; largest run keeps %.3g MiB of particles per rank on %d rank%s.\n",
          st->nruns, flops * 1e-9, bytes / nranks / 1048576.0, nranks, nranks == 1 ? "" : "s");
+  printf("Estimated peak memory per rank (largest run): %.1f MiB; `run` refuses a run that needs more than the node "
+         "has available per rank (run.memory_check = false overrides).\n", mem / 1048576.0);
 }

@@ -12,6 +12,14 @@
 #include "rtk/error.h"
 #include "rtk/grid.h"
 #include "study.h"
+#include "verify.h"
+
+/* most values in one list (a [sweep] axis, run.samplers) */
+#define RTK_SWEEP_MAX_VALUES 10000
+/* largest mixture: components x dimension (each of its arrays holds this many doubles) */
+#define RTK_TARGET_MAX_ENTRIES (1 << 25)
+/* largest NFE budget per particle */
+#define RTK_MAX_NFE 10000000
 
 static const rtk_opt run_opts[] = {
     {"particles", RTK_OPT_INT, offsetof(rtk_study_opts, particles), "20000", 1, 1e13, 0, "number of particles N (global ids 0..N-1)"},
@@ -19,6 +27,7 @@ static const rtk_opt run_opts[] = {
     {"samplers", RTK_OPT_STR, offsetof(rtk_study_opts, samplers), "exact, ddpm, rtk-mala", 0, 0, 0, "comma list of samplers to run (one row each)"},
     {"block", RTK_OPT_INT, offsetof(rtk_study_opts, block), "256", 1, 1e6, 0, "particles per block (the unit of kernel work; results do not depend on it for a fixed BLAS)"},
     {"progress", RTK_OPT_REAL, offsetof(rtk_study_opts, progress_every), "10", 0, 1e6, 0, "seconds between progress lines when stderr is not a terminal (0: no progress output)"},
+    {"memory_check", RTK_OPT_BOOL, offsetof(rtk_study_opts, memory_check), "true", 0, 0, 0, "refuse a run whose estimated memory per rank (see validate) exceeds what the node has available per rank"},
     RTK_OPT_END};
 static const rtk_opt output_opts[] = {
     {"file", RTK_OPT_STR, offsetof(rtk_study_opts, file), "", 0, 0, 0, "results file (default results/<config name>.h5; -o overrides)"},
@@ -82,10 +91,10 @@ static int apply_table(const lookup_ctx *lc, const char *section, const rtk_opt 
 
 static int is_time_key(const char *key) { return strcmp(key, "nfe") != 0 && rtk_opt_find(rtk_sampler_common_options, key); }
 
-static const char *known_sections = "run, target, time, output, metrics, sweep, or a sampler name";
+static const char *known_sections = "run, target, score, time, output, metrics, sweep, or a sampler name";
 
 static int check_section(const char *section, const char *origin) {
-  static const char *fixed[] = {"run", "target", "time", "output", "metrics", "sweep"};
+  static const char *fixed[] = {"run", "target", "score", "time", "output", "metrics", "sweep"};
   for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
     if (!strcmp(section, fixed[i])) return RTK_OK;
   if (rtk_sampler_lookup(section)) return RTK_OK;
@@ -106,6 +115,10 @@ static int check_key(const char *section, const char *key, const char *origin) {
     if (!strcmp(key, "kind")) return RTK_OK;
     for (const rtk_target_ops *const *t = rtk_target_all(); *t; t++)
       if (rtk_opt_find((*t)->options, key)) return RTK_OK;
+  } else if (!strcmp(section, "score")) {
+    if (!strcmp(key, "model") || rtk_opt_find(rtk_score_common_options, key)) return RTK_OK;
+    for (const rtk_score_ops *const *m = rtk_score_all(); *m; m++)
+      if (rtk_opt_find((*m)->options, key)) return RTK_OK;
   } else if (!strcmp(section, "sweep")) {
     return RTK_OK; /* checked when the axes are parsed */
   } else {
@@ -124,27 +137,58 @@ static char *trim(char *s) {
   return s;
 }
 
-/* split "a, b, c" into a malloc'd array of malloc'd strings */
+static void free_list(char **v, int n) {
+  for (int i = 0; v && i < n; i++) free(v[i]);
+  free(v);
+}
+
+/* split "a, b, c" into a malloc'd array of malloc'd strings (at most RTK_SWEEP_MAX_VALUES) */
 static int split_list(const char *text, char ***out, int *n) {
+  *out = NULL;
+  *n = 0;
   char *buf = strdup(text);
-  if (!buf) return RTK_ERR(RTK_ERR_MEM, "out of memory");
   int cap = 8;
   char **v = malloc(sizeof(char *) * cap);
-  *n = 0;
+  if (!buf || !v) {
+    free(buf);
+    free(v);
+    return RTK_ERR(RTK_ERR_MEM, "out of memory");
+  }
   for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
     tok = trim(tok);
     if (!*tok) continue;
-    if (*n == cap) v = realloc(v, sizeof(char *) * (cap *= 2));
-    v[(*n)++] = strdup(tok);
+    if (*n >= RTK_SWEEP_MAX_VALUES) {
+      free(buf);
+      free_list(v, *n);
+      *n = 0;
+      return RTK_ERR(RTK_ERR_INPUT, "more than %d values in one list", RTK_SWEEP_MAX_VALUES);
+    }
+    if (*n == cap) {
+      char **nv = realloc(v, sizeof(char *) * (cap *= 2));
+      if (!nv) {
+        free(buf);
+        free_list(v, *n);
+        *n = 0;
+        return RTK_ERR(RTK_ERR_MEM, "out of memory");
+      }
+      v = nv;
+    }
+    if (!(v[*n] = strdup(tok))) {
+      free(buf);
+      free_list(v, *n);
+      *n = 0;
+      return RTK_ERR(RTK_ERR_MEM, "out of memory");
+    }
+    (*n)++;
   }
   free(buf);
   *out = v;
   return RTK_OK;
 }
 
-static void free_list(char **v, int n) {
-  for (int i = 0; i < n; i++) free(v[i]);
-  free(v);
+static void free_axes(axis *ax, int n) {
+  for (int a = 0; ax && a < n; a++) free_list(ax[a].values, ax[a].n);
+  free(ax);
 }
 
 static int parse_axes(const rtk_config *cfg, axis **out, int *nout) {
@@ -168,27 +212,37 @@ static int parse_axes(const rtk_config *cfg, axis **out, int *nout) {
           found = 1;
         }
       if (!found) {
-        free(ax);
+        free_axes(ax, n);
         return RTK_ERR(RTK_ERR_INPUT, "%s: unknown sweep key '%s' (use nfe, seed, dim, particles or section.key)", kv->origin, k);
       }
     } else {
       snprintf(a->section, sizeof a->section, "%.*s", (int)(dot - k), k);
       snprintf(a->key, sizeof a->key, "%s", dot + 1);
       if (!strcmp(a->section, "sweep") || (!strcmp(a->section, "run") && !strcmp(a->key, "samplers")) ||
-          (!strcmp(a->section, "run") && !strcmp(a->key, "progress")) || !strcmp(a->section, "output")) {
-        free(ax);
-        return RTK_ERR(RTK_ERR_INPUT, "%s: [sweep] %s cannot be swept (one value per study; samplers go in run.samplers)",
-                       kv->origin, k);
+          (!strcmp(a->section, "run") && !strcmp(a->key, "progress")) ||
+          (!strcmp(a->section, "run") && !strcmp(a->key, "memory_check")) || !strcmp(a->section, "output") ||
+          !strcmp(a->key, "times")) {
+        free_axes(ax, n);
+        return RTK_ERR(RTK_ERR_INPUT,
+                       "%s: [sweep] %s cannot be swept (one value per study; samplers go in run.samplers; a list of "
+                       "times is one value, so sweep grid or nfe instead)", kv->origin, k);
       }
-      int rc = check_key(a->section, a->key, kv->origin);
-      if (rc) {
-        free(ax);
-        return rc;
+      int krc = check_key(a->section, a->key, kv->origin);
+      if (krc) {
+        free_axes(ax, n);
+        return krc;
       }
     }
-    RTK_CHECK(split_list(kv->value, &a->values, &a->n));
+    int rc = split_list(kv->value, &a->values, &a->n);
+    if (rc) {
+      char msg[1024];
+      snprintf(msg, sizeof msg, "%s", rtk_error_message());
+      free_axes(ax, n);
+      return rc == RTK_ERR_INPUT ? RTK_ERR(rc, "%s: [sweep] %s: %s", kv->origin, k, msg) : rc;
+    }
     if (a->n == 0) {
-      free(ax);
+      free_list(a->values, a->n);
+      free_axes(ax, n);
       return RTK_ERR(RTK_ERR_INPUT, "%s: [sweep] %s has no values", kv->origin, k);
     }
     n++;
@@ -201,6 +255,7 @@ static int parse_axes(const rtk_config *cfg, axis **out, int *nout) {
 static void append(char **buf, size_t *len, size_t *cap, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static void append(char **buf, size_t *len, size_t *cap, const char *fmt, ...) {
   va_list ap;
+  if (!*buf) return;
   for (;;) {
     va_start(ap, fmt);
     int w = vsnprintf(*buf + *len, *cap - *len, fmt, ap);
@@ -210,7 +265,13 @@ static void append(char **buf, size_t *len, size_t *cap, const char *fmt, ...) {
       return;
     }
     *cap = 2 * *cap + (size_t)w + 64;
-    *buf = realloc(*buf, *cap);
+    char *nb = w < 0 ? NULL : realloc(*buf, *cap);
+    if (!nb) { /* out of memory: the caller sees NULL */
+      free(*buf);
+      *buf = NULL;
+      return;
+    }
+    *buf = nb;
   }
 }
 
@@ -220,6 +281,7 @@ static void dump_table(char **b, size_t *l, size_t *c, const char *section, cons
   if (section) append(b, l, c, "[%s]\n", section);
   for (const rtk_opt *o = table; o->key; o++) {
     if (skip_nfe && !strcmp(o->key, "nfe")) continue;
+    if (!strcmp(o->key, "memory_check")) continue; /* a safety switch: changes no result, so --resume may differ */
     rtk_opt_format(o, obj, val, sizeof val);
     append(b, l, c, "%s = %s\n", o->key, val);
   }
@@ -228,6 +290,7 @@ static void dump_table(char **b, size_t *l, size_t *c, const char *section, cons
 static char *resolved_text(const rtk_runspec *r) {
   size_t len = 0, cap = 4096;
   char *b = malloc(cap);
+  if (!b) return NULL;
   b[0] = '\0';
   rtk_study_opts so = r->so; /* the run's own sampler, so the text is a valid study of this one run */
   snprintf(so.samplers, sizeof so.samplers, "%s", r->sampler->name);
@@ -236,6 +299,12 @@ static char *resolved_text(const rtk_runspec *r) {
   append(&b, &len, &cap, "\n");
   append(&b, &len, &cap, "[target]\nkind = %s\n", r->target->name);
   dump_table(&b, &len, &cap, NULL, r->target->options, &r->tc, 0);
+  append(&b, &len, &cap, "\n");
+  append(&b, &len, &cap, "[score]\nmodel = %s\n", r->score->name);
+  if (r->score != &rtk_score_exact) {
+    dump_table(&b, &len, &cap, NULL, rtk_score_common_options, &r->scc, 0);
+    dump_table(&b, &len, &cap, NULL, r->score->options, &r->scc, 0);
+  }
   append(&b, &len, &cap, "\n");
   dump_table(&b, &len, &cap, r->sampler->name, rtk_sampler_common_options, &r->sc, 1);
   dump_table(&b, &len, &cap, NULL, r->sampler->options, &r->sc, 0);
@@ -258,6 +327,37 @@ static int check_trace_size(const lookup_ctx *lc, const rtk_runspec *r, const rt
                  "%s: [output] output.trace = %lld would store %.3g values; trace fewer particles "
                  "([%s]: %lld particles x %.0f chain states x dim %d)",
                  origin, (long long)T, vals, r->sampler->name, (long long)T, vals / ((double)T * d), d);
+}
+
+/* [score]: the model and its keys; a sampler that reads the energy is refused
+ * with a model that has none.  Every [score] key must belong to some model
+ * (check_key); keys of other models than the run's apply to the runs of their
+ * model only (so score.model can be swept or --set on a study that sets, e.g.,
+ * score.file). */
+static int resolve_score(const lookup_ctx *lc, const rtk_sampler_ops *s, rtk_runspec *r) {
+  const char *origin = "default", *name = lookup(lc, "score", "model", &origin);
+  if (!name) name = "exact";
+  r->score = rtk_score_lookup(name);
+  if (!r->score) {
+    char names[256] = "";
+    for (const rtk_score_ops *const *m = rtk_score_all(); *m; m++)
+      snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", names[0] ? ", " : "", (*m)->name);
+    return RTK_ERR(RTK_ERR_INPUT, "%s: [score] model: unknown score model '%s' (known: %s)", origin, name, names);
+  }
+  memset(&r->scc, 0, sizeof r->scc);
+  RTK_CHECK(rtk_opt_set_defaults(rtk_score_common_options, &r->scc));
+  RTK_CHECK(rtk_opt_set_defaults(r->score->options, &r->scc));
+  RTK_CHECK(apply_table(lc, "score", rtk_score_common_options, &r->scc));
+  RTK_CHECK(apply_table(lc, "score", r->score->options, &r->scc));
+  if (r->score == &rtk_score_mlp && !r->scc.file[0])
+    return RTK_ERR(RTK_ERR_INPUT, "%s: [score] model = mlp needs score.file (weights written by analysis/train_score.py)",
+                   origin);
+  if (rtk_sampler_needs_energy(s) && !r->score->has_energy)
+    return RTK_ERR(RTK_ERR_INPUT,
+                   "%s: [%s] needs the exact energy -log p_t, which score model '%s' does not have; use rtk-mala-score "
+                   "(the paper's score-only MALA: the energy difference is a quadrature of the score)",
+                   origin, s->name, name);
+  return RTK_OK;
 }
 
 /* Resolve one run from the configuration plus the sweep overrides. */
@@ -304,6 +404,7 @@ static int resolve_run(const rtk_config *cfg, const rtk_target_loader *ld, const
       return RTK_ERR(rc, "%s: [target] %s", torg, msg);
     }
   }
+  RTK_CHECK(resolve_score(&lc, s, r));
 
   /* sampler: defaults < [run] nfe / [time] < [<sampler>] */
   RTK_CHECK(rtk_opt_set_defaults(rtk_sampler_common_options, &r->sc));
@@ -338,6 +439,27 @@ static int resolve_run(const rtk_config *cfg, const rtk_target_loader *ld, const
     return RTK_ERR(RTK_ERR_INPUT, "%s: [%s] delta (%g) must be smaller than T (%g)", org, s->name, r->sc.delta, r->sc.T);
   }
 
+  /* a plan holds O(NFE) values for the one-score-per-step samplers: bounded before it is built */
+  if (s->uses_nfe && r->sc.nfe > RTK_MAX_NFE) {
+    const char *norg = cfg->path;
+    if (!lookup(&lc, s->name, "nfe", &norg)) lookup(&lc, "run", "nfe", &norg);
+    return RTK_ERR(RTK_ERR_INPUT, "%s: [%s] nfe = %lld exceeds %.0e score evaluations per particle, the most a run may plan",
+                   norg, s->name, (long long)r->sc.nfe, (double)RTK_MAX_NFE);
+  }
+  /* the mixture's size before it is built (K x d entries per array) */
+  {
+    double entries = (double)r->tc.dim;
+    if (!strcmp(r->target->name, "mog-grid")) entries *= (double)r->tc.side * (double)r->tc.side;
+    else if (!strcmp(r->target->name, "mog-random")) entries *= (double)r->tc.K;
+    if (entries > RTK_TARGET_MAX_ENTRIES) {
+      const char *torg = cfg->path;
+      lookup(&lc, "target", "dim", &torg);
+      return RTK_ERR(RTK_ERR_INPUT,
+                     "%s: [target] %s: components x dim = %.3g exceeds the limit of %.3g (about %.0f MiB per array)",
+                     torg, r->target->name, entries, (double)RTK_TARGET_MAX_ENTRIES,
+                     RTK_TARGET_MAX_ENTRIES * 8 / 1048576.0);
+    }
+  }
   /* build target and plan once, so that impossible combinations fail now */
   rtk_mixture *mix = NULL;
   int rc = r->target->build(&r->tc, &mix);
@@ -400,9 +522,25 @@ static int check_idle_sampler(const rtk_config *cfg, const rtk_sampler_ops *s, c
 
 static int axis_applies(const axis *a, const rtk_sampler_ops *s) {
   if (rtk_sampler_lookup(a->section)) return !strcmp(a->section, s->name);
+  if (!strcmp(a->section, "score")) return s->uses_nfe; /* the exact sampler evaluates no score */
   if (!strcmp(a->key, "nfe") && !strcmp(a->section, "run")) return s->uses_nfe;
   if (!strcmp(a->section, "time")) return s->uses_nfe || !strcmp(a->key, "delta");
   return 1;
+}
+
+/* the score model of the current sweep combination (NULL: unknown, reported by resolve_score) */
+static const rtk_score_ops *current_model(const rtk_config *cfg, const axis *ax, int nax, const int *idx) {
+  for (int a = nax - 1; a >= 0; a--)
+    if (!strcmp(ax[a].section, "score") && !strcmp(ax[a].key, "model")) return rtk_score_lookup(ax[a].values[idx[a]]);
+  const rtk_kv *kv = rtk_config_find(cfg, "score", "model");
+  return rtk_score_lookup(kv ? kv->value : "exact");
+}
+
+/* a [sweep] axis score.<key> multiplies only the runs whose score model has that key */
+static int score_axis_applies(const axis *a, const rtk_score_ops *model) {
+  if (strcmp(a->section, "score") || !strcmp(a->key, "model") || rtk_opt_find(rtk_score_common_options, a->key))
+    return 1;
+  return !model || rtk_opt_find(model->options, a->key) != NULL;
 }
 
 int rtk_study_expand(const rtk_config *cfg, const rtk_target_loader *ld, rtk_study *st) {
@@ -416,19 +554,48 @@ int rtk_study_expand(const rtk_config *cfg, const rtk_target_loader *ld, rtk_stu
   rtk_study_opts so;
   rtk_opt_set_defaults(run_opts, &so);
   lookup_ctx lc0 = {cfg, NULL, 0};
-  RTK_CHECK(apply_table(&lc0, "run", run_opts, &so));
-  char **names;
-  int nnames;
-  RTK_CHECK(split_list(so.samplers, &names, &nnames));
+  char **names = NULL;
+  int nnames = 0, rc = apply_table(&lc0, "run", run_opts, &so);
   const char *sorigin = "default";
   lookup(&lc0, "run", "samplers", &sorigin);
-  if (nnames == 0) return RTK_ERR(RTK_ERR_INPUT, "%s: [run] samplers: no sampler named", sorigin);
+  if (!rc && (rc = split_list(so.samplers, &names, &nnames)) == RTK_ERR_INPUT)
+    rc = RTK_ERR(RTK_ERR_INPUT, "%s: [run] samplers: too many samplers", sorigin);
+  if (!rc && nnames == 0) rc = RTK_ERR(RTK_ERR_INPUT, "%s: [run] samplers: no sampler named", sorigin);
+  /* a --set of a swept key would be silently replaced by the sweep's values */
+  for (int i = 0; i < cfg->n && !rc; i++) {
+    if (strncmp(cfg->kv[i].origin, "--set", 5)) continue;
+    for (int a = 0; a < nax && !rc; a++)
+      if (!strcmp(cfg->kv[i].section, ax[a].section) && !strcmp(cfg->kv[i].key, ax[a].key))
+        rc = RTK_ERR(RTK_ERR_INPUT,
+                     "%s: %s.%s is swept at %s, so this value would be ignored; change the sweep instead "
+                     "(--set sweep.%s.%s=v1,v2,...)", cfg->kv[i].origin, ax[a].section, ax[a].key, ax[a].origin,
+                     ax[a].section, ax[a].key);
+  }
+  /* the study's size, before anything is expanded */
+  double total_runs = 0;
+  for (int si = 0; si < nnames && !rc; si++) {
+    const rtk_sampler_ops *s = rtk_sampler_lookup(names[si]);
+    double prod = 1;
+    for (int a = 0; a < nax && s; a++)
+      if (axis_applies(&ax[a], s)) prod *= ax[a].n;
+    total_runs += s ? prod : 1;
+  }
+  if (!rc && total_runs > RTK_MAX_RUNS)
+    rc = RTK_ERR(RTK_ERR_INPUT,
+                 "%s: the study expands to %.0f runs (samplers x sweep combinations); at most %d runs fit one "
+                 "results file: split the study", nax ? ax[0].origin : sorigin, total_runs, RTK_MAX_RUNS);
+  if (rc) {
+    free_axes(ax, nax);
+    free_list(names, nnames);
+    return rtk_error_trace(rc, __FILE__, __LINE__, __func__);
+  }
 
   /* an axis of a sampler that does not run multiplies nothing (so --set run.samplers=... works on any study) */
-  int cap = 16, rc = RTK_OK;
+  int cap = 16;
   st->runs = calloc((size_t)cap, sizeof(rtk_runspec));
   override *ov = calloc((size_t)nax + 1, sizeof(override));
   int *idx = calloc((size_t)nax + 1, sizeof(int));
+  if (!st->runs || !ov || !idx) rc = RTK_ERR(RTK_ERR_MEM, "out of memory");
   for (int si = 0; si < nnames && !rc; si++) {
     const rtk_sampler_ops *s = rtk_sampler_lookup(names[si]);
     if (!s) {
@@ -446,25 +613,42 @@ int rtk_study_expand(const rtk_config *cfg, const rtk_target_loader *ld, rtk_stu
     if (rc) break;
     memset(idx, 0, sizeof(int) * (nax + 1));
     for (;;) { /* odometer over the axes that apply to this sampler */
-      int nov = 0;
+      int nov = 0, skip = 0;
       char sweep[512] = "";
+      const rtk_score_ops *model = current_model(cfg, ax, nax, idx);
       for (int a = 0; a < nax; a++) {
         if (!axis_applies(&ax[a], s)) continue;
+        if (!score_axis_applies(&ax[a], model)) { /* one run, not one per value */
+          skip |= idx[a] != 0;
+          continue;
+        }
         ov[nov++] = (override){ax[a].section, ax[a].key, ax[a].values[idx[a]], ax[a].origin};
         snprintf(sweep + strlen(sweep), sizeof sweep - strlen(sweep), "%s%s.%s=%s", sweep[0] ? " " : "",
                  ax[a].section, ax[a].key, ax[a].values[idx[a]]);
       }
       if (st->nruns == cap) {
-        st->runs = realloc(st->runs, sizeof(rtk_runspec) * (cap *= 2));
+        rtk_runspec *nr = realloc(st->runs, sizeof(rtk_runspec) * (size_t)(cap * 2));
+        if (!nr) {
+          rc = RTK_ERR(RTK_ERR_MEM, "out of memory");
+          break;
+        }
+        st->runs = nr;
+        cap *= 2;
       }
-      rtk_runspec *r = &st->runs[st->nruns];
-      rc = resolve_run(cfg, ld, s, ov, nov, r);
-      if (rc) break;
-      r->index = st->nruns;
-      snprintf(r->id, sizeof r->id, "%04d-%s", r->index, s->name);
-      snprintf(r->sweep, sizeof r->sweep, "%s", sweep);
-      r->resolved = resolved_text(r);
-      st->nruns++;
+      if (!skip) {
+        rtk_runspec *r = &st->runs[st->nruns];
+        rc = resolve_run(cfg, ld, s, ov, nov, r);
+        if (rc) break;
+        r->index = st->nruns;
+        snprintf(r->id, sizeof r->id, "%04d-%s", r->index, s->name);
+        snprintf(r->sweep, sizeof r->sweep, "%s", sweep);
+        r->resolved = resolved_text(r);
+        st->nruns++;
+        if (!r->resolved) {
+          rc = RTK_ERR(RTK_ERR_MEM, "out of memory");
+          break;
+        }
+      }
       int a = 0;
       for (; a < nax; a++) {
         if (!axis_applies(&ax[a], s)) continue;
@@ -484,7 +668,7 @@ int rtk_study_expand(const rtk_config *cfg, const rtk_target_loader *ld, rtk_stu
   if (!rc) {
     size_t len = 0, cap2 = 4096;
     char *b = malloc(cap2);
-    b[0] = '\0';
+    if (b) b[0] = '\0';
     append(&b, &len, &cap2, "%s", cfg->text);
     int header = 0;
     for (int i = 0; i < cfg->n; i++)
@@ -494,17 +678,19 @@ int rtk_study_expand(const rtk_config *cfg, const rtk_target_loader *ld, rtk_stu
         append(&b, &len, &cap2, "; %s.%s = %s\n", cfg->kv[i].section, cfg->kv[i].key, cfg->kv[i].value);
       }
     st->resolved = b;
+    if (!b) rc = RTK_ERR(RTK_ERR_MEM, "out of memory");
   }
   free(idx);
   free(ov);
-  for (int a = 0; a < nax; a++) free_list(ax[a].values, ax[a].n);
-  free(ax);
+  free_axes(ax, nax);
   free_list(names, nnames);
   if (rc) return rtk_error_trace(rc, __FILE__, __LINE__, __func__);
   return RTK_OK;
 }
 
 void rtk_study_free(rtk_study *st) {
+  for (int i = 0; i < st->nnets; i++) rtk_mlp_free(st->nets[i]);
+  free(st->nets);
   for (int i = 0; i < st->nruns; i++) free(st->runs[i].resolved);
   free(st->runs);
   free(st->resolved);
@@ -535,6 +721,16 @@ void rtk_print_catalogue(void) {
     printf("\n%-16s %s\n", (*t)->name, (*t)->summary);
     print_table("target", (*t)->options, -1);
   }
+  printf("\nSCORE MODELS  ([score] model = NAME, then that model's keys; samplers never see which one runs,\n"
+         "              metrics always use the exact target; rtk-mala needs a model with energy)\n");
+  for (const rtk_score_ops *const *m = rtk_score_all(); *m; m++) {
+    printf("\n%-16s %s\n", (*m)->name, (*m)->summary);
+    print_table("score", (*m)->options, -1);
+  }
+  printf("\n");
+  printf("  %-9s %-12s = %-22s %s {%s}\n", "score", "model", "exact", "score model used by every sampler",
+         RTK_SCORE_MODEL_CHOICES);
+  print_table("score", rtk_score_common_options, -1);
   printf("\nSTUDY KEYS\n");
   print_table("run", run_opts, -1);
   print_table("run", rtk_sampler_common_options, 0);

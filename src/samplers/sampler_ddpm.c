@@ -12,8 +12,7 @@
 #include "rtk/sampler.h"
 
 typedef struct {
-  rtk_mixcoef coef;
-  rtk_mixwork mw;
+  rtk_score_ws sw;
   double *S, *xi;
 } ddpm_ws;
 
@@ -25,8 +24,7 @@ static const rtk_opt opts[] = {
 static void work_free(void *p) {
   ddpm_ws *w = p;
   if (!w) return;
-  rtk_mixcoef_free(&w->coef);
-  rtk_mixwork_free(&w->mw);
+  rtk_score_ws_free(&w->sw);
   free(w->S);
   free(w->xi);
   free(w);
@@ -36,9 +34,8 @@ static int work_create(const rtk_block_ctx *ctx, int B, void **out) {
   ddpm_ws *w;
   RTK_MALLOC(w, 1);
   *out = w;
-  const int K = ctx->mix->K, d = ctx->mix->d;
-  RTK_CHECK(rtk_mixcoef_init(ctx->mix, &w->coef));
-  RTK_CHECK(rtk_mixwork_init(B, K, d, &w->mw));
+  const int d = ctx->mix->d;
+  RTK_CHECK(rtk_score_ws_init(ctx->score, ctx->mix, B, &w->sw));
   RTK_MALLOC(w->S, (size_t)B * d);
   RTK_MALLOC(w->xi, d);
   return RTK_OK;
@@ -51,10 +48,11 @@ static int run_block(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, r
   const int euler = ctx->cfg->variant == RTK_DDPM_EULER;
   if (ctx->at_boundary) ctx->at_boundary(ctx->user, 0, gid0, n, X);
   for (int k = 0; k < p->nseg; k++) {
+    if (RTK_CANCELLED(ctx)) return RTK_ERR(RTK_ERR_INTERRUPTED, "interrupted by a signal");
     double t0 = rtk_now();
     const double t = p->times[k], h = t - p->times[k + 1];
-    rtk_mixcoef_set_time(ctx->mix, t, &w->coef);
-    rtk_mix_eval(&w->coef, n, X, NULL, w->S, &w->mw);
+    rtk_score_set_time(&w->sw, t);
+    rtk_score_eval(&w->sw, n, X, NULL, w->S);
     st->nfe[k] += n;
     const double eh = exp(h), a = euler ? 1 + h : eh, b = euler ? 2 * h : 2 * expm1(h);
     const double sd = euler ? sqrt(2 * h) : sqrt(expm1(2 * h));

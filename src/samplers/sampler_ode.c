@@ -14,8 +14,7 @@
 #include "rtk/sampler.h"
 
 typedef struct {
-  rtk_mixcoef coef;
-  rtk_mixwork mw;
+  rtk_score_ws sw;
   double *S, *D, *Dprev;
 } ode_ws;
 
@@ -24,8 +23,7 @@ static const rtk_opt opts[] = {RTK_OPT_END};
 static void work_free(void *p) {
   ode_ws *w = p;
   if (!w) return;
-  rtk_mixcoef_free(&w->coef);
-  rtk_mixwork_free(&w->mw);
+  rtk_score_ws_free(&w->sw);
   free(w->S);
   free(w->D);
   free(w->Dprev);
@@ -37,8 +35,7 @@ static int work_create(const rtk_block_ctx *ctx, int B, void **out) {
   RTK_MALLOC(w, 1);
   *out = w;
   const int d = ctx->mix->d;
-  RTK_CHECK(rtk_mixcoef_init(ctx->mix, &w->coef));
-  RTK_CHECK(rtk_mixwork_init(B, ctx->mix->K, d, &w->mw));
+  RTK_CHECK(rtk_score_ws_init(ctx->score, ctx->mix, B, &w->sw));
   RTK_MALLOC(w->S, (size_t)B * d);
   RTK_MALLOC(w->D, (size_t)B * d);
   RTK_MALLOC(w->Dprev, (size_t)B * d);
@@ -52,14 +49,15 @@ static int run_ode(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, rtk
   double h_prev = 0;
   if (ctx->at_boundary) ctx->at_boundary(ctx->user, 0, gid0, n, X);
   for (int k = 0; k < p->nseg; k++) {
+    if (RTK_CANCELLED(ctx)) return RTK_ERR(RTK_ERR_INTERRUPTED, "interrupted by a signal");
     double t0 = rtk_now();
     const double t = p->times[k], s = p->times[k + 1];
     const double at = rtk_alpha(t), st2 = rtk_sigma2(t), as = rtk_alpha(s), ss2 = rtk_sigma2(s);
     const double sig_t = sqrt(st2), sig_s = sqrt(ss2);
     const double emh = (sig_s / as) / (sig_t / at); /* e^{-h}; 0 when s = 0 */
     const double h = s > 0 ? -log(emh) : INFINITY;
-    rtk_mixcoef_set_time(ctx->mix, t, &w->coef);
-    rtk_mix_eval(&w->coef, n, X, NULL, w->S, &w->mw);
+    rtk_score_set_time(&w->sw, t);
+    rtk_score_eval(&w->sw, n, X, NULL, w->S);
     st->nfe[k] += n;
     for (size_t i = 0; i < nd; i++) w->D[i] = (X[i] + st2 * w->S[i]) / at;
     double c1 = 1, c2 = 0;

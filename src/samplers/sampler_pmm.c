@@ -24,8 +24,7 @@ static const rtk_opt opts[] = {
     RTK_OPT_END};
 
 typedef struct {
-  rtk_mixcoef coef;
-  rtk_mixwork mw;
+  rtk_score_ws sw;
   double *bn, *W, *corr, *Yp, *Sp, *xi;
   int *idx;
 } pmm_ws;
@@ -47,8 +46,7 @@ static int plan(const rtk_sampler_cfg *cfg, const rtk_mixture *mix, rtk_plan *p)
 static void work_free(void *p) {
   pmm_ws *w = p;
   if (!w) return;
-  rtk_mixcoef_free(&w->coef);
-  rtk_mixwork_free(&w->mw);
+  rtk_score_ws_free(&w->sw);
   free(w->bn);
   free(w->W);
   free(w->corr);
@@ -64,8 +62,7 @@ static int work_create(const rtk_block_ctx *ctx, int B, void **out) {
   RTK_MALLOC(w, 1);
   *out = w;
   const int d = ctx->mix->d;
-  RTK_CHECK(rtk_mixcoef_init(ctx->mix, &w->coef));
-  RTK_CHECK(rtk_mixwork_init(B, ctx->mix->K, d, &w->mw));
+  RTK_CHECK(rtk_score_ws_init(ctx->score, ctx->mix, B, &w->sw));
   RTK_MALLOC(w->bn, (size_t)B * d);
   RTK_MALLOC(w->W, (size_t)B * d);
   RTK_MALLOC(w->corr, (size_t)B * d);
@@ -83,10 +80,11 @@ static int run_block(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, r
   const size_t nd = (size_t)n * d;
   if (ctx->at_boundary) ctx->at_boundary(ctx->user, 0, gid0, n, X);
   for (int k = 0; k < p->nseg; k++) {
+    if (RTK_CANCELLED(ctx)) return RTK_ERR(RTK_ERR_INTERRUPTED, "interrupted by a signal");
     double t0 = rtk_now();
     const double t = p->times[k], h = t - p->times[k + 1], eta = h / K, sq = sqrt(2 * eta);
-    rtk_mixcoef_set_time(ctx->mix, t, &w->coef);
-    rtk_mix_eval(&w->coef, n, X, NULL, w->bn, &w->mw);
+    rtk_score_set_time(&w->sw, t);
+    rtk_score_eval(&w->sw, n, X, NULL, w->bn);
     st->nfe[k] += n;
     for (size_t i = 0; i < nd; i++) {
       w->bn[i] = X[i] + 2 * w->bn[i]; /* b(y_n, t) */
@@ -105,8 +103,8 @@ static int run_block(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, r
           }
       if (m > 0) {
         const double ti = t - i * eta;
-        rtk_mixcoef_set_time(ctx->mix, ti, &w->coef);
-        rtk_mix_eval(&w->coef, m, w->Yp, NULL, w->Sp, &w->mw);
+        rtk_score_set_time(&w->sw, ti);
+        rtk_score_eval(&w->sw, m, w->Yp, NULL, w->Sp);
         st->nfe[k] += m;
         for (int q = 0; q < m; q++) {
           const int b = w->idx[q];

@@ -15,6 +15,15 @@ static const rtk_sampler_ops *const samplers[] = {
 
 const rtk_sampler_ops *const *rtk_sampler_all(void) { return samplers; }
 
+/* samplers that read the energy -log p_t (a list rather than a field, so that sampler plug-ins stay unchanged) */
+static const rtk_sampler_ops *const energy_samplers[] = {&rtk_sampler_rtk_mala, NULL};
+
+int rtk_sampler_needs_energy(const rtk_sampler_ops *ops) {
+  for (int i = 0; energy_samplers[i]; i++)
+    if (energy_samplers[i] == ops) return 1;
+  return 0;
+}
+
 const rtk_sampler_ops *rtk_sampler_lookup(const char *name) {
   for (int i = 0; samplers[i]; i++)
     if (!strcmp(samplers[i]->name, name)) return samplers[i];
@@ -108,6 +117,8 @@ double rtk_now(void) {
 void rtk_draw_initial(uint64_t seed, int64_t gid0, int n, int d, double *X) {
   for (int i = 0; i < n; i++) rtk_rng_normals(seed, (uint64_t)(gid0 + i), 0, 0, RTK_RNG_INIT, d, X + (size_t)i * d);
 }
+
+const volatile sig_atomic_t *rtk_cancel_flag = NULL;
 
 int rtk_sample_blocks(const rtk_sampler_ops *ops, const rtk_block_ctx *ctx, int64_t N, int64_t B, int64_t b0,
                       int64_t b1, double *X, rtk_stats *st, int (*after_block)(void *user), void *user) {

@@ -138,8 +138,7 @@ typedef struct {
 } chain;
 
 typedef struct {
-  rtk_mixcoef coef;
-  rtk_mixwork mw;
+  rtk_score_ws sw;
   chain cur, prop, node;
   double *xprev, *xi, *xi2, *v, *zold, *gold;
   double *tau, *hbar, *ltbar, *lcurv; /* per-particle adaptive state */
@@ -168,8 +167,7 @@ static void chain_free(chain *c) {
 static void work_free(void *p) {
   rtk_ws *w = p;
   if (!w) return;
-  rtk_mixcoef_free(&w->coef);
-  rtk_mixwork_free(&w->mw);
+  rtk_score_ws_free(&w->sw);
   chain_free(&w->cur);
   chain_free(&w->prop);
   chain_free(&w->node);
@@ -213,10 +211,9 @@ static int work_create(const rtk_block_ctx *ctx, int B, void **out) {
   rtk_ws *w;
   RTK_MALLOC(w, 1);
   *out = w;
-  const int K = ctx->mix->K, d = ctx->mix->d;
+  const int d = ctx->mix->d;
   w->B = B;
-  RTK_CHECK(rtk_mixcoef_init(ctx->mix, &w->coef));
-  RTK_CHECK(rtk_mixwork_init(B, K, d, &w->mw));
+  RTK_CHECK(rtk_score_ws_init(ctx->score, ctx->mix, B, &w->sw));
   RTK_CHECK(chain_alloc(&w->cur, B, d));
   RTK_CHECK(chain_alloc(&w->prop, B, d));
   RTK_CHECK(chain_alloc(&w->node, B, d));
@@ -240,9 +237,11 @@ typedef struct {
   double e, q;
 } seg_geom;
 
-/* Evaluate the segment energy and its gradient at c->z (1 NFE per particle). */
-static void eval_segment(rtk_ws *w, int n, int d, const seg_geom *sg, chain *c) {
-  rtk_mix_eval(&w->coef, n, c->z, c->logp, c->score, &w->mw);
+/* Evaluate the segment gradient at c->z, and the energy g if `energy` (rtk-mala
+ * only: the other inner samplers never read g, and score models without an
+ * energy have none).  1 NFE per particle. */
+static void eval_segment(rtk_ws *w, int n, int d, const seg_geom *sg, chain *c, int energy) {
+  rtk_score_eval(&w->sw, n, c->z, energy ? c->logp : NULL, c->score);
   for (int i = 0; i < n; i++) {
     const double *z = c->z + (size_t)i * d, *x = w->xprev + (size_t)i * d, *s = c->score + (size_t)i * d;
     double *gr = c->grad + (size_t)i * d, quad = 0;
@@ -251,7 +250,7 @@ static void eval_segment(rtk_ws *w, int n, int d, const seg_geom *sg, chain *c) 
       quad += r * r;
       gr[j] = -s[j] - sg->e * r / sg->q;
     }
-    c->g[i] = -c->logp[i] + quad / (2 * sg->q);
+    c->g[i] = energy ? -c->logp[i] + quad / (2 * sg->q) : NAN;
   }
 }
 
@@ -318,7 +317,7 @@ static void score_energy_diff(const rtk_block_ctx *ctx, rtk_ws *w, int n, double
         size_t ij = (size_t)i * d + j;
         node->z[ij] = cur->z[ij] + a * (prop->z[ij] - cur->z[ij]);
       }
-    rtk_mix_eval(&w->coef, n, node->z, NULL, node->score, &w->mw);
+    rtk_score_eval(&w->sw, n, node->z, NULL, node->score);
     for (int i = 0; i < n; i++) {
       double e = 0;
       for (int j = 0; j < d; j++) {
@@ -346,6 +345,7 @@ static void mala_steps(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int n,
   chain *cur = &w->cur, *prop = &w->prop;
   double *df = prop->logp; /* score-only: estimated f(zp) - f(z), reuses the logp slot */
   for (int m = 0; m < nin; m++) {
+    if (RTK_CANCELLED(ctx)) return; /* run_kind reports it */
     int npass = 0;
     for (int i = 0; i < n; i++) {
       const double *z = cur->z + (size_t)i * d, *gr = cur->grad + (size_t)i * d, tau = w->tau[i], sq = sqrt(2 * tau);
@@ -359,7 +359,7 @@ static void mala_steps(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int n,
       w->pass[i] = r2 == 0 || dist <= r2;
       npass += w->pass[i];
     }
-    eval_segment(w, n, d, sg, prop);
+    eval_segment(w, n, d, sg, prop, kind == IN_MALA);
     if (kind == IN_MALA_SCORE) score_energy_diff(ctx, w, n, df);
     st->nfe[k] += (int64_t)npass * (1 + (kind == IN_MALA_SCORE ? quad_extra(ctx->cfg) : 0));
     st->propose[k] += n;
@@ -428,7 +428,8 @@ static void langevin_steps(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, in
       rtk_rng_normals(ctx->seed, (uint64_t)(gid0 + i), (uint64_t)k, 0, RTK_RNG_VELOCITY, d, w->v + (size_t)i * d);
   for (int i = 0; i < n; i++) w->lcurv[i] = 0;
   for (int m = 0; m < nin; m++) {
-    eval_segment(w, n, d, sg, cur);
+    if (RTK_CANCELLED(ctx)) return; /* run_kind reports it */
+    eval_segment(w, n, d, sg, cur, 0);
     st->nfe[k] += n;
     if (nwarm) secant_update(w, n, d, m, nwarm, ctx->cfg->step, ctx->plan->tau[k]);
     for (int i = 0; i < n; i++) {
@@ -465,18 +466,19 @@ static int run_kind(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, rt
   int have_score = 0; /* w->cur.score holds s_{times[k]}(X) */
   if (ctx->at_boundary) ctx->at_boundary(ctx->user, 0, gid0, n, X);
   for (int k = 0; k < p->nseg; k++) {
+    if (RTK_CANCELLED(ctx)) return RTK_ERR(RTK_ERR_INTERRUPTED, "interrupted by a signal");
     double t0 = rtk_now();
     const double tf = p->times[k], tt = p->times[k + 1], h = tf - tt;
     const seg_geom sg = {exp(-h), -expm1(-2 * h)};
     memcpy(w->xprev, X, sizeof(double) * nd);
     if (ctx->cfg->init == RTK_INIT_DDPM && !have_score) {
-      rtk_mixcoef_set_time(mix, tf, &w->coef);
-      rtk_mix_eval(&w->coef, n, X, NULL, w->cur.score, &w->mw);
+      rtk_score_set_time(&w->sw, tf);
+      rtk_score_eval(&w->sw, n, X, NULL, w->cur.score);
       st->nfe[k] += n;
       have_score = 1;
     }
     init_segment(ctx, w, gid0, n, k, h, have_score);
-    rtk_mixcoef_set_time(mix, tt, &w->coef);
+    rtk_score_set_time(&w->sw, tt);
     for (int i = 0; i < n; i++) {
       w->tau[i] = p->tau[k];
       w->hbar[i] = 0;
@@ -484,12 +486,13 @@ static int run_kind(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, rt
     }
     if (ctx->at_inner) ctx->at_inner(ctx->user, k, 0, gid0, n, w->cur.z);
     if (mala) {
-      eval_segment(w, n, d, &sg, &w->cur);
+      eval_segment(w, n, d, &sg, &w->cur, kind == IN_MALA);
       st->nfe[k] += n;
       mala_steps(ctx, w, gid0, n, k, &sg, st, kind);
     } else {
       langevin_steps(ctx, w, gid0, n, k, &sg, st, kind);
     }
+    if (RTK_CANCELLED(ctx)) return RTK_ERR(RTK_ERR_INTERRUPTED, "interrupted by a signal");
     memcpy(X, w->cur.z, sizeof(double) * nd);
     have_score = mala; /* MALA: cur.score = s_tt(X), the next segment's s_tf(x') */
     st->seconds[k] += rtk_now() - t0;

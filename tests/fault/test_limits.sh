@@ -1,0 +1,114 @@
+#!/bin/bash
+# Bounded input, one writer per file, and signals:
+# - configuration files must be regular files under 1 MiB without NUL bytes
+#   (a FIFO or /dev/zero must not hang or exhaust memory); "[run" without ']'
+#   is reported on its own line; sweeps are capped; time.times cannot be
+#   swept; a --set of a swept key is refused; long output paths, oversized
+#   targets and runs needing more memory than available are refused up
+#   front; validate prints the per-rank memory estimate.  All exit 2, fast,
+#   no output file.
+# - a second writer (run, --force, --resume) on a file being written is
+#   refused with exit 2 and the first job's file stays valid.
+# - SIGTERM inside a long block stops within a bounded time with exit 3 and
+#   a shell-quoted resume command that works as printed; SIGTERM during
+#   start-up exits 3 too.
+# usage: test_limits.sh RTKBENCH MPIEXEC WORKDIR SRCDIR
+set -u
+bin=$1 mpiexec=$2 work=$3 src=$4
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+mkdir -p "$work" && cd "$work" || exit 1
+rm -rf ./*.h5* ./*.ini ./*.log fifo.ini "o u't"*
+cases=0 failn=0
+bad() { echo "FAIL $*"; failn=$((failn + 1)); }
+
+# refuse NAME EXPECTED_TEXT CMD...: exit 2 within 20 s, the text in stderr, no output file
+refuse() {
+  local name=$1 text=$2
+  shift 2
+  cases=$((cases + 1))
+  rm -f out.h5 out.h5.tmp
+  timeout -k 5 20 "$@" >"$name.log" 2>&1
+  local rc=$?
+  [ $rc -eq 2 ] || { bad "$name: exit $rc (expected 2)"; tail -2 "$name.log"; }
+  grep -qF -- "$text" "$name.log" || { bad "$name: message lacks '$text'"; tail -2 "$name.log"; }
+  [ -e out.h5 ] || [ -e out.h5.tmp ] && bad "$name: an output file was created"
+  return 0
+}
+tiny="$src/tests/fault/tiny.ini"
+
+mkfifo fifo.ini
+refuse fifo "not a regular file" "$bin" run fifo.ini -o out.h5
+refuse devzero "not a regular file" "$bin" validate /dev/zero
+refuse devzero_run "not a regular file" "$bin" run /dev/zero -o out.h5
+head -c 1100000 /dev/zero | tr '\0' ';' >big.ini
+refuse big_config "at most 1048576" "$bin" run big.ini -o out.h5
+printf '[run]\nparticles = 10\n\0[target]\n' >nul.ini
+refuse nul_byte "nul.ini:3: NUL byte" "$bin" run nul.ini -o out.h5
+printf '[run\nparticles = 10\n' >open.ini
+refuse open_section "open.ini:1: section header without a closing ']'" "$bin" run open.ini -o out.h5
+vals=$(seq -s, 1 2000)
+refuse sweep_cap "expands to 8000000 runs" "$bin" run "$tiny" -o out.h5 --set "sweep.seed=$vals" --set "sweep.particles=$(seq -s, 100 2099)"
+refuse sweep_values "more than 10000 values" "$bin" validate "$tiny" --set "sweep.seed=$(seq -s, 1 10001)"
+printf '[run]\nsamplers = ddpm\n[sweep]\ntime.times = 5, 1, 0.01\n' >times.ini
+refuse sweep_times "times cannot be swept" "$bin" validate times.ini
+printf '[run]\nsamplers = ddpm\nparticles = 100\n[sweep]\nddpm.grid = uniform, geometric\n' >swept.ini
+refuse set_swept "ddpm.grid is swept at" "$bin" run swept.ini -o out.h5 --set ddpm.grid=uniform
+refuse long_path "at most 200 are allowed" "$bin" run "$tiny" -o "$(printf 'p%.0s' $(seq 1 250)).h5"
+printf '[run]\nsamplers = exact\n[target]\nkind = mog-grid\nside = 1000\ndim = 1000000\n' >target.ini
+refuse huge_target "exceeds the limit" "$bin" validate target.ini
+printf '[run]\nsamplers = exact\nparticles = 1000000000000\n' >mem.ini
+refuse memory "run.memory_check = false" "$bin" run mem.ini -o out.h5
+refuse memory_3ranks "run.memory_check = false" "$mpiexec" -n 3 --oversubscribe "$bin" run mem.ini -o out.h5
+cases=$((cases + 1))
+timeout 20 "$bin" validate mem.ini >validate.log 2>&1 && grep -q "MiB/rank" validate.log && grep -q "Estimated peak memory per rank" validate.log && grep -q "would refuse this study" validate.log \
+  || bad "validate does not print the per-rank memory estimate"
+
+# one writer per file: a second job is refused while the first writes
+slow="$src/tests/fault/slow.ini"
+"$mpiexec" -n 2 --oversubscribe "$bin" run "$slow" -o busy.h5 --set run.particles=2048 >busy.log 2>&1 &
+first=$!
+for _ in $(seq 1 200); do [ -e busy.h5.lock ] && break; sleep 0.05; done
+for mode in "" --force --resume; do
+  cases=$((cases + 1))
+  timeout -k 5 20 "$bin" run "$slow" -o busy.h5 $mode >second.log 2>&1; rc=$?
+  [ $rc -eq 2 ] && grep -q "in use by another rtkbench process" second.log || { bad "second writer ($mode): exit $rc"; cat second.log; }
+done
+cases=$((cases + 1))
+timeout 120 tail --pid=$first -f /dev/null; wait $first; rc=$?
+[ $rc -eq 0 ] && timeout 30 "$bin" info busy.h5 --verify >/dev/null 2>&1 || bad "the first job did not finish cleanly ($rc) or its file does not verify"
+[ -e busy.h5.lock ] && bad "the lock file was left behind"
+
+# SIGTERM inside a long single block: bounded stop, exit 3, quoted resume command
+cases=$((cases + 1))
+out="o u't.h5"
+"$bin" run "$slow" -o "$out" >sig.log 2>&1 &
+pid=$!
+sleep 1
+t0=$(date +%s%N)
+kill -TERM $pid
+for _ in $(seq 1 600); do kill -0 $pid 2>/dev/null || break; sleep 0.02; done
+wait $pid; rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ $rc -eq 3 ] || { bad "SIGTERM mid-block: exit $rc (expected 3)"; cat sig.log; }
+[ $ms -le 2000 ] || bad "SIGTERM mid-block honoured only after $ms ms"
+echo "SIGTERM mid-block: stopped after $ms ms"
+cmd=$(grep -A1 "to finish the study run" sig.log | tail -1)
+cases=$((cases + 1))
+case $cmd in *"'o u'\\''t.h5'"*) ;; *) bad "resume command not shell-quoted: $cmd" ;; esac
+timeout 60 bash -c "$cmd" >resume.log 2>&1 && timeout 30 "$bin" info "$out" --verify >/dev/null 2>&1 \
+  || { bad "the printed resume command does not work: $cmd"; cat resume.log; }
+
+# SIGTERM during start-up (expanding the study, building targets): exit 3, no file
+cases=$((cases + 1))
+rm -f start.h5 start.h5.tmp
+"$bin" run "$src/tests/fault/startup.ini" -o start.h5 >start.log 2>&1 &
+pid=$!
+sleep 0.5
+kill -TERM $pid
+timeout 60 tail --pid=$pid -f /dev/null
+wait $pid; rc=$?
+[ $rc -eq 3 ] || { bad "SIGTERM during start-up: exit $rc (expected 3)"; cat start.log; }
+
+echo "limits, lock and signals: $cases cases, $failn failures"
+[ $failn -eq 0 ] && echo "1 passed, 0 failed" || echo "0 passed, 1 failed"
+exit $((failn > 0))

@@ -1,0 +1,173 @@
+/* LD_PRELOAD write-fault shim for the fault-injection tests.
+ *
+ * On the MPI rank RTK_FAULT_RANK (OMPI_COMM_WORLD_RANK / PMI_RANK, default 0),
+ * writes to files whose path contains RTK_FAULT_PATH succeed for the first
+ * RTK_FAULT_BYTES bytes; every later write (write, pwrite, pwrite64, writev,
+ * pwritev, pwritev64) fails with RTK_FAULT_ERRNO (ENOSPC, or EIO), and a write
+ * straddling the limit is cut short, as on a full disk.  When the fault
+ * first fires, a line is appended to RTK_FAULT_LOG (if set).  Other files
+ * (stdout, stderr, the lock file) are never touched. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+static int inited, active, err_no = ENOSPC, fired;
+static long long limit = -1, written;
+static const char *pattern;
+static char fdmatch[4096]; /* 0 unknown, 1 match, 2 no match (per fd < 4096) */
+
+static void init(void) {
+  if (inited) return;
+  inited = 1;
+  pattern = getenv("RTK_FAULT_PATH");
+  const char *b = getenv("RTK_FAULT_BYTES"), *r = getenv("RTK_FAULT_RANK"), *e = getenv("RTK_FAULT_ERRNO");
+  const char *me = getenv("OMPI_COMM_WORLD_RANK");
+  if (!me) me = getenv("PMI_RANK");
+  if (!me) me = "0";
+  if (!pattern || !b) return;
+  if (atoi(r ? r : "0") != atoi(me)) return;
+  limit = atoll(b);
+  if (e && !strcmp(e, "EIO")) err_no = EIO;
+  active = 1;
+}
+
+static int matches(int fd) {
+  if (fd < 0) return 0;
+  if (fd < (int)sizeof fdmatch && fdmatch[fd]) return fdmatch[fd] == 1;
+  char link[64], path[4096];
+  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(link, path, sizeof path - 1);
+  int m = 0;
+  if (n > 0) {
+    path[n] = '\0';
+    m = strstr(path, pattern) != NULL && strstr(path, ".lock") == NULL;
+  }
+  /* fds are reused: only cache non-matches of the standard streams */
+  if (fd < 3 && fd < (int)sizeof fdmatch) fdmatch[fd] = m ? 1 : 2;
+  return m;
+}
+
+typedef ssize_t (*write_fn)(int, const void *, size_t);
+typedef ssize_t (*pwrite_fn)(int, const void *, size_t, off_t);
+typedef ssize_t (*writev_fn)(int, const struct iovec *, int);
+typedef ssize_t (*pwritev_fn)(int, const struct iovec *, int, off_t);
+static void note_fired(void) {
+  if (fired) return;
+  fired = 1;
+  const char *log = getenv("RTK_FAULT_LOG");
+  if (!log) return;
+  int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (fd < 0) return;
+  char line[128];
+  int n = snprintf(line, sizeof line, "fault fired after %lld bytes (pid %d)\n", written, (int)getpid());
+  write_fn real_write = (write_fn)dlsym(RTLD_NEXT, "write");
+  if (real_write(fd, line, (size_t)n) < 0) { /* best effort */
+  }
+  close(fd);
+}
+
+/* how many of `want` bytes may be written now; -1: fail */
+static ssize_t allowance(int fd, size_t want) {
+  init();
+  if (!active || !matches(fd)) return (ssize_t)want;
+  if (written >= limit) {
+    note_fired();
+    errno = err_no;
+    return -1;
+  }
+  long long left = limit - written;
+  return (ssize_t)((long long)want < left ? (long long)want : left);
+}
+
+#define REAL(name, type)        \
+  static type real_##name;      \
+  if (!real_##name) real_##name = (type)dlsym(RTLD_NEXT, #name)
+
+ssize_t write(int fd, const void *buf, size_t n) {
+  REAL(write, write_fn);
+  ssize_t k = allowance(fd, n);
+  if (k < 0) return -1;
+  ssize_t r = real_write(fd, buf, (size_t)k);
+  if (r > 0 && active) written += r;
+  return r;
+}
+
+ssize_t pwrite(int fd, const void *buf, size_t n, off_t off) {
+  REAL(pwrite, pwrite_fn);
+  ssize_t k = allowance(fd, n);
+  if (k < 0) return -1;
+  ssize_t r = real_pwrite(fd, buf, (size_t)k, off);
+  if (r > 0 && active) written += r;
+  return r;
+}
+
+ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off) {
+  REAL(pwrite64, pwrite_fn);
+  ssize_t k = allowance(fd, n);
+  if (k < 0) return -1;
+  ssize_t r = real_pwrite64(fd, buf, (size_t)k, off);
+  if (r > 0 && active) written += r;
+  return r;
+}
+
+static size_t iov_total(const struct iovec *iov, int cnt) {
+  size_t t = 0;
+  for (int i = 0; i < cnt; i++) t += iov[i].iov_len;
+  return t;
+}
+
+/* vectored writes: all or nothing at the limit (keeps the shim simple) */
+ssize_t writev(int fd, const struct iovec *iov, int cnt) {
+  REAL(writev, writev_fn);
+  size_t t = iov_total(iov, cnt);
+  ssize_t k = allowance(fd, t);
+  if (k < 0) return -1;
+  if ((size_t)k < t) {
+    note_fired();
+    written = limit;
+    errno = err_no;
+    return -1;
+  }
+  ssize_t r = real_writev(fd, iov, cnt);
+  if (r > 0 && active) written += r;
+  return r;
+}
+
+ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off) {
+  REAL(pwritev, pwritev_fn);
+  size_t t = iov_total(iov, cnt);
+  ssize_t k = allowance(fd, t);
+  if (k < 0) return -1;
+  if ((size_t)k < t) {
+    note_fired();
+    written = limit;
+    errno = err_no;
+    return -1;
+  }
+  ssize_t r = real_pwritev(fd, iov, cnt, off);
+  if (r > 0 && active) written += r;
+  return r;
+}
+
+ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off_t off) {
+  REAL(pwritev64, pwritev_fn);
+  size_t t = iov_total(iov, cnt);
+  ssize_t k = allowance(fd, t);
+  if (k < 0) return -1;
+  if ((size_t)k < t) {
+    note_fired();
+    written = limit;
+    errno = err_no;
+    return -1;
+  }
+  ssize_t r = real_pwritev64(fd, iov, cnt, off);
+  if (r > 0 && active) written += r;
+  return r;
+}

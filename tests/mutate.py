@@ -1,0 +1,273 @@
+#!/usr/bin/python3
+"""Mutation check of the test suite (not part of CI; see tests/README.md).
+
+Each entry of CATALOGUE is one realistic one-line bug in the numerical core,
+the samplers or the driver.  The script copies the working tree (tracked and
+untracked, not ignored files) to a scratch directory, builds it once, checks
+that the fast tests pass there, and then for each mutant: applies it to the
+scratch copy (never to the working tree), rebuilds, runs the fast tests
+(stopping at the first failure) and restores the file.  A mutant is *killed*
+when a test fails, *survives* when all pass, and is *stillborn* when it does
+not compile (not counted).  It prints one line per mutant and the kill rate.
+
+  /usr/bin/python3 tests/mutate.py [--only ID,ID] [--tests REGEX] [--jobs N]
+                                   [--keep] [--list] [--report FILE]
+
+Every `find` string must occur exactly once in its file, so the catalogue
+fails loudly when the code it mutates changes.
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+# the fast tests, run one at a time, cheapest first, stopping at the first
+# failure: every unit/statistical test of the core, then the three quick MPI
+# studies that go through the driver and are checked by tests/h5verify.py
+FAST = ["core." + t for t in
+        ["grid", "rng", "score_fd", "score_far", "segment_start", "plan_formulas", "nfe_accounting", "exact_accuracy",
+         "ode_order", "moment_kl", "block_invariance", "mala_subproblem", "moments", "ddpm_gaussian",
+         "mala_score_subproblem", "uld_ar", "pmm_lmc", "adaptive_projected", "langevin_subproblem",
+         "gaussian_convergence"]] + ["mpi.quickstart", "mpi.mog_random", "mpi.hard_kill_resume"]
+
+# (id, file, find, replace, what the bug is)
+CATALOGUE = [
+    # ---- mixture kernel and exact quantities (src/core/mixture.c)
+    ("mix-logdet", "src/core/mixture.c", "acc -= 0.5 * (LOG_2PI + log(lam) + mk * mk / lam);",
+     "acc -= 0.5 * (LOG_2PI + mk * mk / lam);", "log-density normaliser drops log det (unequal variances)"),
+    ("mix-lse-shift", "src/core/mixture.c", "double a = Lb[k] - mx;", "double a = Lb[k];",
+     "log-sum-exp without the max shift"),
+    ("mix-cutoff", "src/core/mixture.c", "Lb[k] = a < -40 ? 0 : exp(a);", "Lb[k] = a < -4 ? 0 : exp(a);",
+     "exp() skipped far too early"),
+    ("mix-logp-max", "src/core/mixture.c", "if (logp) logp[b] = mx + log(s);", "if (logp) logp[b] = log(s);",
+     "log p forgets the shift"),
+    ("mix-score-sign", "src/core/mixture.c", "for (size_t i = 0; i < nd; i++) score[i] -= X[i] * w->X2[i];",
+     "for (size_t i = 0; i < nd; i++) score[i] += X[i] * w->X2[i];", "sign of the x/lam term of the score"),
+    ("mix-sigma2", "src/core/mixture.c", "double rtk_sigma2(double t) { return -expm1(-2.0 * t); }",
+     "double rtk_sigma2(double t) { return -expm1(-t); }", "sigma_t^2 = 1 - e^{-t}"),
+    ("mix-sample-var", "src/core/mixture.c", "x[j] = a * m->mu[i] + sqrt(a * a * m->var[i] + s2) * x[j];",
+     "x[j] = a * m->mu[i] + sqrt(m->var[i] + s2) * x[j];", "exact samples: variance not scaled by alpha^2"),
+    ("mix-sample-weights", "src/core/mixture.c", "double cum = m->w[0];", "double cum = m->w[K - 1];",
+     "exact samples: component chosen with the wrong weight"),
+    ("mix-cdf-sd", "src/core/mixture.c",
+     "p += m->w[k] * rtk_normal_cdf((x - a * m->mu[ki]) / sqrt(a * a * m->var[ki] + s2));",
+     "p += m->w[k] * rtk_normal_cdf((x - a * m->mu[ki]) / (a * a * m->var[ki] + s2));",
+     "marginal CDF divides by the variance"),
+    ("mix-range", "src/core/mixture.c", "if (mk + nsd * sd > *hi) *hi = mk + nsd * sd;",
+     "if (mk + nsd * sd > *hi) *hi = mk + sd;", "histogram upper range"),
+    ("mix-cov", "src/core/mixture.c",
+     "s += m->w[k] * (a * mk[i] * a * mk[j] + (i == j ? a * a * m->var[(size_t)k * d + i] + s2 : 0));",
+     "s += m->w[k] * (a * mk[i] * a * mk[j] + (i == j ? a * a * m->var[(size_t)k * d + i] : 0));",
+     "exact covariance forgets sigma_t^2"),
+    ("mix-argmax-min", "src/core/mixture.c", "for (int k = 1; k < K; k++)\n      if (Lb[k] > Lb[best])",
+     "for (int k = 2; k < K; k++)\n      if (Lb[k] > Lb[best])", "mode assignment skips component 1"),
+    # ---- metrics (src/core/metrics.c)
+    ("met-bin", "src/core/metrics.c", "int bin = 1 + (int)(u * nb);", "int bin = (int)(u * nb);",
+     "histogram bins shifted by one"),
+    ("met-upper-tail", "src/core/metrics.c", "p[nb + 1] = 1 - prev;", "p[nb + 1] = 0;",
+     "upper tail bin probability dropped"),
+    ("met-mode-tv", "src/core/metrics.c", "return 0.5 * s;\n}\n\nvoid rtk_random_directions",
+     "return s;\n}\n\nvoid rtk_random_directions", "mode TV off by a factor 2"),
+    ("met-floor", "src/core/metrics.c", "sum_floor += 0.5 * fl;", "sum_floor += fl;", "noise floor doubled"),
+    ("met-mad", "src/core/metrics.c", "double v = floor(n * p) + 1;", "double v = floor(n * p);",
+     "De Moivre's formula off by one"),
+    ("met-lin-se", "src/core/metrics.c", "return var > 0 ? sqrt(var / N) / (2.0 * d) : 0;",
+     "return var > 0 ? sqrt(var / N) / d : 0;", "linearised SE twice too large"),
+    ("met-signs", "src/core/metrics.c", "sign[i] = (signed char)(diff > 0 ? 1 : diff < 0 ? -1 : 0);",
+     "sign[i] = (signed char)(diff > 0 ? 1 : 0);", "linearised SE: negative signs lost"),
+    ("met-proj-var", "src/core/metrics.c", "b += u[j] * u[j] * v[j];", "b += u[j] * v[j];",
+     "projected mixture variance"),
+    ("met-mean-err", "src/core/metrics.c", "    em += (mi - mean[i]) * (mi - mean[i]);",
+     "    em += fabs(mi - mean[i]);", "mean error: 1-norm instead of 2-norm"),
+    ("met-kl-floor", "src/core/metrics.c", "floor += q1 / 2 + q2 / 4;", "floor += q1 / 2 + q2 / 2;",
+     "moment KL floor"),
+    ("met-mu4", "src/core/metrics.c", "q += m->w[k] * (dk * dk * dk * dk + 6 * dk * dk * sk + 3 * sk * sk);",
+     "q += m->w[k] * (dk * dk * dk * dk + 6 * dk * dk * sk + sk * sk);", "fourth central moment"),
+    # ---- samplers (src/samplers)
+    ("ddpm-drift", "src/samplers/sampler_ddpm.c", "b = euler ? 2 * h : 2 * expm1(h);", "b = euler ? 2 * h : expm1(h);",
+     "DDPM score coefficient halved"),
+    ("ddpm-noise", "src/samplers/sampler_ddpm.c", "sd = euler ? sqrt(2 * h) : sqrt(expm1(2 * h));",
+     "sd = euler ? sqrt(2 * h) : sqrt(expm1(h));", "DDPM noise variance"),
+    ("ode-x0", "src/samplers/sampler_ode.c", "w->D[i] = (X[i] + st2 * w->S[i]) / at;",
+     "w->D[i] = (X[i] + sig_t * w->S[i]) / at;", "denoiser uses sigma instead of sigma^2"),
+    ("dpm-c1", "src/samplers/sampler_ode.c", "c1 = 1 + 1 / (2 * r);", "c1 = 1 + 1 / r;",
+     "DPM-Solver++(2M) multistep weight"),
+    ("pmm-coin", "src/samplers/sampler_pmm.c", "RTK_RNG_AUX) * K < 1)", "RTK_RNG_AUX) * K < 2)",
+     "PMM midpoint probability 2/K"),
+    ("pmm-corr", "src/samplers/sampler_pmm.c", "c[j] += eta * K * (y[j] + 2 * s[j] - bn[j]);",
+     "c[j] += eta * (y[j] + 2 * s[j] - bn[j]);", "PMM correction not scaled by K"),
+    ("rtk-mh-sign", "src/samplers/sampler_rtk.c", "log_alpha = -dg - bwd / (4 * tau) + fwd / (4 * tau);",
+     "log_alpha = -dg + bwd / (4 * tau) - fwd / (4 * tau);", "MALA proposal ratio inverted"),
+    ("rtk-grad", "src/samplers/sampler_rtk.c", "gr[j] = -s[j] - sg->e * r / sg->q;", "gr[j] = -s[j] - r / sg->q;",
+     "segment gradient misses e^{-h}"),
+    ("rtk-energy", "src/samplers/sampler_rtk.c", "c->g[i] = -c->logp[i] + quad / (2 * sg->q);",
+     "c->g[i] = -c->logp[i] + quad / sg->q;", "segment energy quadratic term doubled"),
+    ("rtk-init-ddpm", "src/samplers/sampler_rtk.c", "z[j] = eh * x[j] + (have_score ? b * s[j] : 0) + sd * w->xi[j];",
+     "z[j] = eh * x[j] + sd * w->xi[j];", "init=ddpm start without the score term"),
+    ("rtk-radius-asym", "src/samplers/sampler_rtk.c", "dist += step * step;", "dist += sq * w->xi[j] * sq * w->xi[j];",
+     "projected MALA measures the noise only (asymmetric)"),
+    ("rtk-radius-nfe", "src/samplers/sampler_rtk.c",
+     "st->nfe[k] += (int64_t)npass * (1 + (kind == IN_MALA_SCORE ? quad_extra(ctx->cfg) : 0));",
+     "st->nfe[k] += (int64_t)n * (1 + (kind == IN_MALA_SCORE ? quad_extra(ctx->cfg) : 0));",
+     "radius rejections counted as evaluations"),
+    ("rtk-uld-noise", "src/samplers/sampler_rtk.c", "v[j] = v[j] * E - omE / gam * gr[j] + sv * w->xi[j];",
+     "v[j] = v[j] * E - omE / gam * gr[j] + sv * w->xi2[j];", "ULD velocity noise not correlated with z's"),
+    ("rtk-uld-a1", "src/samplers/sampler_rtk.c", "const double a1 = cz / sqrt(vv),", "const double a1 = cz / vv,",
+     "ULD z-v covariance coefficient"),
+    ("rtk-simpson", "src/samplers/sampler_rtk.c", "rule == RTK_QUAD_SIMPSON ? (e0 + e1) / 6 : 0;",
+     "rule == RTK_QUAD_SIMPSON ? (e0 + e1) / 3 : 0;", "Simpson endpoint weights"),
+    ("rtk-ula-noise", "src/samplers/sampler_rtk.c", "const double sq = sqrt(2 * tau);\n",
+     "const double sq = sqrt(tau);\n", "ULA noise variance tau instead of 2 tau"),
+    ("rtk-L-time", "src/samplers/sampler_rtk.c", "const double L = 1.0 / min_lambda(mix, p->times[k + 1])",
+     "const double L = 1.0 / min_lambda(mix, p->times[k])", "step scale from the wrong end of the segment"),
+    ("rtk-dual-avg", "src/samplers/sampler_rtk.c", "+ (target - a) / (t + t0);", "+ (a - target) / (t + t0);",
+     "dual averaging pushes the wrong way"),
+    ("rtk-have-score", "src/samplers/sampler_rtk.c", "have_score = mala; /*", "have_score = 0; /*",
+     "MALA pays the init=ddpm score in every segment"),
+    # ---- driver (src/app)
+    ("app-ci", "src/app/study.c", "mr.accuracy - 1.96 * acc_se, mr.accuracy + 1.96 * acc_se",
+     "mr.accuracy - 1.645 * acc_se, mr.accuracy + 1.645 * acc_se", "accuracy interval multiplier"),
+    ("app-mode-ci", "src/app/study.c", "mode_tv - 1.96 * mode_se, mode_tv + 1.96 * mode_se",
+     "mode_tv - 1.96 * acc_se, mode_tv + 1.96 * acc_se", "mode TV interval from the wrong SE"),
+    ("app-mode-se", "src/app/study.c", "mode_se = rtk_tv_lin_se(lin[2], lin[3], N, 1);",
+     "mode_se = rtk_tv_lin_se(lin[2], lin[3], N, d);", "mode TV SE divided by d"),
+    ("app-mode-u2", "src/app/study.c", "      lin[3] += u * u;\n", "      lin[3] += u;\n", "mode TV SE: sum of u, not u^2"),
+    ("app-status", "src/app/study.c", "if (!strcmp(status, \"complete\")) {", "if (status[0]) {",
+     "resume keeps any run with a status"),
+    ("app-status-running", "src/app/study.c", "if (!strcmp(status, \"complete\")) {",
+     "if (strcmp(status, \"running\")) {", "resume keeps runs whose status is not 'running'"),
+    ("app-resume-mode", "src/app/study.c", "rtk_h5_read_scalar(m, \"mode_tv\"), rtk_h5_read_scalar(m, \"acceptance_overall\")",
+     "rtk_h5_read_scalar(m, \"mode_tv_se\"), rtk_h5_read_scalar(m, \"acceptance_overall\")",
+     "summary after resume shows the wrong mode TV"),
+    ("app-resume-row", "src/app/study.c", "previous_run(file, &st->runs[i], &res[i], &complete[i])",
+     "previous_run(file, &st->runs[i], &res[i ? i - 1 : 0], &complete[i])",
+     "summary after resume: a run's numbers in another run's row"),
+    ("app-modes-reduce", "src/app/study.c", "MPI_Allreduce(MPI_IN_PLACE, rd.modes, K, MPI_INT64_T, MPI_SUM, comm);",
+     "MPI_Allreduce(MPI_IN_PLACE, rd.modes, K, MPI_INT64_T, MPI_MAX, comm);", "mode counts reduced with MAX"),
+    ("app-argmax-time", "src/app/study.c", "rtk_mixcoef_set_time(rd->mix, rd->plan.times[rd->plan.nseg], &coef);",
+     "rtk_mixcoef_set_time(rd->mix, rd->plan.times[0], &coef);", "modes assigned at T instead of delta"),
+    ("diag-slice-time", "src/app/diagnostics.c", "RTK_CHECK(rtk_hist_init(g->smix, plan->times[S], nb, o->range_sd, &g->sh));",
+     "RTK_CHECK(rtk_hist_init(g->smix, plan->times[0], nb, o->range_sd, &g->sh));", "sliced histograms ranged at T"),
+    ("diag-moment-time", "src/app/diagnostics.c",
+     "rtk_moment_errors(mix, plan->times[plan->nseg], N, g->full_cov, g->m1, g->m2, &me, &ce);",
+     "rtk_moment_errors(mix, plan->times[0], N, g->full_cov, g->m1, g->m2, &me, &ce);", "moment errors against p_T"),
+    ("diag-bnd-level", "src/app/diagnostics.c", "fl[k] = 1 - r.noise_floor;", "fl[k] = r.noise_floor;",
+     "boundary exact level"),
+    ("info-json-mode", "src/app/info.c", "json_num(\"mode_tv\", mode, 0);", "json_num(\"mode_tv\", excess, 0);",
+     "info --json reports excess as mode TV"),
+    ("info-floor", "src/app/info.c", "nfe, N, dim, acc, 1 - floor_, mode, accept, wall);",
+     "nfe, N, dim, acc, floor_, mode, accept, wall);", "info table floor column"),
+]
+
+
+def sh(cmd, cwd, log, timeout=None):
+    with open(log, "a") as f:
+        f.write(f"$ {cmd}\n")
+        f.flush()
+        try:
+            return subprocess.run(cmd, shell=True, cwd=cwd, stdout=f, stderr=subprocess.STDOUT, timeout=timeout).returncode
+        except subprocess.TimeoutExpired:
+            f.write("timeout\n")
+            return 124
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", help="comma-separated mutant ids")
+    ap.add_argument("--tests", help="comma-separated CTest names, run in this order (default: the fast tests)")
+    ap.add_argument("--jobs", type=int, default=2, help="build jobs")
+    ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    ap.add_argument("--list", action="store_true", help="print the catalogue and exit")
+    ap.add_argument("--report", help="also write the results table (markdown) to this file")
+    a = ap.parse_args()
+    src = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    cat = CATALOGUE
+    if a.only:
+        ids = a.only.split(",")
+        cat = [m for m in CATALOGUE if m[0] in ids]
+        if len(cat) != len(ids):
+            print(f"unknown mutant ids: {sorted(set(ids) - {m[0] for m in cat})}")
+            return 2
+    if a.list:
+        for m in cat:
+            print(f"{m[0]:20s} {m[1]:32s} {m[4]}")
+        return 0
+    # the catalogue must match the code: each find string exactly once
+    for mid, path, find, _, _ in cat:
+        n = open(os.path.join(src, path)).read().count(find)
+        if n != 1:
+            print(f"catalogue error: {mid}: {find!r} occurs {n} times in {path}")
+            return 2
+    tmp = tempfile.mkdtemp(prefix="rtk-mutate-")
+    tree, build, log = os.path.join(tmp, "tree"), os.path.join(tmp, "tree", "build"), os.path.join(tmp, "log.txt")
+    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=src, capture_output=True,
+                           check=True).stdout.decode().split("\0")
+    for p in filter(None, files):
+        if os.path.isfile(os.path.join(src, p)):
+            os.makedirs(os.path.dirname(os.path.join(tree, p)), exist_ok=True)
+            shutil.copy2(os.path.join(src, p), os.path.join(tree, p))
+    print(f"scratch copy: {tree} (log: {log})", flush=True)
+    env = f"OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1"
+    make = f"cmake --build build -j{a.jobs} --target rtkbench test_core"
+    names = a.tests.split(",") if a.tests else FAST
+
+    def test(log):
+        """the tests one by one; the name of the first that fails, or None"""
+        for t in names:
+            if sh(f"cd build && {env} ctest -R '^{re.escape(t)}$' --timeout 600 --output-on-failure", tree, log):
+                return t
+        return None
+
+    if sh("cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null", tree, log) or sh(make, tree, log):
+        print("the unmutated tree does not build")
+        return 2
+    t0 = time.time()
+    if sh("cd build && ctest -N | grep -q 'Total Tests'", tree, log) or test(log) is not None:
+        print(f"the fast tests fail on the unmutated tree (see {log})")
+        return 2
+    print(f"baseline: fast tests pass ({time.time() - t0:.0f} s)", flush=True)
+    rows, killed, survived, still = [], 0, 0, 0
+    for mid, path, find, repl, what in cat:
+        f = os.path.join(tree, path)
+        orig = open(f).read()
+        open(f, "w").write(orig.replace(find, repl, 1))
+        t0 = time.time()
+        mlog = os.path.join(tmp, f"{mid}.log")
+        if sh(make, tree, mlog):
+            verdict, by = "stillborn", "does not compile"
+            still += 1
+        elif (test_failed := test(mlog)):
+            verdict, by = "killed", test_failed
+            killed += 1
+        else:
+            verdict, by = "SURVIVED", "-"
+            survived += 1
+        open(f, "w").write(orig)
+        rows.append((mid, path, what, verdict, by))
+        print(f"{mid:20s} {verdict:9s} {time.time() - t0:5.0f} s  {by}", flush=True)
+    sh(make, tree, log)  # leave the scratch build unmutated
+    n = killed + survived
+    rate = 100.0 * killed / n if n else 0
+    print(f"\n{killed} killed, {survived} survived, {still} stillborn: kill rate {rate:.1f} % of {n}")
+    for r in rows:
+        if r[3] == "SURVIVED":
+            print(f"survivor: {r[0]} ({r[1]}): {r[2]}")
+    if a.report:
+        with open(a.report, "w") as out:
+            out.write("| mutant | file | bug | verdict | first failing tests |\n|---|---|---|---|---|\n")
+            for r in rows:
+                out.write(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} | {r[4]} |\n")
+            out.write(f"\n{killed} killed, {survived} survived, {still} stillborn: kill rate {rate:.1f} % of {n}\n")
+    if a.keep:
+        print(f"kept {tmp}")
+    else:
+        shutil.rmtree(tmp)
+    return 0 if survived == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

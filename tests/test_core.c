@@ -394,6 +394,140 @@ static void test_ode_order(void) {
   rtk_mixture_free(m);
 }
 
+
+/* time.grid = karras: the EDM noise levels (Karras et al. 2022, CIFAR-10 setting
+ * sigma in [0.002, 80], rho = 7, n = 18; reference values computed with 40-digit
+ * decimal arithmetic), and the grid maps them to OU times t = log(1+sigma^2)/2 */
+static void test_karras_grid(void) {
+  static const double ref[18] = {8.000000000000000e+01, 5.758598472124816e+01, 4.078557379650796e+01,
+                                 2.837458460415684e+01, 1.935245298032522e+01, 1.291008238075732e+01,
+                                 8.400935309099822e+00, 5.315194521796379e+00, 3.256821519765538e+00,
+                                 1.923339837040050e+00, 1.088170636545279e+00, 5.853481231945423e-01,
+                                 2.964422844791573e-01, 1.395164687310165e-01, 5.994731123547157e-02,
+                                 2.293451837233337e-02, 7.528019962784071e-03, 2.000000000000000e-03};
+  double sig[18], t[20];
+  rtk_karras_sigmas(0.002, 80, 7, 18, sig);
+  /* pow() of a 7th power: relative error a few ulp x 7 */
+  for (int i = 0; i < 18; i++) CHECK(fabs(sig[i] / ref[i] - 1) < 1e-13, "karras sigma[%d] = %.16e vs %.16e", i, sig[i], ref[i]);
+  /* the same schedule as a time grid: T = t(80), t_min = t(0.002), 18 levels then the step to delta */
+  const double T = rtk_ve_time(80), tmin = rtk_ve_time(0.002);
+  OK(rtk_grid_karras(T, tmin, 0, 7, 18, t));
+  for (int i = 0; i < 18; i++)
+    CHECK(fabs(rtk_ve_sigma(t[i]) / ref[i] - 1) < 1e-12, "karras grid t[%d]=%g: sigma %.16e vs %.16e", i, t[i], rtk_ve_sigma(t[i]), ref[i]);
+  CHECK(t[0] == T && t[17] == tmin && t[18] == 0, "karras grid ends %g %g %g", t[0], t[17], t[18]);
+  /* via the sampler keys: time.grid = karras with time.rho */
+  const char *kv[] = {"nfe=18", "grid=karras", "rho=3", "T=4", "t_min=0.01", NULL};
+  rtk_sampler_cfg cfg;
+  tu_scfg(&rtk_sampler_ddim, &cfg, kv);
+  rtk_plan p;
+  OK(rtk_sampler_ddim.plan(&cfg, NULL, &p));
+  rtk_karras_sigmas(rtk_ve_sigma(0.01), rtk_ve_sigma(4), 3, 18, sig);
+  for (int i = 1; i < 17; i++) CHECK(fabs(p.times[i] - rtk_ve_time(sig[i])) < 1e-14, "rho=3 plan t[%d]", i);
+  CHECK(p.nseg == 18 && p.times[18] == 0, "karras plan has 18 steps");
+  rtk_plan_free(&p);
+  OK(rtk_grid_karras(5, 1e-3, 0, 7, 1, t));
+  CHECK(t[0] == 5 && t[1] == 0, "one karras step is T -> end");
+  CHECK(rtk_grid_karras(5, 6, 0, 7, 4, t) == RTK_ERR_INPUT, "karras t_min > T rejected");
+  CHECK(rtk_grid_karras(5, 1e-3, 0, -1, 4, t) == RTK_ERR_INPUT, "karras rho <= 0 rejected");
+}
+
+/* Pathwise order of a deterministic solver on the Gaussian target: the exact
+ * flow maps x_T to m_t + sqrt(lam_t/lam_T)(x_T - m_T) and every solver here is
+ * affine in x_T, so the slope and intercept errors are deterministic functions
+ * of the grid (no Monte Carlo error).  The order is the least-squares slope of
+ * log err vs log S over S in steps[]. */
+static double measured_order(const rtk_sampler_ops *s, const char *extra, const int *steps, int nS, int nfe_per, int nfe_off,
+                             double T, const char *grid, double *last_err) {
+  const char *tk[] = {"dim=2", "mean=0.5", "variance=0.25", NULL};
+  rtk_mixture *m = tu_target("gaussian", tk);
+  const double delta = 0.05;
+  const double lT = rtk_alpha(T) * rtk_alpha(T) * 0.25 + rtk_sigma2(T), ld = rtk_alpha(delta) * rtk_alpha(delta) * 0.25 + rtk_sigma2(delta);
+  const double A = sqrt(ld / lT), b = rtk_alpha(delta) * 0.5 - A * rtk_alpha(T) * 0.5;
+  char Tkey[32];
+  snprintf(Tkey, sizeof Tkey, "T=%g", T);
+  double sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (int q = 0; q < nS; q++) {
+    char nfe[32];
+    snprintf(nfe, sizeof nfe, "nfe=%d", nfe_per * steps[q] + nfe_off);
+    char ex[64], *ex2 = NULL;
+    snprintf(ex, sizeof ex, "%s", extra ? extra : "");
+    if ((ex2 = strchr(ex, ' '))) *ex2++ = 0; /* up to two keys, space-separated */
+    const char *kv[] = {nfe, grid, Tkey, "delta=0.05", "t_min=0.1", extra ? ex : NULL, ex2, NULL};
+    rtk_sampler_cfg cfg;
+    int refined = !strcmp(grid, "refined");
+    if (refined) kv[1] = "grid=list";
+    tu_scfg(s, &cfg, kv);
+    if (refined) { /* uniform, but the first two steps shortened to h^2 (h in units of T - delta) */
+      const int S = steps[q];
+      const double h = (T - delta) / S, c = h * h / (T - delta);
+      cfg.times.n = S + 1;
+      cfg.times.v[0] = T;
+      cfg.times.v[1] = T - c;
+      cfg.times.v[2] = T - 2 * c;
+      for (int i = 3; i <= S; i++) cfg.times.v[i] = cfg.times.v[2] - (cfg.times.v[2] - delta) * (i - 2) / (S - 2);
+      cfg.times.v[S] = delta;
+    }
+    tu_run r;
+    tu_sample(s, &cfg, m, 5, 200, 64, &r);
+    CHECK(r.plan.nseg == steps[q], "%s: %d steps planned, expected %d", s->name, r.plan.nseg, steps[q]);
+    const double *x = r.X0, *y = r.X;
+    double A_S = (y[0] - y[2]) / (x[0] - x[2]), b_S = y[0] - A_S * x[0];
+    double err = fabs(A_S - A) + fabs(b_S - b);
+    if (getenv("RTK_TEST_VERBOSE")) printf("%s %s %s T=%g S=%d err=%.3e\n", s->name, extra ? extra : "", grid, T, steps[q], err);
+    double lx = log((double)steps[q]), ly = log(err);
+    sx += lx;
+    sy += ly;
+    sxx += lx * lx;
+    sxy += lx * ly;
+    *last_err = err;
+    tu_run_free(&r);
+  }
+  rtk_mixture_free(m);
+  return -(nS * sxy - sx * sy) / (nS * sxx - sx * sx);
+}
+
+/* Orders of the practitioners' solvers (T = 2 -> delta = 0.05, uniform in t).
+ * Step counts are in the asymptotic regime (h <= 0.008) and keep the smallest
+ * error (~4e-12, unipc order 3 at S = 4096) four orders above double rounding
+ * (~1e-16 x S).  Tolerance 0.25 on the fitted slope: the local slopes over
+ * these ranges drift by < 0.1 (RTK_TEST_VERBOSE prints the errors), while a
+ * wrong coefficient drops the order by >= 1 (see the k-diffusion 3M below).
+ * 3M starts with one first-order and one second-order step; the first one's
+ * O(h^2) local error would bound the global order by 2, so its test grid
+ * ("refined") shortens the first two steps to h^2 (start error O(h^4)) and
+ * measures the multistep formula itself.  UniPC's warm-up is corrected by
+ * UniC, and its corrector raises the order by one: >= order + 1 - 0.25. */
+static void test_solver_orders(void) {
+  const int s2[] = {256, 512, 1024, 2048}, s3[] = {256, 512, 1024, 2048, 4096};
+  double e, o;
+  if (getenv("RTK_TEST_EXPLORE")) {
+    const char *grids[] = {"grid=uniform", "refined", "grid=geometric"};
+    const double Ts[] = {2, 5};
+    for (int g = 0; g < 3; g++)
+      for (int i = 0; i < 2; i++) {
+        o = 0;
+        printf("3M %s T=%g: %.3f\n", grids[g], Ts[i], measured_order(&rtk_sampler_dpmpp2m, "order=3", s2, 4, 1, 0, Ts[i], grids[g], &e));
+      }
+  }
+  o = measured_order(&rtk_sampler_heun, NULL, s2, 4, 2, -1, 2, "grid=uniform", &e);
+  CHECK(fabs(o - 2) < 0.25, "heun: measured order %.3f, expected 2", o);
+  o = measured_order(&rtk_sampler_dpmpp2m, "order=3", s2, 4, 1, 0, 2, "refined", &e);
+  CHECK(fabs(o - 3) < 0.25, "dpm-solver++ 3M: measured order %.3f, expected 3", o);
+  if (getenv("RTK_TEST_VERBOSE")) printf("dpm-solver++ 3M taylor: %.3f\n", o);
+  /* the published 3M code weights D'' by half its Taylor coefficient: second order */
+  o = measured_order(&rtk_sampler_dpmpp2m, "order=3 variant=k-diffusion", s2, 4, 1, 0, 2, "grid=uniform", &e);
+  CHECK(fabs(o - 2) < 0.25, "dpm-solver++ 3M (k-diffusion weights): measured order %.3f, expected 2", o);
+  if (getenv("RTK_TEST_VERBOSE")) printf("dpm-solver++ 3M k-diffusion: %.3f\n", o);
+  o = measured_order(&rtk_sampler_dpmpp2m, "order=2", s2, 4, 1, 0, 2, "grid=uniform", &e);
+  CHECK(fabs(o - 2) < 0.25, "dpm-solver++ 2M: measured order %.3f, expected 2", o);
+  o = measured_order(&rtk_sampler_unipc, "order=2", s3, 5, 1, 0, 2, "grid=uniform", &e);
+  CHECK(o > 3 - 0.25, "unipc order=2: measured order %.3f, expected >= 3 (UniP-2 + UniC)", o);
+  if (getenv("RTK_TEST_VERBOSE")) printf("unipc order=2: %.3f\n", o);
+  o = measured_order(&rtk_sampler_unipc, "order=3", s3, 5, 1, 0, 2, "grid=uniform", &e);
+  CHECK(o > 4 - 0.25, "unipc order=3: measured order %.3f, expected >= 4 (UniP-3 + UniC)", o);
+  if (getenv("RTK_TEST_VERBOSE")) printf("unipc order=3: %.3f\n", o);
+}
+
 /* every sampler on a Gaussian target: error of mean and variance shrinks with NFE */
 static void test_gaussian_convergence(void) {
   const char *tk[] = {"dim=4", "mean=0.5", "variance=0.25", NULL};
@@ -716,7 +850,8 @@ int main(int argc, char **argv) {
                {"rng", test_rng}, {"mala_score_subproblem", test_mala_score_subproblem},
                {"langevin_subproblem", test_langevin_subproblem}, {"adaptive_projected", test_adaptive_projected},
                {"ode_order", test_ode_order}, {"gaussian_convergence", test_gaussian_convergence},
-               {"pmm_lmc", test_pmm_lmc}, {"moment_kl", test_moment_kl}};
+               {"pmm_lmc", test_pmm_lmc}, {"moment_kl", test_moment_kl},
+               {"karras_grid", test_karras_grid}, {"solver_orders", test_solver_orders}};
   int ran = 0;
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
     if (argc < 2 || !strcmp(argv[1], tests[i].name)) {

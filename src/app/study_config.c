@@ -398,7 +398,7 @@ static int resolve_run(const rtk_config *cfg, const rtk_target_loader *ld, const
   rtk_mixture_free(mix);
   if (rc) {
     /* a plan fails on a combination of keys: name where each was set */
-    static const char *keys[] = {"nfe", "segments", "inner_steps", "substeps", "grid", "times", "T", "t_min", "delta"};
+    static const char *keys[] = {"nfe", "segments", "inner_steps", "substeps", "grid", "times", "T", "t_min", "delta", "rho"};
     char msg[1024], where[1024] = "";
     const char *first = NULL;
     snprintf(msg, sizeof msg, "%s", rtk_error_message());

@@ -528,6 +528,106 @@ static void test_solver_orders(void) {
   if (getenv("RTK_TEST_VERBOSE")) printf("unipc order=3: %.3f\n", o);
 }
 
+/* pc with corrector_steps = 0 is ddpm bitwise (same step, same random numbers);
+ * with a corrector it differs and costs (1 + M) NFE per step */
+static void test_pc_ddpm(void) {
+  rtk_mixture *m = tu_target("mog-grid", NULL);
+  const char *grids[] = {"grid=uniform", "grid=geometric", "grid=karras"};
+  for (int g = 0; g < 3; g++) {
+    const char *kp[] = {"nfe=25", grids[g], "corrector_steps=0", NULL}, *kd[] = {"nfe=25", grids[g], NULL};
+    rtk_sampler_cfg cp, cd;
+    tu_scfg(&rtk_sampler_pc, &cp, kp);
+    tu_scfg(&rtk_sampler_ddpm, &cd, kd);
+    tu_run a, b;
+    tu_sample(&rtk_sampler_pc, &cp, m, 11, 700, 64, &a);
+    tu_sample(&rtk_sampler_ddpm, &cd, m, 11, 700, 100, &b);
+    CHECK(!memcmp(a.X, b.X, sizeof(double) * 700 * m->d), "pc (0 corrector steps) vs ddpm differ on %s", grids[g]);
+    CHECK(tu_total_nfe(&a) == 25 * 700 && a.plan.nfe == 25, "pc M=0 NFE %lld", (long long)tu_total_nfe(&a));
+    tu_run_free(&a);
+    tu_run_free(&b);
+  }
+  const char *k1[] = {"nfe=25", "corrector_steps=1", NULL}, *kd[] = {"nfe=12", NULL};
+  rtk_sampler_cfg c1, cd;
+  tu_scfg(&rtk_sampler_pc, &c1, k1);
+  tu_scfg(&rtk_sampler_ddpm, &cd, kd);
+  tu_run a, b;
+  tu_sample(&rtk_sampler_pc, &c1, m, 11, 300, 64, &a);
+  tu_sample(&rtk_sampler_ddpm, &cd, m, 11, 300, 64, &b);
+  CHECK(a.plan.nseg == 12 && a.plan.nfe == 24, "pc M=1, budget 25: %d steps, %lld NFE", a.plan.nseg, (long long)a.plan.nfe);
+  CHECK(memcmp(a.X, b.X, sizeof(double) * 300 * m->d), "the corrector changes the samples");
+  tu_run_free(&a);
+  tu_run_free(&b);
+  rtk_mixture_free(m);
+}
+
+/* every new sampler and variant: planned NFE = counted NFE (per segment), within
+ * the budget; block-size invariance; accurate on a Gaussian target at 200 NFE */
+static void test_new_samplers(void) {
+  static const struct {
+    const rtk_sampler_ops *s;
+    const char *k1, *k2;
+    int per, off; /* planned NFE = per * S + off */
+  } v[] = {{&rtk_sampler_heun, "s_churn=0", NULL, 2, -1},
+           {&rtk_sampler_heun, "s_churn=10", "s_tmax=5", 2, -1},
+           {&rtk_sampler_dpmpp2m, "order=3", NULL, 1, 0},
+           {&rtk_sampler_dpmpp2m, "order=3", "variant=k-diffusion", 1, 0},
+           {&rtk_sampler_dpmpp2m, "order=2", "sde=true", 1, 0},
+           {&rtk_sampler_dpmpp2m, "order=3", "sde=true", 1, 0},
+           {&rtk_sampler_unipc, "order=2", NULL, 1, 0},
+           {&rtk_sampler_unipc, "order=3", NULL, 1, 0},
+           {&rtk_sampler_pc, "corrector_steps=0", NULL, 1, 0},
+           {&rtk_sampler_pc, "corrector_steps=1", NULL, 2, 0},
+           {&rtk_sampler_pc, "corrector_steps=3", "snr=0.1", 4, 0}};
+  rtk_mixture *mg = tu_target("mog-grid", NULL);
+  const char *tk[] = {"dim=4", "mean=0.5", "variance=0.25", NULL};
+  rtk_mixture *ga = tu_target("gaussian", tk);
+  const int64_t N = 20000;
+  const double n = (double)N * 4, se = sqrt(0.25 / n) + 0.25 * sqrt(2 / n);
+  for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+    for (int budget = 30; budget <= 33; budget += 3) {
+      char b[32];
+      snprintf(b, sizeof b, "nfe=%d", budget);
+      const char *kv[] = {b, "grid=karras", v[i].k1, v[i].k2, NULL};
+      rtk_sampler_cfg cfg;
+      tu_scfg(v[i].s, &cfg, kv);
+      tu_run a, c;
+      tu_sample(v[i].s, &cfg, mg, 9, 500, 256, &a);
+      tu_sample(v[i].s, &cfg, mg, 9, 500, 37, &c);
+      const int S = a.plan.nseg;
+      CHECK(a.plan.nfe == (int64_t)v[i].per * S + v[i].off && a.plan.nfe <= budget && a.plan.nfe > budget - v[i].per,
+            "%s %s: %d steps, %lld NFE for budget %d", v[i].s->name, v[i].k1, S, (long long)a.plan.nfe, budget);
+      int64_t sum = 0;
+      for (int k = 0; k < S; k++) {
+        CHECK(a.st.nfe[k] == a.plan.nfe_seg[k] * 500, "%s %s: segment %d counted %lld, planned %lld x 500", v[i].s->name,
+              v[i].k1, k, (long long)a.st.nfe[k], (long long)a.plan.nfe_seg[k]);
+        sum += a.plan.nfe_seg[k];
+      }
+      CHECK(sum == a.plan.nfe, "%s: nfe_seg sums to %lld, plan says %lld", v[i].s->name, (long long)sum, (long long)a.plan.nfe);
+      CHECK(!memcmp(a.X, c.X, sizeof(double) * 500 * mg->d), "%s %s: block size 256 vs 37 differ", v[i].s->name, v[i].k1);
+      int finite = 1;
+      for (int64_t q = 0; q < 500 * mg->d; q++) finite &= isfinite(a.X[q]);
+      CHECK(finite, "%s %s: non-finite samples", v[i].s->name, v[i].k1);
+      tu_run_free(&a);
+      tu_run_free(&c);
+    }
+    /* Gaussian target: mean + variance error within 0.02 + 3 s.e. at 200 NFE (geometric grid) */
+    const char *kv[] = {"nfe=200", "grid=geometric", v[i].k1, v[i].k2, NULL};
+    rtk_sampler_cfg cfg;
+    tu_scfg(v[i].s, &cfg, kv);
+    tu_run r;
+    tu_sample(v[i].s, &cfg, ga, 8, N, 256, &r);
+    double sm = 0, sv = 0;
+    for (int64_t q = 0; q < N * 4; q++) sm += r.X[q] / n;
+    for (int64_t q = 0; q < N * 4; q++) sv += (r.X[q] - sm) * (r.X[q] - sm) / n;
+    const double err = fabs(sm - 0.5) + fabs(sv - 0.25);
+    if (getenv("RTK_TEST_VERBOSE")) printf("%s %s %s: gaussian error %.4f (s.e. %.4f)\n", v[i].s->name, v[i].k1, v[i].k2 ? v[i].k2 : "", err, se);
+    CHECK(err < 0.02 + 3 * se, "%s %s: gaussian error %.4f at 200 NFE", v[i].s->name, v[i].k1, err);
+    tu_run_free(&r);
+  }
+  rtk_mixture_free(mg);
+  rtk_mixture_free(ga);
+}
+
 /* every sampler on a Gaussian target: error of mean and variance shrinks with NFE */
 static void test_gaussian_convergence(void) {
   const char *tk[] = {"dim=4", "mean=0.5", "variance=0.25", NULL};
@@ -851,7 +951,8 @@ int main(int argc, char **argv) {
                {"langevin_subproblem", test_langevin_subproblem}, {"adaptive_projected", test_adaptive_projected},
                {"ode_order", test_ode_order}, {"gaussian_convergence", test_gaussian_convergence},
                {"pmm_lmc", test_pmm_lmc}, {"moment_kl", test_moment_kl},
-               {"karras_grid", test_karras_grid}, {"solver_orders", test_solver_orders}};
+               {"karras_grid", test_karras_grid}, {"solver_orders", test_solver_orders},
+               {"pc_ddpm", test_pc_ddpm}, {"new_samplers", test_new_samplers}};
   int ran = 0;
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
     if (argc < 2 || !strcmp(argv[1], tests[i].name)) {

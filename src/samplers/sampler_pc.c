@@ -3,8 +3,13 @@
  * time t_k (k = 0..S-1), as in their reference implementation:
  *   corrector, m = 1..M (M = corrector_steps), Langevin dynamics for p_{t_k}:
  *     s = s_{t_k}(x),  z ~ N(0, I) (RNG purpose PROPOSE, counters (k, m-1)),
- *     eps = 2 (snr |z| / |s|)^2       (per particle: block-size independent),
- *     x <- x + eps s + sqrt(2 eps) z
+ *     eps = 2 snr^2 sigma_{t_k}^2,  x <- x + eps s + sqrt(2 eps) z.
+ *   Song et al.'s rule eps = 2 (snr |z| / |s|)^2 uses norms averaged over the
+ *   batch; a per-particle ratio is unusable (|s| -> 0 near a mode flings the
+ *   particle away) and a batch average would depend on the block size, so
+ *   |z|^2 and |s|^2 are replaced by their reference values d and d / sigma_t^2
+ *   (E|s_t|^2 = d/sigma_t^2 - alpha_t^2 E tr Cov[x_0 | x_t] / sigma_t^4 <= d/sigma_t^2,
+ *   equality for a point-mass target: the rule's step is never larger than Song's). 
  *   predictor: the ddpm exponential-integrator step t_k -> t_{k+1}
  *     x <- e^h x + 2 (e^h - 1) s_{t_k}(x) + sqrt(e^{2h} - 1) xi  (RNG STEP, (k, 0))
  * NFE = (1 + M) per step; a budget of nfe gives S = floor(nfe / (1 + M)).
@@ -27,7 +32,7 @@ static const rtk_opt opts[] = {
     {"corrector_steps", RTK_OPT_INT, offsetof(rtk_sampler_cfg, corrector_steps), "1", 0, 1000, 0,
      "Langevin corrector steps per grid time (0: plain ddpm)"},
     {"snr", RTK_OPT_REAL, offsetof(rtk_sampler_cfg, snr), "0.16", 1e-6, 10, 0,
-     "signal-to-noise ratio r of the corrector step eps = 2 (r |z| / |s|)^2"},
+     "signal-to-noise ratio r of the corrector step eps = 2 r^2 sigma_t^2 (Song et al.'s rule at reference norms)"},
     RTK_OPT_END};
 
 static int plan(const rtk_sampler_cfg *cfg, const rtk_mixture *mix, rtk_plan *p) {
@@ -72,19 +77,14 @@ static int run_block(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, r
     double t0 = rtk_now();
     const double t = p->times[k], h = t - p->times[k + 1];
     rtk_score_set_time(&w->sw, t);
+    const double eps = 2 * snr * snr * rtk_sigma2(t), sdc = sqrt(2 * eps);
     for (int m = 0; m < M; m++) {
       rtk_score_eval(&w->sw, n, X, NULL, w->S);
       for (int i = 0; i < n; i++) {
         double *x = X + (size_t)i * d;
         const double *s = w->S + (size_t)i * d;
         rtk_rng_normals(ctx->seed, (uint64_t)(gid0 + i), (uint64_t)k, (uint64_t)m, RTK_RNG_PROPOSE, d, w->xi);
-        double zz = 0, ss = 0;
-        for (int j = 0; j < d; j++) {
-          zz += w->xi[j] * w->xi[j];
-          ss += s[j] * s[j];
-        }
-        const double eps = ss > 0 ? 2 * snr * snr * zz / ss : 0, sd = sqrt(2 * eps);
-        for (int j = 0; j < d; j++) x[j] += eps * s[j] + sd * w->xi[j];
+        for (int j = 0; j < d; j++) x[j] += eps * s[j] + sdc * w->xi[j];
       }
     }
     rtk_score_eval(&w->sw, n, X, NULL, w->S);

@@ -54,6 +54,8 @@ typedef struct rtk_sampler_cfg {
   double s_churn, s_tmin, s_tmax, s_noise; /* heun: EDM Algorithm 2 churn */
   int64_t corrector_steps; /* pc: Langevin corrector steps per time */
   double snr;          /* pc: signal-to-noise ratio of the corrector step rule */
+  int64_t group;       /* smc: particles per resampling group (aligned to global ids) */
+  double ess_threshold; /* smc: resample a group when ESS < ess_threshold * group size */
 } rtk_sampler_cfg;
 
 /* What a sampler will do for one run: the grid and its cost. */
@@ -76,7 +78,11 @@ typedef struct rtk_stats {
   int64_t *accept;   /* [S] accepted proposals */
   int64_t *propose;  /* [S] proposals */
   double *seconds;   /* [S] wall time spent in each segment */
+  int64_t *groups;   /* [S] smc: resampling groups seen at the end of each segment */
+  int64_t *resampled; /* [S] smc: groups resampled at the end of each segment */
+  int64_t *ess_q;    /* [S] smc: sum over groups of ESS/size in units of 2^-30 (exact integer sums) */
 } rtk_stats;
+#define RTK_ESS_UNIT 1073741824.0 /* 2^30 */
 
 typedef void (*rtk_boundary_fn)(void *user, int k, int64_t gid0, int n, const double *X);
 /* inner-chain hook of RTK samplers: state Z after step m of segment k (m = 0: z_0) */
@@ -136,10 +142,18 @@ void rtk_draw_initial(uint64_t seed, int64_t gid0, int n, int d, double *X);
  * (series for |z| < 1, recursion beyond: no cancellation at small steps) */
 double rtk_expint_g(int k, double z);
 
+/* smc: log of the incremental weight of a move x_t -> x_s (step h = t - s) by the
+ * ddpm exponential kernel M(x_s | x_t) = N(e^h x_t + 2(e^h - 1) s_t(x_t), (e^{2h} - 1) I)
+ * with x_s = mean + sqrt(e^{2h} - 1) xi:
+ *   log G = log p_s(x_s) + log N(x_t; e^{-h} x_s, (1 - e^{-2h}) I) - log p_t(x_t) - log M(x_s | x_t) */
+double rtk_smc_log_increment(int d, double h, const double *xt, double logpt, const double *xs, double logps,
+                             const double *xi);
+
 /* One-line helpers shared by samplers */
 double rtk_now(void); /* monotonic seconds */
 
 extern const rtk_sampler_ops rtk_sampler_exact, rtk_sampler_ddpm, rtk_sampler_ddim, rtk_sampler_dpmpp2m,
-    rtk_sampler_pmm, rtk_sampler_rtk_ula, rtk_sampler_heun, rtk_sampler_unipc, rtk_sampler_pc, rtk_sampler_rtk_uld, rtk_sampler_rtk_mala, rtk_sampler_rtk_mala_score;
+    rtk_sampler_pmm, rtk_sampler_rtk_ula, rtk_sampler_rtk_uld, rtk_sampler_rtk_mala, rtk_sampler_rtk_mala_score,
+    rtk_sampler_heun, rtk_sampler_unipc, rtk_sampler_pc, rtk_sampler_smc;
 
 #endif

@@ -293,6 +293,10 @@ static int resolve_score(const lookup_ctx *lc, const rtk_sampler_ops *s, rtk_run
   if (r->score == &rtk_score_mlp && !r->scc.file[0])
     return RTK_ERR(RTK_ERR_INPUT, "%s: [score] model = mlp needs score.file (weights written by analysis/train_score.py)",
                    origin);
+  if (s == &rtk_sampler_smc && r->score != &rtk_score_exact)
+    return RTK_ERR(RTK_ERR_INPUT,
+                   "%s: [smc] weights particles by exact density ratios; it refuses score model '%s' (use score.model = exact)",
+                   origin, name);
   if (rtk_sampler_needs_energy(s) && !r->score->has_energy)
     return RTK_ERR(RTK_ERR_INPUT,
                    "%s: [%s] needs the exact energy -log p_t, which score model '%s' does not have; use rtk-mala-score "

@@ -12,12 +12,12 @@
 static const rtk_sampler_ops *const samplers[] = {
     &rtk_sampler_exact,   &rtk_sampler_ddpm,    &rtk_sampler_ddim,    &rtk_sampler_dpmpp2m,
     &rtk_sampler_pmm,     &rtk_sampler_rtk_ula, &rtk_sampler_rtk_uld, &rtk_sampler_rtk_mala,
-    &rtk_sampler_rtk_mala_score, &rtk_sampler_heun, &rtk_sampler_unipc, &rtk_sampler_pc, NULL};
+    &rtk_sampler_rtk_mala_score, &rtk_sampler_heun, &rtk_sampler_unipc, &rtk_sampler_pc, &rtk_sampler_smc, NULL};
 
 const rtk_sampler_ops *const *rtk_sampler_all(void) { return samplers; }
 
 /* samplers that read the energy -log p_t (a list rather than a field, so that sampler plug-ins stay unchanged) */
-static const rtk_sampler_ops *const energy_samplers[] = {&rtk_sampler_rtk_mala, NULL};
+static const rtk_sampler_ops *const energy_samplers[] = {&rtk_sampler_rtk_mala, &rtk_sampler_smc, NULL};
 
 int rtk_sampler_needs_energy(const rtk_sampler_ops *ops) {
   for (int i = 0; energy_samplers[i]; i++)
@@ -93,6 +93,9 @@ int rtk_stats_alloc(int nseg, rtk_stats *s) {
   RTK_MALLOC(s->accept, n);
   RTK_MALLOC(s->propose, n);
   RTK_MALLOC(s->seconds, n);
+  RTK_MALLOC(s->groups, n);
+  RTK_MALLOC(s->resampled, n);
+  RTK_MALLOC(s->ess_q, n);
   return RTK_OK;
 }
 
@@ -101,6 +104,9 @@ void rtk_stats_free(rtk_stats *s) {
   free(s->accept);
   free(s->propose);
   free(s->seconds);
+  free(s->groups);
+  free(s->resampled);
+  free(s->ess_q);
   memset(s, 0, sizeof *s);
 }
 
@@ -110,6 +116,9 @@ void rtk_stats_zero(rtk_stats *s) {
   memset(s->accept, 0, sizeof(int64_t) * n);
   memset(s->propose, 0, sizeof(int64_t) * n);
   memset(s->seconds, 0, sizeof(double) * n);
+  memset(s->groups, 0, sizeof(int64_t) * n);
+  memset(s->resampled, 0, sizeof(int64_t) * n);
+  memset(s->ess_q, 0, sizeof(int64_t) * n);
 }
 
 double rtk_expint_g(int k, double z) {

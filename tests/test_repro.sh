@@ -68,6 +68,14 @@ for other in smc2 smc3; do
   echo "== smc1 vs $other"
   $py "$src/tests/h5check.py" same "$work/smc1.h5" "$work/$other.h5" || fail=1
 done
+# a block that would cut a group, and a non-exact score, are refused before any run (exit 2)
+for bad in "--set run.block=37" "--set score.model=perturbed --set score.error=0.1"; do
+  "$bin" run "$src/tests/repro.ini" -o "$work/smcbad.h5" --force $smc $bad >"$work/smcbad.log" 2>&1
+  rc=$?
+  if [ $rc != 2 ] || ! grep -q "\[smc\]" "$work/smcbad.log" || [ -e "$work/smcbad.h5" ]; then
+    echo "FAIL: smc with $bad: exit $rc"; cat "$work/smcbad.log"; fail=1
+  fi
+done
 $py - "$work/smc1.h5" <<'PY' || { echo "FAIL: smc resampled nothing"; fail=1; }
 import sys, h5py
 with h5py.File(sys.argv[1], "r") as f:

@@ -379,6 +379,11 @@ static int resolve_run(const rtk_config *cfg, const rtk_target_loader *ld, const
     return RTK_ERR(RTK_ERR_INPUT, "%s: [%s] grid = list needs 'times' (in [time] or [%s]): a decreasing list from T to delta",
                    org, s->name, s->name);
   }
+  if (s == &rtk_sampler_smc && r->so.block % r->sc.group) {
+    if (!lookup(&lc, s->name, "group", &org)) lookup(&lc, "run", "block", &org);
+    return RTK_ERR(RTK_ERR_INPUT, "%s: [smc] run.block = %lld must be a multiple of smc.group = %lld (groups may not straddle blocks)",
+                   org, (long long)r->so.block, (long long)r->sc.group);
+  }
   if (r->sc.delta >= r->sc.T) {
     if (!lookup(&lc, s->name, "delta", &org)) lookup(&lc, "time", "delta", &org);
     return RTK_ERR(RTK_ERR_INPUT, "%s: [%s] delta (%g) must be smaller than T (%g)", org, s->name, r->sc.delta, r->sc.T);

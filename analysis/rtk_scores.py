@@ -88,12 +88,17 @@ def fig_accuracy(runs, outdir, plt):
             ax.axhspan(r["acc"] - 1.96 * r["se"], r["acc"] + 1.96 * r["se"], color="0.85", zorder=0)
             ax.axhline(r["acc"], color="0.4", lw=0.8, ls="--", label="exact samples (±95%)")
         ax.set_xscale("log")
+        budgets = sorted({r["budget"] for r in runs if r["sampler"] != "exact"})
+        ax.set_xticks(budgets)
+        ax.set_xticklabels([str(b) for b in budgets])
+        ax.xaxis.set_minor_locator(plt.NullLocator())
         ax.set_title(f"score: {lab}")
         ax.grid(alpha=0.3)
         if i % ncol == 0:
             ax.set_ylabel("marginal accuracy")
-        if i // ncol == nrow - 1:
+        if i + ncol >= n:  # no panel below: this one carries the x axis
             ax.set_xlabel("NFE per particle")
+            ax.xaxis.set_tick_params(labelbottom=True)
     for i in range(n, nrow * ncol):
         axes[i // ncol][i % ncol].axis("off")
     axes[0][0].set_ylim(max(lo - 0.02, 0), 1.0)

@@ -19,5 +19,5 @@ cmake --build build-clang -j"$jobs" >/dev/null
 
 echo "== ASan/UBSan build: numerical-core tests"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DRTK_SANITIZE=ON >/dev/null
-cmake --build build-asan -j"$jobs" --target test_core test_score >/dev/null
+cmake --build build-asan -j"$jobs" --target test_core test_score test_frechet >/dev/null
 (cd build-asan && ctest --output-on-failure -j"$jobs" -L sanitize)

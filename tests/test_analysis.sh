@@ -14,14 +14,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export MPLBACKEND=Agg PYTHONDONTWRITEBYTECODE=1
 rm -rf "$work/a_figures" "$work/b_fig" "$work/partial" "$work"/a*.h5 "$work"/b.h5
 mkdir -p "$work"
-pass=0 fail=0
-ok() { echo "PASS: $1"; pass=$((pass + 1)); }
-ko() { echo "FAIL: $1"; fail=$((fail + 1)); }
-check() { # name command...
-  local name=$1
-  shift
-  if "$@" >"$work/check.log" 2>&1; then ok "$name"; else ko "$name"; cat "$work/check.log"; fi
-}
+. "$src/tests/testlib.sh"
 
 cat >"$work/a.ini" <<'EOF'
 [run]

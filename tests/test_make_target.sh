@@ -19,14 +19,7 @@ committed="$src/tests/data/digits_d16_k10.h5"
 export PYTHONDONTWRITEBYTECODE=1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-pass=0 fail=0
-ok() { echo "PASS: $1"; pass=$((pass + 1)); }
-ko() { echo "FAIL: $1"; fail=$((fail + 1)); }
-check() { # name command...
-  local name=$1
-  shift
-  if "$@" >"$work/check.log" 2>&1; then ok "$name"; else ko "$name"; cat "$work/check.log"; fi
-}
+. "$src/tests/testlib.sh"
 
 # --- the validator: python3 - FILE D K [pixel]
 cat >"$work/validate.py" <<'EOF'

@@ -13,9 +13,7 @@ py=/usr/bin/python3
 tgt=$src/tests/data/digits_d16_k10.h5
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 rm -rf "$work"; mkdir -p "$work"
-fail=0 pass=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+. "$src/tests/testlib.sh"
 cat >"$work/study.ini" <<INI
 [run]
 particles = 1200
@@ -38,19 +36,19 @@ refuse() { # ranks expected-text [rtkbench args...]
   rm -f "$out"
   timeout 60 "$mpiexec" -n "$n" --oversubscribe "$bin" "$@" </dev/null >"$work/err.log" 2>&1
   local rc=$?
-  if [ $rc -ne 2 ]; then bad "exit $rc (want 2) for: $*"; cat "$work/err.log"; return; fi
-  if ! grep -qF -- "$expect" "$work/err.log"; then bad "message lacks '$expect' for: $*"; cat "$work/err.log"; return; fi
-  if [ -e "$out" ]; then bad "output file left behind for: $*"; return; fi
-  ok
+  if [ $rc -ne 2 ]; then ko "exit $rc (want 2) for: $*"; cat "$work/err.log"; return; fi
+  if ! grep -qF -- "$expect" "$work/err.log"; then ko "message lacks '$expect' for: $*"; cat "$work/err.log"; return; fi
+  if [ -e "$out" ]; then ko "output file left behind for: $*"; return; fi
+  ok "refused ($n ranks): $expect"
 }
-$py "$src/tests/check_target.py" broken "$tgt" "$work/broken" >"$work/cases.txt" || bad "could not write the broken files"
+$py "$src/tests/check_target.py" broken "$tgt" "$work/broken" >"$work/cases.txt" || ko "could not write the broken files"
 i=0
 while IFS='|' read -r name file expect; do
   n=1; [ $((i % 3)) = 0 ] && n=3   # every third case also on 3 ranks
   refuse $n "target file '$file': $expect" run "$work/study.ini" -o "$work/refused.h5" --set target.file="$file"
   i=$((i + 1))
 done <"$work/cases.txt"
-[ "$i" -ge 20 ] || bad "only $i broken-file cases"
+[ "$i" -ge 20 ] || ko "only $i broken-file cases"
 refuse 2 "target file '$work/missing.h5': No such file" run "$work/study.ini" -o "$work/refused.h5" --set target.file="$work/missing.h5"
 refuse 1 "target file '$work': not a regular file" run "$work/study.ini" -o "$work/refused.h5" --set target.file="$work"
 refuse 1 "target.dim = 15 disagrees with the file" run "$work/study.ini" -o "$work/refused.h5" --set target.dim=15
@@ -66,27 +64,27 @@ run() { # ranks out [args]
   local n=$1 out=$2
   shift 2
   timeout 300 "$mpiexec" -n "$n" --oversubscribe "$bin" run "$work/study.ini" -o "$out" --force "$@" </dev/null >"$out.log" 2>&1 \
-    || { bad "run with $n ranks $*"; cat "$out.log"; }
+    || { ko "run with $n ranks $*"; cat "$out.log"; }
 }
 run 1 "$work/r1.h5"
 run 2 "$work/r2.h5"
 run 3 "$work/r3.h5" --set run.block=37
-$py "$src/tests/check_target.py" roundtrip "$tgt" "$work/r2.h5" && ok || bad "round trip"
-$py "$src/tests/h5check.py" contract "$work/r3.h5" && ok || bad "contract"
+$py "$src/tests/check_target.py" roundtrip "$tgt" "$work/r2.h5" && ok "round trip" || ko "round trip"
+$py "$src/tests/h5check.py" contract "$work/r3.h5" && ok "contract" || ko "contract"
 for o in r2 r3; do
-  $py "$src/tests/h5check.py" same "$work/r1.h5" "$work/$o.h5" && ok || bad "r1 vs $o not bitwise equal"
+  $py "$src/tests/h5check.py" same "$work/r1.h5" "$work/$o.h5" && ok "r1 vs $o bitwise equal" || ko "r1 vs $o not bitwise equal"
 done
-"$bin" validate "$work/study.ini" >"$work/validate.log" 2>&1 && grep -q "OK" "$work/validate.log" && ok || bad "validate"
+"$bin" validate "$work/study.ini" >"$work/validate.log" 2>&1 && grep -q "OK" "$work/validate.log" && ok "validate" || ko "validate"
 
 # --- exact samples vs the file's analytic law; Fréchet distance calibration and power
 run 2 "$work/exact.h5" --set run.samplers=exact --set run.particles=20000 --set metrics.frechet_sets=16
-$py "$src/tests/check_target.py" exact "$tgt" "$work/exact.h5" && ok || bad "exact sampler vs the file's law"
+$py "$src/tests/check_target.py" exact "$tgt" "$work/exact.h5" && ok "exact sampler vs the file's law" || ko "exact sampler vs the file's law"
 run 2 "$work/poor.h5" --set run.samplers=ddpm --set run.nfe=50 --set run.particles=20000 \
   --set metrics.frechet_sets=16
-$py "$src/tests/check_target.py" detect "$work/poor.h5" 0000-ddpm && ok || bad "FD did not detect ddpm at 50 NFE"
+$py "$src/tests/check_target.py" detect "$work/poor.h5" 0000-ddpm && ok "FD detects ddpm at 50 NFE" || ko "FD did not detect ddpm at 50 NFE"
 
 # --- d = 784, K = 1000 (a pixel-space-sized mixture): every metric still there and sane
-$py - "$work/big.h5" <<'PY' || bad "could not write the big target"
+$py - "$work/big.h5" <<'PY' || ko "could not write the big target"
 import sys, h5py, numpy as np
 rng = np.random.default_rng(7)
 K, d = 1000, 784
@@ -102,7 +100,7 @@ with h5py.File(sys.argv[1], "w") as f:
 PY
 run 2 "$work/bigres.h5" --set target.file="$work/big.h5" --set run.samplers=exact,ddpm --set run.nfe=6 \
   --set run.particles=512 --set output.samples=8 --set metrics.frechet_sets=2
-$py - "$work/bigres.h5" <<'PY' && ok || bad "metrics at d = 784, K = 1000"
+$py - "$work/bigres.h5" <<'PY' && ok "metrics at d = 784, K = 1000" || ko "metrics at d = 784, K = 1000"
 import sys, h5py, numpy as np
 with h5py.File(sys.argv[1], "r") as f:
     assert f["target/means"].shape == (1000, 784)
@@ -117,5 +115,4 @@ with h5py.File(sys.argv[1], "r") as f:
     ex = f["runs/0000-exact/metrics"]
     assert abs(ex["excess_tv"][()]) < 0.01, ex["excess_tv"][()]
 PY
-echo "$pass passed, $fail failed"
-[ $fail = 0 ]
+summary

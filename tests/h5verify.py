@@ -590,6 +590,35 @@ def check_counts(r):
     r.covers("nfe", "nfe_per_segment", "acceptance", "acceptance_overall", "nfe_per_second", "particles_per_second")
 
 
+@check
+def check_smc(r):
+    """SMC bookkeeping (`ess`, `groups`, `resampled`): for smc, every segment
+    visits ceil(N / smc.group) resampling groups, resamples at most that many
+    and all of them after the last step, and the mean ESS / group size lies in
+    (0, 1]; every other sampler stores NaN and zeros."""
+    if "ess" not in r.m:
+        return
+    S = r.S
+    ess, groups, res = r.get("ess"), r.get("groups"), r.get("resampled")
+    if ess.shape != (S,) or groups.shape != (S,) or res.shape != (S,):
+        r.fail(f"ess/groups/resampled shapes {ess.shape}, {groups.shape}, {res.shape} (want ({S},))")
+    elif r.sampler != "smc":
+        if not np.isnan(ess).all() or groups.any() or res.any():
+            r.fail("ess/groups/resampled set for a sampler that does not resample")
+    else:
+        G = r.cfg.getint("smc", "group", fallback=0)
+        want = -(-r.N // G) if G > 0 else None
+        if want is not None and (groups != want).any():
+            r.fail(f"groups {groups.tolist()} != ceil(N / group) = {want}")
+        if (res < 0).any() or (res > groups).any():
+            r.fail(f"resampled {res.tolist()} outside [0, groups]")
+        elif S and res[-1] != groups[-1]:
+            r.fail("not every group resampled after the last step")
+        if not ((ess > 0) & (ess <= 1 + 1e-9)).all():
+            r.fail(f"ess / group size {ess.tolist()} outside (0, 1]")
+    r.covers("ess")
+
+
 def verify(path, only=None, quiet=False):
     errors = []
     nruns = 0

@@ -58,6 +58,33 @@ run 1 "$work/s2.h5" --set run.seed=5
 if $py "$src/tests/h5check.py" same "$work/r1.h5" "$work/s2.h5" >/dev/null; then
   echo "FAIL: different seeds gave identical files"; fail=1
 fi
+# smc resamples inside groups of 64 global ids, so its blocks must be multiples
+# of 64 (block 37 above is refused): 1/2/3 ranks and blocks 64 vs 128, with
+# resampling at intermediate steps (ess_threshold 0.9) and the counts compared
+smc="--set run.samplers=smc --set smc.ess_threshold=0.9 --set run.nfe=25"
+run 1 "$work/smc1.h5" $smc
+run 2 "$work/smc2.h5" $smc
+run 3 "$work/smc3.h5" $smc --set run.block=128
+for other in smc2 smc3; do
+  echo "== smc1 vs $other"
+  $py "$src/tests/h5check.py" same "$work/smc1.h5" "$work/$other.h5" || fail=1
+done
+# a block that would cut a group, and a non-exact score, are refused before any run (exit 2)
+for bad in "--set run.block=37" "--set score.model=perturbed --set score.error=0.1"; do
+  "$bin" run "$src/tests/repro.ini" -o "$work/smcbad.h5" --force $smc $bad >"$work/smcbad.log" 2>&1
+  rc=$?
+  if [ $rc != 2 ] || ! grep -q "\[smc\]" "$work/smcbad.log" || [ -e "$work/smcbad.h5" ]; then
+    echo "FAIL: smc with $bad: exit $rc"; cat "$work/smcbad.log"; fail=1
+  fi
+done
+$py - "$work/smc1.h5" <<'PY' || { echo "FAIL: smc resampled nothing"; fail=1; }
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    g = next(iter(f["runs"].values()))
+    r = g["metrics/resampled"][()]
+    assert r[:-1].sum() > 0 and r[-1] == g["metrics/groups"][-1], r
+print("smc resampled groups per segment:", list(r))
+PY
 "$bin" info "$work/r3.h5" || fail=1
 # every run's checksum (rows summed over ranks) verifies, whatever the rank count and block size
 for f in r1 r2 r3 r2b m700 m0; do

@@ -28,6 +28,8 @@ enum rtk_quad_kind { RTK_QUAD_TRAPEZOID = 0, RTK_QUAD_SIMPSON = 1, RTK_QUAD_GAUS
 #define RTK_QUAD_CHOICES "trapezoid|simpson|gauss"
 enum rtk_ddpm_variant { RTK_DDPM_EXPONENTIAL = 0, RTK_DDPM_EULER = 1 };
 #define RTK_DDPM_CHOICES "exponential|euler"
+enum rtk_m3_variant { RTK_M3_TAYLOR = 0, RTK_M3_KDIFFUSION = 1 };
+#define RTK_M3_CHOICES "taylor|k-diffusion"
 
 /* Union of all samplers' parameters (each sampler's option table names the
  * fields it reads; shared time keys are in rtk_sampler_common_options). */
@@ -36,7 +38,7 @@ typedef struct rtk_sampler_cfg {
   double T, t_min, delta;
   int grid;            /* enum rtk_grid_kind */
   rtk_reallist times;  /* explicit grid for grid=list */
-  int variant;         /* ddpm: enum rtk_ddpm_variant */
+  int variant;         /* ddpm: enum rtk_ddpm_variant; dpm-solver++: enum rtk_m3_variant */
   int64_t segments, inner_steps;
   int init;            /* enum rtk_init_kind */
   double step;         /* tau, or c in tau = c / L_k */
@@ -47,6 +49,14 @@ typedef struct rtk_sampler_cfg {
   int64_t quad_nodes;  /* Gauss-Legendre nodes */
   double gamma;        /* ULD friction */
   int64_t substeps;    /* PMM: K small LMC steps emulated per step */
+  double rho;          /* karras grid exponent */
+  int64_t order;       /* dpm-solver++, unipc: multistep order */
+  int sde;             /* dpm-solver++: SDE variant */
+  double s_churn, s_tmin, s_tmax, s_noise; /* heun: EDM Algorithm 2 churn */
+  int64_t corrector_steps; /* pc: Langevin corrector steps per time */
+  double snr;          /* pc: signal-to-noise ratio of the corrector step rule */
+  int64_t group;       /* smc: particles per resampling group (aligned to global ids) */
+  double ess_threshold; /* smc: resample a group when ESS < ess_threshold * group size */
 } rtk_sampler_cfg;
 
 /* What a sampler will do for one run: the grid and its cost. */
@@ -69,7 +79,11 @@ typedef struct rtk_stats {
   int64_t *accept;   /* [S] accepted proposals */
   int64_t *propose;  /* [S] proposals */
   double *seconds;   /* [S] wall time spent in each segment */
+  int64_t *groups;   /* [S] smc: resampling groups seen at the end of each segment */
+  int64_t *resampled; /* [S] smc: groups resampled at the end of each segment */
+  int64_t *ess_q;    /* [S] smc: sum over groups of ESS/size in units of 2^-30 (exact integer sums) */
 } rtk_stats;
+#define RTK_ESS_UNIT 1073741824.0 /* 2^30 */
 
 typedef void (*rtk_boundary_fn)(void *user, int k, int64_t gid0, int n, const double *X);
 /* inner-chain hook of RTK samplers: state Z after step m of segment k (m = 0: z_0) */
@@ -130,10 +144,23 @@ int rtk_sample_blocks(const rtk_sampler_ops *ops, const rtk_block_ctx *ctx, int6
 /* x_T ~ N(0, I) for particles gid0..gid0+n-1 */
 void rtk_draw_initial(uint64_t seed, int64_t gid0, int n, int d, double *X);
 
+/* g_k(z) = sum_{i>=1} z^i / (i+k)! (k >= 1), the remainder of the exponential
+ * integrator's phi functions: g_1(z) = (e^z - 1)/z - 1, g_{k+1}(z) = g_k(z)/z - 1/(k+1)!
+ * (series for |z| < 1, recursion beyond: no cancellation at small steps) */
+double rtk_expint_g(int k, double z);
+
+/* smc: log of the incremental weight of a move x_t -> x_s (step h = t - s) by the
+ * ddpm exponential kernel M(x_s | x_t) = N(e^h x_t + 2(e^h - 1) s_t(x_t), (e^{2h} - 1) I)
+ * with x_s = mean + sqrt(e^{2h} - 1) xi:
+ *   log G = log p_s(x_s) + log N(x_t; e^{-h} x_s, (1 - e^{-2h}) I) - log p_t(x_t) - log M(x_s | x_t) */
+double rtk_smc_log_increment(int d, double h, const double *xt, double logpt, const double *xs, double logps,
+                             const double *xi);
+
 /* One-line helpers shared by samplers */
 double rtk_now(void); /* monotonic seconds */
 
 extern const rtk_sampler_ops rtk_sampler_exact, rtk_sampler_ddpm, rtk_sampler_ddim, rtk_sampler_dpmpp2m,
-    rtk_sampler_pmm, rtk_sampler_rtk_ula, rtk_sampler_rtk_uld, rtk_sampler_rtk_mala, rtk_sampler_rtk_mala_score;
+    rtk_sampler_pmm, rtk_sampler_rtk_ula, rtk_sampler_rtk_uld, rtk_sampler_rtk_mala, rtk_sampler_rtk_mala_score,
+    rtk_sampler_heun, rtk_sampler_unipc, rtk_sampler_pc, rtk_sampler_smc;
 
 #endif

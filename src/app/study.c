@@ -248,6 +248,11 @@ static int write_metrics(hid_t g, const rtk_runspec *r, run_data *rd, const rtk_
   W(rtk_h5_write_i64(g, "nfe_total", 0, NULL, &nfe_tot, writer));
   W(rtk_h5_write_f64(g, "nfe_per_segment", 1, &hS, nfe_seg, writer));
   W(rtk_h5_write_f64(g, "seconds_per_segment", 1, &hS, rd->st.seconds, writer));
+  /* smc: mean group ESS fraction (exact integer sums, so rank-count independent) and resampling counts */
+  for (int k = 0; k < S; k++) acc[k] = rd->st.groups[k] ? rd->st.ess_q[k] / RTK_ESS_UNIT / rd->st.groups[k] : NAN;
+  W(rtk_h5_write_f64(g, "ess", 1, &hS, acc, writer));
+  W(rtk_h5_write_i64(g, "resampled", 1, &hS, rd->st.resampled, writer));
+  W(rtk_h5_write_i64(g, "groups", 1, &hS, rd->st.groups, writer));
   W(rtk_h5_write_f64(g, "wall_time", 0, NULL, &wall, writer));
   double nps = wall > 0 ? nfe_tot / wall : 0, pps = wall > 0 ? N / wall : 0;
   W(rtk_h5_write_f64(g, "nfe_per_second", 0, NULL, &nps, writer));
@@ -329,6 +334,9 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
     MPI_Allreduce(MPI_IN_PLACE, rd.st.accept, S, MPI_INT64_T, MPI_SUM, comm);
     MPI_Allreduce(MPI_IN_PLACE, rd.st.propose, S, MPI_INT64_T, MPI_SUM, comm);
     MPI_Allreduce(MPI_IN_PLACE, rd.st.seconds, S, MPI_DOUBLE, MPI_MAX, comm);
+    MPI_Allreduce(MPI_IN_PLACE, rd.st.groups, S, MPI_INT64_T, MPI_SUM, comm);
+    MPI_Allreduce(MPI_IN_PLACE, rd.st.resampled, S, MPI_INT64_T, MPI_SUM, comm);
+    MPI_Allreduce(MPI_IN_PLACE, rd.st.ess_q, S, MPI_INT64_T, MPI_SUM, comm);
   }
   const double t_end = rd.plan.times[S];
   rtk_hist_exact_probs(&rd.hist, rd.mix, t_end, rd.probs);

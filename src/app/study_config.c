@@ -352,6 +352,10 @@ static int resolve_score(const lookup_ctx *lc, const rtk_sampler_ops *s, rtk_run
   if (r->score == &rtk_score_mlp && !r->scc.file[0])
     return RTK_ERR(RTK_ERR_INPUT, "%s: [score] model = mlp needs score.file (weights written by analysis/train_score.py)",
                    origin);
+  if (s == &rtk_sampler_smc && r->score != &rtk_score_exact)
+    return RTK_ERR(RTK_ERR_INPUT,
+                   "%s: [smc] weights particles by exact density ratios; it refuses score model '%s' (use score.model = exact)",
+                   origin, name);
   if (rtk_sampler_needs_energy(s) && !r->score->has_energy)
     return RTK_ERR(RTK_ERR_INPUT,
                    "%s: [%s] needs the exact energy -log p_t, which score model '%s' does not have; use rtk-mala-score "
@@ -434,6 +438,11 @@ static int resolve_run(const rtk_config *cfg, const rtk_target_loader *ld, const
     return RTK_ERR(RTK_ERR_INPUT, "%s: [%s] grid = list needs 'times' (in [time] or [%s]): a decreasing list from T to delta",
                    org, s->name, s->name);
   }
+  if (s == &rtk_sampler_smc && r->so.block % r->sc.group) {
+    if (!lookup(&lc, s->name, "group", &org)) lookup(&lc, "run", "block", &org);
+    return RTK_ERR(RTK_ERR_INPUT, "%s: [smc] run.block = %lld must be a multiple of smc.group = %lld (groups may not straddle blocks)",
+                   org, (long long)r->so.block, (long long)r->sc.group);
+  }
   if (r->sc.delta >= r->sc.T) {
     if (!lookup(&lc, s->name, "delta", &org)) lookup(&lc, "time", "delta", &org);
     return RTK_ERR(RTK_ERR_INPUT, "%s: [%s] delta (%g) must be smaller than T (%g)", org, s->name, r->sc.delta, r->sc.T);
@@ -478,7 +487,7 @@ static int resolve_run(const rtk_config *cfg, const rtk_target_loader *ld, const
   rtk_mixture_free(mix);
   if (rc) {
     /* a plan fails on a combination of keys: name where each was set */
-    static const char *keys[] = {"nfe", "segments", "inner_steps", "substeps", "grid", "times", "T", "t_min", "delta"};
+    static const char *keys[] = {"nfe", "segments", "inner_steps", "substeps", "grid", "times", "T", "t_min", "delta", "rho"};
     char msg[1024], where[1024] = "";
     const char *first = NULL;
     snprintf(msg, sizeof msg, "%s", rtk_error_message());

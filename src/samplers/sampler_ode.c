@@ -4,21 +4,44 @@
  * ddim (first order):   x_s = (sigma_s/sigma_t) x - alpha_s (e^{-h} - 1) x0_hat
  * dpm-solver++ (2M, Lu et al. 2022): the same step with
  *   D = (1 + 1/(2r)) x0_hat_t - 1/(2r) x0_hat_prev,  r = h_prev / h,
- * first order on the first step and on a final step to t = 0 (h infinite). */
+ * first order on the first step and on a final step to t = 0 (h infinite).
+ * dpm-solver++ order = 3 (3M) and/or sde = 1 (2M SDE, 3M SDE; k-diffusion's
+ * sample_dpmpp_2m_sde / sample_dpmpp_3m_sde with eta = 1), with he = h (1 + sde):
+ *   x_s = (alpha_s/alpha_t) e^{-he} x + alpha_s (1 - e^{-he}) D_t + alpha_s C + sde sigma_s sqrt(1 - e^{-2h}) xi
+ *   C (2M SDE, midpoint)  = (1 - e^{-he}) (D_t - D_1) / (2 r0)
+ *   C (3M, 2nd step)      = phi2 d1_0
+ *   C (3M, later steps)   = phi2 d1 - phi3 d2
+ *   r0 = h_1/h, r1 = h_2/h, d1_0 = (D_t - D_1)/r0, d1_1 = (D_1 - D_2)/r1,
+ *   d1 = d1_0 + (d1_0 - d1_1) r0/(r0 + r1) ~ h D',
+ *   d2 = w (d1_0 - d1_1)/(r0 + r1) ~ (w/2) h^2 D''  (w = 2: variant = taylor, third order;
+ *        w = 1: variant = k-diffusion, the formula of k-diffusion, diffusers and
+ *        Lu et al.'s code, whose D'' term has half its Taylor weight: globally
+ *        second order, measured in test_core solver_orders),
+ *   phi2 = 1 - (1 - e^{-he})/he, phi3 = phi2/he - 1/2 (both by rtk_expint_g);
+ * the final step to t = 0 returns D_t.  order = 2, sde = 0 is the 2M code above. */
 #include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "rtk/error.h"
+#include "rtk/rng.h"
 #include "rtk/sampler.h"
 
 typedef struct {
   rtk_score_ws sw;
-  double *S, *D, *Dprev;
+  double *S, *D, *Dprev, *Dprev2, *xi;
 } ode_ws;
 
 static const rtk_opt opts[] = {RTK_OPT_END};
+static const rtk_opt dpm_opts[] = {
+    {"order", RTK_OPT_INT, offsetof(rtk_sampler_cfg, order), "2", 2, 3, 0,
+     "multistep order: 2 (2M) or 3 (3M); the first steps use the history available"},
+    {"variant", RTK_OPT_ENUM, offsetof(rtk_sampler_cfg, variant), "taylor", 0, 0, RTK_M3_CHOICES,
+     "order 3: taylor (d2 = 2 (d1_0 - d1_1)/(r0 + r1), third order) or k-diffusion (the published code's d2, half that: second order)"},
+    {"sde", RTK_OPT_BOOL, offsetof(rtk_sampler_cfg, sde), "false", 0, 0, 0,
+     "SDE variant (DPM-Solver++(2M) SDE / 3M SDE, eta = 1): noise from the RNG keyed by particle"},
+    RTK_OPT_END};
 
 static void work_free(void *p) {
   ode_ws *w = p;
@@ -27,6 +50,8 @@ static void work_free(void *p) {
   free(w->S);
   free(w->D);
   free(w->Dprev);
+  free(w->Dprev2);
+  free(w->xi);
   free(w);
 }
 
@@ -39,6 +64,8 @@ static int work_create(const rtk_block_ctx *ctx, int B, void **out) {
   RTK_MALLOC(w->S, (size_t)B * d);
   RTK_MALLOC(w->D, (size_t)B * d);
   RTK_MALLOC(w->Dprev, (size_t)B * d);
+  RTK_MALLOC(w->Dprev2, (size_t)B * d);
+  RTK_MALLOC(w->xi, d);
   return RTK_OK;
 }
 
@@ -79,10 +106,74 @@ static int run_ode(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, rtk
   return RTK_OK;
 }
 
+/* dpm-solver++ with order 3 and/or the SDE variants */
+static int run_dpm_general(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, rtk_stats *st, ode_ws *w) {
+  const rtk_plan *p = ctx->plan;
+  const int d = ctx->mix->d, order = (int)ctx->cfg->order, sde = ctx->cfg->sde;
+  const size_t nd = (size_t)n * d;
+  double h1 = 0, h2 = 0;
+  memset(w->Dprev, 0, sizeof(double) * nd); /* weighted by 0 until filled: keep NaN garbage out */
+  memset(w->Dprev2, 0, sizeof(double) * nd);
+  if (ctx->at_boundary) ctx->at_boundary(ctx->user, 0, gid0, n, X);
+  for (int k = 0; k < p->nseg; k++) {
+    double t0 = rtk_now();
+    const double t = p->times[k], s = p->times[k + 1];
+    const double at = rtk_alpha(t), st2 = rtk_sigma2(t), as = rtk_alpha(s), sig_s = sqrt(rtk_sigma2(s));
+    const double emh = (sig_s / as) / (sqrt(st2) / at); /* e^{-h}; 0 when s = 0 */
+    const double h = s > 0 ? -log(emh) : INFINITY;
+    rtk_score_set_time(&w->sw, t);
+    rtk_score_eval(&w->sw, n, X, NULL, w->S);
+    st->nfe[k] += n;
+    for (size_t i = 0; i < nd; i++) w->D[i] = (X[i] + st2 * w->S[i]) / at;
+    const int hist = !isfinite(h) ? 0 : k < 2 ? k : 2; /* multistep history used on this step */
+    if (!isfinite(h)) {
+      for (size_t i = 0; i < nd; i++) X[i] = w->D[i];
+    } else {
+      const double he = sde ? 2 * h : h, eme = sde ? emh * emh : emh, ome = -expm1(-he);
+      const double a = as / at * eme, b = as * ome;
+      const double phi2 = -rtk_expint_g(1, -he), phi3 = rtk_expint_g(2, -he);
+      const double r0 = h1 / h, r1 = h2 / h, nsd = sde ? sig_s * sqrt(-expm1(-2 * h)) : 0;
+      double c0 = 0, c1 = 0, c2 = 0; /* C = c0 D_t + c1 D_1 + c2 D_2 */
+      if (hist >= 1 && (order == 2 || hist == 1)) {
+        const double f = (order == 2 ? 0.5 * ome : phi2) / r0; /* 2M SDE midpoint, or 3M's second step */
+        c0 = f;
+        c1 = -f;
+      } else if (hist == 2) {
+        /* d1_0 = (D - D1)/r0, d1_1 = (D1 - D2)/r1; C = phi2 d1 - phi3 d2 */
+        const double q = r0 / (r0 + r1), u = (ctx->cfg->variant == RTK_M3_KDIFFUSION ? 1.0 : 2.0) / (r0 + r1);
+        /* d1 = (1+q) d1_0 - q d1_1, d2 = u (d1_0 - d1_1) */
+        const double A0 = phi2 * (1 + q) - phi3 * u, A1 = -(phi2 * q - phi3 * u); /* C = A0 d1_0 + A1 d1_1 */
+        c0 = A0 / r0;
+        c1 = -A0 / r0 + A1 / r1;
+        c2 = -A1 / r1;
+      }
+      for (int i = 0; i < n; i++) {
+        const size_t o = (size_t)i * d;
+        if (sde) rtk_rng_normals(ctx->seed, (uint64_t)(gid0 + i), (uint64_t)k, 0, RTK_RNG_STEP, d, w->xi);
+        for (int j = 0; j < d; j++) {
+          const size_t q = o + j;
+          double v = a * X[q] + b * w->D[q] + as * (c0 * w->D[q] + c1 * w->Dprev[q] + (c2 != 0 ? c2 * w->Dprev2[q] : 0));
+          X[q] = sde ? v + nsd * w->xi[j] : v;
+        }
+      }
+    }
+    double *tmp = w->Dprev2;
+    w->Dprev2 = w->Dprev;
+    w->Dprev = w->D;
+    w->D = tmp;
+    h2 = h1;
+    h1 = h;
+    st->seconds[k] += rtk_now() - t0;
+    if (ctx->at_boundary) ctx->at_boundary(ctx->user, k + 1, gid0, n, X);
+  }
+  return RTK_OK;
+}
+
 static int run_ddim(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, rtk_stats *st, void *ws) {
   return run_ode(ctx, gid0, n, X, st, ws, 0);
 }
 static int run_dpm(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, rtk_stats *st, void *ws) {
+  if (ctx->cfg->order == 3 || ctx->cfg->sde) return run_dpm_general(ctx, gid0, n, X, st, ws);
   return run_ode(ctx, gid0, n, X, st, ws, 1);
 }
 
@@ -90,5 +181,6 @@ const rtk_sampler_ops rtk_sampler_ddim = {
     "ddim", "probability-flow ODE, first-order exponential integrator in data prediction (1 NFE/step)", opts, 1,
     rtk_plan_one_nfe_per_step, work_create, work_free, run_ddim};
 const rtk_sampler_ops rtk_sampler_dpmpp2m = {
-    "dpm-solver++", "DPM-Solver++(2M): second-order multistep in data prediction (1 NFE/step)", opts, 1, rtk_plan_one_nfe_per_step,
+    "dpm-solver++", "DPM-Solver++ multistep in data prediction, 2M/3M, ODE or SDE (1 NFE/step)", dpm_opts, 1,
+    rtk_plan_one_nfe_per_step,
     work_create, work_free, run_dpm};

@@ -1,3 +1,4 @@
+#include <math.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,12 +12,12 @@
 static const rtk_sampler_ops *const samplers[] = {
     &rtk_sampler_exact,   &rtk_sampler_ddpm,    &rtk_sampler_ddim,    &rtk_sampler_dpmpp2m,
     &rtk_sampler_pmm,     &rtk_sampler_rtk_ula, &rtk_sampler_rtk_uld, &rtk_sampler_rtk_mala,
-    &rtk_sampler_rtk_mala_score, NULL};
+    &rtk_sampler_rtk_mala_score, &rtk_sampler_heun, &rtk_sampler_unipc, &rtk_sampler_pc, &rtk_sampler_smc, NULL};
 
 const rtk_sampler_ops *const *rtk_sampler_all(void) { return samplers; }
 
 /* samplers that read the energy -log p_t (a list rather than a field, so that sampler plug-ins stay unchanged) */
-static const rtk_sampler_ops *const energy_samplers[] = {&rtk_sampler_rtk_mala, NULL};
+static const rtk_sampler_ops *const energy_samplers[] = {&rtk_sampler_rtk_mala, &rtk_sampler_smc, NULL};
 
 int rtk_sampler_needs_energy(const rtk_sampler_ops *ops) {
   for (int i = 0; energy_samplers[i]; i++)
@@ -40,6 +41,8 @@ const rtk_opt rtk_sampler_common_options[] = {
      "geometric grid: last positive time before the final step to delta"},
     {"delta", RTK_OPT_REAL, offsetof(rtk_sampler_cfg, delta), "0", 0, 1e4, 0,
      "early-stopping time: samplers return particles at t = delta, compared to p_delta"},
+    {"rho", RTK_OPT_REAL, offsetof(rtk_sampler_cfg, rho), "7", 1e-3, 1e3, 0,
+     "grid=karras: exponent rho of the EDM noise-level schedule (sigma = sigma_t/alpha_t from sigma(T) to sigma(t_min))"},
     {"times", RTK_OPT_REALLIST, offsetof(rtk_sampler_cfg, times), "", 0, 1e4, 0,
      "grid=list: explicit decreasing times from T to delta"},
     RTK_OPT_END};
@@ -68,7 +71,8 @@ int rtk_plan_grid(const rtk_sampler_cfg *cfg, int S, rtk_plan *p) {
   if (cfg->grid == RTK_GRID_LIST) S = cfg->times.n - 1;
   if (S < 1) return RTK_ERR(RTK_ERR_INPUT, "the grid needs at least one step (got %d)", S);
   RTK_CHECK(rtk_plan_alloc(S, p));
-  int rc = rtk_grid_build(cfg->grid, cfg->T, cfg->t_min, cfg->delta, cfg->times.v, cfg->times.n, S, p->times);
+  int rc = cfg->grid == RTK_GRID_KARRAS ? rtk_grid_karras(cfg->T, cfg->t_min, cfg->delta, cfg->rho, S, p->times)
+                                        : rtk_grid_build(cfg->grid, cfg->T, cfg->t_min, cfg->delta, cfg->times.v, cfg->times.n, S, p->times);
   if (rc) rtk_plan_free(p); /* a failed plan owns nothing */
   return rc ? rtk_error_trace(rc, __FILE__, __LINE__, __func__) : RTK_OK;
 }
@@ -89,6 +93,9 @@ int rtk_stats_alloc(int nseg, rtk_stats *s) {
   RTK_MALLOC(s->accept, n);
   RTK_MALLOC(s->propose, n);
   RTK_MALLOC(s->seconds, n);
+  RTK_MALLOC(s->groups, n);
+  RTK_MALLOC(s->resampled, n);
+  RTK_MALLOC(s->ess_q, n);
   return RTK_OK;
 }
 
@@ -97,6 +104,9 @@ void rtk_stats_free(rtk_stats *s) {
   free(s->accept);
   free(s->propose);
   free(s->seconds);
+  free(s->groups);
+  free(s->resampled);
+  free(s->ess_q);
   memset(s, 0, sizeof *s);
 }
 
@@ -106,6 +116,28 @@ void rtk_stats_zero(rtk_stats *s) {
   memset(s->accept, 0, sizeof(int64_t) * n);
   memset(s->propose, 0, sizeof(int64_t) * n);
   memset(s->seconds, 0, sizeof(double) * n);
+  memset(s->groups, 0, sizeof(int64_t) * n);
+  memset(s->resampled, 0, sizeof(int64_t) * n);
+  memset(s->ess_q, 0, sizeof(int64_t) * n);
+}
+
+double rtk_expint_g(int k, double z) {
+  if (fabs(z) < 1) {
+    double term = 1, sum = 0; /* term = z^i / (i+k)! */
+    for (int i = 1; i <= k; i++) term /= i;
+    for (int i = 1; i < 40; i++) {
+      term *= z / (i + k);
+      sum += term;
+      if (fabs(term) < 1e-18 * fabs(sum)) break;
+    }
+    return sum;
+  }
+  double g = expm1(z) / z - 1, f = 1;
+  for (int j = 2; j <= k; j++) {
+    f *= j;
+    g = g / z - 1 / f;
+  }
+  return g;
 }
 
 double rtk_now(void) {

@@ -788,11 +788,18 @@ CORRUPTIONS = [
 
 
 def selftest(path, rid):
-    """every corruption of run rid in a copy of path must be reported"""
+    """every corruption of run rid (a run id, or a sampler name: its first
+    run) in a copy of path must be reported"""
     import os
     import shutil
     import tempfile
     errors = []
+    with h5py.File(path, "r") as f:
+        if rid not in f["runs"]:
+            ids = [k for k, g in f["runs"].items() if s(g.attrs["sampler"]) == rid]
+            if not ids:
+                return [f"selftest: no run or sampler {rid} in {path}"]
+            rid = sorted(ids)[0]
     tmp = tempfile.mkdtemp()
     try:
         base = os.path.join(tmp, "good.h5")

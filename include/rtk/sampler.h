@@ -106,6 +106,16 @@ typedef struct rtk_block_ctx {
 extern const volatile sig_atomic_t *rtk_cancel_flag;
 #define RTK_CANCELLED(ctx) ((void)(ctx), rtk_cancel_flag && *rtk_cancel_flag)
 
+/* The workspace of samplers that take one score per step (ddpm, pc): the
+ * score model's scratch, the block's scores S [B][d] and one noise vector
+ * xi [d]; create/free have the signatures of rtk_sampler_ops' hooks. */
+typedef struct rtk_step_ws {
+  rtk_score_ws sw;
+  double *S, *xi;
+} rtk_step_ws;
+int rtk_step_ws_create(const rtk_block_ctx *ctx, int B, void **out);
+void rtk_step_ws_free(void *ws);
+
 typedef struct rtk_sampler_ops {
   const char *name;
   const char *summary;

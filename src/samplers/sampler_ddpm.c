@@ -11,38 +11,13 @@
 #include "rtk/rng.h"
 #include "rtk/sampler.h"
 
-typedef struct {
-  rtk_score_ws sw;
-  double *S, *xi;
-} ddpm_ws;
-
 static const rtk_opt opts[] = {
     {"variant", RTK_OPT_ENUM, offsetof(rtk_sampler_cfg, variant), "exponential", 0, 0, RTK_DDPM_CHOICES,
      "exponential integrator (score frozen, linear part exact) or Euler-Maruyama"},
     RTK_OPT_END};
 
-static void work_free(void *p) {
-  ddpm_ws *w = p;
-  if (!w) return;
-  rtk_score_ws_free(&w->sw);
-  free(w->S);
-  free(w->xi);
-  free(w);
-}
-
-static int work_create(const rtk_block_ctx *ctx, int B, void **out) {
-  ddpm_ws *w;
-  RTK_MALLOC(w, 1);
-  *out = w;
-  const int d = ctx->mix->d;
-  RTK_CHECK(rtk_score_ws_init(ctx->score, ctx->mix, B, &w->sw));
-  RTK_MALLOC(w->S, (size_t)B * d);
-  RTK_MALLOC(w->xi, d);
-  return RTK_OK;
-}
-
 static int run_block(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, rtk_stats *st, void *ws) {
-  ddpm_ws *w = ws;
+  rtk_step_ws *w = ws;
   const rtk_plan *p = ctx->plan;
   const int d = ctx->mix->d;
   const int euler = ctx->cfg->variant == RTK_DDPM_EULER;
@@ -70,4 +45,4 @@ static int run_block(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, r
 
 const rtk_sampler_ops rtk_sampler_ddpm = {
     "ddpm", "reverse-SDE discretisation, 1 NFE per step (exponential integrator or Euler-Maruyama)",
-    opts, 1, rtk_plan_one_nfe_per_step, work_create, work_free, run_block};
+    opts, 1, rtk_plan_one_nfe_per_step, rtk_step_ws_create, rtk_step_ws_free, run_block};

@@ -23,11 +23,6 @@
 #include "rtk/rng.h"
 #include "rtk/sampler.h"
 
-typedef struct {
-  rtk_score_ws sw;
-  double *S, *xi;
-} pc_ws;
-
 static const rtk_opt opts[] = {
     {"corrector_steps", RTK_OPT_INT, offsetof(rtk_sampler_cfg, corrector_steps), "1", 0, 1000, 0,
      "Langevin corrector steps per grid time (0: plain ddpm)"},
@@ -47,28 +42,8 @@ static int plan(const rtk_sampler_cfg *cfg, const rtk_mixture *mix, rtk_plan *p)
   return RTK_OK;
 }
 
-static void work_free(void *p) {
-  pc_ws *w = p;
-  if (!w) return;
-  rtk_score_ws_free(&w->sw);
-  free(w->S);
-  free(w->xi);
-  free(w);
-}
-
-static int work_create(const rtk_block_ctx *ctx, int B, void **out) {
-  pc_ws *w;
-  RTK_MALLOC(w, 1);
-  *out = w;
-  const int d = ctx->mix->d;
-  RTK_CHECK(rtk_score_ws_init(ctx->score, ctx->mix, B, &w->sw));
-  RTK_MALLOC(w->S, (size_t)B * d);
-  RTK_MALLOC(w->xi, d);
-  return RTK_OK;
-}
-
 static int run_block(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, rtk_stats *st, void *ws) {
-  pc_ws *w = ws;
+  rtk_step_ws *w = ws;
   const rtk_plan *p = ctx->plan;
   const int d = ctx->mix->d, M = (int)ctx->cfg->corrector_steps;
   const double snr = ctx->cfg->snr;
@@ -105,4 +80,4 @@ static int run_block(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, r
 
 const rtk_sampler_ops rtk_sampler_pc = {
     "pc", "predictor-corrector (Song et al. 2021): ddpm predictor + Langevin corrector with the SNR rule, (1+M) NFE/step",
-    opts, 1, plan, work_create, work_free, run_block};
+    opts, 1, plan, rtk_step_ws_create, rtk_step_ws_free, run_block};

@@ -168,3 +168,23 @@ int rtk_sample_blocks(const rtk_sampler_ops *ops, const rtk_block_ctx *ctx, int6
   if (ws) ops->work_free(ws);
   return rc ? rtk_error_trace(rc, __FILE__, __LINE__, __func__) : RTK_OK;
 }
+
+void rtk_step_ws_free(void *p) {
+  rtk_step_ws *w = p;
+  if (!w) return;
+  rtk_score_ws_free(&w->sw);
+  free(w->S);
+  free(w->xi);
+  free(w);
+}
+
+int rtk_step_ws_create(const rtk_block_ctx *ctx, int B, void **out) {
+  rtk_step_ws *w;
+  RTK_MALLOC(w, 1);
+  *out = w;
+  const int d = ctx->mix->d;
+  RTK_CHECK(rtk_score_ws_init(ctx->score, ctx->mix, B, &w->sw));
+  RTK_MALLOC(w->S, (size_t)B * d);
+  RTK_MALLOC(w->xi, d);
+  return RTK_OK;
+}

@@ -56,6 +56,7 @@ static herr_t visit(hid_t runs, const char *name, const H5L_info_t *info, void *
   rtk_h5_read_str_attr(g, "sweep", sweep, sizeof sweep);
   double nfe = rtk_h5_read_num_attr(g, "nfe"), N = rtk_h5_read_num_attr(g, "particles"), dim = rtk_h5_read_num_attr(g, "dim");
   double acc = NAN, floor_ = NAN, mode = NAN, accept = NAN, wall = NAN, nps = NAN, excess = NAN;
+  double fd = NAN, fd_floor = NAN, fd_sd = NAN; /* absent (NaN -> null) without metrics.frechet */
   if (H5Lexists(g, "metrics", H5P_DEFAULT) > 0 && H5Oget_info_by_name(g, "metrics", &oi, H5P_DEFAULT) >= 0 &&
       oi.type == H5O_TYPE_GROUP) {
     hid_t m = H5Gopen2(g, "metrics", H5P_DEFAULT);
@@ -67,6 +68,9 @@ static herr_t visit(hid_t runs, const char *name, const H5L_info_t *info, void *
       accept = rtk_h5_read_scalar(m, "acceptance_overall");
       wall = rtk_h5_read_scalar(m, "wall_time");
       nps = rtk_h5_read_scalar(m, "nfe_per_second");
+      fd = rtk_h5_read_scalar(m, "frechet_distance");
+      fd_floor = rtk_h5_read_scalar(m, "frechet_floor");
+      fd_sd = rtk_h5_read_scalar(m, "frechet_floor_sd");
       H5Gclose(m);
     }
   }
@@ -113,6 +117,9 @@ static herr_t visit(hid_t runs, const char *name, const H5L_info_t *info, void *
     json_num(o, "noise_floor", floor_, 0);
     json_num(o, "excess_tv", excess, 0);
     json_num(o, "mode_tv", mode, 0);
+    json_num(o, "frechet_distance", fd, 0);
+    json_num(o, "frechet_floor", fd_floor, 0);
+    json_num(o, "frechet_floor_sd", fd_sd, 0);
     json_num(o, "acceptance", accept, 0);
     json_num(o, "wall_time", wall, 0);
     json_num(o, "nfe_per_second", nps, 1);

@@ -115,6 +115,12 @@ typedef struct rtk_step_ws {
 } rtk_step_ws;
 int rtk_step_ws_create(const rtk_block_ctx *ctx, int B, void **out);
 void rtk_step_ws_free(void *ws);
+/* One DDPM step of h for a block of n particles with scores S at the step's
+ * start: the exponential integrator x <- e^h x + 2(e^h - 1) s + sqrt(e^{2h} - 1) xi
+ * (Euler-Maruyama when euler), noise keyed (seed, id, k, 0, STEP); xi [d]
+ * scratch.  Used by ddpm and as pc's predictor. */
+void rtk_ddpm_step(uint64_t seed, int64_t gid0, int k, double h, int euler, int n, int d, const double *S,
+                   double *xi, double *X);
 
 typedef struct rtk_sampler_ops {
   const char *name;

@@ -16,6 +16,18 @@ static const rtk_opt opts[] = {
      "exponential integrator (score frozen, linear part exact) or Euler-Maruyama"},
     RTK_OPT_END};
 
+void rtk_ddpm_step(uint64_t seed, int64_t gid0, int k, double h, int euler, int n, int d, const double *S,
+                   double *xi, double *X) {
+  const double eh = exp(h), a = euler ? 1 + h : eh, b = euler ? 2 * h : 2 * expm1(h);
+  const double sd = euler ? sqrt(2 * h) : sqrt(expm1(2 * h));
+  for (int i = 0; i < n; i++) {
+    double *x = X + (size_t)i * d;
+    const double *s = S + (size_t)i * d;
+    rtk_rng_normals(seed, (uint64_t)(gid0 + i), (uint64_t)k, 0, RTK_RNG_STEP, d, xi);
+    for (int j = 0; j < d; j++) x[j] = a * x[j] + b * s[j] + sd * xi[j];
+  }
+}
+
 static int run_block(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, rtk_stats *st, void *ws) {
   rtk_step_ws *w = ws;
   const rtk_plan *p = ctx->plan;
@@ -29,14 +41,7 @@ static int run_block(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, r
     rtk_score_set_time(&w->sw, t);
     rtk_score_eval(&w->sw, n, X, NULL, w->S);
     st->nfe[k] += n;
-    const double eh = exp(h), a = euler ? 1 + h : eh, b = euler ? 2 * h : 2 * expm1(h);
-    const double sd = euler ? sqrt(2 * h) : sqrt(expm1(2 * h));
-    for (int i = 0; i < n; i++) {
-      double *x = X + (size_t)i * d;
-      const double *s = w->S + (size_t)i * d;
-      rtk_rng_normals(ctx->seed, (uint64_t)(gid0 + i), (uint64_t)k, 0, RTK_RNG_STEP, d, w->xi);
-      for (int j = 0; j < d; j++) x[j] = a * x[j] + b * s[j] + sd * w->xi[j];
-    }
+    rtk_ddpm_step(ctx->seed, gid0, k, h, euler, n, d, w->S, w->xi, X);
     st->seconds[k] += rtk_now() - t0;
     if (ctx->at_boundary) ctx->at_boundary(ctx->user, k + 1, gid0, n, X);
   }

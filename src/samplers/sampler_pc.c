@@ -64,14 +64,8 @@ static int run_block(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, r
     }
     rtk_score_eval(&w->sw, n, X, NULL, w->S);
     st->nfe[k] += (int64_t)n * (1 + M);
-    /* the ddpm exponential step, term for term (pc with M = 0 is ddpm bitwise) */
-    const double eh = exp(h), a = eh, b = 2 * expm1(h), sd = sqrt(expm1(2 * h));
-    for (int i = 0; i < n; i++) {
-      double *x = X + (size_t)i * d;
-      const double *s = w->S + (size_t)i * d;
-      rtk_rng_normals(ctx->seed, (uint64_t)(gid0 + i), (uint64_t)k, 0, RTK_RNG_STEP, d, w->xi);
-      for (int j = 0; j < d; j++) x[j] = a * x[j] + b * s[j] + sd * w->xi[j];
-    }
+    /* the predictor is ddpm's exponential step itself (pc with M = 0 is ddpm bitwise) */
+    rtk_ddpm_step(ctx->seed, gid0, k, h, 0, n, d, w->S, w->xi, X);
     st->seconds[k] += rtk_now() - t0;
     if (ctx->at_boundary) ctx->at_boundary(ctx->user, k + 1, gid0, n, X);
   }

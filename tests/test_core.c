@@ -9,9 +9,10 @@
 #include "testutil.h"
 
 /* log p_t(x) by direct summation (independent of the DGEMM expansion) */
-static double direct_logp(const rtk_mixture *m, double t, const double *x) {
+/* lk[k] = log(w_k N(x; m_k, lam_k)) at time t by direct sums; returns max_k lk[k] */
+static double direct_logits(const rtk_mixture *m, double t, const double *x, double *lk) {
   const double a = rtk_alpha(t), s2 = rtk_sigma2(t);
-  double mx = -INFINITY, *lk = malloc(sizeof(double) * m->K), s = 0;
+  double mx = -INFINITY;
   for (int k = 0; k < m->K; k++) {
     double l = log(m->w[k]);
     for (int j = 0; j < m->d; j++) {
@@ -21,6 +22,12 @@ static double direct_logp(const rtk_mixture *m, double t, const double *x) {
     lk[k] = l;
     if (l > mx) mx = l;
   }
+  return mx;
+}
+
+static double direct_logp(const rtk_mixture *m, double t, const double *x) {
+  double *lk = malloc(sizeof(double) * m->K), s = 0;
+  const double mx = direct_logits(m, t, x, lk);
   for (int k = 0; k < m->K; k++) s += exp(lk[k] - mx);
   free(lk);
   return mx + log(s);
@@ -82,16 +89,8 @@ static void test_score_fd(void) {
 /* score by direct summation: s = sum_k r_k (m_k - x) / lam_k, responsibilities by a shifted softmax */
 static void direct_score(const rtk_mixture *m, double t, const double *x, double *s) {
   const double a = rtk_alpha(t), s2 = rtk_sigma2(t);
-  double *lk = malloc(sizeof(double) * m->K), mx = -INFINITY, z = 0;
-  for (int k = 0; k < m->K; k++) {
-    double l = log(m->w[k]);
-    for (int j = 0; j < m->d; j++) {
-      double lam = a * a * m->var[k * m->d + j] + s2, r = x[j] - a * m->mu[k * m->d + j];
-      l += -0.5 * (log(2 * M_PI * lam) + r * r / lam);
-    }
-    lk[k] = l;
-    if (l > mx) mx = l;
-  }
+  double *lk = malloc(sizeof(double) * m->K), z = 0;
+  const double mx = direct_logits(m, t, x, lk);
   for (int k = 0; k < m->K; k++) z += exp(lk[k] - mx);
   for (int j = 0; j < m->d; j++) s[j] = 0;
   for (int k = 0; k < m->K; k++) {

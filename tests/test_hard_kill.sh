@@ -8,7 +8,9 @@
 #   B  killed between the two flushes of the last run: everything written but
 #      status is still "running" (its samples are altered here, so a kept run
 #      would show);
-#   C  a run whose status attribute holds something other than "complete".
+#   C  a run whose status attribute holds something other than "complete";
+#   D  a run whose data and checksum are intact but whose status is still
+#      "running": the status alone must make --resume redo it.
 # Each is resumed (another rank count each time): the unfinished runs are
 # redone and the file equals the uninterrupted one bitwise (timings aside),
 # it verifies independently (tests/h5verify.py), and the summary table
@@ -35,7 +37,7 @@ timeout 300 "$mpiexec" -n 3 --oversubscribe "$bin" run "$cfg" -o "$work/full.h5"
   && ok "uninterrupted study" || { bad "uninterrupted study"; cat "$work/full.log"; }
 summary_is_info "$work/full.h5" "$work/full.log"
 
-for c in A B C; do cp "$work/full.h5" "$work/$c.h5"; done
+for c in A B C D; do cp "$work/full.h5" "$work/$c.h5"; done
 $py - "$work" <<'PY' && ok "crashed files made" || bad "making the crashed files"
 import sys, h5py, numpy as np
 w = sys.argv[1]
@@ -54,6 +56,8 @@ with h5py.File(f"{w}/B.h5", "r+") as f:
 with h5py.File(f"{w}/C.h5", "r+") as f:
     status(f["runs/0001-ddpm"], "")
     f["runs/0001-ddpm/metrics/mode_tv"][...] = 0.9
+with h5py.File(f"{w}/D.h5", "r+") as f:
+    status(f["runs/0003-rtk-uld"], "running")
 PY
 
 resume() { # file ranks expected-complete
@@ -71,5 +75,6 @@ resume() { # file ranks expected-complete
 resume A 2 2
 resume B 1 4
 resume C 3 4
+resume D 2 4
 echo "$([ $fail = 0 ] && echo '1 passed, 0 failed' || echo '0 passed, 1 failed')"
 exit $fail

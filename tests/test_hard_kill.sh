@@ -8,7 +8,8 @@
 #   B  killed between the two flushes of the last run: everything written but
 #      status is still "running" (its samples are altered here, so a kept run
 #      would show);
-#   C  a run whose status attribute holds something other than "complete";
+#   C  a run with intact data and checksum whose status holds something
+#      other than "complete" or "running" ("aborted");
 #   D  a run whose data and checksum are intact but whose status is still
 #      "running": the status alone must make --resume redo it.
 # Each is resumed (another rank count each time): the unfinished runs are
@@ -54,8 +55,7 @@ with h5py.File(f"{w}/B.h5", "r+") as f:
     g["samples"][0, 0] += 1.0
     g["metrics/marginal_accuracy"][...] = 0.5
 with h5py.File(f"{w}/C.h5", "r+") as f:
-    status(f["runs/0001-ddpm"], "")
-    f["runs/0001-ddpm/metrics/mode_tv"][...] = 0.9
+    status(f["runs/0001-ddpm"], "aborted")
 with h5py.File(f"{w}/D.h5", "r+") as f:
     status(f["runs/0003-rtk-uld"], "running")
 PY

@@ -104,7 +104,7 @@ def target_from_config(ini, binary):
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "target.h5")
         cmd = [exe, "run", ini, "-o", out, "--set", "run.samplers=exact", "--set", "run.particles=16",
-               "--set", "run.progress=0", "--set", "score.model=exact"]
+               "--set", "run.progress=0", "--set", "sweep.score.model=exact"]
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode != 0:
             die(f"rtkbench could not resolve the target of '{ini}':\n{r.stderr.strip()}")

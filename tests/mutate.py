@@ -32,19 +32,31 @@ FAST = ["core." + t for t in
         ["grid", "rng", "score_fd", "score_far", "segment_start", "plan_formulas", "nfe_accounting", "exact_accuracy",
          "ode_order", "moment_kl", "block_invariance", "mala_subproblem", "moments", "ddpm_gaussian",
          "mala_score_subproblem", "uld_ar", "pmm_lmc", "adaptive_projected", "langevin_subproblem",
-         "gaussian_convergence"]] + ["mpi.quickstart", "mpi.mog_random", "mpi.hard_kill_resume"]
+         "gaussian_convergence"]] + ["vmath." + t for t in ["isa_bitwise", "prefix", "accuracy", "normal_dist"]] + \
+       ["mpi.quickstart", "mpi.mog_random", "mpi.hard_kill_resume"]
 
 # (id, file, find, replace, what the bug is)
 CATALOGUE = [
     # ---- mixture kernel and exact quantities (src/core/mixture.c)
     ("mix-logdet", "src/core/mixture.c", "acc -= 0.5 * (LOG_2PI + log(lam) + mk * mk / lam);",
      "acc -= 0.5 * (LOG_2PI + mk * mk / lam);", "log-density normaliser drops log det (unequal variances)"),
-    ("mix-lse-shift", "src/core/mixture.c", "double a = Lb[k] - mx;", "double a = Lb[k];",
-     "log-sum-exp without the max shift"),
-    ("mix-cutoff", "src/core/mixture.c", "Lb[k] = a < -40 ? 0 : exp(a);", "Lb[k] = a < -4 ? 0 : exp(a);",
-     "exp() skipped far too early"),
-    ("mix-logp-max", "src/core/mixture.c", "if (logp) logp[b] = mx + log(s);", "if (logp) logp[b] = log(s);",
-     "log p forgets the shift"),
+    ("mix-lse-shift", "src/core/mixture.c", "for (int k = 0; k < K; k++) Lb[k] -= mx;",
+     "for (int k = 0; k < K; k++) Lb[k] -= 0;", "log-sum-exp without the max shift"),
+    ("mix-exp-count", "src/core/mixture.c", "rtk_vm_exp((size_t)n * K, w->L, w->L);",
+     "rtk_vm_exp((size_t)(n - 1) * K, w->L, w->L);", "the block's last row is not exponentiated"),
+    ("mix-logp-max", "src/core/mixture.c", "if (logp) logp[b] = w->rmax[b] + log(s);",
+     "if (logp) logp[b] = log(s);", "log p forgets the shift"),
+    # ---- random numbers and vector math (src/core/rng.c, src/core/vmath*.{c,h})
+    ("rng-angle", "src/core/rng.c", "h[2 * c] = u02(r.v[1]);", "h[2 * c] = u01(r.v[1]);",
+     "Box-Muller angle only in (0, pi) for the first pair of each chunk"),
+    ("rng-chunk", "src/core/rng.c", "(uint64_t)(i0 / 4 + c));", "(uint64_t)c);",
+     "every 64-normal pass repeats the first 16 Philox blocks"),
+    ("rng-odd-tail", "src/core/rng.c", "if (m % 2) o[m - 1] = zc[pairs - 1];", "if (m % 2) o[m - 1] = zs[pairs - 1];",
+     "odd count: the last normal is the sine of its pair"),
+    ("vm-radius", "src/core/vmath_impl.h", "VM_SQRT(VM_MUL(VM_SET1(-2.0), VM_LOG(VM_LOAD(u))))",
+     "VM_SQRT(VM_MUL(VM_SET1(-1.9), VM_LOG(VM_LOAD(u))))", "Box-Muller radius 5 % too small"),
+    ("vm-tail", "src/core/vmath_impl.h", "for (size_t j = 0; j < VM_W; j++) a[j] = j < m ? x[i + j] : 0.0;",
+     "for (size_t j = 0; j < VM_W; j++) a[j] = j + 1 < m ? x[i + j] : 0.0;", "exp of a vector tail drops its last element"),
     ("mix-score-sign", "src/core/mixture.c", "for (size_t i = 0; i < nd; i++) score[i] -= X[i] * w->X2[i];",
      "for (size_t i = 0; i < nd; i++) score[i] += X[i] * w->X2[i];", "sign of the x/lam term of the score"),
     ("mix-sigma2", "src/core/mixture.c", "double rtk_sigma2(double t) { return -expm1(-2.0 * t); }",
@@ -212,7 +224,7 @@ def main():
             shutil.copy2(os.path.join(src, p), os.path.join(tree, p))
     print(f"scratch copy: {tree} (log: {log})", flush=True)
     env = f"OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1"
-    make = f"cmake --build build -j{a.jobs} --target rtkbench test_core"
+    make = f"cmake --build build -j{a.jobs} --target rtkbench test_core test_vmath"
     names = a.tests.split(",") if a.tests else FAST
 
     def test(log):

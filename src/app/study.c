@@ -17,6 +17,7 @@
 #include "outfile.h"
 #include "progress.h"
 #include "verify.h"
+#include "rtk/blas.h"
 #include "rtk/error.h"
 #include "rtk/metrics.h"
 #include "study.h"
@@ -41,6 +42,16 @@ int rtk_collective(MPI_Comm comm, int rc) {
   MPI_Bcast(msg, sizeof msg, MPI_CHAR, first, comm);
   if (rank != first) return rtk_error_set(code, __FILE__, __LINE__, __func__, "%s (rank %d)", msg, first);
   return code;
+}
+
+/* the BLAS this study runs on (rank 0's, the same on every rank): root attributes and each run's `blas` */
+static rtk_blas_info study_blas;
+
+static void blas_agreed(MPI_Comm comm, rtk_blas_info *b) {
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  if (rank == 0) rtk_blas_query(b);
+  MPI_Bcast(b, (int)sizeof *b, MPI_BYTE, 0, comm);
 }
 
 typedef struct run_result {
@@ -397,6 +408,9 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
   W(rtk_h5_attr_i64(g, "segments", S));
   W(rtk_h5_attr_str(g, "target", r->target->name));
   W(rtk_h5_attr_str(g, "score", r->score->name));
+  char blas[1024];
+  rtk_blas_line(&study_blas, blas, sizeof blas);
+  W(rtk_h5_attr_str(g, "blas", blas));
   W(rtk_h5_attr_str(g, "sweep", r->sweep));
   W(rtk_h5_attr_i64(g, "index", r->index));
   rtk_h5_sum_begin(&sum); /* every dataset of the run from here on */
@@ -606,6 +620,14 @@ static int write_header(MPI_Comm comm, hid_t file, const rtk_study *st, const rt
   W(rtk_h5_attr_str(file, "command_line", cmd));
   W(rtk_h5_attr_i64(file, "runs", st->nruns));
   W(rtk_h5_attr_str(file, "study_digest", digest));
+  const rtk_blas_info *b = &study_blas; /* BLAS provenance (docs/format.md) */
+  W(rtk_h5_attr_str(file, "blas_library", b->library));
+  W(rtk_h5_attr_str(file, "blas_version", b->version));
+  W(rtk_h5_attr_str(file, "blas_core", b->core));
+  W(rtk_h5_attr_i64(file, "blas_threads", b->threads));
+  W(rtk_h5_attr_str(file, "blas_path", b->path));
+  W(rtk_h5_attr_str(file, "blas_autofix", b->autofix));
+  W(rtk_h5_attr_str(file, "cpu_isa", b->cpu));
   W(rtk_h5_write_text(file, "config", st->resolved, rank == 0));
   hid_t runs = -1;
   W(rtk_h5_group(file, "runs", &runs));
@@ -671,6 +693,7 @@ int rtk_study_execute(MPI_Comm comm, const rtk_config *cfg, const rtk_study *st,
 #ifdef RTK_HAVE_OPENBLAS_THREADS
   if (!getenv("OPENBLAS_NUM_THREADS")) openblas_set_num_threads(1); /* one rank per core */
 #endif
+  blas_agreed(comm, &study_blas);
   char out[1024];
   if (cli->output)
     snprintf(out, sizeof out, "%s", cli->output);

@@ -136,11 +136,13 @@ void rtk_blas_autofix(char **argv, int verbose) {
   if (h != RTLD_DEFAULT) dlclose(h);
   if (!openblas) return;
   if (done && done[0]) { /* the re-executed process: say once what happened, and whether it worked */
-    const char *want = getenv("OPENBLAS_CORETYPE");
+    char want[64];
+    snprintf(want, sizeof want, "%s", done);
+    want[strcspn(want, " ")] = '\0'; /* "SkylakeX (was Prescott)" -> "SkylakeX" */
     if (verbose)
       fprintf(stderr, "rtkbench: OpenBLAS did not pick AVX2/AVX-512 kernels on this %s CPU; restarted with "
               "OPENBLAS_CORETYPE=%s: it now runs its %s kernels%s (RTK_BLAS_AUTOFIX=0 turns this off)\n", cpu, done,
-              core, want && !strcasecmp(want, core) ? "" : " (NOT the requested ones)");
+              core, !strcasecmp(want, core) ? "" : " (NOT the requested ones)");
     return;
   }
   const char *better = rtk_blas_better_core(core, cpu);

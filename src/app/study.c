@@ -20,6 +20,7 @@
 #include "rtk/blas.h"
 #include "rtk/error.h"
 #include "rtk/metrics.h"
+#include "rtk/timers.h"
 #include "study.h"
 #include "target_file.h"
 
@@ -56,6 +57,7 @@ static void blas_agreed(MPI_Comm comm, rtk_blas_info *b) {
 
 typedef struct run_result {
   double nfe, accuracy, floor, excess, mode_tv, accept, wall, nfe_per_s, acc_se, mode_se;
+  double phase[RTK_NPHASES]; /* seconds per phase, max over ranks (rtk/timers.h); NaN if not known */
 } run_result;
 
 typedef struct bnd_user {
@@ -72,6 +74,7 @@ typedef struct bnd_user {
 
 static void at_boundary(void *u, int k, int64_t gid0, int n, const double *X) {
   bnd_user *b = u;
+  rtk_timers_enter(RTK_PHASE_DIAG);
   if (b->bnd) memcpy(b->bnd + ((size_t)k * b->nloc + (size_t)(gid0 - b->p0)) * b->d, X, sizeof(double) * n * b->d);
   rtk_diag_boundary(b->diag, k, n, X);
   if (b->rank == 0 && b->prog) {
@@ -80,10 +83,13 @@ static void at_boundary(void *u, int k, int64_t gid0, int n, const double *X) {
     double frac = (b->blocks_done + (b->S ? (double)k / b->S : 1)) / (b->nblocks > 0 ? b->nblocks : 1);
     rtk_progress_update(b->prog, b->run, label, b->cost, frac);
   }
+  rtk_timers_enter(RTK_PHASE_SAMPLER);
 }
 
 static void at_inner(void *u, int k, int m, int64_t gid0, int n, const double *Z) {
+  rtk_timers_enter(RTK_PHASE_DIAG);
   rtk_diag_inner(((bnd_user *)u)->diag, k, m, gid0, n, Z);
+  rtk_timers_enter(RTK_PHASE_SAMPLER);
 }
 
 static double run_cost(const rtk_runspec *r, const rtk_plan *p, const rtk_mixture *m) {
@@ -196,7 +202,10 @@ static int run_kernel(const rtk_runspec *r, run_data *rd, int64_t b0, int64_t b1
   const int64_t B = r->so.block;
   const int d = rd->mix->d;
   rtk_block_ctx ctx = {rd->mix, &r->sc, &rd->plan, (uint64_t)r->so.seed, at_boundary, bu, at_inner, &rd->score};
-  RTK_CHECK(rtk_sample_blocks(r->sampler, &ctx, r->so.particles, B, b0, b1, rd->X, &rd->st, block_done, bu));
+  rtk_timers_enter(RTK_PHASE_SAMPLER);
+  const int src = rtk_sample_blocks(r->sampler, &ctx, r->so.particles, B, b0, b1, rd->X, &rd->st, block_done, bu);
+  rtk_timers_enter(RTK_PHASE_DIAG);
+  RTK_CHECK(src);
   rtk_hist_add(&rd->hist, (int)nloc, rd->X);
   rtk_mixcoef coef;
   rtk_mixwork mw;
@@ -310,6 +319,7 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
                  (double)(b1 - b0), rank};
 
   MPI_Barrier(comm);
+  rtk_timers_start();
   double t0 = MPI_Wtime();
   rc = rtk_collective(comm, run_kernel(r, &rd, b0, b1, nloc, &bu));
   double wall_local = MPI_Wtime() - t0, wall;
@@ -381,12 +391,13 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
     prop += rd.st.propose[k];
   }
   *res = (run_result){(double)nfe_tot / N, mr.accuracy, mr.noise_floor, mr.excess, mode_tv,
-                      prop ? (double)acc / prop : NAN, wall, wall > 0 ? nfe_tot / wall : 0, acc_se, mode_se};
+                      prop ? (double)acc / prop : NAN, wall, wall > 0 ? nfe_tot / wall : 0, acc_se, mode_se, {0}};
   if (!rd.plan.nfe_random && rd.plan.nfe * N != nfe_tot)
     rc = RTK_ERR(RTK_ERR_RUNTIME, "run %s: NFE accounting mismatch (planned %lld per particle, counted %lld in total)",
                  r->id, (long long)rd.plan.nfe, (long long)nfe_tot);
 
   /* HDF5: status "running" first, "complete" last */
+  rtk_timers_enter(RTK_PHASE_IO);
   hid_t g = -1;
   char path[160];
   snprintf(path, sizeof path, "runs/%s", r->id);
@@ -448,6 +459,17 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
     W(rtk_h5_write_f64(mg, "score_error_se", 1, &hS1, sse, w));
     W(rtk_h5_attr_i64(mg, "score_error_samples", r->scc.error_samples));
   }
+  /* the time split, last of the run's datasets: io is the time up to here */
+  double tp[2][RTK_NPHASES], mine[RTK_NPHASES];
+  rtk_timers_read(mine);
+  MPI_Allreduce(mine, tp[0], RTK_NPHASES, MPI_DOUBLE, MPI_MAX, comm);
+  MPI_Allreduce(mine, tp[1], RTK_NPHASES, MPI_DOUBLE, MPI_SUM, comm);
+  for (int p = 0; p < RTK_NPHASES; p++) {
+    tp[1][p] /= size;
+    res->phase[p] = tp[0][p];
+  }
+  hsize_t htp[2] = {2, RTK_NPHASES};
+  W(rtk_h5_write_f64(mg, "time_phases", 2, htp, &tp[0][0], w));
   rtk_h5_sum_end();
   if (mg >= 0) H5Gclose(mg);
   /* the checksum: every rank's rows, summed modulo 2^64 (rank-count independent) */
@@ -523,7 +545,8 @@ static int previous_run(hid_t file, const char *out, const rtk_runspec *r, run_r
                         rtk_h5_read_scalar(m, "noise_floor"), rtk_h5_read_scalar(m, "excess_tv"),
                         rtk_h5_read_scalar(m, "mode_tv"), rtk_h5_read_scalar(m, "acceptance_overall"),
                         rtk_h5_read_scalar(m, "wall_time"), rtk_h5_read_scalar(m, "nfe_per_second"),
-                        rtk_h5_read_scalar(m, "marginal_accuracy_se"), rtk_h5_read_scalar(m, "mode_tv_se")};
+                        rtk_h5_read_scalar(m, "marginal_accuracy_se"), rtk_h5_read_scalar(m, "mode_tv_se"), {0}};
+    for (int p = 0; p < RTK_NPHASES; p++) res->phase[p] = NAN; /* the summary shows "-" */
     if (m >= 0) H5Gclose(m);
     *complete = 1;
   }
@@ -683,6 +706,18 @@ static void print_summary(const rtk_study *st, const run_result *res, int done) 
   printf("accuracy = 1 - mean_i TV_i of the coordinate histograms vs exact bin probabilities, ±95%% interval\n"
          "(linearised, conservative near the floor); floor = 1 - E[mean TV] of exact samples of the same size;\n"
          "excess = mean TV - E[mean TV].\n");
+  static const char *const names[] = RTK_PHASE_NAMES;
+  printf("\ntime split [s, max over ranks; metrics/time_phases]\n%-5s %-15s", "run", "sampler");
+  for (int p = 0; p < RTK_NPHASES; p++) printf(" %11s", names[p]);
+  printf("\n");
+  for (int i = 0; i < done; i++) {
+    printf("%-5d %-15s", i, st->runs[i].sampler->name);
+    for (int p = 0; p < RTK_NPHASES; p++) {
+      if (res[i].phase[p] == res[i].phase[p]) printf(" %11.3f", res[i].phase[p]);
+      else printf(" %11s", "-");
+    }
+    printf("\n");
+  }
   fflush(stdout);
 }
 

@@ -74,6 +74,7 @@ void rtk_blas_query(rtk_blas_info *b) {
   SYM(h, "bli_arch_query_id", int_fn, bli_arch);
   SYM(h, "bli_arch_string", arch_str_fn, bli_arch_str);
   SYM(h, "bli_thread_get_num_threads", i64_fn, bli_threads);
+  SYM(h, "bli_info_get_enable_threading", int_fn, bli_threading);
   if (ob_config) {
     snprintf(b->library, sizeof b->library, "OpenBLAS");
     const char *v = ob_config();
@@ -89,6 +90,8 @@ void rtk_blas_query(rtk_blas_info *b) {
       snprintf(b->core, sizeof b->core, "%s", a ? a : "");
     }
     if (bli_threads) b->threads = (int)bli_threads();
+    /* a serial BLIS, or a threaded one with no BLIS_NUM_THREADS/OMP_NUM_THREADS set (-1): one thread */
+    if (b->threads < 1 && (bli_threading || bli_threads)) b->threads = 1;
   } else {
     snprintf(b->library, sizeof b->library, "unknown");
   }

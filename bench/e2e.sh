@@ -23,8 +23,12 @@
 # Environment: RTKBENCH, RTK_BENCH_KERNEL (default: from PATH, else build/),
 # MPIRUN (default mpirun), MPI_ARGS (default "--bind-to core"; on the lent
 # machine add "--mca plm isolated --mca btl_vader_single_copy_mechanism none"),
-# RANKS (16), SCALE (1: multiplies every particle count), SECONDS (0.1: trial
-# length of rtk_bench_kernel), TAG (a label printed in every row, e.g. before/after).
+# RANKS (16), SCALE (1: multiplies every particle count; DIV divides them),
+# SHAPES (default "25x10 64x128 256x1024"), KSECONDS (0.1: trial
+# length of rtk_bench_kernel), TAG (a label printed in every row, e.g. before/after),
+# TIMERS (1: also measure the timer overhead; 0 for an rtkbench without timers).
+# Every rtkbench, also the 1-rank runs, starts under $MPIRUN -n N: on the lent
+# machine's image a singleton MPI_Init cannot start its daemon.
 set -u
 out=${1:-e2e.txt}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -35,28 +39,29 @@ MPIRUN=${MPIRUN:-mpirun}
 MPI_ARGS=${MPI_ARGS:---bind-to core}
 RANKS=${RANKS:-16}
 SCALE=${SCALE:-1}
-SECONDS_=${SECONDS:-0.1}
+KSECONDS=${KSECONDS:-0.1}
 TAG=${TAG:-}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 work=$(mktemp -d "${TMPDIR:-/tmp}/rtk-e2e.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 # particles on one rank per shape: about a second of sampling on a 2020s core
-declare -A NP=([25x10]=20480 [64x128]=4096 [256x1024]=512)
-shapes="25x10 64x128 256x1024"
+declare -A NP=([25x10]=20480 [64x128]=4096 [256x1024]=256)
+shapes=${SHAPES:-25x10 64x128 256x1024}
 
 {
   echo "# bench/e2e.sh $TAG  $(date -u +%Y-%m-%dT%H:%M:%SZ)  $(uname -n)"
   echo "# CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores"
   echo "# rtkbench: $RTKBENCH"
-  "$RTKBENCH" --version | sed 's/^/# /'
+  # shellcheck disable=SC2086
+  "$MPIRUN" -n 1 $MPI_ARGS "$RTKBENCH" --version 2>&1 | sed 's/^/# /'
   echo "# OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)} RTK_BLAS_AUTOFIX=${RTK_BLAS_AUTOFIX:-(unset)}"
 } | tee "$out"
 
 # --- the kernel alone and the DGEMM peak (one process, one core) ---------------
 args=()
 for s in $shapes; do args+=(--shape "${s%x*}" "${s#*x}" 256); done
-"$KERNEL" --seconds "$SECONDS_" "${args[@]}" > "$work/kernel.txt" 2>&1
+"$KERNEL" --seconds "$KSECONDS" "${args[@]}" > "$work/kernel.txt" 2>&1
 sed 's/^/# kernel: /' "$work/kernel.txt" | tee -a "$out"
 peak=$(sed -n 's/^# peak: DGEMM 2000^3 = \([0-9.]*\) GFLOP\/s.*/\1/p' "$work/kernel.txt")
 declare -A KG
@@ -86,12 +91,9 @@ boundary_accuracy = false
 frechet = false
 EOF
   local log=$work/run.log
-  if [ "$n" = 1 ]; then
-    env "$@" "$RTKBENCH" run "$work/e2e.ini" -o "$work/e2e.h5" --force > "$log" 2>&1
-  else
-    # shellcheck disable=SC2086
-    env "$@" "$MPIRUN" -n "$n" $MPI_ARGS "$RTKBENCH" run "$work/e2e.ini" -o "$work/e2e.h5" --force > "$log" 2>&1
-  fi || { echo "# FAILED: $tag $n $smp $K $d"; tail -5 "$log" | sed 's/^/#   /'; return 1; }
+  # shellcheck disable=SC2086
+  env "$@" "$MPIRUN" -n "$n" $MPI_ARGS "$RTKBENCH" run "$work/e2e.ini" -o "$work/e2e.h5" --force > "$log" 2>&1 \
+    || { echo "# FAILED: $tag $n $smp $K $d"; tail -5 "$log" | sed 's/^/#   /'; return 1; }
   # summary row: run sampler sweep NFE accuracy ±95% floor excess mode-TV accept wall[s] NFE/s
   local row split
   row=$(awk '/^run +sampler +sweep/ {f=1; next} f && /^0 / {print; exit}' "$log")
@@ -115,15 +117,15 @@ EOF
     "PNFE/s" "/core" kern-alone e2e/kern e2e/peak score rng smplr diag io
 } | tee -a "$out"
 for s in $shapes; do
-  K=${s%x*} d=${s#*x} N=$(( ${NP[$s]} * SCALE ))
+  K=${s%x*} d=${s#*x} N=$(( ${NP[$s]:-1024} * SCALE / ${DIV:-1} ))
   for smp in ddpm rtk-mala; do
     run "${TAG:-e2e}" 1 "$smp" "$K" "$d" "$N" | tee -a "$out"
     run "${TAG:-e2e}" "$RANKS" "$smp" "$K" "$d" $(( N * RANKS )) | tee -a "$out"
   done
 done
 # timer overhead: the cheapest shape, where the fine timers cost most (two rdtsc per rng call)
-N=$(( ${NP[25x10]} * SCALE ))
-for rep in 1 2; do
+N=$(( ${NP[25x10]} * SCALE / ${DIV:-1} ))
+[ "${TIMERS:-1}" = 1 ] && for rep in 1 2; do
   run "timers=on" 1 ddpm 25 10 "$N" | tee -a "$out"
   run "timers=0" 1 ddpm 25 10 "$N" RTK_TIMERS=0 | tee -a "$out"
 done

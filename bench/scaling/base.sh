@@ -13,10 +13,11 @@ cd "${WORKDIR:-$PWD}"
 source "$here/common.sh"
 NP=${NP:-16} PER=${PER:-4096} ini=$here/${STUDY:-heavy}.ini
 lscpu | grep -E "^CPU\(s\)|Thread|Core|Socket|Model name" | tee "$OUT/cpu.txt"
-"$RTKBENCH" run "$ini" -o one.h5 --force --set run.particles="$PER" >/dev/null 2>&1
+rtk1 run "$ini" -o one.h5 --force --set run.particles="$PER" >/dev/null 2>&1
 echo "1 process, N=$PER alone: $(jfield one.h5 wall_time) s" | tee -a "$OUT/base.txt"
+# shellcheck disable=SC2086
 for i in $(seq 0 $((NP - 1))); do
-  taskset -c "$i" "$RTKBENCH" run "$ini" -o "p$i.h5" --force --set run.particles="$PER" --set run.seed=$((i + 1)) \
+  taskset -c "$i" "$MPIRUN" -n 1 $MPI1_ARGS "$RTKBENCH" run "$ini" -o "p$i.h5" --force --set run.particles="$PER" --set run.seed=$((i + 1)) \
     >/dev/null 2>&1 &
 done
 wait

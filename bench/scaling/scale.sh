@@ -11,7 +11,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 cd "${WORKDIR:-$PWD}"
 source "$here/common.sh"
-"$RTKBENCH" --version || exit 1
+rtk1 --version || exit 1
 for study in ${STUDIES:-heavy light}; do
   base=$(grep '^particles' "$here/$study.ini" | awk '{print $3}')
   for n in ${RANKS:-1 2 4 8 16}; do

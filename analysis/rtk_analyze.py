@@ -456,8 +456,8 @@ def fig_acceptance(st, outdir):
 
 # ------------------------------------------------------------ time split
 
-PHASES = ["score", "rng", "sampler", "diagnostics", "io"]
-PHASE_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#7f7f7f"]
+PHASES = ["score", "rng", "sampler", "diagnostics", "wait", "io"]
+PHASE_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#d62728", "#7f7f7f"]
 
 
 def fig_time_split(st, outdir):

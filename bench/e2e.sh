@@ -16,7 +16,7 @@
 #   e2e/kern    /core over kern-alone: the share of the time a perfect sampler
 #               (nothing but the kernel) would need; 1 - e2e/kern is the non-kernel share
 #   e2e/peak    /core x 8 K d flops over the single-core DGEMM peak (2000^3, same run)
-#   score rng sampler diag io: metrics/time_phases (row 0: max over ranks), as
+#   score rng smplr diag wait io: metrics/time_phases (row 0: max over ranks), as
 #               shares of their sum
 # and the timer overhead (RTK_TIMERS=0 against the default) at the cheapest shape.
 #
@@ -98,23 +98,23 @@ EOF
   local row split
   row=$(awk '/^run +sampler +sweep/ {f=1; next} f && /^0 / {print; exit}' "$log")
   split=$(awk '/^time split/ {f=1; next} f && /^0 / {print; exit}' "$log")
-  [ -n "$split" ] || split="0 $smp - - - - -" # an rtkbench without run timers
+  [ -n "$split" ] || split="0 $smp - - - - - -" # an rtkbench without run timers
   local nps wall kg=${KG[${K}x$d]}
   nps=$(echo "$row" | awk '{print $NF}')
   wall=$(echo "$row" | awk '{print $(NF-1)}')
   echo "$split" | awk -v tag="$tag" -v n="$n" -v smp="$smp" -v K="$K" -v d="$d" -v N="$N" -v nps="$nps" -v wall="$wall" \
     -v kg="$kg" -v peak="$peak" '{
       f = 8 * K * d; core = nps / n; ka = kg * 1e9 / f
-      tot = 0; for (i = 3; i <= 7; i++) if ($i != "-") tot += $i
-      sh = ""; for (i = 3; i <= 7; i++) sh = sh sprintf(" %5s", ($i == "-" || tot <= 0) ? "-" : sprintf("%.2f", $i / tot))
+      tot = 0; for (i = 3; i <= 8; i++) if ($i != "-") tot += $i
+      sh = ""; for (i = 3; i <= 8; i++) sh = sh sprintf(" %5s", ($i == "-" || tot <= 0) ? "-" : sprintf("%.2f", $i / tot))
       printf "%-8s %5d %-9s %4d %5d %7d %8.2f %10.3e %10.3e %10.3e %9.3f %9.3f%s\n", tag, n, smp, K, d, N, wall, nps, core, ka,
              core / ka, core * f / (peak * 1e9), sh }'
 }
 
 {
   echo "# single-core DGEMM peak: $peak GFLOP/s"
-  printf "%-8s %5s %-9s %4s %5s %7s %8s %10s %10s %10s %9s %9s %5s %5s %5s %5s %5s\n" tag ranks sampler K d N "wall[s]" \
-    "PNFE/s" "/core" kern-alone e2e/kern e2e/peak score rng smplr diag io
+  printf "%-8s %5s %-9s %4s %5s %7s %8s %10s %10s %10s %9s %9s %5s %5s %5s %5s %5s %5s\n" tag ranks sampler K d N "wall[s]" \
+    "PNFE/s" "/core" kern-alone e2e/kern e2e/peak score rng smplr diag wait io
 } | tee -a "$out"
 for s in $shapes; do
   K=${s%x*} d=${s#*x} N=$(( ${NP[$s]:-1024} * SCALE / ${DIV:-1} ))

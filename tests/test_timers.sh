@@ -26,7 +26,7 @@ import sys, h5py, numpy as np
 on, off = h5py.File(sys.argv[1]), h5py.File(sys.argv[2])
 for rid, g in on["runs"].items():
     tp = g["metrics/time_phases"][()]
-    assert tp.shape == (2, 5) and np.isfinite(tp).all(), (rid, tp)
+    assert tp.shape == (2, 6) and np.isfinite(tp).all(), (rid, tp)
     if g.attrs["sampler"] in (b"ddpm", "ddpm"):
         assert tp[0, 0] > 0 and tp[0, 1] > 0, (rid, tp)
     t0 = off["runs"][rid]["metrics/time_phases"][()]

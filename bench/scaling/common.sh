@@ -21,5 +21,5 @@ case " $MPI1_ARGS " in *" --bind-to "*) ;; *) MPI1_ARGS="$MPI1_ARGS --bind-to no
 rtk1() { "$MPIRUN" -n 1 $MPI1_ARGS "$RTKBENCH" "$@"; }
 # jfield FILE KEY: the first run's numeric KEY from `rtkbench info --json`
 jfield() { rtk1 info "$1" --json | grep -o "\"$2\": [-0-9.eE+]*" | head -1 | awk '{print $2}'; }
-# split LOG: the first run's time split (score rng sampler diagnostics io, max over ranks) from a run's output
-split() { awk '/^time split/ {f=1; next} f && /^0 / {print $3, $4, $5, $6, $7; exit}' "$1"; }
+# split LOG: the first run's time split (score rng sampler diagnostics wait io, max over ranks) from a run's output
+split() { awk '/^time split/ {f=1; next} f && /^0 / {print $3, $4, $5, $6, $7, $8; exit}' "$1"; }

@@ -24,7 +24,7 @@ for study in ${STUDIES:-heavy light}; do
       "$MPIRUN" -n "$n" $MPI_ARGS "$RTKBENCH" run "$here/$study.ini" -o out.h5 --force --set run.particles=$N \
         > log.txt 2>&1 || { cat log.txt; exit 1; }
       t1=$(date +%s.%N)
-      echo "$study $mode ranks=$n total_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b - a}') wall_s=$(jfield out.h5 wall_time) acc=$(jfield out.h5 marginal_accuracy) N=$N split[score rng sampler diag io]= $(split log.txt)" \
+      echo "$study $mode ranks=$n total_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b - a}') wall_s=$(jfield out.h5 wall_time) acc=$(jfield out.h5 marginal_accuracy) N=$N split[score rng sampler diag wait io]= $(split log.txt)" \
         | tee -a "$OUT/scaling.txt"
     done
   done

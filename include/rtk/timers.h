@@ -5,6 +5,7 @@
  *   rng         inside rtk_rng_normals / rtk_rng_uniforms / rtk_rng_uniform
  *   sampler     the rest of sampling: the samplers' own arithmetic
  *   diagnostics boundary/inner callbacks, histograms, metrics, score error, reductions
+ *   wait        waiting for the other ranks at the collective that ends the kernel
  *   io          writing the run to the results file
  * The driver (src/app/study.c) switches between the coarse phases sampler,
  * diagnostics and io with rtk_timers_enter (a clock read per switch, a few per
@@ -22,8 +23,16 @@
 #define RTK_TIMERS_H
 #include <stdint.h>
 
-enum rtk_phase { RTK_PHASE_SCORE, RTK_PHASE_RNG, RTK_PHASE_SAMPLER, RTK_PHASE_DIAG, RTK_PHASE_IO, RTK_NPHASES };
-#define RTK_PHASE_NAMES {"score", "rng", "sampler", "diagnostics", "io"}
+enum rtk_phase {
+  RTK_PHASE_SCORE,
+  RTK_PHASE_RNG,
+  RTK_PHASE_SAMPLER,
+  RTK_PHASE_DIAG,
+  RTK_PHASE_WAIT,
+  RTK_PHASE_IO,
+  RTK_NPHASES
+};
+#define RTK_PHASE_NAMES {"score", "rng", "sampler", "diagnostics", "wait", "io"}
 
 /* nonzero while fine (score, rng) timing is armed: the sampler phase is current */
 extern int rtk_timers_armed;
@@ -38,7 +47,7 @@ uint64_t rtk_ticks(void); /* ns of CLOCK_MONOTONIC */
 
 /* start timing a run (all phases zero, no phase current) */
 void rtk_timers_start(void);
-/* make `phase` (sampler, diagnostics or io) the current phase; -1: none */
+/* make `phase` (sampler, diagnostics, wait or io) the current phase; -1: none */
 void rtk_timers_enter(int phase);
 /* seconds per phase so far (score and rng NaN when fine timing is off); stops the current phase */
 void rtk_timers_read(double sec[RTK_NPHASES]);

@@ -321,8 +321,11 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
   MPI_Barrier(comm);
   rtk_timers_start();
   double t0 = MPI_Wtime();
-  rc = rtk_collective(comm, run_kernel(r, &rd, b0, b1, nloc, &bu));
+  const int krc = run_kernel(r, &rd, b0, b1, nloc, &bu);
+  rtk_timers_enter(RTK_PHASE_WAIT); /* the ranks meet here: waiting for the slowest is load imbalance */
+  rc = rtk_collective(comm, krc);
   double wall_local = MPI_Wtime() - t0, wall;
+  rtk_timers_enter(RTK_PHASE_DIAG);
   if (rc) {
     run_data_free(&rd);
     return rc;

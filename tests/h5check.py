@@ -10,7 +10,7 @@ import sys
 import h5py
 import numpy as np
 
-TIMING = {"wall_time", "seconds_per_segment", "nfe_per_second", "particles_per_second"}
+TIMING = {"wall_time", "seconds_per_segment", "nfe_per_second", "particles_per_second", "time_phases"}
 
 
 def attr(obj, name):

@@ -253,6 +253,12 @@ static int write_metrics(hid_t g, const rtk_runspec *r, run_data *rd, const rtk_
   W(rtk_h5_write_f64(g, "ess", 1, &hS, acc, writer));
   W(rtk_h5_write_i64(g, "resampled", 1, &hS, rd->st.resampled, writer));
   W(rtk_h5_write_i64(g, "groups", 1, &hS, rd->st.groups, writer));
+  /* fors: estimates drawn, overflows (clipped or grown) and their fraction, particles out of rounds */
+  for (int k = 0; k < S; k++) acc[k] = rd->st.estimates[k] ? (double)rd->st.clipped[k] / rd->st.estimates[k] : NAN;
+  W(rtk_h5_write_f64(g, "fors_clip_fraction", 1, &hS, acc, writer));
+  W(rtk_h5_write_i64(g, "fors_estimates", 1, &hS, rd->st.estimates, writer));
+  W(rtk_h5_write_i64(g, "fors_clipped", 1, &hS, rd->st.clipped, writer));
+  W(rtk_h5_write_i64(g, "fors_exhausted", 1, &hS, rd->st.exhausted, writer));
   W(rtk_h5_write_f64(g, "wall_time", 0, NULL, &wall, writer));
   double nps = wall > 0 ? nfe_tot / wall : 0, pps = wall > 0 ? N / wall : 0;
   W(rtk_h5_write_f64(g, "nfe_per_second", 0, NULL, &nps, writer));
@@ -337,6 +343,9 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
     MPI_Allreduce(MPI_IN_PLACE, rd.st.groups, S, MPI_INT64_T, MPI_SUM, comm);
     MPI_Allreduce(MPI_IN_PLACE, rd.st.resampled, S, MPI_INT64_T, MPI_SUM, comm);
     MPI_Allreduce(MPI_IN_PLACE, rd.st.ess_q, S, MPI_INT64_T, MPI_SUM, comm);
+    MPI_Allreduce(MPI_IN_PLACE, rd.st.estimates, S, MPI_INT64_T, MPI_SUM, comm);
+    MPI_Allreduce(MPI_IN_PLACE, rd.st.clipped, S, MPI_INT64_T, MPI_SUM, comm);
+    MPI_Allreduce(MPI_IN_PLACE, rd.st.exhausted, S, MPI_INT64_T, MPI_SUM, comm);
   }
   const double t_end = rd.plan.times[S];
   rtk_hist_exact_probs(&rd.hist, rd.mix, t_end, rd.probs);

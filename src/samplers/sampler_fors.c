@@ -1,14 +1,15 @@
 /* fors: first-order rejection sampling (Chen, Chewi, Daskalakis & Rakhlin,
  * arXiv 2602.01338, 2026) on the RTK segment kernels (docs/design.md, "fors").
  *
- * Segment k (tf = times[k] -> tt = times[k+1], h = tf - tt, particle x'):
+ * Segment k (tf = times[k] -> tt = times[k+1], h = tf - tt, particle x'), with a
+ * quadratic reference of curvature kappa = curvature / lambda_max(tt) at the anchor m:
  *   pi(z | x') ∝ p_tt(z) exp(-|x' - e^{-h} z|^2 / (2 (1 - e^{-2h}))) = q(z) e^{w(z)},
- *   q = N(e^h x' + (e^{2h} - 1) s_tt(m), (e^{2h} - 1) I),
- *   w(z) = int_0^1 <s_tt(m + u (z - m)) - s_tt(m), z - m> du,
- * anchor m: m_0 = e^h x', m_{a+1} = e^h x' + (e^{2h} - 1) s_tt(m_a), a < anchor_steps.
- * Estimate: W = (1/P) sum_p <s_tt(m + U_p (z - m)) - s_tt(m), z - m>, stratified
+ *   q = N(v (e^h x' / (e^{2h} - 1) + s_tt(m) + kappa m), v I),  v = 1 / (1/(e^{2h} - 1) + kappa),
+ *   w(z) = int_0^1 <s_tt(m + u (z - m)) - s_tt(m) + kappa u (z - m), z - m> du,
+ * anchor m: m_0 = e^h x', m_{a+1} = the proposal mean at m_a, a < anchor_steps.
+ * Estimate: W = (1/P) sum_p <s_tt(m + U_p (z - m)) - s_tt(m) + kappa U_p (z - m), z - m>, stratified
  * U_p = (p + V_p)/P, P = points.  Bound: B_k = bound (absolute) or
- * bound * d (e^{2h} - 1) / (2 lambda_min(tt)) (relative); shift c = shift * B.
+ * bound * max(1, (v/2) sum_j max(0, 1/lambda_min_j(tt) - kappa)) (relative); shift c = shift * B.
  *
  * NFE (counted, random): per segment 1 + anchor_steps per particle, plus P per
  * estimate.  Recorded per segment: proposed (rounds), accepted, fors_estimates,
@@ -32,7 +33,7 @@ static const rtk_opt opts[] = {
     {"seg_cost", RTK_OPT_REAL, offsetof(rtk_sampler_cfg, fors_seg_cost), "4", 1, 1e9, 0,
      "segments = 0: the NFE one segment is assumed to cost (the counted NFE is the truth)"},
     {"bound", RTK_OPT_REAL, offsetof(rtk_sampler_cfg, fors_bound), "1", 1e-9, 1e6, 0,
-     "B: absolute, or times max(1, d v (1/lambda_min - kappa)/2), the mean -W on the stiffest component"},
+     "B: absolute, or times max(1, (v/2) sum_j (1/lambda_min_j - kappa)^+), the mean -W on the stiffest components"},
     {"bound_mode", RTK_OPT_ENUM, offsetof(rtk_sampler_cfg, fors_bound_mode), "relative", 0, 0, "absolute|relative",
      "how bound sets B per segment"},
     {"shift", RTK_OPT_REAL, offsetof(rtk_sampler_cfg, fors_shift), "0", -1, 1, 0,
@@ -287,14 +288,19 @@ static int64_t estimate(void *user, int m, const int *idx, const int64_t *round,
   return (int64_t)m * P;
 }
 
-/* smallest and largest component variance of p_t */
-static void lambda_range(const rtk_mixture *m, double t, double *lo, double *hi) {
+/* largest component variance of p_t over components and coordinates, and
+ * sum_j max(0, 1/lambda_min_j - kappa) with lambda_min_j the smallest variance of coordinate j
+ * (kappa = curvature / largest): twice the mean -W per unit proposal variance on the stiffest components */
+static void curvature_range(const rtk_mixture *m, double t, double curvature, double *kappa, double *excess) {
   const double a = rtk_alpha(t), s2 = rtk_sigma2(t);
-  *lo = INFINITY;
-  *hi = 0;
-  for (size_t i = 0; i < (size_t)m->K * m->d; i++) {
-    *lo = fmin(*lo, a * a * m->var[i] + s2);
-    *hi = fmax(*hi, a * a * m->var[i] + s2);
+  double hi = 0;
+  for (size_t i = 0; i < (size_t)m->K * m->d; i++) hi = fmax(hi, a * a * m->var[i] + s2);
+  *kappa = curvature / hi;
+  *excess = 0;
+  for (int j = 0; j < m->d; j++) {
+    double lo = INFINITY;
+    for (int k = 0; k < m->K; k++) lo = fmin(lo, a * a * m->var[(size_t)k * m->d + j] + s2);
+    *excess += fmax(0, 1 / lo - *kappa);
   }
 }
 
@@ -316,9 +322,9 @@ static int run_block(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, r
   for (int k = 0; k < pl->nseg; k++) {
     if (RTK_CANCELLED(ctx)) return RTK_ERR(RTK_ERR_INTERRUPTED, "interrupted by a signal");
     const double t0 = rtk_now(), tt = pl->times[k + 1], h = pl->times[k] - tt, eh = exp(h), c2 = expm1(2 * h);
-    double lo, hi;
-    lambda_range(ctx->mix, tt, &lo, &hi);
-    const double kappa = cfg->fors_curvature / hi, v = 1 / (1 / c2 + kappa);
+    double kappa, excess;
+    curvature_range(ctx->mix, tt, cfg->fors_curvature, &kappa, &excess);
+    const double v = 1 / (1 / c2 + kappa);
     w->k = k;
     w->sd = sqrt(v);
     w->kappa = kappa;
@@ -331,7 +337,7 @@ static int run_block(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, r
       tilt_mean(nd, X, w->M, w->Sm, eh, c2, kappa, v, w->M);
     }
     tilt_mean(nd, X, w->M, w->Sm, eh, c2, kappa, v, w->mu);
-    const double scale = d * v * (1 / lo - kappa) / 2; /* mean -W on the stiffest Gaussian component */
+    const double scale = v * excess / 2; /* mean -W on the stiffest Gaussian components */
     const double B = cfg->fors_bound_mode == FORS_ABSOLUTE ? cfg->fors_bound : cfg->fors_bound * fmax(1, scale);
     rtk_fors_problem pb = {d, ctx->seed, (uint64_t)k, gid0, B, cfg->fors_shift, cfg->fors_overflow == FORS_GROW,
                            cfg->fors_max_rounds, w, propose, estimate};

@@ -6,7 +6,9 @@
  *   pi(z | x') ∝ p_tt(z) exp(-|x' - e^{-h} z|^2 / (2 (1 - e^{-2h}))) = q(z) e^{w(z)},
  *   q = N(v (e^h x' / (e^{2h} - 1) + s_tt(m) + kappa m), v I),  v = 1 / (1/(e^{2h} - 1) + kappa),
  *   w(z) = int_0^1 <s_tt(m + u (z - m)) - s_tt(m) + kappa u (z - m), z - m> du,
- * anchor m: m_0 = e^h x', m_{a+1} = the proposal mean at m_a, a < anchor_steps.
+ * anchor m: m_0 = e^h x', m_{a+1} = m_a + beta (mean(m_a) - m_a), a < anchor_steps, where mean(m) is the
+ * proposal mean built at m and beta = 1/(1 + v max_j (1/lambda_min_j - kappa)^+) makes the step
+ * exact (Newton) on the stiffest Gaussian component and contracting on every other one.
  * Estimate: W = (1/P) sum_p <s_tt(m + U_p (z - m)) - s_tt(m) + kappa U_p (z - m), z - m>, stratified
  * U_p = (p + V_p)/P, P = points.  Bound: B_k = bound (absolute) or
  * bound * max(1, (v/2) sum_j max(0, 1/lambda_min_j(tt) - kappa)) (relative); shift c = shift * B.
@@ -291,16 +293,18 @@ static int64_t estimate(void *user, int m, const int *idx, const int64_t *round,
 /* largest component variance of p_t over components and coordinates, and
  * sum_j max(0, 1/lambda_min_j - kappa) with lambda_min_j the smallest variance of coordinate j
  * (kappa = curvature / largest): twice the mean -W per unit proposal variance on the stiffest components */
-static void curvature_range(const rtk_mixture *m, double t, double curvature, double *kappa, double *excess) {
+static void curvature_range(const rtk_mixture *m, double t, double curvature, double *kappa, double *excess,
+                            double *stiff) {
   const double a = rtk_alpha(t), s2 = rtk_sigma2(t);
   double hi = 0;
   for (size_t i = 0; i < (size_t)m->K * m->d; i++) hi = fmax(hi, a * a * m->var[i] + s2);
   *kappa = curvature / hi;
-  *excess = 0;
+  *excess = *stiff = 0;
   for (int j = 0; j < m->d; j++) {
     double lo = INFINITY;
     for (int k = 0; k < m->K; k++) lo = fmin(lo, a * a * m->var[(size_t)k * m->d + j] + s2);
     *excess += fmax(0, 1 / lo - *kappa);
+    *stiff = fmax(*stiff, 1 / lo - *kappa);
   }
 }
 
@@ -322,9 +326,9 @@ static int run_block(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, r
   for (int k = 0; k < pl->nseg; k++) {
     if (RTK_CANCELLED(ctx)) return RTK_ERR(RTK_ERR_INTERRUPTED, "interrupted by a signal");
     const double t0 = rtk_now(), tt = pl->times[k + 1], h = pl->times[k] - tt, eh = exp(h), c2 = expm1(2 * h);
-    double kappa, excess;
-    curvature_range(ctx->mix, tt, cfg->fors_curvature, &kappa, &excess);
-    const double v = 1 / (1 / c2 + kappa);
+    double kappa, excess, stiff;
+    curvature_range(ctx->mix, tt, cfg->fors_curvature, &kappa, &excess, &stiff);
+    const double v = 1 / (1 / c2 + kappa), beta = 1 / (1 + v * stiff); /* damping of the anchor steps */
     w->k = k;
     w->sd = sqrt(v);
     w->kappa = kappa;
@@ -334,7 +338,8 @@ static int run_block(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, r
       rtk_score_eval(&w->sw, n, w->M, NULL, w->Sm);
       st->nfe[k] += n;
       if (a == cfg->fors_anchor) break;
-      tilt_mean(nd, X, w->M, w->Sm, eh, c2, kappa, v, w->M);
+      tilt_mean(nd, X, w->M, w->Sm, eh, c2, kappa, v, w->mu);
+      for (int64_t i = 0; i < nd; i++) w->M[i] += beta * (w->mu[i] - w->M[i]);
     }
     tilt_mean(nd, X, w->M, w->Sm, eh, c2, kappa, v, w->mu);
     const double scale = v * excess / 2; /* mean -W on the stiffest Gaussian components */

@@ -1,7 +1,11 @@
 #!/usr/bin/python3
 """FORS study (experiments/fors.ini, experiments/fors_dim.ini): figure and tables.
 
-usage: fors_study.py MIXTURE.h5 DIM.h5 OUT.png
+usage: fors_study.py MIXTURE.h5 DIM.h5 OUT.png [LINEAR.h5]
+
+LINEAR.h5 (optional): fors with curvature = 0 (the plain linear tilt, no
+variance information) on the default mixture, drawn and tabulated as
+"fors κ=0".
 
 Prints markdown tables (stdout): per run of the default mixture the counted
 NFE, marginal accuracy, mode-weight TV, moment KL (noise-corrected, with its
@@ -81,8 +85,13 @@ def nfe_star(rs, delta):
     return rs[-1]["nfe"], ">"
 
 
-def main(mix_path, dim_path, out_png):
+def main(mix_path, dim_path, out_png, lin_path=None):
     mix, dim = runs(mix_path), runs(dim_path)
+    if lin_path:
+        for r in runs(lin_path):
+            if r["sampler"] == "fors":
+                r["kv"]["fors.bound"] = "%s, κ=0" % r["kv"].get("fors.bound", "1")
+                mix.append(r)
     cm = curves(mix)
     order = sorted(cm, key=lambda k: (k.startswith("fors"), k))
     exact = [r for r in mix if r["sampler"] == "exact"]
@@ -217,7 +226,7 @@ def main(mix_path, dim_path, out_png):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
+    if len(sys.argv) not in (4, 5):
         print(__doc__)
         sys.exit(2)
     main(*sys.argv[1:])

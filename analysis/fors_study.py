@@ -107,6 +107,25 @@ def main(mix_path, dim_path, out_png, lin_path=None):
             cl = "–" if math.isnan(r["clip"]) else f"{r['clip']:.2e}"
             print(f"| {k} | {r['budget']} | {r['nfe']:.1f} | {r['acc']:.4f} | {r['mode']:.4f} | "
                   f"{r['mkl']:+.4f} ± {r['mkl_se']:.4f} | {acc} | {cl} |")
+    for metric, name in (("mkl", "moment KL"), ("mode", "mode-weight TV"), ("acc", "marginal accuracy")):
+        print(f"\n### Default mixture: {name} by NFE budget (fors: counted NFE in parentheses)\n")
+        bud = sorted({r["budget"] for k in order for r in cm[k] if not k.endswith("κ=0")})
+        print("| sampler | " + " | ".join(str(b) for b in bud) + " |")
+        print("|---|" + "---|" * len(bud))
+        for r in exact:
+            print(f"| exact samples | " + (f"{r[metric]:+.4f}" if metric == "mkl" else f"{r[metric]:.4f}") + " |" + " |" * (len(bud) - 1))
+        for k in order:
+            if k.endswith("κ=0"):
+                continue
+            cells = []
+            for b in bud:
+                rr = [r for r in cm[k] if r["budget"] == b]
+                v = rr[0][metric] if rr else float("nan")
+                c = "" if not rr else (f"{v:.3g}" if abs(v) >= 10 else f"{v:+.4f}" if metric == "mkl" else f"{v:.4f}")
+                if rr and k.startswith("fors"):
+                    c += f" ({rr[0]['nfe']:.0f})"
+                cells.append(c)
+            print(f"| {k} | " + " | ".join(cells) + " |")
     print("\n### NFE*(δ): smallest counted NFE with moment KL ≤ δ (default mixture)\n")
     print("| sampler | " + " | ".join(f"δ = {d:g}" for d in DELTAS) + " |")
     print("|---|" + "---|" * len(DELTAS))
@@ -164,7 +183,7 @@ def main(mix_path, dim_path, out_png, lin_path=None):
     # NFE*(delta)
     a = ax[0, 2]
     for k in order:
-        pts = [(d, v) for d, v, f in stars[k] if f != ">"]
+        pts = [(d, v) for d, v, f in stars[k] if not f]  # '>' and '<=' are bounds, not crossings
         if pts:
             a.plot([math.log(1 / d) for d, _ in pts], [v for _, v in pts], marker="o", color=colors[k], label=k)
     a.set_yscale("log")

@@ -49,7 +49,8 @@ def runs(path):
                      accept=float(m["acceptance_overall"][()]),
                      clip=float(clip.sum() / est.sum()) if est.sum() else float("nan"),
                      clip_seg=np.where(est > 0, clip / np.maximum(est, 1), np.nan), times=g["times"][()],
-                     exhausted=int(m["fors_exhausted"][()].sum()) if "fors_exhausted" in m else 0)
+                     exhausted=int(m["fors_exhausted"][()].sum()) if "fors_exhausted" in m else 0,
+                     clipped=int(clip.sum()), segments=int(g.attrs["segments"]))
             out.append(r)
     return out
 
@@ -137,6 +138,35 @@ def main(mix_path, dim_path, out_png, lin_path=None):
             stars.setdefault(k, []).append((d, v, flag))
             row.append(f"{flag}{v:.0f}")
         print(f"| {k} | " + " | ".join(row) + " |")
+    print("\n### Overflows per particle (fors_clipped summed over segments / N) and the NFE to push them below ε\n")
+    print("Fits over the runs with ≥ 6 segments: log(overflows) against NFE (exponential) and against log NFE (power);")
+    print("rms residuals in log units.\n")
+    print("| sampler | overflows per particle (counted NFE) | exp fit: rate per NFE (resid) | power fit: slope (resid) | "
+          "NFE for ε = 1 | ε = 0.1 | ε = 0.01 |")
+    print("|---|---|---|---|---|---|---|")
+    for k in order:
+        if not k.startswith("fors") or k.endswith("κ=0"):
+            continue
+        rs = cm[k]
+        x = np.array([r["nfe"] for r in rs])
+        y = np.array([r["clipped"] / r["N"] for r in rs])
+        sel = (y > 0) & (np.array([r["segments"] for r in rs]) >= 6)
+        pe = np.polyfit(x[sel], np.log(y[sel]), 1)
+        pp = np.polyfit(np.log(x[sel]), np.log(y[sel]), 1)
+        re = float(np.std(np.log(y[sel]) - np.polyval(pe, x[sel])))
+        rp = float(np.std(np.log(y[sel]) - np.polyval(pp, np.log(x[sel]))))
+        cells = []
+        for eps in (1, 0.1, 0.01):
+            v = ""
+            for i in range(1, len(x)):
+                if y[i] <= eps < y[i - 1]:
+                    fr = (math.log(y[i - 1]) - math.log(eps)) / (math.log(y[i - 1]) - math.log(y[i]))
+                    v = f"{x[i - 1] + fr * (x[i] - x[i - 1]):.0f}"
+                    break
+            cells.append(v or f"> {x[-1]:.0f}")
+        print(f"| {k} | " + ", ".join(f"{b:.3g} ({a:.0f})" for a, b in zip(x, y)) +
+              f" | {pe[0]:.4f} ({re:.2f}) | {pp[0]:.2f} ({rp:.2f}) | " + " | ".join(cells) + " |")
+
     print("\n### Dimensional-scaling family (mog-random, K = 8 in a 2-D subspace): moment KL (counted NFE)\n")
     budgets = sorted({r["budget"] for r in dim if r["sampler"] != "exact"})
     print("| sampler | d | " + " | ".join(str(b) for b in budgets) + " |")

@@ -43,6 +43,7 @@
 #include "rtk/error.h"
 #include "rtk/rng.h"
 #include "rtk/sampler.h"
+#include "rtk/update.h"
 
 typedef enum { IN_ULA, IN_MALA, IN_MALA_SCORE, IN_ULD } inner_kind;
 
@@ -329,13 +330,13 @@ static void score_energy_diff(const rtk_block_ctx *ctx, rtk_ws *w, int n, double
   }
 }
 
-/* dual averaging (Stan's constants), one update with acceptance probability a */
+/* dual averaging (Stan's constants, rtk/update.h), one update with acceptance probability a */
 static void dual_average(rtk_ws *w, int i, int m, double a, double target, double mu) {
-  const double gamma = 0.05, t0 = 10, kappa = 0.75, t = m + 1;
-  w->hbar[i] = (1 - 1 / (t + t0)) * w->hbar[i] + (target - a) / (t + t0);
-  double lt = mu - sqrt(t) / gamma * w->hbar[i], eta = pow(t, -kappa);
-  w->ltbar[i] = eta * lt + (1 - eta) * w->ltbar[i];
-  w->tau[i] = exp(lt);
+  rtk_dual_avg s = {w->tau[i], w->hbar[i], w->ltbar[i]};
+  rtk_dual_average(&s, m, a, target, mu);
+  w->tau[i] = s.tau;
+  w->hbar[i] = s.hbar;
+  w->ltbar[i] = s.ltbar;
 }
 
 static void mala_steps(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int n, int k, const seg_geom *sg,

@@ -1,0 +1,726 @@
+/* The cuda backend (include/rtk/backend.h; docs/design.md, "Backends").
+ *
+ * One MPI rank drives one GPU and runs its whole particle range at once:
+ * the particles, Philox random numbers (Random123 in device code, the same
+ * keys and counters as the cpu backend), the mixture score kernel (two cuBLAS
+ * GEMMs per evaluation plus fused log-sum-exp and score-assembly kernels), the
+ * sampler updates, the Metropolis tests and the boundary histograms all stay
+ * on the device.  Only the final particles, the integer counters and the
+ * histogram counts come back; the driver's reductions and HDF5 are unchanged.
+ *
+ * Rank-count independence (bitwise): every GEMM is issued on G = RTK_CUDA_ROWS
+ * rows whose first row is a global particle id that is a multiple of G (the
+ * rank's range is padded with zero rows on both sides), so a particle meets
+ * the same GEMM shape at the same row offset whatever the number of ranks;
+ * every other kernel is per particle, with in-particle reductions in a fixed
+ * butterfly order; counters are integer atomics.
+ *
+ * The per-element updates are the shared definitions of rtk/update.h. */
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <Random123/philox.h>
+
+extern "C" {
+#include "rtk/backend.h"
+#include "rtk/error.h"
+#include "rtk/mixture.h"
+#include "rtk/rng.h"
+}
+#include "rtk/update.h"
+
+extern "C" const int rtk_have_cuda = 1;
+
+/* rows per cuBLAS call; global ids of a call's first row are multiples of it */
+#define RTK_CUDA_ROWS 16384
+
+#define CU(call)                                                                                             \
+  do {                                                                                                       \
+    cudaError_t e_ = (call);                                                                                 \
+    if (e_ != cudaSuccess) return RTK_ERR(RTK_ERR_RUNTIME, "CUDA: %s: %s", #call, cudaGetErrorString(e_)); \
+  } while (0)
+#define CB(call)                                                                                   \
+  do {                                                                                             \
+    cublasStatus_t s_ = (call);                                                                    \
+    if (s_ != CUBLAS_STATUS_SUCCESS) return RTK_ERR(RTK_ERR_RUNTIME, "cuBLAS: %s: status %d", #call, (int)s_); \
+  } while (0)
+#define LAUNCHED() CU(cudaGetLastError())
+
+static int g_dev = -1;
+static cublasHandle_t g_blas;
+static cudaStream_t g_stream;
+static char g_desc[512];
+
+/* ------------------------------------------------------------------ device helpers */
+
+/* Philox4x64-10 with rng.c's key (seed, id) and counter (c0, c1, purpose, chunk) */
+__device__ static inline philox4x64_ctr_t draw(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose,
+                                               uint64_t chunk) {
+  philox4x64_ctr_t c = {{c0, c1, purpose, chunk}};
+  philox4x64_key_t k = {{seed, id}};
+  return philox4x64(c, k);
+}
+
+/* normals 4 ch .. 4 ch + 3 of a stream (rtk_rng_normals' layout) */
+__device__ static inline void normals4(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose, int ch,
+                                       double z[4]) {
+  philox4x64_ctr_t r = draw(seed, id, c0, c1, purpose, (uint64_t)ch);
+  rtk_box_muller(r.v[0], r.v[1], &z[0], &z[1]);
+  rtk_box_muller(r.v[2], r.v[3], &z[2], &z[3]);
+}
+
+template <class T> __device__ static inline T group_sum(T v, int tpp) {
+  for (int o = tpp / 2; o > 0; o /= 2) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+
+/* ------------------------------------------------------------------ kernels */
+/* Per-coordinate kernels: thread t handles chunk ch = t % nch (coordinates 4ch .. 4ch+3) of real particle
+ * i = t / nch, stored at row off + i; its global id is p0 + i. */
+#define PER_CHUNK_PROLOGUE                                         \
+  const int64_t t = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; \
+  if (t >= n * nch) return;                                        \
+  const int64_t i = t / nch;                                       \
+  const int ch = (int)(t % nch);                                   \
+  const size_t row = off + (size_t)i;                              \
+  const uint64_t id = (uint64_t)(p0 + i);                          \
+  (void)id;
+
+/* x_T ~ N(0, I) (rtk_draw_initial), and Y = [x^2, x] */
+template <class T>
+__global__ void k_init(int64_t n, int d, int nch, size_t off, int64_t p0, uint64_t seed, T *X, T *Y) {
+  PER_CHUNK_PROLOGUE
+  double z[4];
+  normals4(seed, id, 0, 0, RTK_RNG_INIT, ch, z);
+  for (int u = 0; u < 4; u++) {
+    const int j = 4 * ch + u;
+    if (j >= d) break;
+    const T x = (T)z[u];
+    X[row * d + j] = x;
+    Y[row * 2 * d + j] = x * x;
+    Y[row * 2 * d + d + j] = x;
+  }
+}
+
+/* exact samples of p_t (rtk_mixture_sample) */
+template <class T>
+__global__ void k_exact(int64_t n, int d, int nch, size_t off, int64_t p0, uint64_t seed, int K, const double *w,
+                        const double *mu, const double *var, double a, double s2, T *X) {
+  PER_CHUNK_PROLOGUE
+  const double uu = rtk_u01(draw(seed, id, 0, 0, RTK_RNG_EXACT, 0).v[0]);
+  int k = 0;
+  double cum = w[0];
+  while (k < K - 1 && uu >= cum) cum += w[++k];
+  double z[4];
+  normals4(seed, id, 0, 1, RTK_RNG_EXACT, ch, z);
+  for (int u = 0; u < 4; u++) {
+    const int j = 4 * ch + u;
+    if (j >= d) break;
+    const size_t kj = (size_t)k * d + j;
+    X[row * d + j] = (T)(a * mu[kj] + sqrt(a * a * var[kj] + s2) * z[u]);
+  }
+}
+
+/* row-wise log-sum-exp of the logits L + c: L <- responsibilities, logp <- log p_t(x) (one warp per row) */
+template <class T> __global__ void k_lse(int64_t n, int K, size_t off, T *L, const T *c, T *logp) {
+  const int64_t w = ((int64_t)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+  const int lane = threadIdx.x & 31;
+  if (w >= n) return; /* the whole warp */
+  T *l = L + (off + (size_t)w) * K;
+  T mx = -INFINITY;
+  for (int k = lane; k < K; k += 32) {
+    T v = l[k] + c[k];
+    l[k] = v;
+    mx = v > mx ? v : mx;
+  }
+  for (int o = 16; o > 0; o /= 2) {
+    T y = __shfl_xor_sync(0xffffffffu, mx, o);
+    mx = y > mx ? y : mx;
+  }
+  T s = 0;
+  for (int k = lane; k < K; k += 32) {
+    T a = l[k] - mx;
+    T e = a < -40 ? (T)0 : exp(a); /* as the cpu kernel: e^{-40} is below the sum's rounding */
+    l[k] = e;
+    s += e;
+  }
+  s = group_sum(s, 32);
+  const T inv = 1 / s;
+  for (int k = lane; k < K; k += 32) l[k] *= inv;
+  if (logp && lane == 0) logp[off + w] = mx + log(s);
+}
+
+/* score = P1 - x o P2 with P = R [MA | A] */
+template <class T>
+__global__ void k_score(int64_t n, int d, int nch, size_t off, int64_t p0, const T *X, const T *P, T *S) {
+  PER_CHUNK_PROLOGUE
+  for (int u = 0; u < 4; u++) {
+    const int j = 4 * ch + u;
+    if (j >= d) break;
+    const T x = X[row * d + j];
+    S[row * d + j] = P[row * 2 * d + j] - x * P[row * 2 * d + d + j];
+  }
+}
+
+/* one ddpm step (rtk_ddpm_update) with the score assembled from P; writes Y for the next evaluation */
+template <class T>
+__global__ void k_ddpm(int64_t n, int d, int nch, size_t off, int64_t p0, uint64_t seed, int k, rtk_ddpm_coef cf,
+                       T *X, const T *P, T *Y) {
+  PER_CHUNK_PROLOGUE
+  double z[4];
+  normals4(seed, id, (uint64_t)k, 0, RTK_RNG_STEP, ch, z);
+  for (int u = 0; u < 4; u++) {
+    const int j = 4 * ch + u;
+    if (j >= d) break;
+    const T x = X[row * d + j], s = P[row * 2 * d + j] - x * P[row * 2 * d + d + j];
+    const T xn = (T)rtk_ddpm_update(&cf, x, s, z[u]);
+    X[row * d + j] = xn;
+    Y[row * 2 * d + j] = xn * xn;
+    Y[row * 2 * d + d + j] = xn;
+  }
+}
+
+/* RTK segment start z_0 from x' (sampler_rtk.c init_segment) */
+template <class T>
+__global__ void k_seg_init(int64_t n, int d, int nch, size_t off, int64_t p0, uint64_t seed, int k, int init,
+                           int have_score, double eh, double b, double sd, const T *X, const T *S, T *Z, T *Y) {
+  PER_CHUNK_PROLOGUE
+  double z[4] = {0, 0, 0, 0};
+  if (init != RTK_INIT_MEAN) normals4(seed, id, (uint64_t)k, 0, RTK_RNG_SEGINIT, ch, z);
+  for (int u = 0; u < 4; u++) {
+    const int j = 4 * ch + u;
+    if (j >= d) break;
+    const double x = X[row * d + j];
+    double v;
+    if (init == RTK_INIT_MEAN)
+      v = eh * x;
+    else if (init == RTK_INIT_GAUSSIAN)
+      v = eh * x + sd * z[u];
+    else
+      v = eh * x + (have_score ? b * (double)S[row * d + j] : 0) + sd * z[u];
+    const T zz = (T)v;
+    Z[row * d + j] = zz;
+    Y[row * 2 * d + j] = zz * zz;
+    Y[row * 2 * d + d + j] = zz;
+  }
+}
+
+/* MALA proposal zp = z - tau grad g(z) + sqrt(2 tau) xi; writes Y for its evaluation */
+template <class T>
+__global__ void k_propose(int64_t n, int d, int nch, size_t off, int64_t p0, uint64_t seed, int k, int m, double tau,
+                          const T *Z, const T *G, T *Zp, T *Y) {
+  PER_CHUNK_PROLOGUE
+  double z[4];
+  normals4(seed, id, (uint64_t)k, (uint64_t)m + 1, RTK_RNG_PROPOSE, ch, z);
+  const double sq = sqrt(2 * tau);
+  for (int u = 0; u < 4; u++) {
+    const int j = 4 * ch + u;
+    if (j >= d) break;
+    const double step = -tau * (double)G[row * d + j] + sq * z[u];
+    const T zp = (T)((double)Z[row * d + j] + step);
+    Zp[row * d + j] = zp;
+    Y[row * 2 * d + j] = zp * zp;
+    Y[row * 2 * d + d + j] = zp;
+  }
+}
+
+/* Per-particle group kernels: tpp threads (a power of two <= 32) share particle i = t / tpp; lane l takes
+ * chunks l, l + tpp, ...; sums meet by butterfly shuffles (a fixed order).  Every thread of a warp runs
+ * the shuffles, also past n. */
+#define GROUP_PROLOGUE                                                    \
+  const int64_t t = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;       \
+  const int64_t i = t / tpp;                                              \
+  const int lane = (int)(t % tpp);                                        \
+  const bool active = i < n;                                              \
+  const size_t row = off + (size_t)(active ? i : 0);
+
+/* segment gradient and energy at the chain's start (sampler_rtk.c eval_segment):
+ * s = P1 - z P2, r = x' - e z, grad = -s - e r / q, g = -log p + |r|^2 / (2q) */
+template <class T>
+__global__ void k_seg_eval(int64_t n, int d, int nch, int tpp, size_t off, double e, double q, const T *X, const T *Z,
+                           const T *P, const T *lp, T *S, T *G, T *g) {
+  GROUP_PROLOGUE
+  T quad = 0;
+  if (active)
+    for (int ch = lane; ch < nch; ch += tpp)
+      for (int u = 0; u < 4; u++) {
+        const int j = 4 * ch + u;
+        if (j >= d) break;
+        const T z = Z[row * d + j], s = P[row * 2 * d + j] - z * P[row * 2 * d + d + j];
+        const T r = X[row * d + j] - (T)e * z;
+        quad += r * r;
+        S[row * d + j] = s;
+        G[row * d + j] = -s - (T)e * r / (T)q;
+      }
+  quad = group_sum(quad, tpp);
+  if (active && lane == 0) g[row] = -lp[row] + quad / (T)(2 * q);
+}
+
+/* MALA accept/reject of the proposal Zp (evaluated: P, lp) against the chain state (Z, G, S, g) */
+template <class T>
+__global__ void k_accept(int64_t n, int d, int nch, int tpp, size_t off, int64_t p0, uint64_t seed, int k, int m,
+                         double e, double q, double tau, const T *X, const T *Zp, const T *P, const T *lp, T *Z, T *G,
+                         T *S, T *g, unsigned long long *acc) {
+  GROUP_PROLOGUE
+  const T te = (T)e, tq = (T)q, tt = (T)tau;
+  T quad = 0, fwd = 0, bwd = 0;
+  if (active)
+    for (int ch = lane; ch < nch; ch += tpp)
+      for (int u = 0; u < 4; u++) {
+        const int j = 4 * ch + u;
+        if (j >= d) break;
+        const size_t ij = row * d + j;
+        const T zp = Zp[ij], z = Z[ij], sp = P[row * 2 * d + j] - zp * P[row * 2 * d + d + j];
+        const T r = X[ij] - te * zp, grp = -sp - te * r / tq;
+        const T a = zp - z + tt * G[ij], b = z - zp + tt * grp;
+        quad += r * r;
+        fwd += a * a;
+        bwd += b * b;
+      }
+  quad = group_sum(quad, tpp);
+  fwd = group_sum(fwd, tpp);
+  bwd = group_sum(bwd, tpp);
+  bool accept = false;
+  T gp = 0;
+  if (active) {
+    gp = -lp[row] + quad / (T)(2 * q);
+    const double log_alpha = -((double)gp - (double)g[row]) - (double)bwd / (4 * tau) + (double)fwd / (4 * tau);
+    const double uu = rtk_u01(draw(seed, (uint64_t)(p0 + i), (uint64_t)k, (uint64_t)m + 1, RTK_RNG_ACCEPT, 0).v[0]);
+    accept = log(uu) < log_alpha;
+  }
+  if (accept) {
+    for (int ch = lane; ch < nch; ch += tpp)
+      for (int u = 0; u < 4; u++) {
+        const int j = 4 * ch + u;
+        if (j >= d) break;
+        const size_t ij = row * d + j;
+        const T zp = Zp[ij], sp = P[row * 2 * d + j] - zp * P[row * 2 * d + d + j];
+        const T r = X[ij] - te * zp;
+        Z[ij] = zp;
+        S[ij] = sp;
+        G[ij] = -sp - te * r / tq;
+      }
+    if (lane == 0) g[row] = gp;
+  }
+  /* one atomic per warp: the accepted particles' group leaders */
+  const unsigned bal = __ballot_sync(0xffffffffu, accept && lane == 0);
+  if ((threadIdx.x & 31) == 0 && bal) atomicAdd(acc, (unsigned long long)__popc(bal));
+}
+
+/* histogram counts of coordinates j0 .. j0+J-1 (shared-memory counters, then one atomic per bin and block) */
+template <class T>
+__global__ void k_hist(int64_t n, int d, size_t off, const T *X, const double *lo, const double *hi, int nb, int j0,
+                       int J, unsigned long long *count) {
+  extern __shared__ unsigned int sh[];
+  const int nbin = nb + 2;
+  for (int b = threadIdx.x; b < J * nbin; b += blockDim.x) sh[b] = 0;
+  __syncthreads();
+  for (int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; e < n * J; e += (int64_t)gridDim.x * blockDim.x) {
+    const int64_t r = e / J;
+    const int j = j0 + (int)(e % J);
+    atomicAdd(&sh[(j - j0) * nbin + rtk_hist_bin((double)X[(off + r) * d + j], lo[j], hi[j], nb)], 1u);
+  }
+  __syncthreads();
+  for (int b = threadIdx.x; b < J * nbin; b += blockDim.x)
+    if (sh[b]) atomicAdd(&count[(size_t)j0 * nbin + b], (unsigned long long)sh[b]);
+}
+/* the same with global counters (bins too many for shared memory) */
+template <class T>
+__global__ void k_hist_global(int64_t n, int d, size_t off, const T *X, const double *lo, const double *hi, int nb,
+                              unsigned long long *count) {
+  for (int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; e < n * d; e += (int64_t)gridDim.x * blockDim.x) {
+    const int j = (int)(e % d);
+    atomicAdd(&count[(size_t)j * (nb + 2) + rtk_hist_bin((double)X[(off + e / d) * d + j], lo[j], hi[j], nb)], 1ull);
+  }
+}
+
+/* ------------------------------------------------------------------ cuBLAS by type */
+static cublasStatus_t gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const double *A, int lda,
+                           const double *B, int ldb, double *C, int ldc) {
+  const double one = 1, zero = 0;
+  return cublasDgemm(g_blas, ta, tb, m, n, k, &one, A, lda, B, ldb, &zero, C, ldc);
+}
+static cublasStatus_t gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const float *A, int lda,
+                           const float *B, int ldb, float *C, int ldc) {
+  const float one = 1, zero = 0;
+  return cublasSgemm(g_blas, ta, tb, m, n, k, &one, A, lda, B, ldb, &zero, C, ldc);
+}
+
+/* ------------------------------------------------------------------ one run */
+template <class T> struct dev_run {
+  const rtk_dev_job *job;
+  const rtk_mixture *mix;
+  int d, K, nch, tpp;
+  int64_t n, p0;
+  size_t R, off; /* padded rows, first real row */
+  T *X, *Z, *Zp, *G, *S, *Y, *L, *P, *lp, *g;
+  T *C1, *C2, *c; /* [K][2d] = [-A/2 | MA], [K][2d] = [MA | A], [K] */
+  T *hC1, *hC2, *hc, *hX;
+  rtk_mixcoef coef;
+  double *dlo, *dhi;          /* [nbnd][d] */
+  unsigned long long *dcount; /* [nbnd][d][nb+2] */
+  unsigned long long *dacc;   /* [S] accepted proposals */
+  double *dw, *dmu, *dvar;    /* exact sampler: the mixture */
+};
+
+template <class T> static void run_free(dev_run<T> *r) {
+  void *dev[] = {r->X, r->Z, r->Zp, r->G, r->S, r->Y, r->L, r->P, r->lp, r->g, r->C1, r->C2, r->c,
+                 r->dlo, r->dhi, r->dcount, r->dacc, r->dw, r->dmu, r->dvar};
+  for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) cudaFree(dev[i]);
+  free(r->hC1);
+  free(r->hC2);
+  free(r->hc);
+  free(r->hX);
+  if (r->coef.A) rtk_mixcoef_free(&r->coef);
+}
+
+static inline unsigned blocks_for(int64_t threads, int bs) { return (unsigned)((threads + bs - 1) / bs); }
+
+template <class T> static int halloc(T **p, size_t n) {
+  *p = (T *)calloc(n ? n : 1, sizeof(T));
+  return *p ? RTK_OK : RTK_ERR(RTK_ERR_MEM, "out of memory (%zu elements)", n);
+}
+
+template <class T> static int dalloc(T **p, size_t n) {
+  CU(cudaMalloc((void **)p, (n ? n : 1) * sizeof(T)));
+  CU(cudaMemsetAsync(*p, 0, (n ? n : 1) * sizeof(T), g_stream));
+  return RTK_OK;
+}
+
+/* coefficients of p_t on the device */
+template <class T> static int set_time(dev_run<T> *r, double t) {
+  rtk_mixcoef_set_time(r->mix, t, &r->coef);
+  const int K = r->K, d = r->d;
+  for (int k = 0; k < K; k++) {
+    for (int j = 0; j < d; j++) {
+      const double A = r->coef.A[(size_t)k * d + j], MA = r->coef.MA[(size_t)k * d + j];
+      r->hC1[(size_t)k * 2 * d + j] = (T)(-0.5 * A);
+      r->hC1[(size_t)k * 2 * d + d + j] = (T)MA;
+      r->hC2[(size_t)k * 2 * d + j] = (T)MA;
+      r->hC2[(size_t)k * 2 * d + d + j] = (T)A;
+    }
+    r->hc[k] = (T)r->coef.c[k];
+  }
+  CU(cudaMemcpyAsync(r->C1, r->hC1, sizeof(T) * K * 2 * d, cudaMemcpyHostToDevice, g_stream));
+  CU(cudaMemcpyAsync(r->C2, r->hC2, sizeof(T) * K * 2 * d, cudaMemcpyHostToDevice, g_stream));
+  CU(cudaMemcpyAsync(r->c, r->hc, sizeof(T) * K, cudaMemcpyHostToDevice, g_stream));
+  return RTK_OK;
+}
+
+/* score (P) and log-density (lp, if logp) of the rows held in Y, at the time last set:
+ * L = Y C1^T (+ c), softmax, P = R C2; GEMMs of RTK_CUDA_ROWS rows each (row-major via column-major cuBLAS) */
+template <class T> static int eval(dev_run<T> *r, int logp) {
+  const int d = r->d, K = r->K, G = RTK_CUDA_ROWS;
+  for (size_t c0 = 0; c0 < r->R; c0 += G)
+    CB(gemm(CUBLAS_OP_T, CUBLAS_OP_N, K, G, 2 * d, r->C1, 2 * d, r->Y + c0 * 2 * d, 2 * d, r->L + c0 * K, K));
+  k_lse<T><<<blocks_for(r->n * 32, 256), 256, 0, g_stream>>>(r->n, K, r->off, r->L, r->c, logp ? r->lp : nullptr);
+  LAUNCHED();
+  for (size_t c0 = 0; c0 < r->R; c0 += G)
+    CB(gemm(CUBLAS_OP_N, CUBLAS_OP_N, 2 * d, G, K, r->C2, 2 * d, r->L + c0 * K, K, r->P + c0 * 2 * d, 2 * d));
+  return RTK_OK;
+}
+
+/* boundary k: histogram counts on the device; the driver's hook (progress, and X if asked) */
+template <class T> static int boundary(dev_run<T> *r, int k) {
+  const rtk_dev_job *job = r->job;
+  const int d = r->d;
+  if (k < job->nbnd) {
+    const int nb = job->bh[k].nbins, nbin = nb + 2;
+    unsigned long long *cnt = r->dcount + (size_t)k * d * nbin;
+    const double *lo = r->dlo + (size_t)k * d, *hi = r->dhi + (size_t)k * d;
+    const int maxJ = 40960 / (4 * nbin);
+    if (maxJ >= 1) {
+      for (int j0 = 0; j0 < d; j0 += maxJ) {
+        const int J = d - j0 < maxJ ? d - j0 : maxJ;
+        int64_t work = r->n * J;
+        unsigned nblk = blocks_for(work, 256);
+        if (nblk > 1024) nblk = 1024;
+        k_hist<T><<<nblk, 256, sizeof(unsigned) * J * nbin, g_stream>>>(r->n, d, r->off, r->X, lo, hi, nb, j0, J, cnt);
+        LAUNCHED();
+      }
+    } else {
+      unsigned nblk = blocks_for(r->n * d, 256);
+      if (nblk > 4096) nblk = 4096;
+      k_hist_global<T><<<nblk, 256, 0, g_stream>>>(r->n, d, r->off, r->X, lo, hi, nb, cnt);
+      LAUNCHED();
+    }
+  }
+  const rtk_block_ctx *ctx = job->ctx;
+  if (!ctx->at_boundary) return RTK_OK;
+  double *Xh = NULL;
+  if (job->copy_boundaries) {
+    CU(cudaMemcpyAsync(r->hX, r->X + r->off * d, sizeof(T) * r->n * d, cudaMemcpyDeviceToHost, g_stream));
+    CU(cudaStreamSynchronize(g_stream));
+    if (sizeof(T) == sizeof(double)) {
+      Xh = (double *)r->hX;
+    } else {
+      for (size_t i = 0; i < (size_t)r->n * d; i++) job->X[i] = (double)r->hX[i];
+      Xh = job->X;
+    }
+  }
+  ctx->at_boundary(ctx->user, k, r->p0, (int)r->n, Xh);
+  return RTK_OK;
+}
+
+#define CANCEL_CHECK(ctx) \
+  if (RTK_CANCELLED(ctx)) return RTK_ERR(RTK_ERR_INTERRUPTED, "interrupted by a signal")
+
+template <class T> static int run_exact(dev_run<T> *r) {
+  const rtk_block_ctx *ctx = r->job->ctx;
+  const rtk_mixture *m = r->mix;
+  const double t = ctx->cfg->delta;
+  CU(cudaMemcpyAsync(r->dw, m->w, sizeof(double) * m->K, cudaMemcpyHostToDevice, g_stream));
+  CU(cudaMemcpyAsync(r->dmu, m->mu, sizeof(double) * m->K * m->d, cudaMemcpyHostToDevice, g_stream));
+  CU(cudaMemcpyAsync(r->dvar, m->var, sizeof(double) * m->K * m->d, cudaMemcpyHostToDevice, g_stream));
+  k_exact<T><<<blocks_for(r->n * r->nch, 256), 256, 0, g_stream>>>(r->n, r->d, r->nch, r->off, r->p0, ctx->seed,
+                                                                    m->K, r->dw, r->dmu, r->dvar, rtk_alpha(t),
+                                                                    rtk_sigma2(t), r->X);
+  LAUNCHED();
+  return boundary(r, 0);
+}
+
+template <class T> static int run_ddpm(dev_run<T> *r, rtk_stats *st) {
+  const rtk_block_ctx *ctx = r->job->ctx;
+  const rtk_plan *p = ctx->plan;
+  const int euler = ctx->cfg->variant == RTK_DDPM_EULER;
+  const unsigned nb = blocks_for(r->n * r->nch, 256);
+  RTK_CHECK(boundary(r, 0));
+  for (int k = 0; k < p->nseg; k++) {
+    CANCEL_CHECK(ctx);
+    const double t0 = rtk_now(), t = p->times[k], h = t - p->times[k + 1];
+    RTK_CHECK(set_time(r, t));
+    RTK_CHECK(eval(r, 0));
+    k_ddpm<T><<<nb, 256, 0, g_stream>>>(r->n, r->d, r->nch, r->off, r->p0, ctx->seed, k, rtk_ddpm_coefs(h, euler), r->X,
+                                        r->P, r->Y);
+    LAUNCHED();
+    st->nfe[k] += r->n;
+    CU(cudaStreamSynchronize(g_stream));
+    st->seconds[k] += rtk_now() - t0;
+    RTK_CHECK(boundary(r, k + 1));
+  }
+  return RTK_OK;
+}
+
+template <class T> static int run_mala(dev_run<T> *r, rtk_stats *st) {
+  const rtk_block_ctx *ctx = r->job->ctx;
+  const rtk_plan *p = ctx->plan;
+  const int init = ctx->cfg->init, d = r->d, nch = r->nch, tpp = r->tpp;
+  const unsigned nb = blocks_for(r->n * nch, 256), ng = blocks_for(r->n * tpp, 256);
+  const int64_t n = r->n;
+  int have_score = 0;
+  RTK_CHECK(boundary(r, 0));
+  for (int k = 0; k < p->nseg; k++) {
+    CANCEL_CHECK(ctx);
+    const double t0 = rtk_now(), tf = p->times[k], tt = p->times[k + 1], h = tf - tt;
+    const double e = exp(-h), q = -expm1(-2 * h), tau = p->tau[k];
+    if (init == RTK_INIT_DDPM && !have_score) { /* s_tf(x'): X's Y rows are current (k_init) */
+      RTK_CHECK(set_time(r, tf));
+      RTK_CHECK(eval(r, 0));
+      k_score<T><<<nb, 256, 0, g_stream>>>(n, d, nch, r->off, r->p0, r->X, r->P, r->S);
+      LAUNCHED();
+      st->nfe[k] += n;
+      have_score = 1;
+    }
+    k_seg_init<T><<<nb, 256, 0, g_stream>>>(n, d, nch, r->off, r->p0, ctx->seed, k, init, have_score, exp(h),
+                                            2 * expm1(h), sqrt(expm1(2 * h)), r->X, r->S, r->Z, r->Y);
+    LAUNCHED();
+    RTK_CHECK(set_time(r, tt));
+    RTK_CHECK(eval(r, 1));
+    k_seg_eval<T><<<ng, 256, 0, g_stream>>>(n, d, nch, tpp, r->off, e, q, r->X, r->Z, r->P, r->lp, r->S, r->G, r->g);
+    LAUNCHED();
+    st->nfe[k] += n;
+    for (int m = 0; m < p->inner[k]; m++) {
+      CANCEL_CHECK(ctx);
+      k_propose<T><<<nb, 256, 0, g_stream>>>(n, d, nch, r->off, r->p0, ctx->seed, k, m, tau, r->Z, r->G, r->Zp, r->Y);
+      LAUNCHED();
+      RTK_CHECK(eval(r, 1));
+      k_accept<T><<<ng, 256, 0, g_stream>>>(n, d, nch, tpp, r->off, r->p0, ctx->seed, k, m, e, q, tau, r->X, r->Zp,
+                                            r->P, r->lp, r->Z, r->G, r->S, r->g, r->dacc + k);
+      LAUNCHED();
+      st->nfe[k] += n;
+      st->propose[k] += n;
+    }
+    T *tmp = r->X; /* the chain's last state is the particle; the old x' buffer becomes the next chain's */
+    r->X = r->Z;
+    r->Z = tmp;
+    have_score = 1; /* S = s_tt(X), the next segment's s_tf(x') */
+    CU(cudaStreamSynchronize(g_stream));
+    st->seconds[k] += rtk_now() - t0;
+    RTK_CHECK(boundary(r, k + 1));
+  }
+  return RTK_OK;
+}
+
+template <class T> static int run_typed(const rtk_dev_job *job, rtk_stats *st, dev_run<T> *r) {
+  const rtk_block_ctx *ctx = job->ctx;
+  const rtk_mixture *mix = ctx->mix;
+  const int d = mix->d, K = mix->K, S = ctx->plan->nseg;
+  const int64_t G = RTK_CUDA_ROWS;
+  r->job = job;
+  r->mix = mix;
+  r->d = d;
+  r->K = K;
+  r->n = job->n;
+  r->p0 = job->p0;
+  r->nch = (d + 3) / 4;
+  r->tpp = 1;
+  while (r->tpp < r->nch && r->tpp < 32) r->tpp *= 2;
+  const int64_t base = job->p0 / G * G, end = (job->p0 + job->n + G - 1) / G * G;
+  r->R = (size_t)(end - base);
+  r->off = (size_t)(job->p0 - base);
+  const size_t R = r->R;
+  const int mala = job->sampler == &rtk_sampler_rtk_mala, exact = job->sampler == &rtk_sampler_exact;
+  RTK_CHECK(dalloc(&r->X, R * d));
+  if (!exact) {
+    RTK_CHECK(dalloc(&r->Y, R * 2 * d));
+    RTK_CHECK(dalloc(&r->L, R * K));
+    RTK_CHECK(dalloc(&r->P, R * 2 * d));
+    RTK_CHECK(dalloc(&r->C1, (size_t)K * 2 * d));
+    RTK_CHECK(dalloc(&r->C2, (size_t)K * 2 * d));
+    RTK_CHECK(dalloc(&r->c, (size_t)K));
+    RTK_CHECK(halloc(&r->hC1, (size_t)K * 2 * d));
+    RTK_CHECK(halloc(&r->hC2, (size_t)K * 2 * d));
+    RTK_CHECK(halloc(&r->hc, K));
+    RTK_CHECK(rtk_mixcoef_init(mix, &r->coef));
+  }
+  if (mala) {
+    RTK_CHECK(dalloc(&r->Z, R * d));
+    RTK_CHECK(dalloc(&r->Zp, R * d));
+    RTK_CHECK(dalloc(&r->G, R * d));
+    RTK_CHECK(dalloc(&r->S, R * d));
+    RTK_CHECK(dalloc(&r->lp, R));
+    RTK_CHECK(dalloc(&r->g, R));
+  }
+  if (exact) {
+    RTK_CHECK(dalloc(&r->dw, (size_t)K));
+    RTK_CHECK(dalloc(&r->dmu, (size_t)K * d));
+    RTK_CHECK(dalloc(&r->dvar, (size_t)K * d));
+  }
+  RTK_CHECK(dalloc(&r->dacc, (size_t)(S > 0 ? S : 1)));
+  if (job->nbnd > 0) {
+    const int nbin = job->bh[0].nbins + 2;
+    RTK_CHECK(dalloc(&r->dlo, (size_t)job->nbnd * d));
+    RTK_CHECK(dalloc(&r->dhi, (size_t)job->nbnd * d));
+    RTK_CHECK(dalloc(&r->dcount, (size_t)job->nbnd * d * nbin));
+    for (int k = 0; k < job->nbnd; k++) {
+      CU(cudaMemcpyAsync(r->dlo + (size_t)k * d, job->bh[k].lo, sizeof(double) * d, cudaMemcpyHostToDevice, g_stream));
+      CU(cudaMemcpyAsync(r->dhi + (size_t)k * d, job->bh[k].hi, sizeof(double) * d, cudaMemcpyHostToDevice, g_stream));
+    }
+  }
+  if (job->copy_boundaries || sizeof(T) != sizeof(double)) RTK_CHECK(halloc(&r->hX, (size_t)job->n * d));
+  if (!exact) {
+    k_init<T><<<blocks_for(r->n * r->nch, 256), 256, 0, g_stream>>>(r->n, d, r->nch, r->off, r->p0, ctx->seed, r->X,
+                                                                     r->Y);
+    LAUNCHED();
+  }
+  if (exact) RTK_CHECK(run_exact(r));
+  else if (mala) RTK_CHECK(run_mala(r, st));
+  else RTK_CHECK(run_ddpm(r, st));
+  /* results back: final particles, acceptance counters, boundary histograms */
+  if (sizeof(T) == sizeof(double)) {
+    CU(cudaMemcpyAsync(job->X, r->X + r->off * d, sizeof(double) * r->n * d, cudaMemcpyDeviceToHost, g_stream));
+  } else {
+    CU(cudaMemcpyAsync(r->hX, r->X + r->off * d, sizeof(T) * r->n * d, cudaMemcpyDeviceToHost, g_stream));
+  }
+  unsigned long long *acc = (unsigned long long *)calloc((size_t)(S > 0 ? S : 1), sizeof *acc);
+  if (!acc) return RTK_ERR(RTK_ERR_MEM, "out of memory");
+  cudaError_t ce = cudaMemcpyAsync(acc, r->dacc, sizeof *acc * (S > 0 ? S : 1), cudaMemcpyDeviceToHost, g_stream);
+  if (ce == cudaSuccess) ce = cudaStreamSynchronize(g_stream);
+  for (int k = 0; k < S && ce == cudaSuccess; k++) st->accept[k] += (int64_t)acc[k];
+  free(acc);
+  CU(ce);
+  if (sizeof(T) != sizeof(double))
+    for (size_t i = 0; i < (size_t)r->n * d; i++) job->X[i] = (double)r->hX[i];
+  if (job->nbnd > 0) {
+    const int nbin = job->bh[0].nbins + 2;
+    const size_t nc = (size_t)d * nbin;
+    unsigned long long *h = (unsigned long long *)malloc(sizeof *h * nc);
+    if (!h) return RTK_ERR(RTK_ERR_MEM, "out of memory");
+    for (int k = 0; k < job->nbnd && ce == cudaSuccess; k++) {
+      ce = cudaMemcpy(h, r->dcount + (size_t)k * nc, sizeof *h * nc, cudaMemcpyDeviceToHost);
+      for (size_t b = 0; b < nc && ce == cudaSuccess; b++) job->bh[k].count[b] += (int64_t)h[b];
+    }
+    free(h);
+    CU(ce);
+  }
+  return RTK_OK;
+}
+
+/* ------------------------------------------------------------------ the ops */
+static int check(const rtk_sampler_ops *s, const rtk_score_ops *score, int precision, const rtk_sampler_cfg *cfg,
+                 int64_t trace) {
+  (void)precision;
+  if (s != &rtk_sampler_exact && s != &rtk_sampler_ddpm && s != &rtk_sampler_rtk_mala)
+    return RTK_ERR(RTK_ERR_INPUT,
+                   "sampler %s is not ported to the cuda backend yet (cuda runs exact, ddpm, rtk-mala); "
+                   "run it with run.backend = cpu",
+                   s->name);
+  if (score && score != &rtk_score_exact)
+    return RTK_ERR(RTK_ERR_INPUT, "score.model = %s is not available on the cuda backend (only exact)", score->name);
+  if (s == &rtk_sampler_rtk_mala) {
+    if (cfg->step_mode == RTK_STEP_ADAPTIVE)
+      return RTK_ERR(RTK_ERR_INPUT, "rtk-mala: step_mode = adaptive is not ported to the cuda backend yet");
+    if (cfg->radius > 0)
+      return RTK_ERR(RTK_ERR_INPUT, "rtk-mala: radius > 0 (projected MALA) is not ported to the cuda backend yet");
+    if (trace > 0) return RTK_ERR(RTK_ERR_INPUT, "output.trace is not available on the cuda backend");
+  }
+  return RTK_OK;
+}
+
+static int attach(int local_rank, int local_size) {
+  if (g_dev >= 0) return RTK_OK;
+  int n = 0;
+  cudaError_t e = cudaGetDeviceCount(&n);
+  if (e != cudaSuccess || n == 0)
+    return RTK_ERR(RTK_ERR_INPUT, "run.backend = cuda: no CUDA device on this node (%s)",
+                   e != cudaSuccess ? cudaGetErrorString(e) : "0 devices");
+  if (local_size > n)
+    return RTK_ERR(RTK_ERR_INPUT,
+                   "run.backend = cuda: %d ranks on this node but %d GPU%s; run one rank per GPU (at most %d per node)",
+                   local_size, n, n == 1 ? "" : "s", n);
+  CU(cudaSetDevice(local_rank));
+  cudaDeviceProp prop;
+  CU(cudaGetDeviceProperties(&prop, local_rank));
+  CU(cudaStreamCreateWithFlags(&g_stream, cudaStreamNonBlocking));
+  CB(cublasCreate(&g_blas));
+  CB(cublasSetStream(g_blas, g_stream));
+  snprintf(g_desc, sizeof g_desc, "GPU %d of %d: %s, %d SMs, %.1f GiB", local_rank, n, prop.name,
+           prop.multiProcessorCount, prop.totalGlobalMem / 1073741824.0);
+  g_dev = local_rank;
+  return RTK_OK;
+}
+
+static void detach(void) {
+  if (g_dev < 0) return;
+  cublasDestroy(g_blas);
+  cudaStreamDestroy(g_stream);
+  g_dev = -1;
+}
+
+static const char *describe(void) { return g_desc; }
+
+static int run(const rtk_dev_job *job, rtk_stats *st) {
+  if (g_dev < 0) return RTK_ERR(RTK_ERR_RUNTIME, "cuda backend: no device attached");
+  if (job->n <= 0) return RTK_OK;
+  int rc;
+  if (job->precision == RTK_PREC_FP32) {
+    dev_run<float> r;
+    memset(&r, 0, sizeof r);
+    rc = run_typed(job, st, &r);
+    run_free(&r);
+  } else {
+    dev_run<double> r;
+    memset(&r, 0, sizeof r);
+    rc = run_typed(job, st, &r);
+    run_free(&r);
+  }
+  if (rc) return rtk_error_trace(rc, __FILE__, __LINE__, __func__);
+  return RTK_OK;
+}
+
+extern "C" const rtk_backend_ops rtk_backend_cuda = {"cuda", check, attach, run, detach, describe};

@@ -13,13 +13,21 @@
 /* ---- random numbers: the transform of Philox words (rng.c's layout) ---- */
 /* 53 random bits to a double in the open interval (0, 1) */
 RTK_HD static inline double rtk_u01(uint64_t x) { return ((double)(x >> 11) + 0.5) * 0x1.0p-53; }
-/* Box-Muller: two Philox words -> two standard normals (rng.c: words 0,1 and 2,3 of each draw) */
+/* Box-Muller: two Philox words -> two standard normals, angle pi h with h = 2 u(b) in (0, 2)
+ * (the transform of rng.c after H11b's change, COORD 03:02: ln u and sincospi of h; device code uses
+ * CUDA's log and sincospi, so normals may differ from the cpu's in the last bits) */
 RTK_HD static inline void rtk_box_muller(uint64_t a, uint64_t b, double *z0, double *z1) {
-  const double two_pi = 6.283185307179586476925286766559;
   double rad = sqrt(-2.0 * log(rtk_u01(a)));
-  double ang = two_pi * rtk_u01(b);
-  *z0 = rad * cos(ang);
-  *z1 = rad * sin(ang);
+  double h = ((double)(b >> 11) + 0.5) * 0x1.0p-52;
+  double s, c;
+#ifdef __CUDA_ARCH__
+  sincospi(h, &s, &c);
+#else
+  c = cos(3.141592653589793238462643383279502884 * h);
+  s = sin(3.141592653589793238462643383279502884 * h);
+#endif
+  *z0 = rad * c;
+  *z1 = rad * s;
 }
 
 /* ---- ddpm: x <- a x + b s + sd xi over a step h (SPEC §3.1) ---- */

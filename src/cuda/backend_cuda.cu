@@ -55,6 +55,7 @@ static int g_dev = -1;
 static cublasHandle_t g_blas;
 static cudaStream_t g_stream;
 static char g_desc[512];
+static int g_sms = 132; /* multiprocessors of the attached device */
 
 /* ------------------------------------------------------------------ device helpers */
 
@@ -439,7 +440,7 @@ template <class T> static int boundary(dev_run<T> *r, int k) {
         const int J = d - j0 < maxJ ? d - j0 : maxJ;
         int64_t work = r->n * J;
         unsigned nblk = blocks_for(work, 256);
-        if (nblk > 1024) nblk = 1024;
+        if (nblk > 2u * g_sms) nblk = 2u * g_sms; /* few blocks: each flushes its counters with global atomics */
         k_hist<T><<<nblk, 256, sizeof(unsigned) * J * nbin, g_stream>>>(r->n, d, r->off, r->X, lo, hi, nb, j0, J, cnt);
         LAUNCHED();
       }
@@ -651,6 +652,110 @@ template <class T> static int run_typed(const rtk_dev_job *job, rtk_stats *st, d
   return RTK_OK;
 }
 
+static int attach(int local_rank, int local_size);
+
+/* ------------------------------------------------------------------ benchmark (bench/bench_cuda.c) */
+/* Seconds per score evaluation (score and log-density) of N particles, K components, dimension d, and
+ * seconds per cuBLAS GEMM of size gm x gm x gm, same type; medians of reps after a warm-up. */
+template <class T> static int bench_typed(int N, int K, int d, int gm, int reps, double *sec_eval, double *sec_gemm) {
+  rtk_mixture *mix;
+  RTK_CHECK(rtk_mixture_alloc(K, d, &mix));
+  for (int k = 0; k < K; k++) {
+    mix->w[k] = 1.0 / K;
+    for (int j = 0; j < d; j++) {
+      mix->mu[(size_t)k * d + j] = sin(1.0 + k * 0.37 + j * 0.11);
+      mix->var[(size_t)k * d + j] = 0.05 + 0.01 * ((k + j) % 7);
+    }
+  }
+  dev_run<T> r;
+  memset(&r, 0, sizeof r);
+  r.mix = mix;
+  r.d = d;
+  r.K = K;
+  r.n = N;
+  r.nch = (d + 3) / 4;
+  r.R = (size_t)((N + RTK_CUDA_ROWS - 1) / RTK_CUDA_ROWS) * RTK_CUDA_ROWS;
+  int rc = RTK_OK;
+  T *A = nullptr, *B = nullptr, *C = nullptr;
+  cudaEvent_t e0, e1;
+  cudaEventCreate(&e0);
+  cudaEventCreate(&e1);
+  float *ms = (float *)calloc((size_t)reps, sizeof(float));
+#define B_CHECK(x) \
+  if (!rc) rc = (x)
+  B_CHECK(ms ? RTK_OK : RTK_ERR(RTK_ERR_MEM, "out of memory"));
+  B_CHECK(dalloc(&r.X, r.R * d));
+  B_CHECK(dalloc(&r.Y, r.R * 2 * d));
+  B_CHECK(dalloc(&r.L, r.R * K));
+  B_CHECK(dalloc(&r.P, r.R * 2 * d));
+  B_CHECK(dalloc(&r.lp, r.R));
+  B_CHECK(dalloc(&r.C1, (size_t)K * 2 * d));
+  B_CHECK(dalloc(&r.C2, (size_t)K * 2 * d));
+  B_CHECK(dalloc(&r.c, (size_t)K));
+  B_CHECK(halloc(&r.hC1, (size_t)K * 2 * d));
+  B_CHECK(halloc(&r.hC2, (size_t)K * 2 * d));
+  B_CHECK(halloc(&r.hc, (size_t)K));
+  B_CHECK(rtk_mixcoef_init(mix, &r.coef));
+  B_CHECK(set_time(&r, 0.3));
+  if (!rc) {
+    k_init<T><<<blocks_for((int64_t)N * r.nch, 256), 256, 0, g_stream>>>(N, d, r.nch, 0, 0, 7, r.X, r.Y);
+    rc = cudaGetLastError() == cudaSuccess ? RTK_OK : RTK_ERR(RTK_ERR_RUNTIME, "k_init failed");
+  }
+  for (int i = 0; i < 3 && !rc; i++) rc = eval(&r, 1);
+  for (int i = 0; i < reps && !rc; i++) {
+    cudaEventRecord(e0, g_stream);
+    rc = eval(&r, 1);
+    cudaEventRecord(e1, g_stream);
+    cudaEventSynchronize(e1);
+    cudaEventElapsedTime(&ms[i], e0, e1);
+  }
+  auto median = [&](void) {
+    for (int i = 1; i < reps; i++)
+      for (int j = i; j > 0 && ms[j] < ms[j - 1]; j--) {
+        float t = ms[j];
+        ms[j] = ms[j - 1];
+        ms[j - 1] = t;
+      }
+    return ms[reps / 2] * 1e-3;
+  };
+  if (!rc) *sec_eval = median();
+  B_CHECK(dalloc(&A, (size_t)gm * gm));
+  B_CHECK(dalloc(&B, (size_t)gm * gm));
+  B_CHECK(dalloc(&C, (size_t)gm * gm));
+  if (!rc) { /* random-ish operands (not zeros): X's normals tiled */
+    const size_t nx = (size_t)N * d < (size_t)gm * gm ? (size_t)N * d : (size_t)gm * gm;
+    cudaMemcpyAsync(A, r.X, nx * sizeof(T), cudaMemcpyDeviceToDevice, g_stream);
+    cudaMemcpyAsync(B, r.X, nx * sizeof(T), cudaMemcpyDeviceToDevice, g_stream);
+  }
+  for (int i = 0; i < 3 + reps && !rc; i++) {
+    cudaEventRecord(e0, g_stream);
+    cublasStatus_t s = gemm(CUBLAS_OP_N, CUBLAS_OP_N, gm, gm, gm, A, gm, B, gm, C, gm);
+    cudaEventRecord(e1, g_stream);
+    cudaEventSynchronize(e1);
+    if (s != CUBLAS_STATUS_SUCCESS) rc = RTK_ERR(RTK_ERR_RUNTIME, "cuBLAS GEMM failed (%d)", (int)s);
+    if (i >= 3) cudaEventElapsedTime(&ms[i - 3], e0, e1);
+  }
+  if (!rc) *sec_gemm = median();
+  if (!rc && cudaDeviceSynchronize() != cudaSuccess) rc = RTK_ERR(RTK_ERR_RUNTIME, "CUDA error in the benchmark");
+#undef B_CHECK
+  cudaFree(A);
+  cudaFree(B);
+  cudaFree(C);
+  cudaEventDestroy(e0);
+  cudaEventDestroy(e1);
+  free(ms);
+  run_free(&r);
+  rtk_mixture_free(mix);
+  return rc;
+}
+
+extern "C" int rtk_cuda_bench_score(int fp32, int N, int K, int d, int gm, int reps, double *sec_eval,
+                                    double *sec_gemm) {
+  if (g_dev < 0) RTK_CHECK(attach(0, 1));
+  return fp32 ? bench_typed<float>(N, K, d, gm, reps, sec_eval, sec_gemm)
+              : bench_typed<double>(N, K, d, gm, reps, sec_eval, sec_gemm);
+}
+
 /* ------------------------------------------------------------------ the ops */
 static int check(const rtk_sampler_ops *s, const rtk_score_ops *score, int precision, const rtk_sampler_cfg *cfg,
                  int64_t trace) {
@@ -679,7 +784,11 @@ static int attach(int local_rank, int local_size) {
   if (e != cudaSuccess || n == 0)
     return RTK_ERR(RTK_ERR_INPUT, "run.backend = cuda: no CUDA device on this node (%s)",
                    e != cudaSuccess ? cudaGetErrorString(e) : "0 devices");
-  if (local_size > n)
+  /* RTK_CUDA_SHARE_DEVICE=1 (tests only): ranks share the node's GPUs round robin */
+  const char *share = getenv("RTK_CUDA_SHARE_DEVICE");
+  const int shared = share && share[0] == '1';
+  if (shared) local_rank %= n;
+  if (local_size > n && !shared)
     return RTK_ERR(RTK_ERR_INPUT,
                    "run.backend = cuda: %d ranks on this node but %d GPU%s; run one rank per GPU (at most %d per node)",
                    local_size, n, n == 1 ? "" : "s", n);
@@ -691,6 +800,7 @@ static int attach(int local_rank, int local_size) {
   CB(cublasSetStream(g_blas, g_stream));
   snprintf(g_desc, sizeof g_desc, "GPU %d of %d: %s, %d SMs, %.1f GiB", local_rank, n, prop.name,
            prop.multiProcessorCount, prop.totalGlobalMem / 1073741824.0);
+  g_sms = prop.multiProcessorCount;
   g_dev = local_rank;
   return RTK_OK;
 }

@@ -68,4 +68,51 @@ RTK_HD static inline void rtk_dual_average(rtk_dual_avg *s, int m, double a, dou
   s->tau = exp(lt);
 }
 
+/* ---- probability-flow ODE solvers (ddim, dpm-solver++; sampler_ode.c) ---- */
+/* one step's coefficients, from rtk_ode_step_coefs (sampler_ode.c) */
+typedef struct rtk_ode_step {
+  double at, st2;       /* alpha_t, sigma_t^2: the data prediction D = (x + sigma_t^2 s) / alpha_t */
+  double a, b, as;      /* x-weight, D-weight, alpha_s */
+  double c0, c1, c2;    /* multistep weights of D, D_1, D_2 */
+  double nsd;           /* sde: noise scale */
+  int general, final, sde;
+} rtk_ode_step;
+RTK_HD static inline double rtk_ode_denoise(const rtk_ode_step *c, double x, double s) { return (x + c->st2 * s) / c->at; }
+/* x at the next grid time from x, D_t and the previous data predictions D_1, D_2 (xi: sde noise) */
+RTK_HD static inline double rtk_ode_update(const rtk_ode_step *c, double x, double D, double D1, double D2, double xi) {
+  if (!c->general) return c->a * x + c->b * (c->c1 * D + c->c2 * D1); /* ddim, 2M */
+  if (c->final) return D;
+  double v = c->a * x + c->b * D + c->as * (c->c0 * D + c->c1 * D1 + (c->c2 != 0 ? c->c2 * D2 : 0));
+  return c->sde ? v + c->nsd * xi : v;
+}
+
+/* ---- RTK inner Langevin steps (sampler_rtk.c langevin_steps) ---- */
+RTK_HD static inline double rtk_ula_update(double z, double grad, double tau, double sq, double xi) {
+  return z + (-tau * grad + sq * xi);
+}
+/* ULD: exact Gaussian integration of the frozen-gradient step (Cheng et al. 2018) */
+typedef struct rtk_uld_coef {
+  double gam, tau, E, omE, a1, a2, sv;
+} rtk_uld_coef;
+RTK_HD static inline rtk_uld_coef rtk_uld_coefs(double gam, double tau) {
+  rtk_uld_coef c;
+  const double E = exp(-gam * tau), omE = -expm1(-gam * tau);
+  const double vz = (2 / gam) * (tau - 2 * omE / gam + (1 - E * E) / (2 * gam)), vv = 1 - E * E, cz = omE * omE / gam;
+  c.gam = gam;
+  c.tau = tau;
+  c.E = E;
+  c.omE = omE;
+  c.a1 = cz / sqrt(vv);
+  const double rem = vz - cz * cz / vv; /* >= 0 up to rounding */
+  c.a2 = sqrt(rem > 0 ? rem : 0);
+  c.sv = sqrt(vv);
+  return c;
+}
+RTK_HD static inline void rtk_uld_update(const rtk_uld_coef *c, double *z, double *v, double grad, double xi, double xi2) {
+  const double gam = c->gam, omE = c->omE;
+  double zn = *z + omE / gam * *v - (c->tau - omE / gam) / gam * grad + c->a1 * xi + c->a2 * xi2;
+  *v = *v * c->E - omE / gam * grad + c->sv * xi;
+  *z = zn;
+}
+
 #endif

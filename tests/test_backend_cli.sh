@@ -20,8 +20,8 @@ cuda=$("$bin" validate "$here/gpu.ini" --set run.backend=cuda >/dev/null 2>&1 &&
 expect fp32-on-cpu 2 'fp32 is implemented on the cuda backend only' validate "$here/gpu.ini" --set run.precision=fp32
 expect bad-backend 2 'backend' validate "$here/gpu.ini" --set run.backend=tpu
 if [ "$cuda" = yes ]; then
-  expect unported-sampler 2 'sampler ddim is not ported to the cuda backend' validate "$here/gpu.ini" \
-    --set run.backend=cuda --set run.samplers=ddpm,ddim
+  expect unported-sampler 2 'sampler pmm is not ported to the cuda backend' validate "$here/gpu.ini" \
+    --set run.backend=cuda --set run.samplers=ddpm,pmm
   expect adaptive-mala 2 'step_mode = adaptive is not ported' validate "$here/gpu.ini" --set run.backend=cuda \
     --set rtk-mala.step_mode=adaptive
   expect score-model 2 'not available on the cuda backend' validate "$here/gpu.ini" --set run.backend=cuda \

@@ -26,7 +26,7 @@ case $mode in
     "$bin" run "$here/gpu.ini" -o "$tmp/cpu.h5" --force >/dev/null
     "$bin" run "$here/gpu.ini" --set run.backend=cuda -o "$tmp/gpu.h5" --force >/dev/null
     "$bin" run "$here/gpu.ini" --set run.backend=cuda --set run.precision=fp32 -o "$tmp/gpu32.h5" --force >/dev/null
-    "$py" "$here/h5check.py" agree "$tmp/cpu.h5" "$tmp/gpu.h5" ddpm=1e-6
+    "$py" "$here/h5check.py" agree "$tmp/cpu.h5" "$tmp/gpu.h5" ddpm=1e-6 ddim=1e-6 dpm-solver++=1e-6
     "$py" "$here/h5check.py" agree "$tmp/cpu.h5" "$tmp/gpu32.h5"
     ;;
   *) echo "usage: test_gpu.sh ranks|cross RTKBENCH" >&2; exit 2 ;;

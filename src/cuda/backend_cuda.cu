@@ -156,6 +156,40 @@ template <class T> __global__ void k_lse(int64_t n, int K, size_t off, T *L, con
   if (logp && lane == 0) logp[off + w] = mx + log(s);
 }
 
+/* the same with the row in registers (K <= 32 V): one read and one write of the logits */
+template <class T, int V> __global__ void k_lse_reg(int64_t n, int K, size_t off, T *L, const T *c, T *logp) {
+  const int64_t w = ((int64_t)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+  const int lane = threadIdx.x & 31;
+  if (w >= n) return; /* the whole warp */
+  T *l = L + (off + (size_t)w) * K;
+  T v[V], mx = -INFINITY;
+#pragma unroll
+  for (int u = 0; u < V; u++) {
+    const int k = lane + 32 * u;
+    v[u] = k < K ? l[k] + c[k] : (T)-INFINITY;
+    mx = v[u] > mx ? v[u] : mx;
+  }
+  for (int o = 16; o > 0; o /= 2) {
+    T y = __shfl_xor_sync(0xffffffffu, mx, o);
+    mx = y > mx ? y : mx;
+  }
+  T s = 0;
+#pragma unroll
+  for (int u = 0; u < V; u++) {
+    const T a = v[u] - mx;
+    v[u] = a < -40 ? (T)0 : exp(a);
+    s += v[u];
+  }
+  s = group_sum(s, 32);
+  const T inv = 1 / s;
+#pragma unroll
+  for (int u = 0; u < V; u++) {
+    const int k = lane + 32 * u;
+    if (k < K) l[k] = v[u] * inv;
+  }
+  if (logp && lane == 0) logp[off + w] = mx + log(s);
+}
+
 /* score = P1 - x o P2 with P = R [MA | A] */
 template <class T>
 __global__ void k_score(int64_t n, int d, int nch, size_t off, int64_t p0, const T *X, const T *P, T *S) {
@@ -313,6 +347,70 @@ __global__ void k_accept(int64_t n, int d, int nch, int tpp, size_t off, int64_t
   if ((threadIdx.x & 31) == 0 && bal) atomicAdd(acc, (unsigned long long)__popc(bal));
 }
 
+/* ddim / dpm-solver++ step (rtk_ode_denoise, rtk_ode_update) with the score assembled from P */
+template <class T>
+__global__ void k_ode(int64_t n, int d, int nch, size_t off, int64_t p0, uint64_t seed, int k, rtk_ode_step c, T *X,
+                      const T *P, T *D, const T *D1, const T *D2, T *Y) {
+  PER_CHUNK_PROLOGUE
+  double z[4] = {0, 0, 0, 0};
+  if (c.sde && !c.final) normals4(seed, id, (uint64_t)k, 0, RTK_RNG_STEP, ch, z);
+  for (int u = 0; u < 4; u++) {
+    const int j = 4 * ch + u;
+    if (j >= d) break;
+    const size_t ij = row * d + j;
+    const T x = X[ij], s = P[row * 2 * d + j] - x * P[row * 2 * d + d + j];
+    const T Dn = (T)rtk_ode_denoise(&c, x, s);
+    const T xn = (T)rtk_ode_update(&c, x, Dn, D1[ij], c.general ? (double)D2[ij] : 0, z[u]);
+    D[ij] = Dn;
+    X[ij] = xn;
+    Y[row * 2 * d + j] = xn * xn;
+    Y[row * 2 * d + d + j] = xn;
+  }
+}
+
+/* ULD: the segment's velocities ~ N(0, I) */
+template <class T> __global__ void k_velocity(int64_t n, int d, int nch, size_t off, int64_t p0, uint64_t seed, int k, T *V) {
+  PER_CHUNK_PROLOGUE
+  double z[4];
+  normals4(seed, id, (uint64_t)k, 0, RTK_RNG_VELOCITY, ch, z);
+  for (int u = 0; u < 4; u++) {
+    const int j = 4 * ch + u;
+    if (j >= d) break;
+    V[row * d + j] = (T)z[u];
+  }
+}
+
+/* one ULA (uld = 0) or ULD step of the RTK inner chain at Z (evaluated: P): grad g from the score, then
+ * rtk_ula_update / rtk_uld_update; writes Y for the next evaluation */
+template <class T>
+__global__ void k_langevin(int64_t n, int d, int nch, size_t off, int64_t p0, uint64_t seed, int k, int m, int uld,
+                           double e, double q, double tau, rtk_uld_coef uc, const T *X, const T *P, T *Z, T *V, T *Y) {
+  PER_CHUNK_PROLOGUE
+  double xi[4], xi2[4] = {0, 0, 0, 0};
+  normals4(seed, id, (uint64_t)k, (uint64_t)m + 1, RTK_RNG_PROPOSE, ch, xi);
+  if (uld) normals4(seed, id, (uint64_t)k, (uint64_t)m + 1, RTK_RNG_VELOCITY, ch, xi2);
+  const double sq = sqrt(2 * tau);
+  for (int u = 0; u < 4; u++) {
+    const int j = 4 * ch + u;
+    if (j >= d) break;
+    const size_t ij = row * d + j;
+    const T z = Z[ij], s = P[row * 2 * d + j] - z * P[row * 2 * d + d + j];
+    const T r = X[ij] - (T)e * z, gr = -s - (T)e * r / (T)q;
+    double zn = z;
+    if (uld) {
+      double v = V[ij];
+      rtk_uld_update(&uc, &zn, &v, gr, xi[u], xi2[u]);
+      V[ij] = (T)v;
+    } else {
+      zn = rtk_ula_update(z, gr, tau, sq, xi[u]);
+    }
+    const T zz = (T)zn;
+    Z[ij] = zz;
+    Y[row * 2 * d + j] = zz * zz;
+    Y[row * 2 * d + d + j] = zz;
+  }
+}
+
 /* histogram counts of coordinates j0 .. j0+J-1 (shared-memory counters, then one atomic per bin and block) */
 template <class T>
 __global__ void k_hist(int64_t n, int d, size_t off, const T *X, const double *lo, const double *hi, int nb, int j0,
@@ -367,17 +465,51 @@ template <class T> struct dev_run {
   unsigned long long *dcount; /* [nbnd][d][nb+2] */
   unsigned long long *dacc;   /* [S] accepted proposals */
   double *dw, *dmu, *dvar;    /* exact sampler: the mixture */
+  T *D, *D1, *D2, *V;         /* ode: data predictions (now, 1 and 2 steps back); uld: velocities */
+  T *tab;                     /* [S+1][stride] C1, C2, c of every grid time (NULL: uploaded per time) */
+  size_t stride;
+  const double *times;
+  /* per-segment device time: start/end events of up to RING segments, flushed when full */
+  cudaEvent_t ev0[64], ev1[64];
+  int nev, kev0, have_ev;
+  int prof;                   /* RTK_CUDA_PROFILE=1: per-phase device time, printed at the end */
+  double prof_s[8];
+  cudaEvent_t pa, pb;
 };
+enum { PH_COEF, PH_GEMM1, PH_LSE, PH_GEMM2, PH_UPDATE, PH_HIST, PH_COPY, PH_N };
+static const char *const ph_name[PH_N] = {"coefficients", "gemm1", "lse", "gemm2", "update", "histograms", "copies"};
+/* run stmt as phase ph (profiling: between two events, synchronised) */
+#define PHASE(r, ph, ...)                                            \
+  do {                                                                \
+    if ((r)->prof) cudaEventRecord((r)->pa, g_stream);                \
+    __VA_ARGS__;                                                      \
+    if ((r)->prof) {                                                  \
+      float ms_ = 0;                                                  \
+      cudaEventRecord((r)->pb, g_stream);                             \
+      cudaEventSynchronize((r)->pb);                                  \
+      cudaEventElapsedTime(&ms_, (r)->pa, (r)->pb);                   \
+      (r)->prof_s[ph] += ms_ * 1e-3;                                  \
+    }                                                                 \
+  } while (0)
 
 template <class T> static void run_free(dev_run<T> *r) {
+  if (r->tab) r->C1 = r->C2 = r->c = nullptr; /* they point into the table */
   void *dev[] = {r->X, r->Z, r->Zp, r->G, r->S, r->Y, r->L, r->P, r->lp, r->g, r->C1, r->C2, r->c,
-                 r->dlo, r->dhi, r->dcount, r->dacc, r->dw, r->dmu, r->dvar};
+                 r->dlo, r->dhi, r->dcount, r->dacc, r->dw, r->dmu, r->dvar, r->D, r->D1, r->D2, r->V, r->tab};
   for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) cudaFree(dev[i]);
   free(r->hC1);
   free(r->hC2);
   free(r->hc);
   free(r->hX);
   if (r->coef.A) rtk_mixcoef_free(&r->coef);
+  if (r->have_ev) {
+    for (int i = 0; i < 64; i++) {
+      cudaEventDestroy(r->ev0[i]);
+      cudaEventDestroy(r->ev1[i]);
+    }
+    cudaEventDestroy(r->pa);
+    cudaEventDestroy(r->pb);
+  }
 }
 
 static inline unsigned blocks_for(int64_t threads, int bs) { return (unsigned)((threads + bs - 1) / bs); }
@@ -393,36 +525,104 @@ template <class T> static int dalloc(T **p, size_t n) {
   return RTK_OK;
 }
 
-/* coefficients of p_t on the device */
-template <class T> static int set_time(dev_run<T> *r, double t) {
+/* host coefficients of p_t in the kernel's layout: C1 = [-A/2 | MA], C2 = [MA | A], c */
+template <class T> static void host_coefs(dev_run<T> *r, double t, T *C1, T *C2, T *c) {
   rtk_mixcoef_set_time(r->mix, t, &r->coef);
   const int K = r->K, d = r->d;
   for (int k = 0; k < K; k++) {
     for (int j = 0; j < d; j++) {
       const double A = r->coef.A[(size_t)k * d + j], MA = r->coef.MA[(size_t)k * d + j];
-      r->hC1[(size_t)k * 2 * d + j] = (T)(-0.5 * A);
-      r->hC1[(size_t)k * 2 * d + d + j] = (T)MA;
-      r->hC2[(size_t)k * 2 * d + j] = (T)MA;
-      r->hC2[(size_t)k * 2 * d + d + j] = (T)A;
+      C1[(size_t)j * K + k] = (T)(-0.5 * A); /* C1 stored transposed, [2d][K]: both GEMMs without transposes */
+      C1[(size_t)(d + j) * K + k] = (T)MA;
+      C2[(size_t)k * 2 * d + j] = (T)MA;
+      C2[(size_t)k * 2 * d + d + j] = (T)A;
     }
-    r->hc[k] = (T)r->coef.c[k];
+    c[k] = (T)r->coef.c[k];
   }
-  CU(cudaMemcpyAsync(r->C1, r->hC1, sizeof(T) * K * 2 * d, cudaMemcpyHostToDevice, g_stream));
-  CU(cudaMemcpyAsync(r->C2, r->hC2, sizeof(T) * K * 2 * d, cudaMemcpyHostToDevice, g_stream));
-  CU(cudaMemcpyAsync(r->c, r->hc, sizeof(T) * K, cudaMemcpyHostToDevice, g_stream));
+}
+
+/* every grid time's coefficients uploaded once, when they fit in 1 GiB (else set_time uploads per time) */
+template <class T> static int coef_table(dev_run<T> *r, int ntimes) {
+  const size_t stride = (size_t)r->K * 4 * r->d + r->K;
+  if ((double)stride * ntimes * sizeof(T) > 1073741824.0) return RTK_OK;
+  T *h = (T *)malloc(sizeof(T) * stride * ntimes);
+  if (!h) return RTK_ERR(RTK_ERR_MEM, "out of memory");
+  for (int k = 0; k < ntimes; k++) {
+    T *b = h + (size_t)k * stride;
+    host_coefs(r, r->times[k], b, b + (size_t)r->K * 2 * r->d, b + (size_t)r->K * 4 * r->d);
+  }
+  cudaError_t e = cudaMalloc((void **)&r->tab, sizeof(T) * stride * ntimes);
+  if (e == cudaSuccess) e = cudaMemcpy(r->tab, h, sizeof(T) * stride * ntimes, cudaMemcpyHostToDevice);
+  free(h);
+  CU(e);
+  r->stride = stride;
   return RTK_OK;
 }
 
+/* the score kernel's coefficients at grid time k */
+template <class T> static int set_time(dev_run<T> *r, int k) {
+  const int K = r->K, d = r->d;
+  if (r->tab) {
+    T *b = r->tab + (size_t)k * r->stride;
+    r->C1 = b;
+    r->C2 = b + (size_t)K * 2 * d;
+    r->c = b + (size_t)K * 4 * d;
+    return RTK_OK;
+  }
+  PHASE(r, PH_COEF, {
+    host_coefs(r, r->times[k], r->hC1, r->hC2, r->hc);
+    CU(cudaStreamSynchronize(g_stream)); /* the previous time's coefficients are no longer read */
+    CU(cudaMemcpyAsync(r->C1, r->hC1, sizeof(T) * K * 2 * d, cudaMemcpyHostToDevice, g_stream));
+    CU(cudaMemcpyAsync(r->C2, r->hC2, sizeof(T) * K * 2 * d, cudaMemcpyHostToDevice, g_stream));
+    CU(cudaMemcpyAsync(r->c, r->hc, sizeof(T) * K, cudaMemcpyHostToDevice, g_stream));
+  });
+  return RTK_OK;
+}
+
+/* per-segment device seconds without a synchronisation per segment */
+template <class T> static int seg_begin(dev_run<T> *r, int k) {
+  if (r->nev == 0) r->kev0 = k;
+  CU(cudaEventRecord(r->ev0[r->nev], g_stream));
+  return RTK_OK;
+}
+template <class T> static int seg_flush(dev_run<T> *r, rtk_stats *st) {
+  if (!r->nev) return RTK_OK;
+  CU(cudaEventSynchronize(r->ev1[r->nev - 1]));
+  for (int i = 0; i < r->nev; i++) {
+    float ms = 0;
+    CU(cudaEventElapsedTime(&ms, r->ev0[i], r->ev1[i]));
+    st->seconds[r->kev0 + i] += ms * 1e-3;
+  }
+  r->nev = 0;
+  return RTK_OK;
+}
+template <class T> static int seg_end(dev_run<T> *r, rtk_stats *st) {
+  CU(cudaEventRecord(r->ev1[r->nev++], g_stream));
+  return r->nev == 64 ? seg_flush(r, st) : RTK_OK;
+}
+
 /* score (P) and log-density (lp, if logp) of the rows held in Y, at the time last set:
- * L = Y C1^T (+ c), softmax, P = R C2; GEMMs of RTK_CUDA_ROWS rows each (row-major via column-major cuBLAS) */
+ * L = Y C1 (+ c; C1 stored [2d][K]), softmax, P = R C2; GEMMs of RTK_CUDA_ROWS rows each (row-major via column-major cuBLAS) */
 template <class T> static int eval(dev_run<T> *r, int logp) {
   const int d = r->d, K = r->K, G = RTK_CUDA_ROWS;
-  for (size_t c0 = 0; c0 < r->R; c0 += G)
-    CB(gemm(CUBLAS_OP_T, CUBLAS_OP_N, K, G, 2 * d, r->C1, 2 * d, r->Y + c0 * 2 * d, 2 * d, r->L + c0 * K, K));
-  k_lse<T><<<blocks_for(r->n * 32, 256), 256, 0, g_stream>>>(r->n, K, r->off, r->L, r->c, logp ? r->lp : nullptr);
-  LAUNCHED();
-  for (size_t c0 = 0; c0 < r->R; c0 += G)
-    CB(gemm(CUBLAS_OP_N, CUBLAS_OP_N, 2 * d, G, K, r->C2, 2 * d, r->L + c0 * K, K, r->P + c0 * 2 * d, 2 * d));
+  PHASE(r, PH_GEMM1, {
+    for (size_t c0 = 0; c0 < r->R; c0 += G)
+      CB(gemm(CUBLAS_OP_N, CUBLAS_OP_N, K, G, 2 * d, r->C1, K, r->Y + c0 * 2 * d, 2 * d, r->L + c0 * K, K));
+  });
+  PHASE(r, PH_LSE, {
+    const unsigned nb = blocks_for(r->n * 32, 256);
+    T *lp = logp ? r->lp : nullptr;
+    if (K <= 32) k_lse_reg<T, 1><<<nb, 256, 0, g_stream>>>(r->n, K, r->off, r->L, r->c, lp);
+    else if (K <= 64) k_lse_reg<T, 2><<<nb, 256, 0, g_stream>>>(r->n, K, r->off, r->L, r->c, lp);
+    else if (K <= 128) k_lse_reg<T, 4><<<nb, 256, 0, g_stream>>>(r->n, K, r->off, r->L, r->c, lp);
+    else if (K <= 256) k_lse_reg<T, 8><<<nb, 256, 0, g_stream>>>(r->n, K, r->off, r->L, r->c, lp);
+    else k_lse<T><<<nb, 256, 0, g_stream>>>(r->n, K, r->off, r->L, r->c, lp);
+    LAUNCHED();
+  });
+  PHASE(r, PH_GEMM2, {
+    for (size_t c0 = 0; c0 < r->R; c0 += G)
+      CB(gemm(CUBLAS_OP_N, CUBLAS_OP_N, 2 * d, G, K, r->C2, 2 * d, r->L + c0 * K, K, r->P + c0 * 2 * d, 2 * d));
+  });
   return RTK_OK;
 }
 
@@ -435,28 +635,32 @@ template <class T> static int boundary(dev_run<T> *r, int k) {
     unsigned long long *cnt = r->dcount + (size_t)k * d * nbin;
     const double *lo = r->dlo + (size_t)k * d, *hi = r->dhi + (size_t)k * d;
     const int maxJ = 40960 / (4 * nbin);
-    if (maxJ >= 1) {
-      for (int j0 = 0; j0 < d; j0 += maxJ) {
-        const int J = d - j0 < maxJ ? d - j0 : maxJ;
-        int64_t work = r->n * J;
-        unsigned nblk = blocks_for(work, 256);
-        if (nblk > 2u * g_sms) nblk = 2u * g_sms; /* few blocks: each flushes its counters with global atomics */
-        k_hist<T><<<nblk, 256, sizeof(unsigned) * J * nbin, g_stream>>>(r->n, d, r->off, r->X, lo, hi, nb, j0, J, cnt);
+    PHASE(r, PH_HIST, {
+      if (maxJ >= 1) {
+        for (int j0 = 0; j0 < d; j0 += maxJ) {
+          const int J = d - j0 < maxJ ? d - j0 : maxJ;
+          unsigned nblk = blocks_for(r->n * J, 256);
+          if (nblk > 2u * g_sms) nblk = 2u * g_sms; /* few blocks: each flushes its counters with global atomics */
+          k_hist<T><<<nblk, 256, sizeof(unsigned) * J * nbin, g_stream>>>(r->n, d, r->off, r->X, lo, hi, nb, j0, J,
+                                                                          cnt);
+          LAUNCHED();
+        }
+      } else {
+        unsigned nblk = blocks_for(r->n * d, 256);
+        if (nblk > 4096) nblk = 4096;
+        k_hist_global<T><<<nblk, 256, 0, g_stream>>>(r->n, d, r->off, r->X, lo, hi, nb, cnt);
         LAUNCHED();
       }
-    } else {
-      unsigned nblk = blocks_for(r->n * d, 256);
-      if (nblk > 4096) nblk = 4096;
-      k_hist_global<T><<<nblk, 256, 0, g_stream>>>(r->n, d, r->off, r->X, lo, hi, nb, cnt);
-      LAUNCHED();
-    }
+    });
   }
   const rtk_block_ctx *ctx = job->ctx;
   if (!ctx->at_boundary) return RTK_OK;
   double *Xh = NULL;
   if (job->copy_boundaries) {
-    CU(cudaMemcpyAsync(r->hX, r->X + r->off * d, sizeof(T) * r->n * d, cudaMemcpyDeviceToHost, g_stream));
-    CU(cudaStreamSynchronize(g_stream));
+    PHASE(r, PH_COPY, {
+      CU(cudaMemcpyAsync(r->hX, r->X + r->off * d, sizeof(T) * r->n * d, cudaMemcpyDeviceToHost, g_stream));
+      CU(cudaStreamSynchronize(g_stream));
+    });
     if (sizeof(T) == sizeof(double)) {
       Xh = (double *)r->hX;
     } else {
@@ -493,65 +697,131 @@ template <class T> static int run_ddpm(dev_run<T> *r, rtk_stats *st) {
   RTK_CHECK(boundary(r, 0));
   for (int k = 0; k < p->nseg; k++) {
     CANCEL_CHECK(ctx);
-    const double t0 = rtk_now(), t = p->times[k], h = t - p->times[k + 1];
-    RTK_CHECK(set_time(r, t));
+    RTK_CHECK(seg_begin(r, k));
+    RTK_CHECK(set_time(r, k));
     RTK_CHECK(eval(r, 0));
-    k_ddpm<T><<<nb, 256, 0, g_stream>>>(r->n, r->d, r->nch, r->off, r->p0, ctx->seed, k, rtk_ddpm_coefs(h, euler), r->X,
-                                        r->P, r->Y);
-    LAUNCHED();
+    PHASE(r, PH_UPDATE, {
+      k_ddpm<T><<<nb, 256, 0, g_stream>>>(r->n, r->d, r->nch, r->off, r->p0, ctx->seed, k,
+                                          rtk_ddpm_coefs(p->times[k] - p->times[k + 1], euler), r->X, r->P, r->Y);
+      LAUNCHED();
+    });
     st->nfe[k] += r->n;
-    CU(cudaStreamSynchronize(g_stream));
-    st->seconds[k] += rtk_now() - t0;
+    RTK_CHECK(seg_end(r, st));
     RTK_CHECK(boundary(r, k + 1));
   }
   return RTK_OK;
 }
 
-template <class T> static int run_mala(dev_run<T> *r, rtk_stats *st) {
+/* ddim (general = 0, order2 = 0), dpm-solver++ 2M (0, 1), 3M / SDE (1, -) */
+template <class T> static int run_ode(dev_run<T> *r, rtk_stats *st, int general, int order2) {
   const rtk_block_ctx *ctx = r->job->ctx;
   const rtk_plan *p = ctx->plan;
-  const int init = ctx->cfg->init, d = r->d, nch = r->nch, tpp = r->tpp;
+  const unsigned nb = blocks_for(r->n * r->nch, 256);
+  double h1 = 0, h2 = 0;
+  RTK_CHECK(boundary(r, 0));
+  for (int k = 0; k < p->nseg; k++) {
+    CANCEL_CHECK(ctx);
+    RTK_CHECK(seg_begin(r, k));
+    rtk_ode_step c;
+    const double h = rtk_ode_step_coefs(ctx->cfg, p, k, general, order2, h1, h2, &c);
+    RTK_CHECK(set_time(r, k));
+    RTK_CHECK(eval(r, 0));
+    PHASE(r, PH_UPDATE, {
+      k_ode<T><<<nb, 256, 0, g_stream>>>(r->n, r->d, r->nch, r->off, r->p0, ctx->seed, k, c, r->X, r->P, r->D, r->D1,
+                                         r->D2, r->Y);
+      LAUNCHED();
+    });
+    T *tmp = r->D2; /* D_2 <- D_1 <- D */
+    r->D2 = r->D1;
+    r->D1 = r->D;
+    r->D = tmp;
+    h2 = h1;
+    h1 = h;
+    st->nfe[k] += r->n;
+    RTK_CHECK(seg_end(r, st));
+    RTK_CHECK(boundary(r, k + 1));
+  }
+  return RTK_OK;
+}
+
+/* RTK segments: MALA (exact energy), ULA or ULD inner chains */
+template <class T> static int run_rtk(dev_run<T> *r, rtk_stats *st, int kind) {
+  const rtk_block_ctx *ctx = r->job->ctx;
+  const rtk_plan *p = ctx->plan;
+  const rtk_sampler_cfg *cfg = ctx->cfg;
+  const int init = cfg->init, d = r->d, nch = r->nch, tpp = r->tpp, mala = kind == 0;
   const unsigned nb = blocks_for(r->n * nch, 256), ng = blocks_for(r->n * tpp, 256);
   const int64_t n = r->n;
   int have_score = 0;
   RTK_CHECK(boundary(r, 0));
   for (int k = 0; k < p->nseg; k++) {
     CANCEL_CHECK(ctx);
-    const double t0 = rtk_now(), tf = p->times[k], tt = p->times[k + 1], h = tf - tt;
+    RTK_CHECK(seg_begin(r, k));
+    const double h = p->times[k] - p->times[k + 1];
     const double e = exp(-h), q = -expm1(-2 * h), tau = p->tau[k];
-    if (init == RTK_INIT_DDPM && !have_score) { /* s_tf(x'): X's Y rows are current (k_init) */
-      RTK_CHECK(set_time(r, tf));
+    if (init == RTK_INIT_DDPM && !have_score) { /* s_tf(x'): Y holds X's rows (k_init, or the last inner step) */
+      RTK_CHECK(set_time(r, k));
       RTK_CHECK(eval(r, 0));
-      k_score<T><<<nb, 256, 0, g_stream>>>(n, d, nch, r->off, r->p0, r->X, r->P, r->S);
-      LAUNCHED();
+      PHASE(r, PH_UPDATE, {
+        k_score<T><<<nb, 256, 0, g_stream>>>(n, d, nch, r->off, r->p0, r->X, r->P, r->S);
+        LAUNCHED();
+      });
       st->nfe[k] += n;
       have_score = 1;
     }
-    k_seg_init<T><<<nb, 256, 0, g_stream>>>(n, d, nch, r->off, r->p0, ctx->seed, k, init, have_score, exp(h),
-                                            2 * expm1(h), sqrt(expm1(2 * h)), r->X, r->S, r->Z, r->Y);
-    LAUNCHED();
-    RTK_CHECK(set_time(r, tt));
-    RTK_CHECK(eval(r, 1));
-    k_seg_eval<T><<<ng, 256, 0, g_stream>>>(n, d, nch, tpp, r->off, e, q, r->X, r->Z, r->P, r->lp, r->S, r->G, r->g);
-    LAUNCHED();
-    st->nfe[k] += n;
-    for (int m = 0; m < p->inner[k]; m++) {
-      CANCEL_CHECK(ctx);
-      k_propose<T><<<nb, 256, 0, g_stream>>>(n, d, nch, r->off, r->p0, ctx->seed, k, m, tau, r->Z, r->G, r->Zp, r->Y);
+    PHASE(r, PH_UPDATE, {
+      k_seg_init<T><<<nb, 256, 0, g_stream>>>(n, d, nch, r->off, r->p0, ctx->seed, k, init, have_score, exp(h),
+                                              2 * expm1(h), sqrt(expm1(2 * h)), r->X, r->S, r->Z, r->Y);
       LAUNCHED();
+    });
+    RTK_CHECK(set_time(r, k + 1));
+    if (mala) {
       RTK_CHECK(eval(r, 1));
-      k_accept<T><<<ng, 256, 0, g_stream>>>(n, d, nch, tpp, r->off, r->p0, ctx->seed, k, m, e, q, tau, r->X, r->Zp,
-                                            r->P, r->lp, r->Z, r->G, r->S, r->g, r->dacc + k);
-      LAUNCHED();
+      PHASE(r, PH_UPDATE, {
+        k_seg_eval<T><<<ng, 256, 0, g_stream>>>(n, d, nch, tpp, r->off, e, q, r->X, r->Z, r->P, r->lp, r->S, r->G,
+                                                r->g);
+        LAUNCHED();
+      });
       st->nfe[k] += n;
-      st->propose[k] += n;
+      for (int m = 0; m < p->inner[k]; m++) {
+        CANCEL_CHECK(ctx);
+        PHASE(r, PH_UPDATE, {
+          k_propose<T><<<nb, 256, 0, g_stream>>>(n, d, nch, r->off, r->p0, ctx->seed, k, m, tau, r->Z, r->G, r->Zp,
+                                                 r->Y);
+          LAUNCHED();
+        });
+        RTK_CHECK(eval(r, 1));
+        PHASE(r, PH_UPDATE, {
+          k_accept<T><<<ng, 256, 0, g_stream>>>(n, d, nch, tpp, r->off, r->p0, ctx->seed, k, m, e, q, tau, r->X,
+                                                r->Zp, r->P, r->lp, r->Z, r->G, r->S, r->g, r->dacc + k);
+          LAUNCHED();
+        });
+        st->nfe[k] += n;
+        st->propose[k] += n;
+      }
+    } else {
+      const double gam = cfg->step_mode == RTK_STEP_ABSOLUTE ? cfg->gamma : cfg->gamma * sqrt(cfg->step / tau);
+      const rtk_uld_coef uc = rtk_uld_coefs(gam, tau);
+      if (kind == 2) {
+        k_velocity<T><<<nb, 256, 0, g_stream>>>(n, d, nch, r->off, r->p0, ctx->seed, k, r->V);
+        LAUNCHED();
+      }
+      for (int m = 0; m < p->inner[k]; m++) {
+        CANCEL_CHECK(ctx);
+        RTK_CHECK(eval(r, 0));
+        PHASE(r, PH_UPDATE, {
+          k_langevin<T><<<nb, 256, 0, g_stream>>>(n, d, nch, r->off, r->p0, ctx->seed, k, m, kind == 2, e, q, tau, uc,
+                                                  r->X, r->P, r->Z, r->V, r->Y);
+          LAUNCHED();
+        });
+        st->nfe[k] += n;
+      }
     }
     T *tmp = r->X; /* the chain's last state is the particle; the old x' buffer becomes the next chain's */
     r->X = r->Z;
     r->Z = tmp;
-    have_score = 1; /* S = s_tt(X), the next segment's s_tf(x') */
-    CU(cudaStreamSynchronize(g_stream));
-    st->seconds[k] += rtk_now() - t0;
+    have_score = mala; /* MALA: S = s_tt(X), the next segment's s_tf(x'); ULA/ULD pay it again */
+    RTK_CHECK(seg_end(r, st));
     RTK_CHECK(boundary(r, k + 1));
   }
   return RTK_OK;
@@ -560,6 +830,7 @@ template <class T> static int run_mala(dev_run<T> *r, rtk_stats *st) {
 template <class T> static int run_typed(const rtk_dev_job *job, rtk_stats *st, dev_run<T> *r) {
   const rtk_block_ctx *ctx = job->ctx;
   const rtk_mixture *mix = ctx->mix;
+  const rtk_sampler_ops *s = job->sampler;
   const int d = mix->d, K = mix->K, S = ctx->plan->nseg;
   const int64_t G = RTK_CUDA_ROWS;
   r->job = job;
@@ -568,34 +839,57 @@ template <class T> static int run_typed(const rtk_dev_job *job, rtk_stats *st, d
   r->K = K;
   r->n = job->n;
   r->p0 = job->p0;
+  r->times = ctx->plan->times;
   r->nch = (d + 3) / 4;
   r->tpp = 1;
   while (r->tpp < r->nch && r->tpp < 32) r->tpp *= 2;
+  const char *pe = getenv("RTK_CUDA_PROFILE");
+  r->prof = pe && pe[0] == '1';
+  for (int i = 0; i < 64; i++) {
+    CU(cudaEventCreate(&r->ev0[i]));
+    CU(cudaEventCreate(&r->ev1[i]));
+  }
+  CU(cudaEventCreate(&r->pa));
+  CU(cudaEventCreate(&r->pb));
+  r->have_ev = 1;
   const int64_t base = job->p0 / G * G, end = (job->p0 + job->n + G - 1) / G * G;
   r->R = (size_t)(end - base);
   r->off = (size_t)(job->p0 - base);
   const size_t R = r->R;
-  const int mala = job->sampler == &rtk_sampler_rtk_mala, exact = job->sampler == &rtk_sampler_exact;
+  const int exact = s == &rtk_sampler_exact, rtk = s == &rtk_sampler_rtk_mala || s == &rtk_sampler_rtk_ula ||
+                                                    s == &rtk_sampler_rtk_uld;
+  const int ode = s == &rtk_sampler_ddim || s == &rtk_sampler_dpmpp2m;
   RTK_CHECK(dalloc(&r->X, R * d));
   if (!exact) {
     RTK_CHECK(dalloc(&r->Y, R * 2 * d));
     RTK_CHECK(dalloc(&r->L, R * K));
     RTK_CHECK(dalloc(&r->P, R * 2 * d));
-    RTK_CHECK(dalloc(&r->C1, (size_t)K * 2 * d));
-    RTK_CHECK(dalloc(&r->C2, (size_t)K * 2 * d));
-    RTK_CHECK(dalloc(&r->c, (size_t)K));
-    RTK_CHECK(halloc(&r->hC1, (size_t)K * 2 * d));
-    RTK_CHECK(halloc(&r->hC2, (size_t)K * 2 * d));
-    RTK_CHECK(halloc(&r->hc, K));
     RTK_CHECK(rtk_mixcoef_init(mix, &r->coef));
+    RTK_CHECK(coef_table(r, S + 1));
+    if (!r->tab) {
+      RTK_CHECK(dalloc(&r->C1, (size_t)K * 2 * d));
+      RTK_CHECK(dalloc(&r->C2, (size_t)K * 2 * d));
+      RTK_CHECK(dalloc(&r->c, (size_t)K));
+      RTK_CHECK(halloc(&r->hC1, (size_t)K * 2 * d));
+      RTK_CHECK(halloc(&r->hC2, (size_t)K * 2 * d));
+      RTK_CHECK(halloc(&r->hc, K));
+    }
   }
-  if (mala) {
+  if (rtk) {
     RTK_CHECK(dalloc(&r->Z, R * d));
-    RTK_CHECK(dalloc(&r->Zp, R * d));
-    RTK_CHECK(dalloc(&r->G, R * d));
     RTK_CHECK(dalloc(&r->S, R * d));
-    RTK_CHECK(dalloc(&r->lp, R));
-    RTK_CHECK(dalloc(&r->g, R));
+    if (s == &rtk_sampler_rtk_mala) {
+      RTK_CHECK(dalloc(&r->Zp, R * d));
+      RTK_CHECK(dalloc(&r->G, R * d));
+      RTK_CHECK(dalloc(&r->lp, R));
+      RTK_CHECK(dalloc(&r->g, R));
+    }
+    if (s == &rtk_sampler_rtk_uld) RTK_CHECK(dalloc(&r->V, R * d));
+  }
+  if (ode) {
+    RTK_CHECK(dalloc(&r->D, R * d));
+    RTK_CHECK(dalloc(&r->D1, R * d));
+    RTK_CHECK(dalloc(&r->D2, R * d));
   }
   if (exact) {
     RTK_CHECK(dalloc(&r->dw, (size_t)K));
@@ -620,8 +914,11 @@ template <class T> static int run_typed(const rtk_dev_job *job, rtk_stats *st, d
     LAUNCHED();
   }
   if (exact) RTK_CHECK(run_exact(r));
-  else if (mala) RTK_CHECK(run_mala(r, st));
-  else RTK_CHECK(run_ddpm(r, st));
+  else if (s == &rtk_sampler_ddpm) RTK_CHECK(run_ddpm(r, st));
+  else if (s == &rtk_sampler_ddim) RTK_CHECK(run_ode(r, st, 0, 0));
+  else if (s == &rtk_sampler_dpmpp2m) RTK_CHECK(run_ode(r, st, ctx->cfg->order == 3 || ctx->cfg->sde, 1));
+  else RTK_CHECK(run_rtk(r, st, s == &rtk_sampler_rtk_mala ? 0 : s == &rtk_sampler_rtk_ula ? 1 : 2));
+  RTK_CHECK(seg_flush(r, st));
   /* results back: final particles, acceptance counters, boundary histograms */
   if (sizeof(T) == sizeof(double)) {
     CU(cudaMemcpyAsync(job->X, r->X + r->off * d, sizeof(double) * r->n * d, cudaMemcpyDeviceToHost, g_stream));
@@ -648,6 +945,12 @@ template <class T> static int run_typed(const rtk_dev_job *job, rtk_stats *st, d
     }
     free(h);
     CU(ce);
+  }
+  if (r->prof) {
+    fprintf(stderr, "rtkbench cuda profile (%s, %s, device seconds by phase):", s->name,
+            sizeof(T) == sizeof(double) ? "fp64" : "fp32");
+    for (int i = 0; i < PH_N; i++) fprintf(stderr, " %s %.4f", ph_name[i], r->prof_s[i]);
+    fprintf(stderr, "\n");
   }
   return RTK_OK;
 }
@@ -696,7 +999,9 @@ template <class T> static int bench_typed(int N, int K, int d, int gm, int reps,
   B_CHECK(halloc(&r.hC2, (size_t)K * 2 * d));
   B_CHECK(halloc(&r.hc, (size_t)K));
   B_CHECK(rtk_mixcoef_init(mix, &r.coef));
-  B_CHECK(set_time(&r, 0.3));
+  static const double t_bench[1] = {0.3};
+  r.times = t_bench;
+  B_CHECK(set_time(&r, 0));
   if (!rc) {
     k_init<T><<<blocks_for((int64_t)N * r.nch, 256), 256, 0, g_stream>>>(N, d, r.nch, 0, 0, 7, r.X, r.Y);
     rc = cudaGetLastError() == cudaSuccess ? RTK_OK : RTK_ERR(RTK_ERR_RUNTIME, "k_init failed");
@@ -760,18 +1065,19 @@ extern "C" int rtk_cuda_bench_score(int fp32, int N, int K, int d, int gm, int r
 static int check(const rtk_sampler_ops *s, const rtk_score_ops *score, int precision, const rtk_sampler_cfg *cfg,
                  int64_t trace) {
   (void)precision;
-  if (s != &rtk_sampler_exact && s != &rtk_sampler_ddpm && s != &rtk_sampler_rtk_mala)
+  const int rtk = s == &rtk_sampler_rtk_mala || s == &rtk_sampler_rtk_ula || s == &rtk_sampler_rtk_uld;
+  if (s != &rtk_sampler_exact && s != &rtk_sampler_ddpm && s != &rtk_sampler_ddim && s != &rtk_sampler_dpmpp2m && !rtk)
     return RTK_ERR(RTK_ERR_INPUT,
-                   "sampler %s is not ported to the cuda backend yet (cuda runs exact, ddpm, rtk-mala); "
-                   "run it with run.backend = cpu",
+                   "sampler %s is not ported to the cuda backend yet (cuda runs exact, ddpm, ddim, dpm-solver++, "
+                   "rtk-ula, rtk-uld, rtk-mala); run it with run.backend = cpu",
                    s->name);
   if (score && score != &rtk_score_exact)
     return RTK_ERR(RTK_ERR_INPUT, "score.model = %s is not available on the cuda backend (only exact)", score->name);
-  if (s == &rtk_sampler_rtk_mala) {
+  if (rtk) {
     if (cfg->step_mode == RTK_STEP_ADAPTIVE)
-      return RTK_ERR(RTK_ERR_INPUT, "rtk-mala: step_mode = adaptive is not ported to the cuda backend yet");
+      return RTK_ERR(RTK_ERR_INPUT, "%s: step_mode = adaptive is not ported to the cuda backend yet", s->name);
     if (cfg->radius > 0)
-      return RTK_ERR(RTK_ERR_INPUT, "rtk-mala: radius > 0 (projected MALA) is not ported to the cuda backend yet");
+      return RTK_ERR(RTK_ERR_INPUT, "%s: radius > 0 (projected MALA) is not ported to the cuda backend yet", s->name);
     if (trace > 0) return RTK_ERR(RTK_ERR_INPUT, "output.trace is not available on the cuda backend");
   }
   return RTK_OK;
@@ -817,6 +1123,7 @@ static const char *describe(void) { return g_desc; }
 static int run(const rtk_dev_job *job, rtk_stats *st) {
   if (g_dev < 0) return RTK_ERR(RTK_ERR_RUNTIME, "cuda backend: no device attached");
   if (job->n <= 0) return RTK_OK;
+  cudaGetLastError(); /* no stale error from an earlier call is blamed on this run */
   int rc;
   if (job->precision == RTK_PREC_FP32) {
     dev_run<float> r;

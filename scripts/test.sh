@@ -30,7 +30,7 @@ build-blis/rtkbench info build-blis/quickstart.h5 | grep -q '^BLAS: BLIS ' || { 
 
 echo "== ASan/UBSan build: numerical-core tests"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DRTK_SANITIZE=ON >/dev/null
-cmake --build build-asan -j"$jobs" --target test_core test_score test_frechet test_vmath >/dev/null
+cmake --build build-asan -j"$jobs" --target test_core test_score test_frechet test_vmath test_fors >/dev/null
 (cd build-asan && ctest --output-on-failure -j"$jobs" -L sanitize)
 
 echo "== libFuzzer harnesses (clang, ASan/UBSan): seed corpora, then ${RTK_FUZZ_SECONDS:-30} s each"

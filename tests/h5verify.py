@@ -582,7 +582,7 @@ def check_counts(r):
             r.close("acceptance", r.get("acceptance"), np.where(prop > 0, acc / np.maximum(prop, 1), np.nan), 1e-15)
             tot = acc.sum() / prop.sum() if prop.sum() else np.nan
         r.close("acceptance_overall", r.get("acceptance_overall"), tot, 1e-15)
-        if r.sampler not in ("rtk-mala", "rtk-mala-score") and prop.sum():
+        if r.sampler not in ("rtk-mala", "rtk-mala-score", "fors") and prop.sum():
             r.fail("proposals counted for a sampler without Metropolis steps")
     wall = float(r.get("wall_time"))
     r.close("nfe_per_second", r.get("nfe_per_second"), nfe_total / wall if wall > 0 else 0, 1e-9 * (1 + nfe_total / max(wall, 1e-300)))
@@ -653,6 +653,46 @@ def check_smc(r):
         if not ((ess > 0) & (ess <= 1 + 1e-9)).all():
             r.fail(f"ess / group size {ess.tolist()} outside (0, 1]")
     r.covers("ess")
+
+
+@check
+def check_fors(r):
+    """FORS bookkeeping (`fors_estimates`, `fors_clipped`, `fors_exhausted`,
+    `fors_clip_fraction`): the fraction is clipped / estimates (NaN without
+    estimates), clipped <= estimates; for fors every segment ends each particle
+    exactly once (accepted + exhausted = N), runs between N and
+    N * max_rounds rounds, and its counted NFE obey the identity
+    N (1 + anchor_steps) + points * estimates; other samplers store zeros."""
+    if "fors_estimates" not in r.m:
+        return
+    S, N = r.S, r.N
+    est, clip, exh = r.get("fors_estimates"), r.get("fors_clipped"), r.get("fors_exhausted")
+    if est.shape != (S,) or clip.shape != (S,) or exh.shape != (S,):
+        r.fail(f"fors counts shapes {est.shape}, {clip.shape}, {exh.shape} (want ({S},))")
+        return
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r.close("fors_clip_fraction", r.get("fors_clip_fraction"),
+                np.where(est > 0, clip / np.maximum(est, 1), np.nan), 1e-15)
+    if (clip < 0).any() or (clip > est).any():
+        r.fail(f"fors_clipped {clip.tolist()} outside [0, fors_estimates]")
+    if r.sampler != "fors":
+        if est.any() or clip.any() or exh.any():
+            r.fail("fors counts set for another sampler")
+    else:
+        sec = "fors"
+        P = r.cfg.getint(sec, "points", fallback=1)
+        A = r.cfg.getint(sec, "anchor_steps", fallback=1)
+        R = r.cfg.getint(sec, "max_rounds", fallback=1000)
+        acc, prop = r.get("accepted"), r.get("proposed")
+        if ((acc + exh) != N).any():
+            r.fail(f"accepted + fors_exhausted {(acc + exh).tolist()} != N = {N}")
+        if (prop < N).any() or (prop > N * R).any():
+            r.fail(f"rounds {prop.tolist()} outside [N, N * max_rounds]")
+        nps = np.rint(r.get("nfe_per_segment") * N).astype(np.int64)
+        want = N * (1 + A) + P * est
+        if (nps != want).any():
+            r.fail(f"NFE per segment {nps.tolist()} != N (1 + anchor_steps) + points * estimates = {want.tolist()}")
+    r.covers("fors_clip_fraction")
 
 
 def verify(path, only=None, quiet=False):
@@ -813,6 +853,7 @@ CORRUPTIONS = [
     ("boundary_accuracy", lambda v: v - 1e-6),
     ("boundary_exact_level", lambda v: v + 1e-6),
     ("acceptance", lambda v: np.nan_to_num(v) + 1e-3),
+    ("fors_clip_fraction", lambda v: np.nan_to_num(v) + 1e-3),
     ("nfe", lambda v: v + 1),
     ("nfe_per_segment", lambda v: v[::-1].copy() if len(v) > 1 and v[0] != v[-1] else v + 1),
     ("nfe_per_second", lambda v: v * 2 + 1),

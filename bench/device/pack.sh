@@ -35,6 +35,7 @@ DEST=$1
 die() { echo "pack.sh: $*" >&2; exit 1; }
 
 bins=("$build/rtkbench" "$build/rtk_bench_kernel")
+[ -x "$build/rtk_bench_cuda" ] && bins+=("$build/rtk_bench_cuda")   # a build with the cuda backend
 for b in "${bins[@]}"; do [ -x "$b" ] || die "missing $b (build it first)"; done
 declare -A extra=()   # bundle name -> source path
 for e in ${RTK_EXTRA_BINS:-}; do
@@ -68,6 +69,9 @@ glibc_re='^(libc|libm|libmvec|libpthread|libdl|librt|libresolv|libutil|libanl|li
 # components that need fabric/UCX/OpenSHMEM stacks: useless on one node, and they
 # would drag in (or pick up the target's) libucx/libfabric/libibverbs/libpsm
 skip_re='^(libuc[mpst]|libfabric|libibverbs|librdmacm|libefa|libpsm|libinfinipath|liboshmem|libcuda|libnvidia)'
+# CUDA libraries of the cuda backend (libcublasLt alone is ~540 MB): the GPU machine's own toolkit
+# provides them (env.sh finds its directory); cudart is linked statically
+cuda_re='^(libcublas|libcublasLt|libcudart)\.so'
 
 # --- fresh DEST (refuse to wipe anything that is not an earlier bundle) -------
 if [ -e "$DEST" ]; then
@@ -105,12 +109,13 @@ for c in $pmix_comps; do cp -L "$c" "$T/lib/pmix/"; elfs+=("$T/lib/pmix/$(basena
 declare -A libs=()
 for f in "${elfs[@]}"; do
   src=$f
-  case $f in "$T"/bin/rtkbench|"$T"/bin/rtk_bench_kernel) src=$build/$(basename "$f");; esac
+  case $f in "$T"/bin/rtkbench|"$T"/bin/rtk_bench_kernel|"$T"/bin/rtk_bench_cuda) src=$build/$(basename "$f");; esac
   [ -n "${extra[$(basename "$f")]:-}" ] && [ "$(dirname "$f")" = "$T/bin" ] && src=${extra[$(basename "$f")]}
   out=$(env -u LD_LIBRARY_PATH ldd "$src")
   if echo "$out" | grep -q 'not found'; then die "$src: $(echo "$out" | grep 'not found' | tr '\n' ' ')"; fi
   while read -r name path; do
     [[ $name =~ $glibc_re ]] && continue
+    [[ $name =~ $cuda_re ]] && continue
     libs[$name]=$path
   done < <(echo "$out" | awk '$2=="=>" && $3 ~ /^\// {print $1, $3}')
 done
@@ -134,6 +139,7 @@ while read -r f; do
   out=$(LD_LIBRARY_PATH=$T/lib ldd "$f" 2>&1) || true
   while read -r name path; do
     [[ $name =~ $glibc_re ]] && continue
+    [[ $name =~ $cuda_re ]] && continue
     case $path in "$T"/lib/*) ;; *) echo "pack.sh: $f: $name -> $path (outside the bundle)" >&2; bad=1;; esac
   done < <(echo "$out" | awk '$2=="=>" {print $1, $3}')
 done < <(find "$T/bin" "$T/lib" -type f -name '*' ! -name '.keep' -exec sh -c 'head -c4 "$1" | grep -q ELF && echo "$1"' _ {} \;)

@@ -57,6 +57,9 @@ typedef struct rtk_sampler_cfg {
   double snr;          /* pc: signal-to-noise ratio of the corrector step rule */
   int64_t group;       /* smc: particles per resampling group (aligned to global ids) */
   double ess_threshold; /* smc: resample a group when ESS < ess_threshold * group size */
+  double fors_bound, fors_shift, fors_seg_cost, fors_curvature; /* fors: B, shift (units of B), NFE/segment guess, kappa */
+  int fors_bound_mode, fors_overflow;          /* fors: absolute|relative, clip|grow */
+  int64_t fors_points, fors_anchor, fors_max_rounds; /* fors: nodes per estimate, anchor steps, rounds cap */
 } rtk_sampler_cfg;
 
 /* What a sampler will do for one run: the grid and its cost. */
@@ -82,6 +85,9 @@ typedef struct rtk_stats {
   int64_t *groups;   /* [S] smc: resampling groups seen at the end of each segment */
   int64_t *resampled; /* [S] smc: groups resampled at the end of each segment */
   int64_t *ess_q;    /* [S] smc: sum over groups of ESS/size in units of 2^-30 (exact integer sums) */
+  int64_t *estimates; /* [S] fors: estimates W drawn */
+  int64_t *clipped;   /* [S] fors: estimates outside [-B, B] (clipped, or rounds ended by grow) */
+  int64_t *exhausted; /* [S] fors: particles that reached max_rounds without accepting */
 } rtk_stats;
 #define RTK_ESS_UNIT 1073741824.0 /* 2^30 */
 
@@ -172,11 +178,17 @@ double rtk_expint_g(int k, double z);
 double rtk_smc_log_increment(int d, double h, const double *xt, double logpt, const double *xs, double logps,
                              const double *xi);
 
+/* ddim / dpm-solver++: coefficients of grid step k (rtk/update.h's rtk_ode_step) given the two previous
+ * steps' h = lambda_s - lambda_t (h1, h2); general = order 3 or sde, order2 = 2M; returns this step's h */
+struct rtk_ode_step;
+double rtk_ode_step_coefs(const rtk_sampler_cfg *cfg, const rtk_plan *p, int k, int general, int order2, double h1,
+                          double h2, struct rtk_ode_step *c);
+
 /* One-line helpers shared by samplers */
 double rtk_now(void); /* monotonic seconds */
 
 extern const rtk_sampler_ops rtk_sampler_exact, rtk_sampler_ddpm, rtk_sampler_ddim, rtk_sampler_dpmpp2m,
     rtk_sampler_pmm, rtk_sampler_rtk_ula, rtk_sampler_rtk_uld, rtk_sampler_rtk_mala, rtk_sampler_rtk_mala_score,
-    rtk_sampler_heun, rtk_sampler_unipc, rtk_sampler_pc, rtk_sampler_smc;
+    rtk_sampler_heun, rtk_sampler_unipc, rtk_sampler_pc, rtk_sampler_smc, rtk_sampler_fors;
 
 #endif

@@ -70,13 +70,14 @@ typedef struct bnd_user {
   const char *label;
   double cost, blocks_done, nblocks;
   int rank;
+  int device; /* a device backend accumulates the boundary histograms itself; X may be NULL */
 } bnd_user;
 
 static void at_boundary(void *u, int k, int64_t gid0, int n, const double *X) {
   bnd_user *b = u;
   rtk_timers_enter(RTK_PHASE_DIAG);
-  if (b->bnd) memcpy(b->bnd + ((size_t)k * b->nloc + (size_t)(gid0 - b->p0)) * b->d, X, sizeof(double) * n * b->d);
-  rtk_diag_boundary(b->diag, k, n, X);
+  if (b->bnd && X) memcpy(b->bnd + ((size_t)k * b->nloc + (size_t)(gid0 - b->p0)) * b->d, X, sizeof(double) * n * b->d);
+  if (!b->device) rtk_diag_boundary(b->diag, k, n, X);
   if (b->rank == 0 && b->prog) {
     char label[700];
     snprintf(label, sizeof label, "%s seg %d/%d", b->label, k, b->S);
@@ -203,7 +204,15 @@ static int run_kernel(const rtk_runspec *r, run_data *rd, int64_t b0, int64_t b1
   const int d = rd->mix->d;
   rtk_block_ctx ctx = {rd->mix, &r->sc, &rd->plan, (uint64_t)r->so.seed, at_boundary, bu, at_inner, &rd->score};
   rtk_timers_enter(RTK_PHASE_SAMPLER);
-  const int src = rtk_sample_blocks(r->sampler, &ctx, r->so.particles, B, b0, b1, rd->X, &rd->st, block_done, bu);
+  int src;
+  if (r->so.backend == RTK_BACKEND_CUDA) { /* the rank's whole range on its GPU; final particles come back */
+    bu->device = 1;
+    rtk_dev_job job = {&ctx, r->sampler, r->so.precision, b0 * B, nloc, rd->X, rd->diag.bh, rd->diag.nbnd,
+                       rd->bnd != NULL};
+    src = rtk_backend_cuda.run(&job, &rd->st);
+  } else {
+    src = rtk_sample_blocks(r->sampler, &ctx, r->so.particles, B, b0, b1, rd->X, &rd->st, block_done, bu);
+  }
   rtk_timers_enter(RTK_PHASE_DIAG);
   RTK_CHECK(src);
   rtk_hist_add(&rd->hist, (int)nloc, rd->X);
@@ -273,6 +282,12 @@ static int write_metrics(hid_t g, const rtk_runspec *r, run_data *rd, const rtk_
   W(rtk_h5_write_f64(g, "ess", 1, &hS, acc, writer));
   W(rtk_h5_write_i64(g, "resampled", 1, &hS, rd->st.resampled, writer));
   W(rtk_h5_write_i64(g, "groups", 1, &hS, rd->st.groups, writer));
+  /* fors: estimates drawn, overflows (clipped or grown) and their fraction, particles out of rounds */
+  for (int k = 0; k < S; k++) acc[k] = rd->st.estimates[k] ? (double)rd->st.clipped[k] / rd->st.estimates[k] : NAN;
+  W(rtk_h5_write_f64(g, "fors_clip_fraction", 1, &hS, acc, writer));
+  W(rtk_h5_write_i64(g, "fors_estimates", 1, &hS, rd->st.estimates, writer));
+  W(rtk_h5_write_i64(g, "fors_clipped", 1, &hS, rd->st.clipped, writer));
+  W(rtk_h5_write_i64(g, "fors_exhausted", 1, &hS, rd->st.exhausted, writer));
   W(rtk_h5_write_f64(g, "wall_time", 0, NULL, &wall, writer));
   double nps = wall > 0 ? nfe_tot / wall : 0, pps = wall > 0 ? N / wall : 0;
   W(rtk_h5_write_f64(g, "nfe_per_second", 0, NULL, &nps, writer));
@@ -316,7 +331,7 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
   char label[640];
   snprintf(label, sizeof label, "%s %s", r->sampler->name, r->sweep);
   bnd_user bu = {rd.bnd, &rd.diag, p0, nloc, d, S, prog, r->index, label, run_cost(r, &rd.plan, rd.mix), 0,
-                 (double)(b1 - b0), rank};
+                 (double)(b1 - b0), rank, 0};
 
   MPI_Barrier(comm);
   rtk_timers_start();
@@ -361,6 +376,9 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
     MPI_Allreduce(MPI_IN_PLACE, rd.st.groups, S, MPI_INT64_T, MPI_SUM, comm);
     MPI_Allreduce(MPI_IN_PLACE, rd.st.resampled, S, MPI_INT64_T, MPI_SUM, comm);
     MPI_Allreduce(MPI_IN_PLACE, rd.st.ess_q, S, MPI_INT64_T, MPI_SUM, comm);
+    MPI_Allreduce(MPI_IN_PLACE, rd.st.estimates, S, MPI_INT64_T, MPI_SUM, comm);
+    MPI_Allreduce(MPI_IN_PLACE, rd.st.clipped, S, MPI_INT64_T, MPI_SUM, comm);
+    MPI_Allreduce(MPI_IN_PLACE, rd.st.exhausted, S, MPI_INT64_T, MPI_SUM, comm);
   }
   const double t_end = rd.plan.times[S];
   rtk_hist_exact_probs(&rd.hist, rd.mix, t_end, rd.probs);
@@ -425,6 +443,8 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
   char blas[1024];
   rtk_blas_line(&study_blas, blas, sizeof blas);
   W(rtk_h5_attr_str(g, "blas", blas));
+  W(rtk_h5_attr_str(g, "backend", r->so.backend == RTK_BACKEND_CUDA ? "cuda" : "cpu"));
+  W(rtk_h5_attr_str(g, "precision", r->so.precision == RTK_PREC_FP32 ? "fp32" : "fp64"));
   W(rtk_h5_attr_str(g, "sweep", r->sweep));
   W(rtk_h5_attr_i64(g, "index", r->index));
   rtk_h5_sum_begin(&sum); /* every dataset of the run from here on */
@@ -724,6 +744,25 @@ static void print_summary(const rtk_study *st, const run_result *res, int done) 
   fflush(stdout);
 }
 
+/* run.backend = cuda in any run: one GPU per rank, chosen by the rank's index among the ranks of its node */
+static int attach_devices(MPI_Comm comm, const rtk_study *st) {
+  int any = 0;
+  for (int i = 0; i < st->nruns; i++) any |= st->runs[i].so.backend == RTK_BACKEND_CUDA;
+  if (!any) return RTK_OK;
+  MPI_Comm node;
+  int lrank, lsize;
+  MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+  MPI_Comm_rank(node, &lrank);
+  MPI_Comm_size(node, &lsize);
+  MPI_Comm_free(&node);
+  RTK_CHECK(rtk_backend_cuda.attach(lrank, lsize));
+  const char *dev = rtk_backend_cuda.describe();
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  if (rank == 0 && dev[0]) fprintf(stderr, "rtkbench: cuda backend, rank 0 on %s\n", dev);
+  return RTK_OK;
+}
+
 int rtk_study_execute(MPI_Comm comm, const rtk_config *cfg, const rtk_study *st, const rtk_cli_run *cli) {
   int rank, size;
   MPI_Comm_rank(comm, &rank);
@@ -741,6 +780,7 @@ int rtk_study_execute(MPI_Comm comm, const rtk_config *cfg, const rtk_study *st,
     snprintf(out, sizeof out, "results/%s.h5", cfg->stem);
   RTK_CHECK(rtk_out_check_path(out)); /* same verdict on every rank */
   RTK_CHECK(rtk_collective(comm, rtk_study_check_memory(comm, st)));
+  RTK_CHECK(rtk_collective(comm, attach_devices(comm, st)));
   RTK_CHECK(rtk_collective_stop(comm));
 
   /* rank 0: the lock, then the output file (created here, or kept for --resume) */
@@ -862,6 +902,7 @@ int rtk_study_execute(MPI_Comm comm, const rtk_config *cfg, const rtk_study *st,
   free(costs);
   free(res);
   free(complete);
+  rtk_backend_cuda.detach(); /* a no-op unless a cuda run attached a device */
   return rc;
 }
 

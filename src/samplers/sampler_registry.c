@@ -12,7 +12,8 @@
 static const rtk_sampler_ops *const samplers[] = {
     &rtk_sampler_exact,   &rtk_sampler_ddpm,    &rtk_sampler_ddim,    &rtk_sampler_dpmpp2m,
     &rtk_sampler_pmm,     &rtk_sampler_rtk_ula, &rtk_sampler_rtk_uld, &rtk_sampler_rtk_mala,
-    &rtk_sampler_rtk_mala_score, &rtk_sampler_heun, &rtk_sampler_unipc, &rtk_sampler_pc, &rtk_sampler_smc, NULL};
+    &rtk_sampler_rtk_mala_score, &rtk_sampler_heun, &rtk_sampler_unipc, &rtk_sampler_pc, &rtk_sampler_smc,
+    &rtk_sampler_fors, NULL};
 
 const rtk_sampler_ops *const *rtk_sampler_all(void) { return samplers; }
 
@@ -96,6 +97,9 @@ int rtk_stats_alloc(int nseg, rtk_stats *s) {
   RTK_MALLOC(s->groups, n);
   RTK_MALLOC(s->resampled, n);
   RTK_MALLOC(s->ess_q, n);
+  RTK_MALLOC(s->estimates, n);
+  RTK_MALLOC(s->clipped, n);
+  RTK_MALLOC(s->exhausted, n);
   return RTK_OK;
 }
 
@@ -107,6 +111,9 @@ void rtk_stats_free(rtk_stats *s) {
   free(s->groups);
   free(s->resampled);
   free(s->ess_q);
+  free(s->estimates);
+  free(s->clipped);
+  free(s->exhausted);
   memset(s, 0, sizeof *s);
 }
 
@@ -119,6 +126,9 @@ void rtk_stats_zero(rtk_stats *s) {
   memset(s->groups, 0, sizeof(int64_t) * n);
   memset(s->resampled, 0, sizeof(int64_t) * n);
   memset(s->ess_q, 0, sizeof(int64_t) * n);
+  memset(s->estimates, 0, sizeof(int64_t) * n);
+  memset(s->clipped, 0, sizeof(int64_t) * n);
+  memset(s->exhausted, 0, sizeof(int64_t) * n);
 }
 
 double rtk_expint_g(int k, double z) {

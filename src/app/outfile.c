@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "journal.h"
 #include "rtk/error.h"
 
 int rtk_out_check_path(const char *path) {
@@ -134,6 +135,7 @@ int rtk_out_acquire(rtk_outfile *o, const char *path, int force, int resume) {
   } else if (resume) {
     o->exists = 1;
     if (access(path, R_OK | W_OK) != 0) rc = RTK_ERR(RTK_ERR_INPUT, "cannot resume '%s': not writable", path);
+    else rc = rtk_out_recover(path);
   } else if (!force) {
     rc = RTK_ERR(RTK_ERR_INPUT, "output file '%s' exists (use --force to overwrite it)", path);
   } else { /* --force: a new file replaces the old one once its header is on disk */
@@ -151,8 +153,24 @@ void rtk_out_remove_created(rtk_outfile *o) {
   if (!o->created) return;
   /* only the regular file this invocation created, if it is still there */
   const char *name = rtk_out_name(o);
-  if (lstat(name, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_dev == o->dev && sb.st_ino == o->ino) unlink(name);
+  if (lstat(name, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_dev == o->dev && sb.st_ino == o->ino) {
+    char jp[RTK_OUT_PATH_MAX + 16];
+    rtk_journal_path(o->path, jp, sizeof jp);
+    if (lstat(jp, &sb) == 0 && S_ISREG(sb.st_mode)) unlink(jp); /* its journal (journal.h) */
+    unlink(name);
+  }
   o->created = 0;
+}
+
+int rtk_out_recover(const char *path) {
+  int restored = -1;
+  RTK_CHECK(rtk_journal_recover(path, &restored));
+  if (restored >= 0)
+    fprintf(stderr,
+            "rtkbench: note: '%s' was left in the middle of a write by a job that was killed; its last committed "
+            "state (every run completed before the kill) was restored from '%s.journal' (%d saved region%s)\n",
+            path, path, restored, restored == 1 ? "" : "s");
+  return RTK_OK;
 }
 
 void rtk_out_release(rtk_outfile *o) {

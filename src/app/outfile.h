@@ -34,6 +34,9 @@ const char *rtk_out_name(const rtk_outfile *o);
 int rtk_out_publish(rtk_outfile *o);
 /* unlink the output if this invocation created it and it is still that file */
 void rtk_out_remove_created(rtk_outfile *o);
+/* PATH left mid-commit by a killed writer (a hot journal): put its last
+ * committed state back, with a note on stderr (caller holds the lock) */
+int rtk_out_recover(const char *path);
 /* drop the lock (and its file) */
 void rtk_out_release(rtk_outfile *o);
 

@@ -163,6 +163,20 @@ static int refuse(MPI_File fh, const char *why) {
   return MPI_ERR_IO;
 }
 
+/* A failed write is passed to the file's error handler (which starts the
+ * I/O-error watchdog, io_hdf5.c) whether or not the MPI-IO layer did:
+ * OMPIO returns some errors without calling it. */
+static int reported(MPI_File fh, int rc, int count, MPI_Datatype type, MPI_Status *st) {
+  /* a short write (fewer bytes than asked, e.g. a full disk) is an error even
+   * where the MPI-IO layer reports success (OMPIO was seen to) */
+  int got = 0, tsz = 0;
+  if (rc == MPI_SUCCESS && st != MPI_STATUS_IGNORE && MPI_Get_count(st, MPI_BYTE, &got) == MPI_SUCCESS &&
+      got != MPI_UNDEFINED && MPI_Type_size(type, &tsz) == MPI_SUCCESS && (long long)got < (long long)tsz * count)
+    rc = MPI_ERR_IO;
+  if (rc != MPI_SUCCESS) MPI_File_call_errhandler(fh, rc);
+  return rc;
+}
+
 int MPI_File_write_at(MPI_File fh, MPI_Offset off, const void *buf, int count, MPI_Datatype type, MPI_Status *st) {
   if (J.on && fh == J.fh) {
     uint64_t lo, hi;
@@ -175,7 +189,7 @@ int MPI_File_write_at(MPI_File fh, MPI_Offset off, const void *buf, int count, M
       if (save(lo, hi)) return refuse(fh, "cannot save the bytes about to be overwritten");
     }
   }
-  return PMPI_File_write_at(fh, off, buf, count, type, st);
+  return reported(fh, PMPI_File_write_at(fh, off, buf, count, type, st), count, type, st);
 }
 
 int MPI_File_write_at_all(MPI_File fh, MPI_Offset off, const void *buf, int count, MPI_Datatype type,
@@ -196,7 +210,7 @@ int MPI_File_write_at_all(MPI_File fh, MPI_Offset off, const void *buf, int coun
     MPI_Bcast(&ok, 1, MPI_INT, 0, J.comm);
     if (!ok) return refuse(fh, "cannot save the bytes about to be overwritten");
   }
-  return PMPI_File_write_at_all(fh, off, buf, count, type, st);
+  return reported(fh, PMPI_File_write_at_all(fh, off, buf, count, type, st), count, type, st);
 }
 
 int MPI_File_set_size(MPI_File fh, MPI_Offset size) {
@@ -206,7 +220,7 @@ int MPI_File_set_size(MPI_File fh, MPI_Offset size) {
     MPI_Bcast(&ok, 1, MPI_INT, 0, J.comm);
     if (!ok) return refuse(fh, "cannot save the bytes about to be truncated");
   }
-  return PMPI_File_set_size(fh, size);
+  return reported(fh, PMPI_File_set_size(fh, size), 0, MPI_BYTE, MPI_STATUS_IGNORE);
 }
 
 /* rank 0: the committed length is the file's length now, on disk */

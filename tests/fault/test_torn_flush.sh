@@ -10,7 +10,7 @@
 # every run whose completion was printed before the kill, and give a file
 # bitwise equal to an uninterrupted run (tests/h5check.py same).  Twice the
 # resume itself is killed while it restores the file from the journal, and
-# resumed again.  Control: with the journal switched off (test hook
+# resumed again; once `rtkbench info --verify` restores it first.  Control: with the journal switched off (test hook
 # RTK_TEST_FAIL=journal) the same kills inside a final flush must break at
 # least one resume, so the test can fail.
 # usage: test_torn_flush.sh RTKBENCH MPIEXEC SHIM WORKDIR SRCDIR
@@ -46,6 +46,13 @@ kill_case() {
   [ $rc -ne 0 ] || { bad "$tag: the kill did not happen (exit 0)"; return 0; }
   local before
   before=$(grep -c ' done: ' "$tag.log")
+  if [ -n "${INFO_FIRST:-}" ]; then  # info restores the last commit itself (a hot journal)
+    [ -s k.h5.journal ] || bad "$tag: no journal for info to recover from"
+    timeout 60 "$bin" info k.h5 --verify >"$tag.info" 2>&1 && grep -q "was restored" "$tag.info" \
+      || bad "$tag: info did not restore the file ($(tail -1 "$tag.info"))"
+    [ "$(grep -c '  ok$' "$tag.info")" -ge "$before" ] || bad "$tag: info shows fewer complete runs than were done"
+    [ -e k.h5.journal ] && bad "$tag: info left the journal"
+  fi
   if [ -n "${KILL_RESUME:-}" ] && [ -e k.h5 ]; then  # kill the recovery itself, then resume again
     [ -s k.h5.journal ] || bad "$tag: no journal to recover from"
     mpirun "$n" $(shimenv 0) -x RTK_FAULT_KILL_AT="$KILL_RESUME" "$bin" run "$cfg" -o k.h5 "${sets[@]}" --resume >"$tag.r0" 2>&1
@@ -119,6 +126,9 @@ echo "kill during the recovery:"
 # the 8th call of a final flush: saved regions, the first overwrite done
 KILL_RESUME=1 kill_case 1 0 "$(pick trace_1_0.txt link1 | awk '{print $8}')" || bad "recovery killed at its first write"
 KILL_RESUME=2 kill_case 2 0 "$(pick trace_2_0.txt link1 | awk '{print $8}')" || bad "recovery killed at its second write"
+
+echo "info on a file left mid-flush:"
+INFO_FIRST=1 kill_case 1 0 "$(pick trace_1_0.txt link1 | awk '{print $10}')" || bad "info, then resume"
 
 echo "every resumed file against the uninterrupted run:"
 $py - "$src/tests" ref.h5 res_*.h5 <<'PY' || bad "a resumed file differs from the uninterrupted run"

@@ -117,6 +117,7 @@ static ssize_t allowance_at(int fd, size_t want, const char *call, long long off
     return -1;
   }
   long long left = limit - written;
+  if ((long long)want > left) note_fired(); /* cut short: the disk is full from here on */
   return (ssize_t)((long long)want < left ? (long long)want : left);
 }
 

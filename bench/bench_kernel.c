@@ -24,6 +24,7 @@
 #include "rtk/error.h"
 #include "rtk/mixture.h"
 #include "rtk/rng.h"
+#include "rtk/vmath.h"
 
 #ifdef RTK_HAVE_OPENBLAS_THREADS
 void openblas_set_num_threads(int);
@@ -195,11 +196,10 @@ static void run_gemm_score(void *p) {
               c->coef->A, c->d, 0.0, c->Sb, c->d);
 }
 
-/* n K scalar exp() on the arguments the kernel actually exponentiates */
+/* the kernel's n K exponentials (rtk_vm_exp) on the arguments it actually exponentiates */
 static void run_exp(void *p) {
   shape_ctx *c = p;
-  const size_t nk = (size_t)c->n * c->K;
-  for (size_t i = 0; i < nk; i++) c->eout[i] = exp(c->eargs[i]);
+  rtk_vm_exp((size_t)c->n * c->K, c->eargs, c->eout);
 }
 
 typedef struct {

@@ -21,7 +21,7 @@ cmake --build build-clang -j"$jobs" >/dev/null
 
 echo "== ASan/UBSan build: numerical-core tests"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DRTK_SANITIZE=ON >/dev/null
-cmake --build build-asan -j"$jobs" --target test_core test_score test_frechet >/dev/null
+cmake --build build-asan -j"$jobs" --target test_core test_score test_frechet test_vmath >/dev/null
 (cd build-asan && ctest --output-on-failure -j"$jobs" -L sanitize)
 
 echo "== libFuzzer harnesses (clang, ASan/UBSan): seed corpora, then ${RTK_FUZZ_SECONDS:-30} s each"

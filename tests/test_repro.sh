@@ -21,7 +21,11 @@ run 3 "$work/r3.h5"
 run 2 "$work/r2b.h5" --set run.block=37
 $py "$src/tests/h5check.py" contract "$work/r3.h5" || fail=1
 $py "$src/tests/h5verify.py" "$work/r3.h5" || fail=1 # every metric recomputed independently
-for other in r2 r3 r2b; do
+# the vector math (rtk/vmath.h) forced to its scalar and SSE2 versions: the same bits as the
+# widest version this CPU has (AVX-512F or AVX), end to end
+RTK_VMATH_ISA=purec run 2 "$work/isa_purec.h5"
+RTK_VMATH_ISA=sse2 run 3 "$work/isa_sse2.h5"
+for other in r2 r3 r2b isa_purec isa_sse2; do
   echo "== r1 vs $other"
   $py "$src/tests/h5check.py" same "$work/r1.h5" "$work/$other.h5" || fail=1
 done

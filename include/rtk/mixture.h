@@ -37,6 +37,7 @@ typedef struct rtk_mixwork {
   double *Xpad; /* [Bpad][d] padded copy of a short block */
   double *Spad; /* [Bpad][d] its score */
   double *lpad; /* [Bpad] its log-density */
+  double *rmax; /* [Bpad] row maxima of the logits */
 } rtk_mixwork;
 
 int rtk_mixture_alloc(int K, int d, rtk_mixture **out);

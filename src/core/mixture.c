@@ -8,6 +8,7 @@
 
 #include "rtk/error.h"
 #include "rtk/rng.h"
+#include "rtk/vmath.h"
 
 static const double LOG_2PI = 1.8378770664093454835606594728112;
 
@@ -108,6 +109,7 @@ int rtk_mixwork_init(int B, int K, int d, rtk_mixwork *w) {
   RTK_MALLOC(w->Xpad, (size_t)w->Bpad * d);
   RTK_MALLOC(w->Spad, (size_t)w->Bpad * d);
   RTK_MALLOC(w->lpad, w->Bpad);
+  RTK_MALLOC(w->rmax, w->Bpad);
   return RTK_OK;
 }
 
@@ -117,6 +119,7 @@ void rtk_mixwork_free(rtk_mixwork *w) {
   free(w->Xpad);
   free(w->Spad);
   free(w->lpad);
+  free(w->rmax);
   memset(w, 0, sizeof *w);
 }
 
@@ -155,21 +158,21 @@ static void eval_aligned(const rtk_mixcoef *c, int n, const double *X, double *l
                          rtk_mixwork *w) {
   const int K = c->K, d = c->d;
   logits(c, n, X, w);
-  /* log-sum-exp and softmax, row by row */
+  /* log-sum-exp and softmax: shift each row by its maximum, one vector exp over
+   * the whole block (rtk/vmath.h: an element's value does not depend on the
+   * block, the row or the instruction set), then normalise row by row */
   for (int b = 0; b < n; b++) {
-    double *Lb = w->L + (size_t)b * K;
-    double mx = -INFINITY;
+    double *Lb = w->L + (size_t)b * K, mx = -INFINITY;
     for (int k = 0; k < K; k++) mx = Lb[k] > mx ? Lb[k] : mx;
-    double s = 0;
-    for (int k = 0; k < K; k++) {
-      /* e^{-40} < 2^-57: below the rounding of the sum (whose largest term is 1),
-       * so the call is skipped (bench/: exp dominates the kernel otherwise) */
-      double a = Lb[k] - mx;
-      Lb[k] = a < -40 ? 0 : exp(a);
-      s += Lb[k];
-    }
-    if (logp) logp[b] = mx + log(s);
-    double inv = 1.0 / s;
+    for (int k = 0; k < K; k++) Lb[k] -= mx;
+    w->rmax[b] = mx;
+  }
+  rtk_vm_exp((size_t)n * K, w->L, w->L);
+  for (int b = 0; b < n; b++) {
+    double *Lb = w->L + (size_t)b * K, s = 0;
+    for (int k = 0; k < K; k++) s += Lb[k];
+    if (logp) logp[b] = w->rmax[b] + log(s);
+    const double inv = 1.0 / s;
     for (int k = 0; k < K; k++) Lb[k] *= inv;
   }
   if (!score) return;

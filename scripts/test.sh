@@ -1,7 +1,8 @@
 #!/bin/bash
 # Fresh Debian machine -> the whole test suite: install dependencies, build
 # with warnings as errors (gcc), run CTest (including the reliability tests:
-# write faults, kill -9, hostile files, limits, lock, signals); then a clang
+# write faults with ROMIO and OMPIO, kill -9, kills inside flushes, hostile
+# files, limits, locks, signals, test-hook failures); then a clang
 # build, an ASan/UBSan build running the numerical-core tests, and the
 # libFuzzer harnesses for a bounded time (RTK_FUZZ_SECONDS each, default 30).
 set -euo pipefail

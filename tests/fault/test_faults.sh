@@ -79,8 +79,7 @@ for N in $Ns; do one 3 0 "$N" ENOSPC; one 3 2 "$N" EIO; done
 # run's checksum must catch the missing data (info --verify fails) and
 # --resume must redo it; the final file must equal the reference either way.
 io=ompio c0=$cases f0=$fired
-for N in $Ns; do one 1 0 "$N" ENOSPC; done
-for N in $Ns; do one 2 0 "$N" ENOSPC; one 2 1 "$N" ENOSPC; done
+for N in ${Ns#0 }; do one 1 0 "$N" ENOSPC; one 2 0 "$N" ENOSPC; one 2 1 "$N" ENOSPC; done
 [ $((fired - f0)) -ge $(((cases - c0) / 2)) ] || bad "OMPIO: the fault fired in only $((fired - f0)) of $((cases - c0)) cases"
 echo "OMPIO: $((cases - c0)) cases, $((fired - f0)) with the fault fired, $lost errors lost by OMPIO ($caught caught by the checksum, $lostok harmless)"
 io=romio

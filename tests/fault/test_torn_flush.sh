@@ -37,7 +37,7 @@ mpirun 1 "$bin" run "$cfg" -o ref.h5 "${sets[@]}" >ref.log 2>&1 || { echo "refer
 # file is kept as res_TAG.h5 and compared with ref.h5 at the end.
 # Returns 1 when the resume fails or loses a run that was done.
 kill_case() {
-  local n=$1 r=$2 N=$3 tag="n$1_r$2_k$3${CTL:-}"
+  local n=$1 r=$2 N=$3 tag="n$1_r$2_k$3${CTL:-}${KILL_RESUME:+_kr$KILL_RESUME}${INFO_FIRST:+_info}"
   shift 3
   cases=$((cases + 1))
   rm -f k.h5 k.h5.tmp k.h5.lock k.h5.journal

@@ -454,6 +454,54 @@ def fig_acceptance(st, outdir):
                    title=f"Per-segment MALA acceptance — {st.stem}")]
 
 
+# ------------------------------------------------------------ time split
+
+PHASES = ["score", "rng", "sampler", "diagnostics", "wait", "io"]
+PHASE_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#d62728", "#7f7f7f"]
+
+
+def fig_time_split(st, outdir):
+    """where each run's time went (metrics/time_phases): stacked bars of the
+    mean over ranks in seconds, and the same as shares of the run's time"""
+    runs = [r for r in sorted_runs(st) if r.time_phases is not None]
+    if not runs:
+        note("time_split.png: no run stores metrics/time_phases (older file): skipped")
+        return []
+    n = len(runs)
+    fig, axes = plt.subplots(1, 2, figsize=(13, 1.4 + 0.32 * n), squeeze=False)
+    ax, ax2 = axes[0]
+    y = np.arange(n)[::-1]
+    labels = [f"{r.id}  {r.sweep}"[:48] if r.sweep else r.id for r in runs]
+    mean = np.array([np.nan_to_num(r.time_phases[1], nan=0.0) for r in runs])
+    mx = np.array([r.time_phases[0] for r in runs])
+    tot = mean.sum(axis=1)
+    share = mean / np.where(tot > 0, tot, 1)[:, None]
+    left, left2 = np.zeros(n), np.zeros(n)
+    for p, (name, c) in enumerate(zip(PHASES, PHASE_COLORS)):
+        ax.barh(y, mean[:, p], left=left, color=c, height=0.7, label=name)
+        ax2.barh(y, 100 * share[:, p], left=left2, color=c, height=0.7)
+        left += mean[:, p]
+        left2 += 100 * share[:, p]
+    ax.plot(np.nansum(mx[:, :], axis=1), y, "k|", ms=12, label="sum of the max over ranks")
+    ax.set_yticks(y)
+    ax.set_yticklabels(labels, fontsize=8)
+    ax.set_xlabel("seconds (mean over ranks)")
+    ax.grid(True, axis="x", alpha=0.35)
+    ax2.set_yticks(y)
+    ax2.set_yticklabels([])
+    ax2.set_xlim(0, 100)
+    ax2.set_xlabel("share of the run's time [%]")
+    ax2.grid(True, axis="x", alpha=0.35)
+    for yi, sh in zip(y, share):
+        if sh[0] > 0.06:
+            ax2.text(100 * sh[0] / 2, yi, f"{100 * sh[0]:.0f}%", ha="center", va="center", fontsize=7, color="w")
+    if all(not np.isfinite(r.time_phases[1][0]) for r in runs):
+        ax2.set_title("score and rng not timed (RTK_TIMERS=0): inside 'sampler'", fontsize=9)
+    hs, ls = ax.get_legend_handles_labels()
+    return [finish(fig, os.path.join(outdir, "time_split.png"), hs, ls, ncol=1,
+                   title=f"Where the time went (metrics/time_phases) — {st.stem}", right=0.86)]
+
+
 # ------------------------------------------------------ boundary accuracy
 
 def plane_indices(times, max_points=80):
@@ -1132,6 +1180,7 @@ def main(argv=None):
             lambda: fig_vs_nfe(st, outdir, "mode_tv", "mode_tv_ci95", "mode_tv_vs_nfe.png",
                                "mode-weight TV (log scale)", "Mode-weight TV vs NFE", logy=True),
             lambda: fig_acceptance(st, outdir),
+            lambda: fig_time_split(st, outdir),
             lambda: fig_boundaries(st, outdir),
             lambda: fig_hist_x2(st, outdir, args),
             lambda: fig_clusters(st, outdir, args),

@@ -142,6 +142,8 @@ class Run:
         self.m["frechet_sd_bar"] = (fd - sd, fd + sd)
         self.frechet_sets = int(m["frechet_floor_sets"].shape[0]) if "frechet_floor_sets" in m else 0
         self.acceptance = m["acceptance"][:] if "acceptance" in m else np.zeros(0)
+        # [2][6] seconds of score, rng, sampler, diagnostics, wait, io; max / mean over ranks (None: older file)
+        self.time_phases = m["time_phases"][:] if "time_phases" in m else None
         # written by newer rtkbench versions (docs/format.md): [S+1] each
         self.boundary_acc = m["boundary_accuracy"][:] if "boundary_accuracy" in m else None
         self.boundary_level = m["boundary_exact_level"][:] if "boundary_exact_level" in m else None

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "rtk/blas.h"
 #include "rtk/error.h"
 #include "rtk/mixture.h"
 #include "rtk/rng.h"
@@ -28,8 +29,6 @@
 
 #ifdef RTK_HAVE_OPENBLAS_THREADS
 void openblas_set_num_threads(int);
-char *openblas_get_config(void);
-char *openblas_get_corename(void);
 #endif
 
 #define TOL 1e-8
@@ -358,6 +357,7 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+  rtk_blas_autofix(argv, 1); /* the kernels rtkbench would run (include/rtk/blas.h) */
   int quick = 0, nuser = 0;
   double trial_s = -1;
   shape user[MAX_SHAPES];
@@ -390,12 +390,15 @@ int main(int argc, char **argv) {
 
 #ifdef RTK_HAVE_OPENBLAS_THREADS
   openblas_set_num_threads(1);
-  printf("# BLAS: OpenBLAS %s (core %s), 1 thread\n", openblas_get_config(),
-         openblas_get_corename());
-#else
-  printf("# BLAS: CBLAS without openblas_set_num_threads: thread count as configured "
-         "(set OPENBLAS_NUM_THREADS=1 / OMP_NUM_THREADS=1 for single-core numbers)\n");
 #endif
+  {
+    rtk_blas_info b;
+    char line[1024];
+    rtk_blas_query(&b);
+    rtk_blas_line(&b, line, sizeof line);
+    printf("# BLAS: %s%s\n", line,
+           b.threads == 1 ? "" : " (set OPENBLAS_NUM_THREADS=1 / BLIS_NUM_THREADS=1 for single-core numbers)");
+  }
 
   shape shapes[MAX_SHAPES];
   int ns = 0;

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "rtk/blas.h"
 #include "rtk/error.h"
 #include "rtk/rng.h"
 #include "rtk/score.h"
@@ -119,6 +120,7 @@ static double check(const rtk_mlp *net, int n, const double *X, const double *ou
 }
 
 int main(int argc, char **argv) {
+  rtk_blas_autofix(argv, 1); /* the kernels rtkbench would run (include/rtk/blas.h) */
   int quick = 0, nsh = 0, shapes[32][4];
   double trial = 0.3;
   for (int i = 1; i < argc; i++) {
@@ -137,6 +139,13 @@ int main(int argc, char **argv) {
 #ifdef RTK_HAVE_OPENBLAS_THREADS
   openblas_set_num_threads(1);
 #endif
+  {
+    rtk_blas_info b;
+    char line[1024];
+    rtk_blas_query(&b);
+    rtk_blas_line(&b, line, sizeof line);
+    printf("# BLAS: %s\n", line);
+  }
   if (!nsh) {
     static const int def[4][4] = {{10, 512, 4, 256}, {10, 512, 4, 1024}, {784, 512, 4, 256}, {784, 512, 4, 1024}};
     static const int q[2][4] = {{10, 64, 2, 50}, {40, 96, 3, 33}};

@@ -5,6 +5,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang libclang-rt-dev
       openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools
       libopenblas-dev librandom123-dev libinih-dev libsleef-dev
+      libblis-dev libblis-serial-dev   # the BLIS build in scripts/test.sh (-DRTK_BLAS=blis)
       python3 python3-numpy python3-h5py python3-matplotlib
       python3-sklearn dataset-fashion-mnist
       python3-torch   # python3-torch: analysis/train_score.py and its tests (CPU)

@@ -2,8 +2,9 @@
 # Fresh Debian machine -> the whole test suite: install dependencies, build
 # with warnings as errors (gcc), run CTest (including the reliability tests:
 # write faults with ROMIO and OMPIO, kill -9, kills inside flushes, hostile
-# files, limits, locks, signals, test-hook failures); then a clang
-# build, an ASan/UBSan build running the numerical-core tests, and the
+# files, limits, locks, signals, test-hook failures); then a clang build, a
+# build against BLIS (-DRTK_BLAS=blis), an ASan/UBSan build running the
+# numerical-core tests, and the
 # libFuzzer harnesses for a bounded time (RTK_FUZZ_SECONDS each, default 30).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,14 @@ cmake --build build -j"$jobs" >/dev/null
 echo "== clang build (-Werror)"
 cmake -S . -B build-clang -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=clang -DRTK_WERROR=ON >/dev/null
 cmake --build build-clang -j"$jobs" >/dev/null
+
+echo "== BLIS build (-DRTK_BLAS=blis): the kernel benchmark's check and a 2-rank run that names BLIS"
+cmake -S . -B build-blis -DCMAKE_BUILD_TYPE=Release -DRTK_BLAS=blis -DRTK_WERROR=ON >/dev/null
+cmake --build build-blis -j"$jobs" --target rtkbench rtk_bench_kernel >/dev/null
+build-blis/rtk_bench_kernel --quick >/dev/null
+mpiexec -n 2 --oversubscribe build-blis/rtkbench run experiments/quickstart.ini -o build-blis/quickstart.h5 --force \
+  --set run.particles=2000 >/dev/null
+build-blis/rtkbench info build-blis/quickstart.h5 | grep -q '^BLAS: BLIS ' || { echo "BLIS build: the file does not name BLIS"; exit 1; }
 
 echo "== ASan/UBSan build: numerical-core tests"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DRTK_SANITIZE=ON >/dev/null

@@ -4,13 +4,17 @@
   h5check.py contract FILE           the SPEC §6 minimum content is present
   h5check.py same FILE_A FILE_B      samples, boundaries and integer metrics bitwise equal
   h5check.py quickstart FILE         the README's claims about experiments/quickstart.ini
+  h5check.py agree FILE_A FILE_B [SAMPLER=TOL ...]
+                                     same study on two backends/precisions: marginal accuracy, mode TV and
+                                     acceptance agree within the 95% interval of their difference; the named
+                                     samplers' samples agree to TOL (max |a - b| / (1 + max |a|))
 """
 import sys
 
 import h5py
 import numpy as np
 
-TIMING = {"wall_time", "seconds_per_segment", "nfe_per_second", "particles_per_second"}
+TIMING = {"wall_time", "seconds_per_segment", "nfe_per_second", "particles_per_second", "time_phases"}
 
 
 def attr(obj, name):
@@ -106,6 +110,39 @@ def same(a, b):
     return errors
 
 
+def agree(a, b, tols):
+    errors = []
+    with h5py.File(a, "r") as fa, h5py.File(b, "r") as fb:
+        ra, rb = fa["runs"], fb["runs"]
+        if sorted(ra) != sorted(rb):
+            return [f"different runs: {sorted(ra)} vs {sorted(rb)}"]
+        for rid in ra:
+            ga, gb = ra[rid], rb[rid]
+            ma, mb, sampler = ga["metrics"], gb["metrics"], attr(ga, "sampler")
+            line = [f"{rid} {sampler}:"]
+            for key, se in [("marginal_accuracy", "marginal_accuracy_se"), ("mode_tv", "mode_tv_se")]:
+                x, y = float(ma[key][()]), float(mb[key][()])
+                bound = 1.96 * np.hypot(float(ma[se][()]), float(mb[se][()]))
+                line.append(f"{key} {x:.5f} vs {y:.5f} (95% bound {bound:.5f})")
+                if not abs(x - y) <= bound:
+                    errors.append(f"{rid}/{key}: {x} vs {y} differ by more than {bound}")
+            pa, pb = int(ma["proposed"][()].sum()), int(mb["proposed"][()].sum())
+            if pa and pb:
+                x, y = float(ma["acceptance_overall"][()]), float(mb["acceptance_overall"][()])
+                bound = 1.96 * np.sqrt(x * (1 - x) / pa + y * (1 - y) / pb)
+                line.append(f"acceptance {x:.5f} vs {y:.5f} (95% bound {bound:.5f})")
+                if not abs(x - y) <= bound:
+                    errors.append(f"{rid}/acceptance: {x} vs {y} differ by more than {bound}")
+            if sampler in tols:
+                xa, xb = ga["samples"][()], gb["samples"][()]
+                dev = float(np.max(np.abs(xa - xb)) / (1 + np.max(np.abs(xa))))
+                line.append(f"samples: max |a - b| / (1 + max |a|) = {dev:.3g} (tolerance {tols[sampler]:g})")
+                if not dev <= tols[sampler]:
+                    errors.append(f"{rid}/samples differ by {dev:.3g} > {tols[sampler]:g}")
+            print(" ".join(line))
+    return errors
+
+
 def quickstart(path):
     """RTK-MALA at ~100 NFE within 0.01 of exact samples of the same size, and
     clearly above DDPM on the uniform grid (issue #2's acceptance numbers)."""
@@ -135,6 +172,8 @@ if __name__ == "__main__":
         errs = contract(sys.argv[2])
     elif len(sys.argv) == 3 and sys.argv[1] == "quickstart":
         errs = quickstart(sys.argv[2])
+    elif len(sys.argv) >= 4 and sys.argv[1] == "agree":
+        errs = agree(sys.argv[2], sys.argv[3], {k: float(v) for k, v in (a.split("=") for a in sys.argv[4:])})
     elif len(sys.argv) == 4 and sys.argv[1] == "same":
         errs = same(sys.argv[2], sys.argv[3])
     else:

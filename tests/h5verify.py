@@ -591,6 +591,42 @@ def check_counts(r):
 
 
 @check
+def check_time_phases(r):
+    """`time_phases` [2][6]: seconds of score, rng, sampler, diagnostics, wait,
+    io, max (row 0) and mean (row 1) over ranks.  Timings are not recomputable,
+    but they must be consistent with the file: non-negative, mean <= max, score
+    and rng both NaN (fine timers off) or both finite; on every rank score + rng
+    + sampler lie inside the kernel span, so their means are <= wall_time; the
+    slowest rank's kernel span lies inside its score + rng + sampler +
+    diagnostics + wait, so the sum of those maxima is >= wall_time."""
+    if "time_phases" not in r.m:
+        return  # files written before the timers existed
+    tp = np.asarray(r.get("time_phases"), dtype=float)
+    r.covers("time_phases")
+    if tp.shape != (2, 6):
+        r.fail(f"time_phases shape {tp.shape}")
+        return
+    mx, mean = tp
+    if np.isnan(mx[0]) != np.isnan(mx[1]) or np.isnan(mean[0]) != np.isnan(mx[0]) or np.isnan(mean[1]) != np.isnan(mx[1]) \
+            or not np.isfinite(tp[:, 2:]).all():
+        r.fail(f"time_phases: score/rng must be NaN together, the rest finite: {tp.tolist()}")
+        return
+    fin = np.isfinite(tp)
+    if (tp[fin] < 0).any():
+        r.fail(f"time_phases: negative time {tp.tolist()}")
+    if (mean[fin[1]] > mx[fin[0]] * (1 + 1e-12) + 1e-15).any():
+        r.fail(f"time_phases: mean over ranks exceeds the max {tp.tolist()}")
+    wall = float(r.get("wall_time"))
+    tol = 1e-3 * wall + 1e-4
+    inner = np.nansum(mean[:3])
+    if inner > wall + tol:
+        r.fail(f"time_phases: mean score + rng + sampler {inner:.6g} s exceeds wall_time {wall:.6g} s")
+    outer = np.nansum(mx[:5])
+    if outer < wall - tol:
+        r.fail(f"time_phases: max score + rng + sampler + diagnostics + wait {outer:.6g} s below wall_time {wall:.6g} s")
+
+
+@check
 def check_smc(r):
     """SMC bookkeeping (`ess`, `groups`, `resampled`): for smc, every segment
     visits ceil(N / smc.group) resampling groups, resamples at most that many
@@ -780,6 +816,7 @@ CORRUPTIONS = [
     ("nfe", lambda v: v + 1),
     ("nfe_per_segment", lambda v: v[::-1].copy() if len(v) > 1 and v[0] != v[-1] else v + 1),
     ("nfe_per_second", lambda v: v * 2 + 1),
+    ("time_phases", lambda v: -v - 1),
     ("frechet_distance", lambda v: v * 1.001),
     ("frechet_floor", lambda v: v * 1.01),
     ("frechet_floor_sd", lambda v: v * 1.01),

@@ -67,7 +67,7 @@ fi
 cat "$work/ana_a.log"
 out="$work/a_figures"
 missing=""
-for f in summary.csv summary.md accuracy_vs_nfe.png mode_tv_vs_nfe.png acceptance.png \
+for f in summary.csv summary.md accuracy_vs_nfe.png mode_tv_vs_nfe.png acceptance.png time_split.png \
          boundary_accuracy.png hist_x2.png clusters.png; do
   [ -s "$out/$f" ] || missing="$missing $f"
   case $f in *.png) head -c 8 "$out/$f" 2>/dev/null | grep -q PNG || missing="$missing $f(not a PNG)" ;; esac

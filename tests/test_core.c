@@ -3,6 +3,7 @@
  * statistical tolerance is a k-sigma bound computed from exact moments. */
 #include <stdint.h>
 
+#include "rtk/blas.h"
 #include "rtk/grid.h"
 #include "rtk/metrics.h"
 #include "rtk/rng.h"
@@ -1350,6 +1351,21 @@ static void test_moment_kl(void) {
   free(s2);
 }
 
+/* the OpenBLAS core fix: which kernels count as fallbacks on which CPU (include/rtk/blas.h) */
+static void test_blas_core(void) {
+  static const struct { const char *core, *cpu, *want; } c[] = {
+      {"Prescott", "avx512", "SkylakeX"}, {"Nehalem", "avx2", "Haswell"},  {"Core2", "avx512", "SkylakeX"},
+      {"Katmai", "avx2", "Haswell"},      {"Sandybridge", "avx2", "Haswell"}, {"prescott", "avx512", "SkylakeX"},
+      {"Prescott", "sse2", NULL},        {"Prescott", "other", NULL},    {"Haswell", "avx512", NULL},
+      {"SkylakeX", "avx512", NULL},      {"Cooperlake", "avx512", NULL}, {"Zen", "avx2", NULL},
+      {"SapphireRapids", "avx512", NULL}, {"", "avx512", NULL}};
+  for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+    const char *got = rtk_blas_better_core(c[i].core, c[i].cpu);
+    CHECK((!got && !c[i].want) || (got && c[i].want && !strcmp(got, c[i].want)), "core %s on %s: got %s, want %s",
+          c[i].core, c[i].cpu, got ? got : "(none)", c[i].want ? c[i].want : "(none)");
+  }
+}
+
 int main(int argc, char **argv) {
   struct {
     const char *name;
@@ -1364,7 +1380,8 @@ int main(int argc, char **argv) {
                {"pmm_lmc", test_pmm_lmc}, {"moment_kl", test_moment_kl}, {"score_far", test_score_far},
                {"uld_ar", test_uld_ar}, {"segment_start", test_segment_start}, {"plan_formulas", test_plan_formulas},
                {"karras_grid", test_karras_grid}, {"solver_orders", test_solver_orders},
-               {"pc_ddpm", test_pc_ddpm}, {"new_samplers", test_new_samplers}, {"smc", test_smc}};
+               {"pc_ddpm", test_pc_ddpm}, {"new_samplers", test_new_samplers}, {"smc", test_smc},
+               {"blas_core", test_blas_core}};
   int ran = 0;
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
     if (argc < 2 || !strcmp(argv[1], tests[i].name)) {

@@ -46,6 +46,14 @@ fi
 
 export PATH=$RTK_RT/bin${PATH:+:$PATH}
 export LD_LIBRARY_PATH=$RTK_RT/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+# the cuda backend's cuBLAS (not bundled): the machine's toolkit, else the pip wheel's copy
+if ! ldconfig -p 2>/dev/null | grep -q 'libcublas\.so\.13'; then
+  for _rtk_d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib \
+      $(python3 -c 'import nvidia.cu13, os; print(os.path.dirname(nvidia.cu13.__file__) + "/lib")' 2>/dev/null) \
+      $(python3 -c 'import nvidia.cublas, os; print(os.path.dirname(nvidia.cublas.__file__) + "/lib")' 2>/dev/null); do
+    if [ -e "$_rtk_d/libcublas.so.13" ]; then export LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$_rtk_d; break; fi
+  done
+fi
 
 # Open MPI 4.1 install directories (installdirs "env" component); Debian's
 # built-in ones are absolute (/usr/lib/x86_64-linux-gnu/openmpi/lib, /etc/openmpi)

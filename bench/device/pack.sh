@@ -11,6 +11,9 @@
 # OPAL_* / PMIX_* / OMPI_MCA_* variables there; with --keep-tree the unpacked
 # tree stays in DEST too (about 70 MB, too big to carry) and env.sh uses it.
 # Binaries: $RTK_BUILD (default: <repo>/build); nothing there is rebuilt.
+# RTK_EXTRA_BINS="SRC=NAME ..." adds more programs as bin/NAME (e.g. a build of
+# another commit or against BLIS: "/tmp/old/build/rtkbench=rtkbench-before");
+# their libraries join the bundle's closure.
 # Libraries come from ldd, except the glibc family that the target provides.
 set -euo pipefail
 
@@ -32,7 +35,14 @@ DEST=$1
 die() { echo "pack.sh: $*" >&2; exit 1; }
 
 bins=("$build/rtkbench" "$build/rtk_bench_kernel")
+[ -x "$build/rtk_bench_cuda" ] && bins+=("$build/rtk_bench_cuda")   # a build with the cuda backend
 for b in "${bins[@]}"; do [ -x "$b" ] || die "missing $b (build it first)"; done
+declare -A extra=()   # bundle name -> source path
+for e in ${RTK_EXTRA_BINS:-}; do
+  src=${e%%=*} name=${e#*=}
+  [ -x "$src" ] && [ -n "$name" ] && [ "$name" != "$e" ] || die "RTK_EXTRA_BINS entry '$e': want SRC=NAME with SRC executable"
+  extra[$name]=$src
+done
 
 # --- where Debian put Open MPI and PMIx (ask dpkg, do not guess) -------------
 libmpi=$(env -u LD_LIBRARY_PATH ldd "$build/rtkbench" | awk '$1=="libmpi.so.40"{print $3}')
@@ -59,6 +69,9 @@ glibc_re='^(libc|libm|libmvec|libpthread|libdl|librt|libresolv|libutil|libanl|li
 # components that need fabric/UCX/OpenSHMEM stacks: useless on one node, and they
 # would drag in (or pick up the target's) libucx/libfabric/libibverbs/libpsm
 skip_re='^(libuc[mpst]|libfabric|libibverbs|librdmacm|libefa|libpsm|libinfinipath|liboshmem|libcuda|libnvidia)'
+# CUDA libraries of the cuda backend (libcublasLt alone is ~540 MB): the GPU machine's own toolkit
+# provides them (env.sh finds its directory); cudart is linked statically
+cuda_re='^(libcublas|libcublasLt|libcudart)\.so'
 
 # --- fresh DEST (refuse to wipe anything that is not an earlier bundle) -------
 if [ -e "$DEST" ]; then
@@ -76,6 +89,7 @@ touch "$T/lib/hwloc/.keep"   # HWLOC_PLUGINS_PATH: no plugins (pci/gl/opencl are
 elfs=()
 # binaries
 for b in "${bins[@]}"; do cp -L "$b" "$T/bin/"; elfs+=("$T/bin/$(basename "$b")"); done
+for name in "${!extra[@]}"; do cp -L "${extra[$name]}" "$T/bin/$name"; elfs+=("$T/bin/$name"); done
 for b in orterun orted ompi_info; do cp -L "/usr/bin/$b" "$T/bin/$b"; elfs+=("$T/bin/$b"); done
 cp "$T/bin/orterun" "$T/bin/mpirun"; cp "$T/bin/orterun" "$T/bin/mpiexec"   # copies, no symlinks
 
@@ -95,11 +109,13 @@ for c in $pmix_comps; do cp -L "$c" "$T/lib/pmix/"; elfs+=("$T/lib/pmix/$(basena
 declare -A libs=()
 for f in "${elfs[@]}"; do
   src=$f
-  case $f in "$T"/bin/rtkbench|"$T"/bin/rtk_bench_kernel) src=$build/$(basename "$f");; esac
+  case $f in "$T"/bin/rtkbench|"$T"/bin/rtk_bench_kernel|"$T"/bin/rtk_bench_cuda) src=$build/$(basename "$f");; esac
+  [ -n "${extra[$(basename "$f")]:-}" ] && [ "$(dirname "$f")" = "$T/bin" ] && src=${extra[$(basename "$f")]}
   out=$(env -u LD_LIBRARY_PATH ldd "$src")
   if echo "$out" | grep -q 'not found'; then die "$src: $(echo "$out" | grep 'not found' | tr '\n' ' ')"; fi
   while read -r name path; do
     [[ $name =~ $glibc_re ]] && continue
+    [[ $name =~ $cuda_re ]] && continue
     libs[$name]=$path
   done < <(echo "$out" | awk '$2=="=>" && $3 ~ /^\// {print $1, $3}')
 done
@@ -123,6 +139,7 @@ while read -r f; do
   out=$(LD_LIBRARY_PATH=$T/lib ldd "$f" 2>&1) || true
   while read -r name path; do
     [[ $name =~ $glibc_re ]] && continue
+    [[ $name =~ $cuda_re ]] && continue
     case $path in "$T"/lib/*) ;; *) echo "pack.sh: $f: $name -> $path (outside the bundle)" >&2; bad=1;; esac
   done < <(echo "$out" | awk '$2=="=>" {print $1, $3}')
 done < <(find "$T/bin" "$T/lib" -type f -name '*' ! -name '.keep' -exec sh -c 'head -c4 "$1" | grep -q ELF && echo "$1"' _ {} \;)
@@ -138,6 +155,7 @@ cp "$here/env.sh" "$DEST/env.sh"
   echo "rtkbench device bundle, packed $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(hostname)"
   echo "repo commit: $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$repo" diff --quiet 2>/dev/null || echo ' (+local changes)')"
   echo "binaries from: $build"
+  for name in "${!extra[@]}"; do echo "extra binary: bin/$name from ${extra[$name]}"; done
   echo "Open MPI: $pkg_lib $ompi_ver, $pkg_bin; PMIx: $pkg_pmix $pmix_ver"
   echo "needs glibc >= $glibc_need on the target (glibc family not bundled)"
   echo "Open MPI components left out (fabric/UCX/OpenSHMEM): ${skipped[*]}"

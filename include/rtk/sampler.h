@@ -172,6 +172,12 @@ double rtk_expint_g(int k, double z);
 double rtk_smc_log_increment(int d, double h, const double *xt, double logpt, const double *xs, double logps,
                              const double *xi);
 
+/* ddim / dpm-solver++: coefficients of grid step k (rtk/update.h's rtk_ode_step) given the two previous
+ * steps' h = lambda_s - lambda_t (h1, h2); general = order 3 or sde, order2 = 2M; returns this step's h */
+struct rtk_ode_step;
+double rtk_ode_step_coefs(const rtk_sampler_cfg *cfg, const rtk_plan *p, int k, int general, int order2, double h1,
+                          double h2, struct rtk_ode_step *c);
+
 /* One-line helpers shared by samplers */
 double rtk_now(void); /* monotonic seconds */
 

@@ -20,6 +20,7 @@
 
 #include "rtk/mixture.h"
 #include "rtk/options.h"
+#include "rtk/timers.h"
 
 /* Union of all score models' parameters ([score] section). */
 typedef struct rtk_score_cfg {
@@ -98,6 +99,16 @@ int rtk_score_ws_init(const rtk_score *s, const rtk_mixture *mix, int B, rtk_sco
 void rtk_score_ws_free(rtk_score_ws *w);
 static inline void rtk_score_set_time(rtk_score_ws *w, double t) { w->s->ops->set_time(w->s->model, t, w->ws); }
 static inline void rtk_score_eval(rtk_score_ws *w, int n, const double *X, double *logp, double *score) {
+#ifdef RTK_TIMERS_FINE
+  if (rtk_timers_armed) { /* the score phase of the run timers (rtk/timers.h) */
+    rtk_timers_armed = 0; /* nothing inside a score evaluation counts as rng */
+    const uint64_t t = rtk_ticks();
+    w->s->ops->eval(w->s->model, w->ws, n, X, logp, score);
+    rtk_timers_fine[0] += rtk_ticks() - t;
+    rtk_timers_armed = 1;
+    return;
+  }
+#endif
   w->s->ops->eval(w->s->model, w->ws, n, X, logp, score);
 }
 static inline int rtk_score_has_energy(const rtk_score *s) { return !s || s->ops->has_energy; }

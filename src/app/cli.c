@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "rtk/blas.h"
 #include "rtk/error.h"
 #include "study.h"
 #include "target_file.h"
@@ -145,7 +146,14 @@ int rtk_cli_main(MPI_Comm comm, int argc, char **argv) {
     free(a.sets);
     rc = rtk_collective(comm, rc);
   } else if (!strcmp(cmd, "--version")) {
-    if (rank == 0) printf("rtkbench %s\n", RTK_VERSION);
+    if (rank == 0) {
+      rtk_blas_info b;
+      char line[1024];
+      rtk_blas_query(&b);
+      rtk_blas_line(&b, line, sizeof line);
+      printf("rtkbench %s\nBLAS: %s\n", RTK_VERSION, line);
+      if (b.path[0]) printf("BLAS library: %s\n", b.path);
+    }
     rc = RTK_OK;
   } else if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
     if (rank == 0) printf("%s", usage);

@@ -148,6 +148,11 @@ int rtk_info_file(hid_t f, const char *path, int json, int verify, FILE *o) {
   snprintf(ppath, sizeof ppath, "%s", path);
   const double ranks = rtk_h5_read_num_attr(f, "mpi_ranks");
   info_state s = {o, json, verify, 0, 0, 0};
+  /* BLAS provenance (root attributes; absent in files written before it was recorded) */
+  static const char *const bkeys[] = {"blas_library", "blas_version", "blas_core", "blas_path", "blas_autofix", "cpu_isa"};
+  char bval[6][512];
+  for (int i = 0; i < 6; i++) rtk_h5_read_str_attr(f, bkeys[i], bval[i], sizeof bval[i]);
+  const double bthreads = rtk_h5_read_num_attr(f, "blas_threads");
   if (json) {
     fprintf(o, "{\"file\": ");
     json_str(o, path);
@@ -157,14 +162,30 @@ int rtk_info_file(hid_t f, const char *path, int json, int verify, FILE *o) {
     json_str(o, created);
     fprintf(o, ", ");
     json_num(o, "mpi_ranks", ranks, 0);
+    fprintf(o, "\"blas\": {");
+    for (int i = 0; i < 6; i++) {
+      fprintf(o, "\"%s\": ", bkeys[i] + (i < 5 ? 5 : 0));
+      if (bval[i][0] || H5Aexists(f, bkeys[i]) > 0) json_str(o, bval[i]);
+      else fprintf(o, "null");
+      fprintf(o, ", ");
+    }
+    json_num(o, "threads", bthreads, 1);
+    fprintf(o, "}, ");
     fprintf(o, "\"study_runs\": %lld, \"runs\": [", (long long)nruns);
   } else {
     clean(ppath);
     clean(version);
     clean(created);
-    fprintf(o, "%s: rtkbench format %d, software %s, created %s on %.0f MPI ranks, %lld runs in the study\n\n%-22s %-15s "
+    for (int i = 0; i < 6; i++) clean(bval[i]);
+    fprintf(o, "%s: rtkbench format %d, software %s, created %s on %.0f MPI ranks, %lld runs in the study\n", ppath,
+            RTK_FORMAT_VERSION, version, created, ranks, (long long)nruns);
+    if (bval[0][0])
+      fprintf(o, "BLAS: %s, core %s, %.0f thread%s, CPU %s%s%s (%s)\n", bval[1][0] ? bval[1] : bval[0],
+              bval[2][0] ? bval[2] : "?", bthreads, bthreads == 1 ? "" : "s", bval[5], bval[4][0] ? ", autofix " : "",
+              bval[4], bval[3][0] ? bval[3] : "library path unknown");
+    fprintf(o, "\n%-22s %-15s "
             "%-9s %-26s %8s %9s %5s %9s %8s %8s %7s %9s%s\n",
-            ppath, RTK_FORMAT_VERSION, version, created, ranks, (long long)nruns, "run", "sampler", "status", "sweep",
+            "run", "sampler", "status", "sweep",
             "NFE", "particles", "dim", "accuracy", "floor", "mode-TV", "accept", "wall[s]", verify ? "  verify" : "");
   }
   if (H5Lexists(f, "runs", H5P_DEFAULT) > 0) {

@@ -17,8 +17,10 @@
 #include "outfile.h"
 #include "progress.h"
 #include "verify.h"
+#include "rtk/blas.h"
 #include "rtk/error.h"
 #include "rtk/metrics.h"
+#include "rtk/timers.h"
 #include "study.h"
 #include "target_file.h"
 #include "journal.h"
@@ -44,8 +46,19 @@ int rtk_collective(MPI_Comm comm, int rc) {
   return code;
 }
 
+/* the BLAS this study runs on (rank 0's, the same on every rank): root attributes and each run's `blas` */
+static rtk_blas_info study_blas;
+
+static void blas_agreed(MPI_Comm comm, rtk_blas_info *b) {
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  if (rank == 0) rtk_blas_query(b);
+  MPI_Bcast(b, (int)sizeof *b, MPI_BYTE, 0, comm);
+}
+
 typedef struct run_result {
   double nfe, accuracy, floor, excess, mode_tv, accept, wall, nfe_per_s, acc_se, mode_se;
+  double phase[RTK_NPHASES]; /* seconds per phase, max over ranks (rtk/timers.h); NaN if not known */
 } run_result;
 
 typedef struct bnd_user {
@@ -58,22 +71,27 @@ typedef struct bnd_user {
   const char *label;
   double cost, blocks_done, nblocks;
   int rank;
+  int device; /* a device backend accumulates the boundary histograms itself; X may be NULL */
 } bnd_user;
 
 static void at_boundary(void *u, int k, int64_t gid0, int n, const double *X) {
   bnd_user *b = u;
-  if (b->bnd) memcpy(b->bnd + ((size_t)k * b->nloc + (size_t)(gid0 - b->p0)) * b->d, X, sizeof(double) * n * b->d);
-  rtk_diag_boundary(b->diag, k, n, X);
+  rtk_timers_enter(RTK_PHASE_DIAG);
+  if (b->bnd && X) memcpy(b->bnd + ((size_t)k * b->nloc + (size_t)(gid0 - b->p0)) * b->d, X, sizeof(double) * n * b->d);
+  if (!b->device) rtk_diag_boundary(b->diag, k, n, X);
   if (b->rank == 0 && b->prog) {
     char label[700];
     snprintf(label, sizeof label, "%s seg %d/%d", b->label, k, b->S);
     double frac = (b->blocks_done + (b->S ? (double)k / b->S : 1)) / (b->nblocks > 0 ? b->nblocks : 1);
     rtk_progress_update(b->prog, b->run, label, b->cost, frac);
   }
+  rtk_timers_enter(RTK_PHASE_SAMPLER);
 }
 
 static void at_inner(void *u, int k, int m, int64_t gid0, int n, const double *Z) {
+  rtk_timers_enter(RTK_PHASE_DIAG);
   rtk_diag_inner(((bnd_user *)u)->diag, k, m, gid0, n, Z);
+  rtk_timers_enter(RTK_PHASE_SAMPLER);
 }
 
 static double run_cost(const rtk_runspec *r, const rtk_plan *p, const rtk_mixture *m) {
@@ -186,7 +204,18 @@ static int run_kernel(const rtk_runspec *r, run_data *rd, int64_t b0, int64_t b1
   const int64_t B = r->so.block;
   const int d = rd->mix->d;
   rtk_block_ctx ctx = {rd->mix, &r->sc, &rd->plan, (uint64_t)r->so.seed, at_boundary, bu, at_inner, &rd->score};
-  RTK_CHECK(rtk_sample_blocks(r->sampler, &ctx, r->so.particles, B, b0, b1, rd->X, &rd->st, block_done, bu));
+  rtk_timers_enter(RTK_PHASE_SAMPLER);
+  int src;
+  if (r->so.backend == RTK_BACKEND_CUDA) { /* the rank's whole range on its GPU; final particles come back */
+    bu->device = 1;
+    rtk_dev_job job = {&ctx, r->sampler, r->so.precision, b0 * B, nloc, rd->X, rd->diag.bh, rd->diag.nbnd,
+                       rd->bnd != NULL};
+    src = rtk_backend_cuda.run(&job, &rd->st);
+  } else {
+    src = rtk_sample_blocks(r->sampler, &ctx, r->so.particles, B, b0, b1, rd->X, &rd->st, block_done, bu);
+  }
+  rtk_timers_enter(RTK_PHASE_DIAG);
+  RTK_CHECK(src);
   rtk_hist_add(&rd->hist, (int)nloc, rd->X);
   rtk_mixcoef coef;
   rtk_mixwork mw;
@@ -297,12 +326,16 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
   char label[640];
   snprintf(label, sizeof label, "%s %s", r->sampler->name, r->sweep);
   bnd_user bu = {rd.bnd, &rd.diag, p0, nloc, d, S, prog, r->index, label, run_cost(r, &rd.plan, rd.mix), 0,
-                 (double)(b1 - b0), rank};
+                 (double)(b1 - b0), rank, 0};
 
   MPI_Barrier(comm);
+  rtk_timers_start();
   double t0 = MPI_Wtime();
-  rc = rtk_collective(comm, run_kernel(r, &rd, b0, b1, nloc, &bu));
+  const int krc = run_kernel(r, &rd, b0, b1, nloc, &bu);
+  rtk_timers_enter(RTK_PHASE_WAIT); /* the ranks meet here: waiting for the slowest is load imbalance */
+  rc = rtk_collective(comm, krc);
   double wall_local = MPI_Wtime() - t0, wall;
+  rtk_timers_enter(RTK_PHASE_DIAG);
   if (rc) {
     run_data_free(&rd);
     return rc;
@@ -371,12 +404,13 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
     prop += rd.st.propose[k];
   }
   *res = (run_result){(double)nfe_tot / N, mr.accuracy, mr.noise_floor, mr.excess, mode_tv,
-                      prop ? (double)acc / prop : NAN, wall, wall > 0 ? nfe_tot / wall : 0, acc_se, mode_se};
+                      prop ? (double)acc / prop : NAN, wall, wall > 0 ? nfe_tot / wall : 0, acc_se, mode_se, {0}};
   if (!rd.plan.nfe_random && rd.plan.nfe * N != nfe_tot)
     rc = RTK_ERR(RTK_ERR_RUNTIME, "run %s: NFE accounting mismatch (planned %lld per particle, counted %lld in total)",
                  r->id, (long long)rd.plan.nfe, (long long)nfe_tot);
 
   /* HDF5: status "running" first, "complete" last */
+  rtk_timers_enter(RTK_PHASE_IO);
   hid_t g = -1;
   char path[160];
   snprintf(path, sizeof path, "runs/%s", r->id);
@@ -398,6 +432,11 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
   W(rtk_h5_attr_i64(g, "segments", S));
   W(rtk_h5_attr_str(g, "target", r->target->name));
   W(rtk_h5_attr_str(g, "score", r->score->name));
+  char blas[1024];
+  rtk_blas_line(&study_blas, blas, sizeof blas);
+  W(rtk_h5_attr_str(g, "blas", blas));
+  W(rtk_h5_attr_str(g, "backend", r->so.backend == RTK_BACKEND_CUDA ? "cuda" : "cpu"));
+  W(rtk_h5_attr_str(g, "precision", r->so.precision == RTK_PREC_FP32 ? "fp32" : "fp64"));
   W(rtk_h5_attr_str(g, "sweep", r->sweep));
   W(rtk_h5_attr_i64(g, "index", r->index));
   rtk_h5_sum_begin(&sum); /* every dataset of the run from here on */
@@ -435,6 +474,17 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
     W(rtk_h5_write_f64(mg, "score_error_se", 1, &hS1, sse, w));
     W(rtk_h5_attr_i64(mg, "score_error_samples", r->scc.error_samples));
   }
+  /* the time split, last of the run's datasets: io is the time up to here */
+  double tp[2][RTK_NPHASES], mine[RTK_NPHASES];
+  rtk_timers_read(mine);
+  MPI_Allreduce(mine, tp[0], RTK_NPHASES, MPI_DOUBLE, MPI_MAX, comm);
+  MPI_Allreduce(mine, tp[1], RTK_NPHASES, MPI_DOUBLE, MPI_SUM, comm);
+  for (int p = 0; p < RTK_NPHASES; p++) {
+    tp[1][p] /= size;
+    res->phase[p] = tp[0][p];
+  }
+  hsize_t htp[2] = {2, RTK_NPHASES};
+  W(rtk_h5_write_f64(mg, "time_phases", 2, htp, &tp[0][0], w));
   rtk_h5_sum_end();
   if (mg >= 0) H5Gclose(mg);
   /* the checksum: every rank's rows, summed modulo 2^64 (rank-count independent) */
@@ -510,7 +560,8 @@ static int previous_run(hid_t file, const char *out, const rtk_runspec *r, run_r
                         rtk_h5_read_scalar(m, "noise_floor"), rtk_h5_read_scalar(m, "excess_tv"),
                         rtk_h5_read_scalar(m, "mode_tv"), rtk_h5_read_scalar(m, "acceptance_overall"),
                         rtk_h5_read_scalar(m, "wall_time"), rtk_h5_read_scalar(m, "nfe_per_second"),
-                        rtk_h5_read_scalar(m, "marginal_accuracy_se"), rtk_h5_read_scalar(m, "mode_tv_se")};
+                        rtk_h5_read_scalar(m, "marginal_accuracy_se"), rtk_h5_read_scalar(m, "mode_tv_se"), {0}};
+    for (int p = 0; p < RTK_NPHASES; p++) res->phase[p] = NAN; /* the summary shows "-" */
     if (m >= 0) H5Gclose(m);
     *complete = 1;
   }
@@ -607,6 +658,14 @@ static int write_header(MPI_Comm comm, hid_t file, const rtk_study *st, const rt
   W(rtk_h5_attr_str(file, "command_line", cmd));
   W(rtk_h5_attr_i64(file, "runs", st->nruns));
   W(rtk_h5_attr_str(file, "study_digest", digest));
+  const rtk_blas_info *b = &study_blas; /* BLAS provenance (docs/format.md) */
+  W(rtk_h5_attr_str(file, "blas_library", b->library));
+  W(rtk_h5_attr_str(file, "blas_version", b->version));
+  W(rtk_h5_attr_str(file, "blas_core", b->core));
+  W(rtk_h5_attr_i64(file, "blas_threads", b->threads));
+  W(rtk_h5_attr_str(file, "blas_path", b->path));
+  W(rtk_h5_attr_str(file, "blas_autofix", b->autofix));
+  W(rtk_h5_attr_str(file, "cpu_isa", b->cpu));
   W(rtk_h5_write_text(file, "config", st->resolved, rank == 0));
   hid_t runs = -1;
   W(rtk_h5_group(file, "runs", &runs));
@@ -662,7 +721,38 @@ static void print_summary(const rtk_study *st, const run_result *res, int done) 
   printf("accuracy = 1 - mean_i TV_i of the coordinate histograms vs exact bin probabilities, ±95%% interval\n"
          "(linearised, conservative near the floor); floor = 1 - E[mean TV] of exact samples of the same size;\n"
          "excess = mean TV - E[mean TV].\n");
+  static const char *const names[] = RTK_PHASE_NAMES;
+  printf("\ntime split [s, max over ranks; metrics/time_phases]\n%-5s %-15s", "run", "sampler");
+  for (int p = 0; p < RTK_NPHASES; p++) printf(" %11s", names[p]);
+  printf("\n");
+  for (int i = 0; i < done; i++) {
+    printf("%-5d %-15s", i, st->runs[i].sampler->name);
+    for (int p = 0; p < RTK_NPHASES; p++) {
+      if (res[i].phase[p] == res[i].phase[p]) printf(" %11.3f", res[i].phase[p]);
+      else printf(" %11s", "-");
+    }
+    printf("\n");
+  }
   fflush(stdout);
+}
+
+/* run.backend = cuda in any run: one GPU per rank, chosen by the rank's index among the ranks of its node */
+static int attach_devices(MPI_Comm comm, const rtk_study *st) {
+  int any = 0;
+  for (int i = 0; i < st->nruns; i++) any |= st->runs[i].so.backend == RTK_BACKEND_CUDA;
+  if (!any) return RTK_OK;
+  MPI_Comm node;
+  int lrank, lsize;
+  MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+  MPI_Comm_rank(node, &lrank);
+  MPI_Comm_size(node, &lsize);
+  MPI_Comm_free(&node);
+  RTK_CHECK(rtk_backend_cuda.attach(lrank, lsize));
+  const char *dev = rtk_backend_cuda.describe();
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  if (rank == 0 && dev[0]) fprintf(stderr, "rtkbench: cuda backend, rank 0 on %s\n", dev);
+  return RTK_OK;
 }
 
 int rtk_study_execute(MPI_Comm comm, const rtk_config *cfg, const rtk_study *st, const rtk_cli_run *cli) {
@@ -672,6 +762,7 @@ int rtk_study_execute(MPI_Comm comm, const rtk_config *cfg, const rtk_study *st,
 #ifdef RTK_HAVE_OPENBLAS_THREADS
   if (!getenv("OPENBLAS_NUM_THREADS")) openblas_set_num_threads(1); /* one rank per core */
 #endif
+  blas_agreed(comm, &study_blas);
   char out[1024];
   if (cli->output)
     snprintf(out, sizeof out, "%s", cli->output);
@@ -681,6 +772,7 @@ int rtk_study_execute(MPI_Comm comm, const rtk_config *cfg, const rtk_study *st,
     snprintf(out, sizeof out, "results/%s.h5", cfg->stem);
   RTK_CHECK(rtk_out_check_path(out)); /* same verdict on every rank */
   RTK_CHECK(rtk_collective(comm, rtk_study_check_memory(comm, st)));
+  RTK_CHECK(rtk_collective(comm, attach_devices(comm, st)));
   RTK_CHECK(rtk_collective_stop(comm));
 
   /* rank 0: the lock, then the output file (created here, or kept for --resume) */
@@ -803,6 +895,7 @@ int rtk_study_execute(MPI_Comm comm, const rtk_config *cfg, const rtk_study *st,
   free(costs);
   free(res);
   free(complete);
+  rtk_backend_cuda.detach(); /* a no-op unless a cuda run attached a device */
   return rc;
 }
 

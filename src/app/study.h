@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "diagnostics.h"
+#include "rtk/backend.h"
 #include "rtk/options.h"
 #include "rtk/sampler.h"
 #include "rtk/score.h"
@@ -19,6 +20,8 @@ typedef struct rtk_study_opts {
   char samplers[RTK_STRLEN];
   char file[RTK_STRLEN];
   int boundaries;
+  int backend;      /* [run] backend: enum rtk_backend_kind */
+  int precision;    /* [run] precision: enum rtk_precision */
   int memory_check; /* [run] memory_check: refuse runs larger than the memory available */
   double progress_every;
   rtk_diag_opts diag; /* [metrics] bins, range_sd, boundary_accuracy, slices, ...; [output] trace */

@@ -27,6 +27,8 @@ static const rtk_opt run_opts[] = {
     {"samplers", RTK_OPT_STR, offsetof(rtk_study_opts, samplers), "exact, ddpm, rtk-mala", 0, 0, 0, "comma list of samplers to run (one row each)"},
     {"block", RTK_OPT_INT, offsetof(rtk_study_opts, block), "256", 1, 1e6, 0, "particles per block (the unit of kernel work; results do not depend on it for a fixed BLAS)"},
     {"progress", RTK_OPT_REAL, offsetof(rtk_study_opts, progress_every), "10", 0, 1e6, 0, "seconds between progress lines when stderr is not a terminal (0: no progress output)"},
+    {"backend", RTK_OPT_ENUM, offsetof(rtk_study_opts, backend), "cpu", 0, 0, RTK_BACKEND_CHOICES, "where the samplers run: cpu (every rank on its cores) or cuda (one GPU per rank, by node-local rank; docs/design.md)"},
+    {"precision", RTK_OPT_ENUM, offsetof(rtk_study_opts, precision), "fp64", 0, 0, RTK_PRECISION_CHOICES, "floating point of the sampler's state and score kernel (fp32: cuda backend only)"},
     {"memory_check", RTK_OPT_BOOL, offsetof(rtk_study_opts, memory_check), "true", 0, 0, 0, "refuse a run whose estimated memory per rank (see validate) exceeds what the node has available per rank"},
     RTK_OPT_END};
 static const rtk_opt output_opts[] = {
@@ -442,6 +444,17 @@ static int resolve_run(const rtk_config *cfg, const rtk_target_loader *ld, const
     if (!lookup(&lc, s->name, "group", &org)) lookup(&lc, "run", "block", &org);
     return RTK_ERR(RTK_ERR_INPUT, "%s: [smc] run.block = %lld must be a multiple of smc.group = %lld (groups may not straddle blocks)",
                    org, (long long)r->so.block, (long long)r->sc.group);
+  }
+  if (r->so.backend == RTK_BACKEND_CPU && r->so.precision != RTK_PREC_FP64) {
+    lookup(&lc, "run", "precision", &org);
+    return RTK_ERR(RTK_ERR_INPUT, "%s: run.precision = fp32 is implemented on the cuda backend only (run.backend = cuda)", org);
+  }
+  if (r->so.backend == RTK_BACKEND_CUDA &&
+      rtk_backend_cuda.check(s, r->score, r->so.precision, &r->sc, r->so.diag.trace)) {
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", rtk_error_message());
+    lookup(&lc, "run", "backend", &org);
+    return RTK_ERR(RTK_ERR_INPUT, "%s: [%s] %s", org, s->name, msg);
   }
   if (r->sc.delta >= r->sc.T) {
     if (!lookup(&lc, s->name, "delta", &org)) lookup(&lc, "time", "delta", &org);

@@ -8,6 +8,7 @@
 
 #include "rtk/error.h"
 #include "rtk/rng.h"
+#include "rtk/update.h"
 
 int rtk_hist_init(const rtk_mixture *m, double t, int nbins, double nsd, rtk_hist *h) {
   memset(h, 0, sizeof *h);
@@ -28,14 +29,7 @@ void rtk_hist_free(rtk_hist *h) {
   memset(h, 0, sizeof *h);
 }
 
-static inline int bin_of(const rtk_hist *h, int i, double x) {
-  const int nb = h->nbins;
-  double u = (x - h->lo[i]) / (h->hi[i] - h->lo[i]);
-  if (!(u >= 0)) return 0; /* also NaN: counted in the lower tail, never lost */
-  if (u >= 1) return nb + 1;
-  int bin = 1 + (int)(u * nb);
-  return bin > nb ? nb : bin;
-}
+static inline int bin_of(const rtk_hist *h, int i, double x) { return rtk_hist_bin(x, h->lo[i], h->hi[i], h->nbins); }
 
 void rtk_hist_add(rtk_hist *h, int n, const double *X) {
   const int d = h->d, nb = h->nbins;

@@ -10,6 +10,7 @@
 #include "rtk/error.h"
 #include "rtk/rng.h"
 #include "rtk/sampler.h"
+#include "rtk/update.h"
 
 static const rtk_opt opts[] = {
     {"variant", RTK_OPT_ENUM, offsetof(rtk_sampler_cfg, variant), "exponential", 0, 0, RTK_DDPM_CHOICES,
@@ -18,13 +19,12 @@ static const rtk_opt opts[] = {
 
 void rtk_ddpm_step(uint64_t seed, int64_t gid0, int k, double h, int euler, int n, int d, const double *S,
                    double *xi, double *X) {
-  const double eh = exp(h), a = euler ? 1 + h : eh, b = euler ? 2 * h : 2 * expm1(h);
-  const double sd = euler ? sqrt(2 * h) : sqrt(expm1(2 * h));
+  const rtk_ddpm_coef c = rtk_ddpm_coefs(h, euler); /* rtk/update.h: shared with the cuda backend */
   for (int i = 0; i < n; i++) {
     double *x = X + (size_t)i * d;
     const double *s = S + (size_t)i * d;
     rtk_rng_normals(seed, (uint64_t)(gid0 + i), (uint64_t)k, 0, RTK_RNG_STEP, d, xi);
-    for (int j = 0; j < d; j++) x[j] = a * x[j] + b * s[j] + sd * xi[j];
+    for (int j = 0; j < d; j++) x[j] = rtk_ddpm_update(&c, x[j], s[j], xi[j]);
   }
 }
 

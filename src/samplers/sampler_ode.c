@@ -27,6 +27,7 @@
 #include "rtk/error.h"
 #include "rtk/rng.h"
 #include "rtk/sampler.h"
+#include "rtk/update.h"
 
 typedef struct {
   rtk_score_ws sw;
@@ -69,93 +70,84 @@ static int work_create(const rtk_block_ctx *ctx, int B, void **out) {
   return RTK_OK;
 }
 
-static int run_ode(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, rtk_stats *st, ode_ws *w, int order2) {
+double rtk_ode_step_coefs(const rtk_sampler_cfg *cfg, const rtk_plan *p, int k, int general, int order2, double h1,
+                          double h2, rtk_ode_step *c) {
+  const double t = p->times[k], s = p->times[k + 1];
+  const double at = rtk_alpha(t), st2 = rtk_sigma2(t), as = rtk_alpha(s), sig_s = sqrt(rtk_sigma2(s));
+  const double emh = (sig_s / as) / (sqrt(st2) / at); /* e^{-h}; 0 when s = 0 */
+  const double h = s > 0 ? -log(emh) : INFINITY;
+  memset(c, 0, sizeof *c);
+  c->at = at;
+  c->st2 = st2;
+  c->as = as;
+  c->general = general;
+  if (!general) { /* ddim, 2M */
+    c->c1 = 1;
+    if (order2 && k > 0 && isfinite(h)) {
+      double r = h1 / h;
+      c->c1 = 1 + 1 / (2 * r);
+      c->c2 = -1 / (2 * r);
+    }
+    c->a = sig_s / sqrt(st2);
+    c->b = -as * (emh - 1);
+    return h;
+  }
+  const int order = (int)cfg->order, sde = cfg->sde;
+  const int hist = !isfinite(h) ? 0 : k < 2 ? k : 2; /* multistep history used on this step */
+  c->final = !isfinite(h);
+  c->sde = sde;
+  if (c->final) return h;
+  const double he = sde ? 2 * h : h, eme = sde ? emh * emh : emh, ome = -expm1(-he);
+  c->a = as / at * eme;
+  c->b = as * ome;
+  const double phi2 = -rtk_expint_g(1, -he), phi3 = rtk_expint_g(2, -he);
+  const double r0 = h1 / h, r1 = h2 / h;
+  c->nsd = sde ? sig_s * sqrt(-expm1(-2 * h)) : 0;
+  /* C = c0 D_t + c1 D_1 + c2 D_2 */
+  if (hist >= 1 && (order == 2 || hist == 1)) {
+    const double f = (order == 2 ? 0.5 * ome : phi2) / r0; /* 2M SDE midpoint, or 3M's second step */
+    c->c0 = f;
+    c->c1 = -f;
+  } else if (hist == 2) {
+    /* d1_0 = (D - D1)/r0, d1_1 = (D1 - D2)/r1; C = phi2 d1 - phi3 d2 */
+    const double q = r0 / (r0 + r1), u = (cfg->variant == RTK_M3_KDIFFUSION ? 1.0 : 2.0) / (r0 + r1);
+    /* d1 = (1+q) d1_0 - q d1_1, d2 = u (d1_0 - d1_1) */
+    const double A0 = phi2 * (1 + q) - phi3 * u, A1 = -(phi2 * q - phi3 * u); /* C = A0 d1_0 + A1 d1_1 */
+    c->c0 = A0 / r0;
+    c->c1 = -A0 / r0 + A1 / r1;
+    c->c2 = -A1 / r1;
+  }
+  return h;
+}
+
+/* ddim and 2M (general = 0), or dpm-solver++ with order 3 and/or the SDE variants (general = 1);
+ * per-step coefficients and per-element updates shared with the cuda backend (rtk/update.h) */
+static int run_ode(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, rtk_stats *st, ode_ws *w, int order2,
+                   int general) {
   const rtk_plan *p = ctx->plan;
   const int d = ctx->mix->d;
   const size_t nd = (size_t)n * d;
-  double h_prev = 0;
+  double h1 = 0, h2 = 0;
+  if (general) {
+    memset(w->Dprev, 0, sizeof(double) * nd); /* weighted by 0 until filled: keep NaN garbage out */
+    memset(w->Dprev2, 0, sizeof(double) * nd);
+  }
   if (ctx->at_boundary) ctx->at_boundary(ctx->user, 0, gid0, n, X);
   for (int k = 0; k < p->nseg; k++) {
     if (RTK_CANCELLED(ctx)) return RTK_ERR(RTK_ERR_INTERRUPTED, "interrupted by a signal");
     double t0 = rtk_now();
-    const double t = p->times[k], s = p->times[k + 1];
-    const double at = rtk_alpha(t), st2 = rtk_sigma2(t), as = rtk_alpha(s), ss2 = rtk_sigma2(s);
-    const double sig_t = sqrt(st2), sig_s = sqrt(ss2);
-    const double emh = (sig_s / as) / (sig_t / at); /* e^{-h}; 0 when s = 0 */
-    const double h = s > 0 ? -log(emh) : INFINITY;
-    rtk_score_set_time(&w->sw, t);
+    rtk_ode_step c;
+    const double h = rtk_ode_step_coefs(ctx->cfg, p, k, general, order2, h1, h2, &c);
+    rtk_score_set_time(&w->sw, p->times[k]);
     rtk_score_eval(&w->sw, n, X, NULL, w->S);
     st->nfe[k] += n;
-    for (size_t i = 0; i < nd; i++) w->D[i] = (X[i] + st2 * w->S[i]) / at;
-    double c1 = 1, c2 = 0;
-    if (order2 && k > 0 && isfinite(h)) {
-      double r = h_prev / h;
-      c1 = 1 + 1 / (2 * r);
-      c2 = -1 / (2 * r);
-    }
-    const double a = sig_s / sig_t, b = -as * (emh - 1);
-    for (size_t i = 0; i < nd; i++) {
-      double Dk = w->D[i];
-      X[i] = a * X[i] + b * (c1 * Dk + c2 * w->Dprev[i]);
-      w->Dprev[i] = Dk;
-    }
-    h_prev = h;
-    st->seconds[k] += rtk_now() - t0;
-    if (ctx->at_boundary) ctx->at_boundary(ctx->user, k + 1, gid0, n, X);
-  }
-  return RTK_OK;
-}
-
-/* dpm-solver++ with order 3 and/or the SDE variants */
-static int run_dpm_general(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, rtk_stats *st, ode_ws *w) {
-  const rtk_plan *p = ctx->plan;
-  const int d = ctx->mix->d, order = (int)ctx->cfg->order, sde = ctx->cfg->sde;
-  const size_t nd = (size_t)n * d;
-  double h1 = 0, h2 = 0;
-  memset(w->Dprev, 0, sizeof(double) * nd); /* weighted by 0 until filled: keep NaN garbage out */
-  memset(w->Dprev2, 0, sizeof(double) * nd);
-  if (ctx->at_boundary) ctx->at_boundary(ctx->user, 0, gid0, n, X);
-  for (int k = 0; k < p->nseg; k++) {
-    double t0 = rtk_now();
-    const double t = p->times[k], s = p->times[k + 1];
-    const double at = rtk_alpha(t), st2 = rtk_sigma2(t), as = rtk_alpha(s), sig_s = sqrt(rtk_sigma2(s));
-    const double emh = (sig_s / as) / (sqrt(st2) / at); /* e^{-h}; 0 when s = 0 */
-    const double h = s > 0 ? -log(emh) : INFINITY;
-    rtk_score_set_time(&w->sw, t);
-    rtk_score_eval(&w->sw, n, X, NULL, w->S);
-    st->nfe[k] += n;
-    for (size_t i = 0; i < nd; i++) w->D[i] = (X[i] + st2 * w->S[i]) / at;
-    const int hist = !isfinite(h) ? 0 : k < 2 ? k : 2; /* multistep history used on this step */
-    if (!isfinite(h)) {
-      for (size_t i = 0; i < nd; i++) X[i] = w->D[i];
-    } else {
-      const double he = sde ? 2 * h : h, eme = sde ? emh * emh : emh, ome = -expm1(-he);
-      const double a = as / at * eme, b = as * ome;
-      const double phi2 = -rtk_expint_g(1, -he), phi3 = rtk_expint_g(2, -he);
-      const double r0 = h1 / h, r1 = h2 / h, nsd = sde ? sig_s * sqrt(-expm1(-2 * h)) : 0;
-      double c0 = 0, c1 = 0, c2 = 0; /* C = c0 D_t + c1 D_1 + c2 D_2 */
-      if (hist >= 1 && (order == 2 || hist == 1)) {
-        const double f = (order == 2 ? 0.5 * ome : phi2) / r0; /* 2M SDE midpoint, or 3M's second step */
-        c0 = f;
-        c1 = -f;
-      } else if (hist == 2) {
-        /* d1_0 = (D - D1)/r0, d1_1 = (D1 - D2)/r1; C = phi2 d1 - phi3 d2 */
-        const double q = r0 / (r0 + r1), u = (ctx->cfg->variant == RTK_M3_KDIFFUSION ? 1.0 : 2.0) / (r0 + r1);
-        /* d1 = (1+q) d1_0 - q d1_1, d2 = u (d1_0 - d1_1) */
-        const double A0 = phi2 * (1 + q) - phi3 * u, A1 = -(phi2 * q - phi3 * u); /* C = A0 d1_0 + A1 d1_1 */
-        c0 = A0 / r0;
-        c1 = -A0 / r0 + A1 / r1;
-        c2 = -A1 / r1;
-      }
-      for (int i = 0; i < n; i++) {
-        const size_t o = (size_t)i * d;
-        if (sde) rtk_rng_normals(ctx->seed, (uint64_t)(gid0 + i), (uint64_t)k, 0, RTK_RNG_STEP, d, w->xi);
-        for (int j = 0; j < d; j++) {
-          const size_t q = o + j;
-          double v = a * X[q] + b * w->D[q] + as * (c0 * w->D[q] + c1 * w->Dprev[q] + (c2 != 0 ? c2 * w->Dprev2[q] : 0));
-          X[q] = sde ? v + nsd * w->xi[j] : v;
-        }
-      }
+    for (size_t i = 0; i < nd; i++) w->D[i] = rtk_ode_denoise(&c, X[i], w->S[i]);
+    for (int i = 0; i < n; i++) {
+      const size_t o = (size_t)i * d;
+      if (c.sde && !c.final) rtk_rng_normals(ctx->seed, (uint64_t)(gid0 + i), (uint64_t)k, 0, RTK_RNG_STEP, d, w->xi);
+      for (int j = 0; j < d; j++)
+        X[o + j] = rtk_ode_update(&c, X[o + j], w->D[o + j], w->Dprev[o + j], general ? w->Dprev2[o + j] : 0,
+                                  c.sde ? w->xi[j] : 0);
     }
     double *tmp = w->Dprev2;
     w->Dprev2 = w->Dprev;
@@ -170,11 +162,10 @@ static int run_dpm_general(const rtk_block_ctx *ctx, int64_t gid0, int n, double
 }
 
 static int run_ddim(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, rtk_stats *st, void *ws) {
-  return run_ode(ctx, gid0, n, X, st, ws, 0);
+  return run_ode(ctx, gid0, n, X, st, ws, 0, 0);
 }
 static int run_dpm(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, rtk_stats *st, void *ws) {
-  if (ctx->cfg->order == 3 || ctx->cfg->sde) return run_dpm_general(ctx, gid0, n, X, st, ws);
-  return run_ode(ctx, gid0, n, X, st, ws, 1);
+  return run_ode(ctx, gid0, n, X, st, ws, 1, ctx->cfg->order == 3 || ctx->cfg->sde);
 }
 
 const rtk_sampler_ops rtk_sampler_ddim = {

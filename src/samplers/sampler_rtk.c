@@ -43,6 +43,7 @@
 #include "rtk/error.h"
 #include "rtk/rng.h"
 #include "rtk/sampler.h"
+#include "rtk/update.h"
 
 typedef enum { IN_ULA, IN_MALA, IN_MALA_SCORE, IN_ULD } inner_kind;
 
@@ -329,13 +330,13 @@ static void score_energy_diff(const rtk_block_ctx *ctx, rtk_ws *w, int n, double
   }
 }
 
-/* dual averaging (Stan's constants), one update with acceptance probability a */
+/* dual averaging (Stan's constants, rtk/update.h), one update with acceptance probability a */
 static void dual_average(rtk_ws *w, int i, int m, double a, double target, double mu) {
-  const double gamma = 0.05, t0 = 10, kappa = 0.75, t = m + 1;
-  w->hbar[i] = (1 - 1 / (t + t0)) * w->hbar[i] + (target - a) / (t + t0);
-  double lt = mu - sqrt(t) / gamma * w->hbar[i], eta = pow(t, -kappa);
-  w->ltbar[i] = eta * lt + (1 - eta) * w->ltbar[i];
-  w->tau[i] = exp(lt);
+  rtk_dual_avg s = {w->tau[i], w->hbar[i], w->ltbar[i]};
+  rtk_dual_average(&s, m, a, target, mu);
+  w->tau[i] = s.tau;
+  w->hbar[i] = s.hbar;
+  w->ltbar[i] = s.ltbar;
 }
 
 static void mala_steps(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int n, int k, const seg_geom *sg,
@@ -436,22 +437,15 @@ static void langevin_steps(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, in
       double *z = cur->z + (size_t)i * d, *v = w->v + (size_t)i * d;
       const double *gr = cur->grad + (size_t)i * d, tau = w->tau[i];
       rtk_rng_normals(ctx->seed, (uint64_t)(gid0 + i), (uint64_t)k, (uint64_t)m + 1, RTK_RNG_PROPOSE, d, w->xi);
-      if (kind == IN_ULA) {
+      if (kind == IN_ULA) { /* rtk/update.h: shared with the cuda backend */
         const double sq = sqrt(2 * tau);
-        for (int j = 0; j < d; j++) z[j] += -tau * gr[j] + sq * w->xi[j];
+        for (int j = 0; j < d; j++) z[j] = rtk_ula_update(z[j], gr[j], tau, sq, w->xi[j]);
         continue;
       }
       /* ULD: exact Gaussian integration with the gradient frozen (Cheng et al. 2018) */
       rtk_rng_normals(ctx->seed, (uint64_t)(gid0 + i), (uint64_t)k, (uint64_t)m + 1, RTK_RNG_VELOCITY, d, w->xi2);
-      const double E = exp(-gam * tau), omE = -expm1(-gam * tau);
-      const double vz = (2 / gam) * (tau - 2 * omE / gam + (1 - E * E) / (2 * gam)), vv = 1 - E * E,
-                   cz = omE * omE / gam;
-      const double a1 = cz / sqrt(vv), a2 = sqrt(fmax(vz - cz * cz / vv, 0)), sv = sqrt(vv);
-      for (int j = 0; j < d; j++) {
-        double zn = z[j] + omE / gam * v[j] - (tau - omE / gam) / gam * gr[j] + a1 * w->xi[j] + a2 * w->xi2[j];
-        v[j] = v[j] * E - omE / gam * gr[j] + sv * w->xi[j];
-        z[j] = zn;
-      }
+      const rtk_uld_coef uc = rtk_uld_coefs(gam, tau);
+      for (int j = 0; j < d; j++) rtk_uld_update(&uc, &z[j], &v[j], gr[j], w->xi[j], w->xi2[j]);
     }
     if (ctx->at_inner) ctx->at_inner(ctx->user, k, m + 1, gid0, n, cur->z);
   }

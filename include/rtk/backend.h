@@ -1,0 +1,56 @@
+/* Compute backends (IOR aiori style: a struct of function pointers, lookup by
+ * name).  The cpu backend is the block loop of rtk_sample_blocks; the cuda
+ * backend (src/cuda/, built when CMake finds the CUDA toolkit) runs a rank's
+ * whole particle range on one GPU: particles, random numbers, score kernel,
+ * sampler updates, acceptance tests and the boundary histograms stay on the
+ * device, and only the final particles and the integer counters come back.
+ * No MPI here: the driver (src/app/study.c) gives each rank its node-local
+ * rank, and the backend picks its device from it. */
+#ifndef RTK_BACKEND_H
+#define RTK_BACKEND_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rtk/metrics.h"
+#include "rtk/sampler.h"
+#include "rtk/score.h"
+
+enum rtk_backend_kind { RTK_BACKEND_CPU = 0, RTK_BACKEND_CUDA = 1 };
+#define RTK_BACKEND_CHOICES "cpu|cuda"
+enum rtk_precision { RTK_PREC_FP64 = 0, RTK_PREC_FP32 = 1 };
+#define RTK_PRECISION_CHOICES "fp64|fp32"
+
+/* One rank's share of a run on a device backend. */
+typedef struct rtk_dev_job {
+  const rtk_block_ctx *ctx;       /* mix, cfg, plan, seed; at_boundary (may be NULL) gets X = NULL
+                                     unless copy_boundaries */
+  const rtk_sampler_ops *sampler;
+  int precision;                  /* enum rtk_precision */
+  int64_t p0, n;                  /* global ids p0 .. p0+n-1 */
+  double *X;                      /* out: [n][d] final particles (host) */
+  rtk_hist *bh;                   /* [nbnd] boundary histograms: counts are added on the device */
+  int nbnd;
+  int copy_boundaries;            /* at_boundary receives a host copy of X at every grid time */
+} rtk_dev_job;
+
+typedef struct rtk_backend_ops {
+  const char *name;
+  /* 0 if this backend runs (sampler, score model, precision, cfg, trace); else RTK_ERR_INPUT with a
+   * message that says why (no device needed: called when the study is validated) */
+  int (*check)(const rtk_sampler_ops *s, const rtk_score_ops *score, int precision, const rtk_sampler_cfg *cfg,
+               int64_t trace);
+  /* choose this rank's device from its node-local rank (more ranks than devices: RTK_ERR_INPUT) */
+  int (*attach)(int local_rank, int local_size);
+  /* the sampler on the rank's particles; st gets nfe/accept/propose/seconds per segment */
+  int (*run)(const rtk_dev_job *job, rtk_stats *st);
+  void (*detach)(void);
+  /* one line naming the device (for logs; may be "") */
+  const char *(*describe)(void);
+} rtk_backend_ops;
+
+/* src/cuda/backend_cuda.cu, or src/core/backend_none.c (every call refused) without the toolkit */
+extern const rtk_backend_ops rtk_backend_cuda;
+/* 1 if this build has the cuda backend compiled in */
+extern const int rtk_have_cuda;
+
+#endif

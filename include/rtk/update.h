@@ -1,0 +1,118 @@
+/* Per-element updates shared by the cpu and cuda backends (see rtk/hd.h).
+ * Each function is the single definition of one step of an algorithm; the C
+ * samplers and the CUDA kernels call it on their own loops, so the two
+ * backends cannot drift apart.  Keep them free of memory layout (scalars in,
+ * scalars out) and of library calls nvcc's device code lacks. */
+#ifndef RTK_UPDATE_H
+#define RTK_UPDATE_H
+#include <math.h>
+#include <stdint.h>
+
+#include "rtk/hd.h"
+
+/* ---- random numbers: the transform of Philox words (rng.c's layout) ---- */
+/* 53 random bits to a double in the open interval (0, 1) */
+RTK_HD static inline double rtk_u01(uint64_t x) { return ((double)(x >> 11) + 0.5) * 0x1.0p-53; }
+/* Box-Muller: two Philox words -> two standard normals, angle pi h with h = 2 u(b) in (0, 2)
+ * (the transform of rng.c after H11b's change, COORD 03:02: ln u and sincospi of h; device code uses
+ * CUDA's log and sincospi, so normals may differ from the cpu's in the last bits) */
+RTK_HD static inline void rtk_box_muller(uint64_t a, uint64_t b, double *z0, double *z1) {
+  double rad = sqrt(-2.0 * log(rtk_u01(a)));
+  double h = ((double)(b >> 11) + 0.5) * 0x1.0p-52;
+  double s, c;
+#ifdef __CUDA_ARCH__
+  sincospi(h, &s, &c);
+#else
+  c = cos(3.141592653589793238462643383279502884 * h);
+  s = sin(3.141592653589793238462643383279502884 * h);
+#endif
+  *z0 = rad * c;
+  *z1 = rad * s;
+}
+
+/* ---- ddpm: x <- a x + b s + sd xi over a step h (SPEC §3.1) ---- */
+typedef struct rtk_ddpm_coef {
+  double a, b, sd;
+} rtk_ddpm_coef;
+/* exponential integrator: a = e^h, b = 2(e^h - 1), sd = sqrt(e^{2h} - 1); Euler-Maruyama: 1 + h, 2h, sqrt(2h) */
+RTK_HD static inline rtk_ddpm_coef rtk_ddpm_coefs(double h, int euler) {
+  rtk_ddpm_coef c;
+  c.a = euler ? 1 + h : exp(h);
+  c.b = euler ? 2 * h : 2 * expm1(h);
+  c.sd = euler ? sqrt(2 * h) : sqrt(expm1(2 * h));
+  return c;
+}
+RTK_HD static inline double rtk_ddpm_update(const rtk_ddpm_coef *c, double x, double s, double xi) {
+  return c->a * x + c->b * s + c->sd * xi;
+}
+
+/* ---- histograms: the bin of x in [lo, hi] with nb bins plus two tail bins ---- */
+RTK_HD static inline int rtk_hist_bin(double x, double lo, double hi, int nb) {
+  double u = (x - lo) / (hi - lo);
+  if (!(u >= 0)) return 0; /* also NaN: counted in the lower tail, never lost */
+  if (u >= 1) return nb + 1;
+  int bin = 1 + (int)(u * nb);
+  return bin > nb ? nb : bin;
+}
+
+/* ---- RTK with MALA: dual averaging of log tau (Stan's constants) ---- */
+typedef struct rtk_dual_avg {
+  double tau, hbar, ltbar;
+} rtk_dual_avg;
+/* one update at inner step m with acceptance probability a towards target; mu = log(10 tau_0) */
+RTK_HD static inline void rtk_dual_average(rtk_dual_avg *s, int m, double a, double target, double mu) {
+  const double gamma = 0.05, t0 = 10, kappa = 0.75, t = m + 1;
+  s->hbar = (1 - 1 / (t + t0)) * s->hbar + (target - a) / (t + t0);
+  double lt = mu - sqrt(t) / gamma * s->hbar, eta = pow(t, -kappa);
+  s->ltbar = eta * lt + (1 - eta) * s->ltbar;
+  s->tau = exp(lt);
+}
+
+/* ---- probability-flow ODE solvers (ddim, dpm-solver++; sampler_ode.c) ---- */
+/* one step's coefficients, from rtk_ode_step_coefs (sampler_ode.c) */
+typedef struct rtk_ode_step {
+  double at, st2;       /* alpha_t, sigma_t^2: the data prediction D = (x + sigma_t^2 s) / alpha_t */
+  double a, b, as;      /* x-weight, D-weight, alpha_s */
+  double c0, c1, c2;    /* multistep weights of D, D_1, D_2 */
+  double nsd;           /* sde: noise scale */
+  int general, final, sde;
+} rtk_ode_step;
+RTK_HD static inline double rtk_ode_denoise(const rtk_ode_step *c, double x, double s) { return (x + c->st2 * s) / c->at; }
+/* x at the next grid time from x, D_t and the previous data predictions D_1, D_2 (xi: sde noise) */
+RTK_HD static inline double rtk_ode_update(const rtk_ode_step *c, double x, double D, double D1, double D2, double xi) {
+  if (!c->general) return c->a * x + c->b * (c->c1 * D + c->c2 * D1); /* ddim, 2M */
+  if (c->final) return D;
+  double v = c->a * x + c->b * D + c->as * (c->c0 * D + c->c1 * D1 + (c->c2 != 0 ? c->c2 * D2 : 0));
+  return c->sde ? v + c->nsd * xi : v;
+}
+
+/* ---- RTK inner Langevin steps (sampler_rtk.c langevin_steps) ---- */
+RTK_HD static inline double rtk_ula_update(double z, double grad, double tau, double sq, double xi) {
+  return z + (-tau * grad + sq * xi);
+}
+/* ULD: exact Gaussian integration of the frozen-gradient step (Cheng et al. 2018) */
+typedef struct rtk_uld_coef {
+  double gam, tau, E, omE, a1, a2, sv;
+} rtk_uld_coef;
+RTK_HD static inline rtk_uld_coef rtk_uld_coefs(double gam, double tau) {
+  rtk_uld_coef c;
+  const double E = exp(-gam * tau), omE = -expm1(-gam * tau);
+  const double vz = (2 / gam) * (tau - 2 * omE / gam + (1 - E * E) / (2 * gam)), vv = 1 - E * E, cz = omE * omE / gam;
+  c.gam = gam;
+  c.tau = tau;
+  c.E = E;
+  c.omE = omE;
+  c.a1 = cz / sqrt(vv);
+  const double rem = vz - cz * cz / vv; /* >= 0 up to rounding */
+  c.a2 = sqrt(rem > 0 ? rem : 0);
+  c.sv = sqrt(vv);
+  return c;
+}
+RTK_HD static inline void rtk_uld_update(const rtk_uld_coef *c, double *z, double *v, double grad, double xi, double xi2) {
+  const double gam = c->gam, omE = c->omE;
+  double zn = *z + omE / gam * *v - (c->tau - omE / gam) / gam * grad + c->a1 * xi + c->a2 * xi2;
+  *v = *v * c->E - omE / gam * grad + c->sv * xi;
+  *z = zn;
+}
+
+#endif

@@ -1,0 +1,1144 @@
+/* The cuda backend (include/rtk/backend.h; docs/design.md, "Backends").
+ *
+ * One MPI rank drives one GPU and runs its whole particle range at once:
+ * the particles, Philox random numbers (Random123 in device code, the same
+ * keys and counters as the cpu backend), the mixture score kernel (two cuBLAS
+ * GEMMs per evaluation plus fused log-sum-exp and score-assembly kernels), the
+ * sampler updates, the Metropolis tests and the boundary histograms all stay
+ * on the device.  Only the final particles, the integer counters and the
+ * histogram counts come back; the driver's reductions and HDF5 are unchanged.
+ *
+ * Rank-count independence (bitwise): every GEMM is issued on G = RTK_CUDA_ROWS
+ * rows whose first row is a global particle id that is a multiple of G (the
+ * rank's range is padded with zero rows on both sides), so a particle meets
+ * the same GEMM shape at the same row offset whatever the number of ranks;
+ * every other kernel is per particle, with in-particle reductions in a fixed
+ * butterfly order; counters are integer atomics.
+ *
+ * The per-element updates are the shared definitions of rtk/update.h. */
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <Random123/philox.h>
+
+extern "C" {
+#include "rtk/backend.h"
+#include "rtk/error.h"
+#include "rtk/mixture.h"
+#include "rtk/rng.h"
+}
+#include "rtk/update.h"
+
+extern "C" const int rtk_have_cuda = 1;
+
+/* rows per cuBLAS call; global ids of a call's first row are multiples of it */
+#define RTK_CUDA_ROWS 16384
+
+#define CU(call)                                                                                             \
+  do {                                                                                                       \
+    cudaError_t e_ = (call);                                                                                 \
+    if (e_ != cudaSuccess) return RTK_ERR(RTK_ERR_RUNTIME, "CUDA: %s: %s", #call, cudaGetErrorString(e_)); \
+  } while (0)
+#define CB(call)                                                                                   \
+  do {                                                                                             \
+    cublasStatus_t s_ = (call);                                                                    \
+    if (s_ != CUBLAS_STATUS_SUCCESS) return RTK_ERR(RTK_ERR_RUNTIME, "cuBLAS: %s: status %d", #call, (int)s_); \
+  } while (0)
+#define LAUNCHED() CU(cudaGetLastError())
+
+static int g_dev = -1;
+static cublasHandle_t g_blas;
+static cudaStream_t g_stream;
+static char g_desc[512];
+static int g_sms = 132; /* multiprocessors of the attached device */
+
+/* ------------------------------------------------------------------ device helpers */
+
+/* Philox4x64-10 with rng.c's key (seed, id) and counter (c0, c1, purpose, chunk) */
+__device__ static inline philox4x64_ctr_t draw(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose,
+                                               uint64_t chunk) {
+  philox4x64_ctr_t c = {{c0, c1, purpose, chunk}};
+  philox4x64_key_t k = {{seed, id}};
+  return philox4x64(c, k);
+}
+
+/* normals 4 ch .. 4 ch + 3 of a stream (rtk_rng_normals' layout) */
+__device__ static inline void normals4(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose, int ch,
+                                       double z[4]) {
+  philox4x64_ctr_t r = draw(seed, id, c0, c1, purpose, (uint64_t)ch);
+  rtk_box_muller(r.v[0], r.v[1], &z[0], &z[1]);
+  rtk_box_muller(r.v[2], r.v[3], &z[2], &z[3]);
+}
+
+template <class T> __device__ static inline T group_sum(T v, int tpp) {
+  for (int o = tpp / 2; o > 0; o /= 2) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+
+/* ------------------------------------------------------------------ kernels */
+/* Per-coordinate kernels: thread t handles chunk ch = t % nch (coordinates 4ch .. 4ch+3) of real particle
+ * i = t / nch, stored at row off + i; its global id is p0 + i. */
+#define PER_CHUNK_PROLOGUE                                         \
+  const int64_t t = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; \
+  if (t >= n * nch) return;                                        \
+  const int64_t i = t / nch;                                       \
+  const int ch = (int)(t % nch);                                   \
+  const size_t row = off + (size_t)i;                              \
+  const uint64_t id = (uint64_t)(p0 + i);                          \
+  (void)id;
+
+/* x_T ~ N(0, I) (rtk_draw_initial), and Y = [x^2, x] */
+template <class T>
+__global__ void k_init(int64_t n, int d, int nch, size_t off, int64_t p0, uint64_t seed, T *X, T *Y) {
+  PER_CHUNK_PROLOGUE
+  double z[4];
+  normals4(seed, id, 0, 0, RTK_RNG_INIT, ch, z);
+  for (int u = 0; u < 4; u++) {
+    const int j = 4 * ch + u;
+    if (j >= d) break;
+    const T x = (T)z[u];
+    X[row * d + j] = x;
+    Y[row * 2 * d + j] = x * x;
+    Y[row * 2 * d + d + j] = x;
+  }
+}
+
+/* exact samples of p_t (rtk_mixture_sample) */
+template <class T>
+__global__ void k_exact(int64_t n, int d, int nch, size_t off, int64_t p0, uint64_t seed, int K, const double *w,
+                        const double *mu, const double *var, double a, double s2, T *X) {
+  PER_CHUNK_PROLOGUE
+  const double uu = rtk_u01(draw(seed, id, 0, 0, RTK_RNG_EXACT, 0).v[0]);
+  int k = 0;
+  double cum = w[0];
+  while (k < K - 1 && uu >= cum) cum += w[++k];
+  double z[4];
+  normals4(seed, id, 0, 1, RTK_RNG_EXACT, ch, z);
+  for (int u = 0; u < 4; u++) {
+    const int j = 4 * ch + u;
+    if (j >= d) break;
+    const size_t kj = (size_t)k * d + j;
+    X[row * d + j] = (T)(a * mu[kj] + sqrt(a * a * var[kj] + s2) * z[u]);
+  }
+}
+
+/* row-wise log-sum-exp of the logits L + c: L <- responsibilities, logp <- log p_t(x) (one warp per row) */
+template <class T> __global__ void k_lse(int64_t n, int K, size_t off, T *L, const T *c, T *logp) {
+  const int64_t w = ((int64_t)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+  const int lane = threadIdx.x & 31;
+  if (w >= n) return; /* the whole warp */
+  T *l = L + (off + (size_t)w) * K;
+  T mx = -INFINITY;
+  for (int k = lane; k < K; k += 32) {
+    T v = l[k] + c[k];
+    l[k] = v;
+    mx = v > mx ? v : mx;
+  }
+  for (int o = 16; o > 0; o /= 2) {
+    T y = __shfl_xor_sync(0xffffffffu, mx, o);
+    mx = y > mx ? y : mx;
+  }
+  T s = 0;
+  for (int k = lane; k < K; k += 32) {
+    T a = l[k] - mx;
+    T e = a < -40 ? (T)0 : exp(a); /* as the cpu kernel: e^{-40} is below the sum's rounding */
+    l[k] = e;
+    s += e;
+  }
+  s = group_sum(s, 32);
+  const T inv = 1 / s;
+  for (int k = lane; k < K; k += 32) l[k] *= inv;
+  if (logp && lane == 0) logp[off + w] = mx + log(s);
+}
+
+/* the same with the row in registers (K <= 32 V): one read and one write of the logits */
+template <class T, int V> __global__ void k_lse_reg(int64_t n, int K, size_t off, T *L, const T *c, T *logp) {
+  const int64_t w = ((int64_t)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+  const int lane = threadIdx.x & 31;
+  if (w >= n) return; /* the whole warp */
+  T *l = L + (off + (size_t)w) * K;
+  T v[V], mx = -INFINITY;
+#pragma unroll
+  for (int u = 0; u < V; u++) {
+    const int k = lane + 32 * u;
+    v[u] = k < K ? l[k] + c[k] : (T)-INFINITY;
+    mx = v[u] > mx ? v[u] : mx;
+  }
+  for (int o = 16; o > 0; o /= 2) {
+    T y = __shfl_xor_sync(0xffffffffu, mx, o);
+    mx = y > mx ? y : mx;
+  }
+  T s = 0;
+#pragma unroll
+  for (int u = 0; u < V; u++) {
+    const T a = v[u] - mx;
+    v[u] = a < -40 ? (T)0 : exp(a);
+    s += v[u];
+  }
+  s = group_sum(s, 32);
+  const T inv = 1 / s;
+#pragma unroll
+  for (int u = 0; u < V; u++) {
+    const int k = lane + 32 * u;
+    if (k < K) l[k] = v[u] * inv;
+  }
+  if (logp && lane == 0) logp[off + w] = mx + log(s);
+}
+
+/* score = P1 - x o P2 with P = R [MA | A] */
+template <class T>
+__global__ void k_score(int64_t n, int d, int nch, size_t off, int64_t p0, const T *X, const T *P, T *S) {
+  PER_CHUNK_PROLOGUE
+  for (int u = 0; u < 4; u++) {
+    const int j = 4 * ch + u;
+    if (j >= d) break;
+    const T x = X[row * d + j];
+    S[row * d + j] = P[row * 2 * d + j] - x * P[row * 2 * d + d + j];
+  }
+}
+
+/* one ddpm step (rtk_ddpm_update) with the score assembled from P; writes Y for the next evaluation */
+template <class T>
+__global__ void k_ddpm(int64_t n, int d, int nch, size_t off, int64_t p0, uint64_t seed, int k, rtk_ddpm_coef cf,
+                       T *X, const T *P, T *Y) {
+  PER_CHUNK_PROLOGUE
+  double z[4];
+  normals4(seed, id, (uint64_t)k, 0, RTK_RNG_STEP, ch, z);
+  for (int u = 0; u < 4; u++) {
+    const int j = 4 * ch + u;
+    if (j >= d) break;
+    const T x = X[row * d + j], s = P[row * 2 * d + j] - x * P[row * 2 * d + d + j];
+    const T xn = (T)rtk_ddpm_update(&cf, x, s, z[u]);
+    X[row * d + j] = xn;
+    Y[row * 2 * d + j] = xn * xn;
+    Y[row * 2 * d + d + j] = xn;
+  }
+}
+
+/* RTK segment start z_0 from x' (sampler_rtk.c init_segment) */
+template <class T>
+__global__ void k_seg_init(int64_t n, int d, int nch, size_t off, int64_t p0, uint64_t seed, int k, int init,
+                           int have_score, double eh, double b, double sd, const T *X, const T *S, T *Z, T *Y) {
+  PER_CHUNK_PROLOGUE
+  double z[4] = {0, 0, 0, 0};
+  if (init != RTK_INIT_MEAN) normals4(seed, id, (uint64_t)k, 0, RTK_RNG_SEGINIT, ch, z);
+  for (int u = 0; u < 4; u++) {
+    const int j = 4 * ch + u;
+    if (j >= d) break;
+    const double x = X[row * d + j];
+    double v;
+    if (init == RTK_INIT_MEAN)
+      v = eh * x;
+    else if (init == RTK_INIT_GAUSSIAN)
+      v = eh * x + sd * z[u];
+    else
+      v = eh * x + (have_score ? b * (double)S[row * d + j] : 0) + sd * z[u];
+    const T zz = (T)v;
+    Z[row * d + j] = zz;
+    Y[row * 2 * d + j] = zz * zz;
+    Y[row * 2 * d + d + j] = zz;
+  }
+}
+
+/* MALA proposal zp = z - tau grad g(z) + sqrt(2 tau) xi; writes Y for its evaluation */
+template <class T>
+__global__ void k_propose(int64_t n, int d, int nch, size_t off, int64_t p0, uint64_t seed, int k, int m, double tau,
+                          const T *Z, const T *G, T *Zp, T *Y) {
+  PER_CHUNK_PROLOGUE
+  double z[4];
+  normals4(seed, id, (uint64_t)k, (uint64_t)m + 1, RTK_RNG_PROPOSE, ch, z);
+  const double sq = sqrt(2 * tau);
+  for (int u = 0; u < 4; u++) {
+    const int j = 4 * ch + u;
+    if (j >= d) break;
+    const double step = -tau * (double)G[row * d + j] + sq * z[u];
+    const T zp = (T)((double)Z[row * d + j] + step);
+    Zp[row * d + j] = zp;
+    Y[row * 2 * d + j] = zp * zp;
+    Y[row * 2 * d + d + j] = zp;
+  }
+}
+
+/* Per-particle group kernels: tpp threads (a power of two <= 32) share particle i = t / tpp; lane l takes
+ * chunks l, l + tpp, ...; sums meet by butterfly shuffles (a fixed order).  Every thread of a warp runs
+ * the shuffles, also past n. */
+#define GROUP_PROLOGUE                                                    \
+  const int64_t t = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;       \
+  const int64_t i = t / tpp;                                              \
+  const int lane = (int)(t % tpp);                                        \
+  const bool active = i < n;                                              \
+  const size_t row = off + (size_t)(active ? i : 0);
+
+/* segment gradient and energy at the chain's start (sampler_rtk.c eval_segment):
+ * s = P1 - z P2, r = x' - e z, grad = -s - e r / q, g = -log p + |r|^2 / (2q) */
+template <class T>
+__global__ void k_seg_eval(int64_t n, int d, int nch, int tpp, size_t off, double e, double q, const T *X, const T *Z,
+                           const T *P, const T *lp, T *S, T *G, T *g) {
+  GROUP_PROLOGUE
+  T quad = 0;
+  if (active)
+    for (int ch = lane; ch < nch; ch += tpp)
+      for (int u = 0; u < 4; u++) {
+        const int j = 4 * ch + u;
+        if (j >= d) break;
+        const T z = Z[row * d + j], s = P[row * 2 * d + j] - z * P[row * 2 * d + d + j];
+        const T r = X[row * d + j] - (T)e * z;
+        quad += r * r;
+        S[row * d + j] = s;
+        G[row * d + j] = -s - (T)e * r / (T)q;
+      }
+  quad = group_sum(quad, tpp);
+  if (active && lane == 0) g[row] = -lp[row] + quad / (T)(2 * q);
+}
+
+/* MALA accept/reject of the proposal Zp (evaluated: P, lp) against the chain state (Z, G, S, g) */
+template <class T>
+__global__ void k_accept(int64_t n, int d, int nch, int tpp, size_t off, int64_t p0, uint64_t seed, int k, int m,
+                         double e, double q, double tau, const T *X, const T *Zp, const T *P, const T *lp, T *Z, T *G,
+                         T *S, T *g, unsigned long long *acc) {
+  GROUP_PROLOGUE
+  const T te = (T)e, tq = (T)q, tt = (T)tau;
+  T quad = 0, fwd = 0, bwd = 0;
+  if (active)
+    for (int ch = lane; ch < nch; ch += tpp)
+      for (int u = 0; u < 4; u++) {
+        const int j = 4 * ch + u;
+        if (j >= d) break;
+        const size_t ij = row * d + j;
+        const T zp = Zp[ij], z = Z[ij], sp = P[row * 2 * d + j] - zp * P[row * 2 * d + d + j];
+        const T r = X[ij] - te * zp, grp = -sp - te * r / tq;
+        const T a = zp - z + tt * G[ij], b = z - zp + tt * grp;
+        quad += r * r;
+        fwd += a * a;
+        bwd += b * b;
+      }
+  quad = group_sum(quad, tpp);
+  fwd = group_sum(fwd, tpp);
+  bwd = group_sum(bwd, tpp);
+  bool accept = false;
+  T gp = 0;
+  if (active) {
+    gp = -lp[row] + quad / (T)(2 * q);
+    const double log_alpha = -((double)gp - (double)g[row]) - (double)bwd / (4 * tau) + (double)fwd / (4 * tau);
+    const double uu = rtk_u01(draw(seed, (uint64_t)(p0 + i), (uint64_t)k, (uint64_t)m + 1, RTK_RNG_ACCEPT, 0).v[0]);
+    accept = log(uu) < log_alpha;
+  }
+  if (accept) {
+    for (int ch = lane; ch < nch; ch += tpp)
+      for (int u = 0; u < 4; u++) {
+        const int j = 4 * ch + u;
+        if (j >= d) break;
+        const size_t ij = row * d + j;
+        const T zp = Zp[ij], sp = P[row * 2 * d + j] - zp * P[row * 2 * d + d + j];
+        const T r = X[ij] - te * zp;
+        Z[ij] = zp;
+        S[ij] = sp;
+        G[ij] = -sp - te * r / tq;
+      }
+    if (lane == 0) g[row] = gp;
+  }
+  /* one atomic per warp: the accepted particles' group leaders */
+  const unsigned bal = __ballot_sync(0xffffffffu, accept && lane == 0);
+  if ((threadIdx.x & 31) == 0 && bal) atomicAdd(acc, (unsigned long long)__popc(bal));
+}
+
+/* ddim / dpm-solver++ step (rtk_ode_denoise, rtk_ode_update) with the score assembled from P */
+template <class T>
+__global__ void k_ode(int64_t n, int d, int nch, size_t off, int64_t p0, uint64_t seed, int k, rtk_ode_step c, T *X,
+                      const T *P, T *D, const T *D1, const T *D2, T *Y) {
+  PER_CHUNK_PROLOGUE
+  double z[4] = {0, 0, 0, 0};
+  if (c.sde && !c.final) normals4(seed, id, (uint64_t)k, 0, RTK_RNG_STEP, ch, z);
+  for (int u = 0; u < 4; u++) {
+    const int j = 4 * ch + u;
+    if (j >= d) break;
+    const size_t ij = row * d + j;
+    const T x = X[ij], s = P[row * 2 * d + j] - x * P[row * 2 * d + d + j];
+    const T Dn = (T)rtk_ode_denoise(&c, x, s);
+    const T xn = (T)rtk_ode_update(&c, x, Dn, D1[ij], c.general ? (double)D2[ij] : 0, z[u]);
+    D[ij] = Dn;
+    X[ij] = xn;
+    Y[row * 2 * d + j] = xn * xn;
+    Y[row * 2 * d + d + j] = xn;
+  }
+}
+
+/* ULD: the segment's velocities ~ N(0, I) */
+template <class T> __global__ void k_velocity(int64_t n, int d, int nch, size_t off, int64_t p0, uint64_t seed, int k, T *V) {
+  PER_CHUNK_PROLOGUE
+  double z[4];
+  normals4(seed, id, (uint64_t)k, 0, RTK_RNG_VELOCITY, ch, z);
+  for (int u = 0; u < 4; u++) {
+    const int j = 4 * ch + u;
+    if (j >= d) break;
+    V[row * d + j] = (T)z[u];
+  }
+}
+
+/* one ULA (uld = 0) or ULD step of the RTK inner chain at Z (evaluated: P): grad g from the score, then
+ * rtk_ula_update / rtk_uld_update; writes Y for the next evaluation */
+template <class T>
+__global__ void k_langevin(int64_t n, int d, int nch, size_t off, int64_t p0, uint64_t seed, int k, int m, int uld,
+                           double e, double q, double tau, rtk_uld_coef uc, const T *X, const T *P, T *Z, T *V, T *Y) {
+  PER_CHUNK_PROLOGUE
+  double xi[4], xi2[4] = {0, 0, 0, 0};
+  normals4(seed, id, (uint64_t)k, (uint64_t)m + 1, RTK_RNG_PROPOSE, ch, xi);
+  if (uld) normals4(seed, id, (uint64_t)k, (uint64_t)m + 1, RTK_RNG_VELOCITY, ch, xi2);
+  const double sq = sqrt(2 * tau);
+  for (int u = 0; u < 4; u++) {
+    const int j = 4 * ch + u;
+    if (j >= d) break;
+    const size_t ij = row * d + j;
+    const T z = Z[ij], s = P[row * 2 * d + j] - z * P[row * 2 * d + d + j];
+    const T r = X[ij] - (T)e * z, gr = -s - (T)e * r / (T)q;
+    double zn = z;
+    if (uld) {
+      double v = V[ij];
+      rtk_uld_update(&uc, &zn, &v, gr, xi[u], xi2[u]);
+      V[ij] = (T)v;
+    } else {
+      zn = rtk_ula_update(z, gr, tau, sq, xi[u]);
+    }
+    const T zz = (T)zn;
+    Z[ij] = zz;
+    Y[row * 2 * d + j] = zz * zz;
+    Y[row * 2 * d + d + j] = zz;
+  }
+}
+
+/* histogram counts of coordinates j0 .. j0+J-1 (shared-memory counters, then one atomic per bin and block) */
+template <class T>
+__global__ void k_hist(int64_t n, int d, size_t off, const T *X, const double *lo, const double *hi, int nb, int j0,
+                       int J, unsigned long long *count) {
+  extern __shared__ unsigned int sh[];
+  const int nbin = nb + 2;
+  for (int b = threadIdx.x; b < J * nbin; b += blockDim.x) sh[b] = 0;
+  __syncthreads();
+  for (int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; e < n * J; e += (int64_t)gridDim.x * blockDim.x) {
+    const int64_t r = e / J;
+    const int j = j0 + (int)(e % J);
+    atomicAdd(&sh[(j - j0) * nbin + rtk_hist_bin((double)X[(off + r) * d + j], lo[j], hi[j], nb)], 1u);
+  }
+  __syncthreads();
+  for (int b = threadIdx.x; b < J * nbin; b += blockDim.x)
+    if (sh[b]) atomicAdd(&count[(size_t)j0 * nbin + b], (unsigned long long)sh[b]);
+}
+/* the same with global counters (bins too many for shared memory) */
+template <class T>
+__global__ void k_hist_global(int64_t n, int d, size_t off, const T *X, const double *lo, const double *hi, int nb,
+                              unsigned long long *count) {
+  for (int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; e < n * d; e += (int64_t)gridDim.x * blockDim.x) {
+    const int j = (int)(e % d);
+    atomicAdd(&count[(size_t)j * (nb + 2) + rtk_hist_bin((double)X[(off + e / d) * d + j], lo[j], hi[j], nb)], 1ull);
+  }
+}
+
+/* ------------------------------------------------------------------ cuBLAS by type */
+static cublasStatus_t gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const double *A, int lda,
+                           const double *B, int ldb, double *C, int ldc) {
+  const double one = 1, zero = 0;
+  return cublasDgemm(g_blas, ta, tb, m, n, k, &one, A, lda, B, ldb, &zero, C, ldc);
+}
+static cublasStatus_t gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const float *A, int lda,
+                           const float *B, int ldb, float *C, int ldc) {
+  const float one = 1, zero = 0;
+  return cublasSgemm(g_blas, ta, tb, m, n, k, &one, A, lda, B, ldb, &zero, C, ldc);
+}
+
+/* ------------------------------------------------------------------ one run */
+template <class T> struct dev_run {
+  const rtk_dev_job *job;
+  const rtk_mixture *mix;
+  int d, K, nch, tpp;
+  int64_t n, p0;
+  size_t R, off; /* padded rows, first real row */
+  T *X, *Z, *Zp, *G, *S, *Y, *L, *P, *lp, *g;
+  T *C1, *C2, *c; /* [K][2d] = [-A/2 | MA], [K][2d] = [MA | A], [K] */
+  T *hC1, *hC2, *hc, *hX;
+  rtk_mixcoef coef;
+  double *dlo, *dhi;          /* [nbnd][d] */
+  unsigned long long *dcount; /* [nbnd][d][nb+2] */
+  unsigned long long *dacc;   /* [S] accepted proposals */
+  double *dw, *dmu, *dvar;    /* exact sampler: the mixture */
+  T *D, *D1, *D2, *V;         /* ode: data predictions (now, 1 and 2 steps back); uld: velocities */
+  T *tab;                     /* [S+1][stride] C1, C2, c of every grid time (NULL: uploaded per time) */
+  size_t stride;
+  const double *times;
+  /* per-segment device time: start/end events of up to RING segments, flushed when full */
+  cudaEvent_t ev0[64], ev1[64];
+  int nev, kev0, have_ev;
+  int prof;                   /* RTK_CUDA_PROFILE=1: per-phase device time, printed at the end */
+  double prof_s[8];
+  cudaEvent_t pa, pb;
+};
+enum { PH_COEF, PH_GEMM1, PH_LSE, PH_GEMM2, PH_UPDATE, PH_HIST, PH_COPY, PH_N };
+static const char *const ph_name[PH_N] = {"coefficients", "gemm1", "lse", "gemm2", "update", "histograms", "copies"};
+/* run stmt as phase ph (profiling: between two events, synchronised) */
+#define PHASE(r, ph, ...)                                            \
+  do {                                                                \
+    if ((r)->prof) cudaEventRecord((r)->pa, g_stream);                \
+    __VA_ARGS__;                                                      \
+    if ((r)->prof) {                                                  \
+      float ms_ = 0;                                                  \
+      cudaEventRecord((r)->pb, g_stream);                             \
+      cudaEventSynchronize((r)->pb);                                  \
+      cudaEventElapsedTime(&ms_, (r)->pa, (r)->pb);                   \
+      (r)->prof_s[ph] += ms_ * 1e-3;                                  \
+    }                                                                 \
+  } while (0)
+
+template <class T> static void run_free(dev_run<T> *r) {
+  r->C2 = r->c = nullptr; /* they point into C1's allocation */
+  void *dev[] = {r->X, r->Z, r->Zp, r->G, r->S, r->Y, r->L, r->P, r->lp, r->g, r->C1, r->C2, r->c,
+                 r->dlo, r->dhi, r->dcount, r->dacc, r->dw, r->dmu, r->dvar, r->D, r->D1, r->D2, r->V, r->tab};
+  for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) cudaFree(dev[i]);
+  free(r->hC1);
+  free(r->hC2);
+  free(r->hc);
+  free(r->hX);
+  if (r->coef.A) rtk_mixcoef_free(&r->coef);
+  if (r->have_ev) {
+    for (int i = 0; i < 64; i++) {
+      cudaEventDestroy(r->ev0[i]);
+      cudaEventDestroy(r->ev1[i]);
+    }
+    cudaEventDestroy(r->pa);
+    cudaEventDestroy(r->pb);
+  }
+}
+
+static inline unsigned blocks_for(int64_t threads, int bs) { return (unsigned)((threads + bs - 1) / bs); }
+
+template <class T> static int halloc(T **p, size_t n) {
+  *p = (T *)calloc(n ? n : 1, sizeof(T));
+  return *p ? RTK_OK : RTK_ERR(RTK_ERR_MEM, "out of memory (%zu elements)", n);
+}
+
+template <class T> static int dalloc(T **p, size_t n) {
+  CU(cudaMalloc((void **)p, (n ? n : 1) * sizeof(T)));
+  CU(cudaMemsetAsync(*p, 0, (n ? n : 1) * sizeof(T), g_stream));
+  return RTK_OK;
+}
+
+/* host coefficients of p_t in the kernel's layout: C1 = [-A/2 | MA], C2 = [MA | A], c */
+template <class T> static void host_coefs(dev_run<T> *r, double t, T *C1, T *C2, T *c) {
+  rtk_mixcoef_set_time(r->mix, t, &r->coef);
+  const int K = r->K, d = r->d;
+  for (int k = 0; k < K; k++) {
+    for (int j = 0; j < d; j++) {
+      const double A = r->coef.A[(size_t)k * d + j], MA = r->coef.MA[(size_t)k * d + j];
+      C1[(size_t)j * K + k] = (T)(-0.5 * A); /* C1 stored transposed, [2d][K]: both GEMMs without transposes */
+      C1[(size_t)(d + j) * K + k] = (T)MA;
+      C2[(size_t)k * 2 * d + j] = (T)MA;
+      C2[(size_t)k * 2 * d + d + j] = (T)A;
+    }
+    c[k] = (T)r->coef.c[k];
+  }
+}
+
+/* every grid time's coefficients uploaded once, when they fit in 1 GiB (else set_time uploads per time) */
+template <class T> static int coef_table(dev_run<T> *r, int ntimes) {
+  const size_t stride = (size_t)r->K * 4 * r->d + r->K;
+  if ((double)stride * ntimes * sizeof(T) > 1073741824.0) return RTK_OK;
+  T *h = (T *)malloc(sizeof(T) * stride * ntimes);
+  if (!h) return RTK_ERR(RTK_ERR_MEM, "out of memory");
+  for (int k = 0; k < ntimes; k++) {
+    T *b = h + (size_t)k * stride;
+    host_coefs(r, r->times[k], b, b + (size_t)r->K * 2 * r->d, b + (size_t)r->K * 4 * r->d);
+  }
+  cudaError_t e = cudaMalloc((void **)&r->tab, sizeof(T) * stride * ntimes);
+  if (e == cudaSuccess) e = cudaMemcpy(r->tab, h, sizeof(T) * stride * ntimes, cudaMemcpyHostToDevice);
+  free(h);
+  CU(e);
+  r->stride = stride;
+  return RTK_OK;
+}
+
+/* the score kernel's coefficients at grid time k */
+template <class T> static int set_time(dev_run<T> *r, int k) {
+  const int K = r->K, d = r->d;
+  if (r->tab) { /* one device-to-device copy into fixed buffers: cuBLAS always sees the same pointers (with a
+                   * new A pointer per call, measured on H100/H200, each GEMM cost ~70 us more) */
+    PHASE(r, PH_COEF, CU(cudaMemcpyAsync(r->C1, r->tab + (size_t)k * r->stride, sizeof(T) * r->stride,
+                                         cudaMemcpyDeviceToDevice, g_stream)));
+    return RTK_OK;
+  }
+  PHASE(r, PH_COEF, {
+    host_coefs(r, r->times[k], r->hC1, r->hC2, r->hc);
+    CU(cudaStreamSynchronize(g_stream)); /* the previous time's coefficients are no longer read */
+    CU(cudaMemcpyAsync(r->C1, r->hC1, sizeof(T) * K * 2 * d, cudaMemcpyHostToDevice, g_stream));
+    CU(cudaMemcpyAsync(r->C2, r->hC2, sizeof(T) * K * 2 * d, cudaMemcpyHostToDevice, g_stream));
+    CU(cudaMemcpyAsync(r->c, r->hc, sizeof(T) * K, cudaMemcpyHostToDevice, g_stream));
+  });
+  return RTK_OK;
+}
+
+/* per-segment device seconds without a synchronisation per segment */
+template <class T> static int seg_begin(dev_run<T> *r, int k) {
+  if (r->nev == 0) r->kev0 = k;
+  CU(cudaEventRecord(r->ev0[r->nev], g_stream));
+  return RTK_OK;
+}
+template <class T> static int seg_flush(dev_run<T> *r, rtk_stats *st) {
+  if (!r->nev) return RTK_OK;
+  CU(cudaEventSynchronize(r->ev1[r->nev - 1]));
+  for (int i = 0; i < r->nev; i++) {
+    float ms = 0;
+    CU(cudaEventElapsedTime(&ms, r->ev0[i], r->ev1[i]));
+    st->seconds[r->kev0 + i] += ms * 1e-3;
+  }
+  r->nev = 0;
+  return RTK_OK;
+}
+template <class T> static int seg_end(dev_run<T> *r, rtk_stats *st) {
+  CU(cudaEventRecord(r->ev1[r->nev++], g_stream));
+  return r->nev == 64 ? seg_flush(r, st) : RTK_OK;
+}
+
+/* score (P) and log-density (lp, if logp) of the rows held in Y, at the time last set:
+ * L = Y C1 (+ c; C1 stored [2d][K]), softmax, P = R C2; GEMMs of RTK_CUDA_ROWS rows each (row-major via column-major cuBLAS) */
+template <class T> static int eval(dev_run<T> *r, int logp) {
+  const int d = r->d, K = r->K, G = RTK_CUDA_ROWS;
+  PHASE(r, PH_GEMM1, {
+    for (size_t c0 = 0; c0 < r->R; c0 += G)
+      CB(gemm(CUBLAS_OP_N, CUBLAS_OP_N, K, G, 2 * d, r->C1, K, r->Y + c0 * 2 * d, 2 * d, r->L + c0 * K, K));
+  });
+  PHASE(r, PH_LSE, {
+    const unsigned nb = blocks_for(r->n * 32, 256);
+    T *lp = logp ? r->lp : nullptr;
+    if (K <= 32) k_lse_reg<T, 1><<<nb, 256, 0, g_stream>>>(r->n, K, r->off, r->L, r->c, lp);
+    else if (K <= 64) k_lse_reg<T, 2><<<nb, 256, 0, g_stream>>>(r->n, K, r->off, r->L, r->c, lp);
+    else if (K <= 128) k_lse_reg<T, 4><<<nb, 256, 0, g_stream>>>(r->n, K, r->off, r->L, r->c, lp);
+    else if (K <= 256) k_lse_reg<T, 8><<<nb, 256, 0, g_stream>>>(r->n, K, r->off, r->L, r->c, lp);
+    else k_lse<T><<<nb, 256, 0, g_stream>>>(r->n, K, r->off, r->L, r->c, lp);
+    LAUNCHED();
+  });
+  PHASE(r, PH_GEMM2, {
+    for (size_t c0 = 0; c0 < r->R; c0 += G)
+      CB(gemm(CUBLAS_OP_N, CUBLAS_OP_N, 2 * d, G, K, r->C2, 2 * d, r->L + c0 * K, K, r->P + c0 * 2 * d, 2 * d));
+  });
+  return RTK_OK;
+}
+
+/* boundary k: histogram counts on the device; the driver's hook (progress, and X if asked) */
+template <class T> static int boundary(dev_run<T> *r, int k) {
+  const rtk_dev_job *job = r->job;
+  const int d = r->d;
+  if (k < job->nbnd) {
+    const int nb = job->bh[k].nbins, nbin = nb + 2;
+    unsigned long long *cnt = r->dcount + (size_t)k * d * nbin;
+    const double *lo = r->dlo + (size_t)k * d, *hi = r->dhi + (size_t)k * d;
+    const int maxJ = 40960 / (4 * nbin);
+    PHASE(r, PH_HIST, {
+      if (maxJ >= 1) {
+        for (int j0 = 0; j0 < d; j0 += maxJ) {
+          const int J = d - j0 < maxJ ? d - j0 : maxJ;
+          unsigned nblk = blocks_for(r->n * J, 256);
+          if (nblk > 2u * g_sms) nblk = 2u * g_sms; /* few blocks: each flushes its counters with global atomics */
+          k_hist<T><<<nblk, 256, sizeof(unsigned) * J * nbin, g_stream>>>(r->n, d, r->off, r->X, lo, hi, nb, j0, J,
+                                                                          cnt);
+          LAUNCHED();
+        }
+      } else {
+        unsigned nblk = blocks_for(r->n * d, 256);
+        if (nblk > 4096) nblk = 4096;
+        k_hist_global<T><<<nblk, 256, 0, g_stream>>>(r->n, d, r->off, r->X, lo, hi, nb, cnt);
+        LAUNCHED();
+      }
+    });
+  }
+  const rtk_block_ctx *ctx = job->ctx;
+  if (!ctx->at_boundary) return RTK_OK;
+  double *Xh = NULL;
+  if (job->copy_boundaries) {
+    PHASE(r, PH_COPY, {
+      CU(cudaMemcpyAsync(r->hX, r->X + r->off * d, sizeof(T) * r->n * d, cudaMemcpyDeviceToHost, g_stream));
+      CU(cudaStreamSynchronize(g_stream));
+    });
+    if (sizeof(T) == sizeof(double)) {
+      Xh = (double *)r->hX;
+    } else {
+      for (size_t i = 0; i < (size_t)r->n * d; i++) job->X[i] = (double)r->hX[i];
+      Xh = job->X;
+    }
+  }
+  ctx->at_boundary(ctx->user, k, r->p0, (int)r->n, Xh);
+  return RTK_OK;
+}
+
+#define CANCEL_CHECK(ctx) \
+  if (RTK_CANCELLED(ctx)) return RTK_ERR(RTK_ERR_INTERRUPTED, "interrupted by a signal")
+
+template <class T> static int run_exact(dev_run<T> *r) {
+  const rtk_block_ctx *ctx = r->job->ctx;
+  const rtk_mixture *m = r->mix;
+  const double t = ctx->cfg->delta;
+  CU(cudaMemcpyAsync(r->dw, m->w, sizeof(double) * m->K, cudaMemcpyHostToDevice, g_stream));
+  CU(cudaMemcpyAsync(r->dmu, m->mu, sizeof(double) * m->K * m->d, cudaMemcpyHostToDevice, g_stream));
+  CU(cudaMemcpyAsync(r->dvar, m->var, sizeof(double) * m->K * m->d, cudaMemcpyHostToDevice, g_stream));
+  k_exact<T><<<blocks_for(r->n * r->nch, 256), 256, 0, g_stream>>>(r->n, r->d, r->nch, r->off, r->p0, ctx->seed,
+                                                                    m->K, r->dw, r->dmu, r->dvar, rtk_alpha(t),
+                                                                    rtk_sigma2(t), r->X);
+  LAUNCHED();
+  return boundary(r, 0);
+}
+
+template <class T> static int run_ddpm(dev_run<T> *r, rtk_stats *st) {
+  const rtk_block_ctx *ctx = r->job->ctx;
+  const rtk_plan *p = ctx->plan;
+  const int euler = ctx->cfg->variant == RTK_DDPM_EULER;
+  const unsigned nb = blocks_for(r->n * r->nch, 256);
+  RTK_CHECK(boundary(r, 0));
+  for (int k = 0; k < p->nseg; k++) {
+    CANCEL_CHECK(ctx);
+    RTK_CHECK(seg_begin(r, k));
+    RTK_CHECK(set_time(r, k));
+    RTK_CHECK(eval(r, 0));
+    PHASE(r, PH_UPDATE, {
+      k_ddpm<T><<<nb, 256, 0, g_stream>>>(r->n, r->d, r->nch, r->off, r->p0, ctx->seed, k,
+                                          rtk_ddpm_coefs(p->times[k] - p->times[k + 1], euler), r->X, r->P, r->Y);
+      LAUNCHED();
+    });
+    st->nfe[k] += r->n;
+    RTK_CHECK(seg_end(r, st));
+    RTK_CHECK(boundary(r, k + 1));
+  }
+  return RTK_OK;
+}
+
+/* ddim (general = 0, order2 = 0), dpm-solver++ 2M (0, 1), 3M / SDE (1, -) */
+template <class T> static int run_ode(dev_run<T> *r, rtk_stats *st, int general, int order2) {
+  const rtk_block_ctx *ctx = r->job->ctx;
+  const rtk_plan *p = ctx->plan;
+  const unsigned nb = blocks_for(r->n * r->nch, 256);
+  double h1 = 0, h2 = 0;
+  RTK_CHECK(boundary(r, 0));
+  for (int k = 0; k < p->nseg; k++) {
+    CANCEL_CHECK(ctx);
+    RTK_CHECK(seg_begin(r, k));
+    rtk_ode_step c;
+    const double h = rtk_ode_step_coefs(ctx->cfg, p, k, general, order2, h1, h2, &c);
+    RTK_CHECK(set_time(r, k));
+    RTK_CHECK(eval(r, 0));
+    PHASE(r, PH_UPDATE, {
+      k_ode<T><<<nb, 256, 0, g_stream>>>(r->n, r->d, r->nch, r->off, r->p0, ctx->seed, k, c, r->X, r->P, r->D, r->D1,
+                                         r->D2, r->Y);
+      LAUNCHED();
+    });
+    T *tmp = r->D2; /* D_2 <- D_1 <- D */
+    r->D2 = r->D1;
+    r->D1 = r->D;
+    r->D = tmp;
+    h2 = h1;
+    h1 = h;
+    st->nfe[k] += r->n;
+    RTK_CHECK(seg_end(r, st));
+    RTK_CHECK(boundary(r, k + 1));
+  }
+  return RTK_OK;
+}
+
+/* RTK segments: MALA (exact energy), ULA or ULD inner chains */
+template <class T> static int run_rtk(dev_run<T> *r, rtk_stats *st, int kind) {
+  const rtk_block_ctx *ctx = r->job->ctx;
+  const rtk_plan *p = ctx->plan;
+  const rtk_sampler_cfg *cfg = ctx->cfg;
+  const int init = cfg->init, d = r->d, nch = r->nch, tpp = r->tpp, mala = kind == 0;
+  const unsigned nb = blocks_for(r->n * nch, 256), ng = blocks_for(r->n * tpp, 256);
+  const int64_t n = r->n;
+  int have_score = 0;
+  RTK_CHECK(boundary(r, 0));
+  for (int k = 0; k < p->nseg; k++) {
+    CANCEL_CHECK(ctx);
+    RTK_CHECK(seg_begin(r, k));
+    const double h = p->times[k] - p->times[k + 1];
+    const double e = exp(-h), q = -expm1(-2 * h), tau = p->tau[k];
+    if (init == RTK_INIT_DDPM && !have_score) { /* s_tf(x'): Y holds X's rows (k_init, or the last inner step) */
+      RTK_CHECK(set_time(r, k));
+      RTK_CHECK(eval(r, 0));
+      PHASE(r, PH_UPDATE, {
+        k_score<T><<<nb, 256, 0, g_stream>>>(n, d, nch, r->off, r->p0, r->X, r->P, r->S);
+        LAUNCHED();
+      });
+      st->nfe[k] += n;
+      have_score = 1;
+    }
+    PHASE(r, PH_UPDATE, {
+      k_seg_init<T><<<nb, 256, 0, g_stream>>>(n, d, nch, r->off, r->p0, ctx->seed, k, init, have_score, exp(h),
+                                              2 * expm1(h), sqrt(expm1(2 * h)), r->X, r->S, r->Z, r->Y);
+      LAUNCHED();
+    });
+    RTK_CHECK(set_time(r, k + 1));
+    if (mala) {
+      RTK_CHECK(eval(r, 1));
+      PHASE(r, PH_UPDATE, {
+        k_seg_eval<T><<<ng, 256, 0, g_stream>>>(n, d, nch, tpp, r->off, e, q, r->X, r->Z, r->P, r->lp, r->S, r->G,
+                                                r->g);
+        LAUNCHED();
+      });
+      st->nfe[k] += n;
+      for (int m = 0; m < p->inner[k]; m++) {
+        CANCEL_CHECK(ctx);
+        PHASE(r, PH_UPDATE, {
+          k_propose<T><<<nb, 256, 0, g_stream>>>(n, d, nch, r->off, r->p0, ctx->seed, k, m, tau, r->Z, r->G, r->Zp,
+                                                 r->Y);
+          LAUNCHED();
+        });
+        RTK_CHECK(eval(r, 1));
+        PHASE(r, PH_UPDATE, {
+          k_accept<T><<<ng, 256, 0, g_stream>>>(n, d, nch, tpp, r->off, r->p0, ctx->seed, k, m, e, q, tau, r->X,
+                                                r->Zp, r->P, r->lp, r->Z, r->G, r->S, r->g, r->dacc + k);
+          LAUNCHED();
+        });
+        st->nfe[k] += n;
+        st->propose[k] += n;
+      }
+    } else {
+      const double gam = cfg->step_mode == RTK_STEP_ABSOLUTE ? cfg->gamma : cfg->gamma * sqrt(cfg->step / tau);
+      const rtk_uld_coef uc = rtk_uld_coefs(gam, tau);
+      if (kind == 2) {
+        k_velocity<T><<<nb, 256, 0, g_stream>>>(n, d, nch, r->off, r->p0, ctx->seed, k, r->V);
+        LAUNCHED();
+      }
+      for (int m = 0; m < p->inner[k]; m++) {
+        CANCEL_CHECK(ctx);
+        RTK_CHECK(eval(r, 0));
+        PHASE(r, PH_UPDATE, {
+          k_langevin<T><<<nb, 256, 0, g_stream>>>(n, d, nch, r->off, r->p0, ctx->seed, k, m, kind == 2, e, q, tau, uc,
+                                                  r->X, r->P, r->Z, r->V, r->Y);
+          LAUNCHED();
+        });
+        st->nfe[k] += n;
+      }
+    }
+    T *tmp = r->X; /* the chain's last state is the particle; the old x' buffer becomes the next chain's */
+    r->X = r->Z;
+    r->Z = tmp;
+    have_score = mala; /* MALA: S = s_tt(X), the next segment's s_tf(x'); ULA/ULD pay it again */
+    RTK_CHECK(seg_end(r, st));
+    RTK_CHECK(boundary(r, k + 1));
+  }
+  return RTK_OK;
+}
+
+template <class T> static int run_typed(const rtk_dev_job *job, rtk_stats *st, dev_run<T> *r) {
+  const rtk_block_ctx *ctx = job->ctx;
+  const rtk_mixture *mix = ctx->mix;
+  const rtk_sampler_ops *s = job->sampler;
+  const int d = mix->d, K = mix->K, S = ctx->plan->nseg;
+  const int64_t G = RTK_CUDA_ROWS;
+  r->job = job;
+  r->mix = mix;
+  r->d = d;
+  r->K = K;
+  r->n = job->n;
+  r->p0 = job->p0;
+  r->times = ctx->plan->times;
+  r->nch = (d + 3) / 4;
+  r->tpp = 1;
+  while (r->tpp < r->nch && r->tpp < 32) r->tpp *= 2;
+  const char *pe = getenv("RTK_CUDA_PROFILE");
+  r->prof = pe && pe[0] == '1';
+  for (int i = 0; i < 64; i++) {
+    CU(cudaEventCreate(&r->ev0[i]));
+    CU(cudaEventCreate(&r->ev1[i]));
+  }
+  CU(cudaEventCreate(&r->pa));
+  CU(cudaEventCreate(&r->pb));
+  r->have_ev = 1;
+  const int64_t base = job->p0 / G * G, end = (job->p0 + job->n + G - 1) / G * G;
+  r->R = (size_t)(end - base);
+  r->off = (size_t)(job->p0 - base);
+  const size_t R = r->R;
+  const int exact = s == &rtk_sampler_exact, rtk = s == &rtk_sampler_rtk_mala || s == &rtk_sampler_rtk_ula ||
+                                                    s == &rtk_sampler_rtk_uld;
+  const int ode = s == &rtk_sampler_ddim || s == &rtk_sampler_dpmpp2m;
+  RTK_CHECK(dalloc(&r->X, R * d));
+  if (!exact) {
+    RTK_CHECK(dalloc(&r->Y, R * 2 * d));
+    RTK_CHECK(dalloc(&r->L, R * K));
+    RTK_CHECK(dalloc(&r->P, R * 2 * d));
+    RTK_CHECK(rtk_mixcoef_init(mix, &r->coef));
+    RTK_CHECK(coef_table(r, S + 1));
+    RTK_CHECK(dalloc(&r->C1, (size_t)K * 4 * d + K)); /* C1, C2, c contiguous: one copy from the table */
+    r->C2 = r->C1 + (size_t)K * 2 * d;
+    r->c = r->C1 + (size_t)K * 4 * d;
+    if (!r->tab) {
+      RTK_CHECK(halloc(&r->hC1, (size_t)K * 2 * d));
+      RTK_CHECK(halloc(&r->hC2, (size_t)K * 2 * d));
+      RTK_CHECK(halloc(&r->hc, K));
+    }
+  }
+  if (rtk) {
+    RTK_CHECK(dalloc(&r->Z, R * d));
+    RTK_CHECK(dalloc(&r->S, R * d));
+    if (s == &rtk_sampler_rtk_mala) {
+      RTK_CHECK(dalloc(&r->Zp, R * d));
+      RTK_CHECK(dalloc(&r->G, R * d));
+      RTK_CHECK(dalloc(&r->lp, R));
+      RTK_CHECK(dalloc(&r->g, R));
+    }
+    if (s == &rtk_sampler_rtk_uld) RTK_CHECK(dalloc(&r->V, R * d));
+  }
+  if (ode) {
+    RTK_CHECK(dalloc(&r->D, R * d));
+    RTK_CHECK(dalloc(&r->D1, R * d));
+    RTK_CHECK(dalloc(&r->D2, R * d));
+  }
+  if (exact) {
+    RTK_CHECK(dalloc(&r->dw, (size_t)K));
+    RTK_CHECK(dalloc(&r->dmu, (size_t)K * d));
+    RTK_CHECK(dalloc(&r->dvar, (size_t)K * d));
+  }
+  RTK_CHECK(dalloc(&r->dacc, (size_t)(S > 0 ? S : 1)));
+  if (job->nbnd > 0) {
+    const int nbin = job->bh[0].nbins + 2;
+    RTK_CHECK(dalloc(&r->dlo, (size_t)job->nbnd * d));
+    RTK_CHECK(dalloc(&r->dhi, (size_t)job->nbnd * d));
+    RTK_CHECK(dalloc(&r->dcount, (size_t)job->nbnd * d * nbin));
+    for (int k = 0; k < job->nbnd; k++) {
+      CU(cudaMemcpyAsync(r->dlo + (size_t)k * d, job->bh[k].lo, sizeof(double) * d, cudaMemcpyHostToDevice, g_stream));
+      CU(cudaMemcpyAsync(r->dhi + (size_t)k * d, job->bh[k].hi, sizeof(double) * d, cudaMemcpyHostToDevice, g_stream));
+    }
+  }
+  if (job->copy_boundaries || sizeof(T) != sizeof(double)) RTK_CHECK(halloc(&r->hX, (size_t)job->n * d));
+  if (!exact) {
+    k_init<T><<<blocks_for(r->n * r->nch, 256), 256, 0, g_stream>>>(r->n, d, r->nch, r->off, r->p0, ctx->seed, r->X,
+                                                                     r->Y);
+    LAUNCHED();
+  }
+  if (exact) RTK_CHECK(run_exact(r));
+  else if (s == &rtk_sampler_ddpm) RTK_CHECK(run_ddpm(r, st));
+  else if (s == &rtk_sampler_ddim) RTK_CHECK(run_ode(r, st, 0, 0));
+  else if (s == &rtk_sampler_dpmpp2m) RTK_CHECK(run_ode(r, st, ctx->cfg->order == 3 || ctx->cfg->sde, 1));
+  else RTK_CHECK(run_rtk(r, st, s == &rtk_sampler_rtk_mala ? 0 : s == &rtk_sampler_rtk_ula ? 1 : 2));
+  RTK_CHECK(seg_flush(r, st));
+  /* results back: final particles, acceptance counters, boundary histograms */
+  if (sizeof(T) == sizeof(double)) {
+    CU(cudaMemcpyAsync(job->X, r->X + r->off * d, sizeof(double) * r->n * d, cudaMemcpyDeviceToHost, g_stream));
+  } else {
+    CU(cudaMemcpyAsync(r->hX, r->X + r->off * d, sizeof(T) * r->n * d, cudaMemcpyDeviceToHost, g_stream));
+  }
+  unsigned long long *acc = (unsigned long long *)calloc((size_t)(S > 0 ? S : 1), sizeof *acc);
+  if (!acc) return RTK_ERR(RTK_ERR_MEM, "out of memory");
+  cudaError_t ce = cudaMemcpyAsync(acc, r->dacc, sizeof *acc * (S > 0 ? S : 1), cudaMemcpyDeviceToHost, g_stream);
+  if (ce == cudaSuccess) ce = cudaStreamSynchronize(g_stream);
+  for (int k = 0; k < S && ce == cudaSuccess; k++) st->accept[k] += (int64_t)acc[k];
+  free(acc);
+  CU(ce);
+  if (sizeof(T) != sizeof(double))
+    for (size_t i = 0; i < (size_t)r->n * d; i++) job->X[i] = (double)r->hX[i];
+  if (job->nbnd > 0) {
+    const int nbin = job->bh[0].nbins + 2;
+    const size_t nc = (size_t)d * nbin;
+    unsigned long long *h = (unsigned long long *)malloc(sizeof *h * nc);
+    if (!h) return RTK_ERR(RTK_ERR_MEM, "out of memory");
+    for (int k = 0; k < job->nbnd && ce == cudaSuccess; k++) {
+      ce = cudaMemcpy(h, r->dcount + (size_t)k * nc, sizeof *h * nc, cudaMemcpyDeviceToHost);
+      for (size_t b = 0; b < nc && ce == cudaSuccess; b++) job->bh[k].count[b] += (int64_t)h[b];
+    }
+    free(h);
+    CU(ce);
+  }
+  if (r->prof) {
+    fprintf(stderr, "rtkbench cuda profile (%s, %s, device seconds by phase):", s->name,
+            sizeof(T) == sizeof(double) ? "fp64" : "fp32");
+    for (int i = 0; i < PH_N; i++) fprintf(stderr, " %s %.4f", ph_name[i], r->prof_s[i]);
+    fprintf(stderr, "\n");
+  }
+  return RTK_OK;
+}
+
+static int attach(int local_rank, int local_size);
+
+/* ------------------------------------------------------------------ benchmark (bench/bench_cuda.c) */
+/* Seconds per score evaluation (score and log-density) of N particles, K components, dimension d, and
+ * seconds per cuBLAS GEMM of size gm x gm x gm, same type; medians of reps after a warm-up. */
+template <class T> static int bench_typed(int N, int K, int d, int gm, int reps, double *sec_eval, double *sec_gemm) {
+  rtk_mixture *mix;
+  RTK_CHECK(rtk_mixture_alloc(K, d, &mix));
+  for (int k = 0; k < K; k++) {
+    mix->w[k] = 1.0 / K;
+    for (int j = 0; j < d; j++) {
+      mix->mu[(size_t)k * d + j] = sin(1.0 + k * 0.37 + j * 0.11);
+      mix->var[(size_t)k * d + j] = 0.05 + 0.01 * ((k + j) % 7);
+    }
+  }
+  dev_run<T> r;
+  memset(&r, 0, sizeof r);
+  r.mix = mix;
+  r.d = d;
+  r.K = K;
+  r.n = N;
+  r.nch = (d + 3) / 4;
+  r.R = (size_t)((N + RTK_CUDA_ROWS - 1) / RTK_CUDA_ROWS) * RTK_CUDA_ROWS;
+  int rc = RTK_OK;
+  T *A = nullptr, *B = nullptr, *C = nullptr;
+  cudaEvent_t e0, e1;
+  cudaEventCreate(&e0);
+  cudaEventCreate(&e1);
+  float *ms = (float *)calloc((size_t)reps, sizeof(float));
+#define B_CHECK(x) \
+  if (!rc) rc = (x)
+  B_CHECK(ms ? RTK_OK : RTK_ERR(RTK_ERR_MEM, "out of memory"));
+  B_CHECK(dalloc(&r.X, r.R * d));
+  B_CHECK(dalloc(&r.Y, r.R * 2 * d));
+  B_CHECK(dalloc(&r.L, r.R * K));
+  B_CHECK(dalloc(&r.P, r.R * 2 * d));
+  B_CHECK(dalloc(&r.lp, r.R));
+  B_CHECK(dalloc(&r.C1, (size_t)K * 4 * d + K));
+  if (!rc) {
+    r.C2 = r.C1 + (size_t)K * 2 * d;
+    r.c = r.C1 + (size_t)K * 4 * d;
+  }
+  B_CHECK(halloc(&r.hC1, (size_t)K * 2 * d));
+  B_CHECK(halloc(&r.hC2, (size_t)K * 2 * d));
+  B_CHECK(halloc(&r.hc, (size_t)K));
+  B_CHECK(rtk_mixcoef_init(mix, &r.coef));
+  static const double t_bench[1] = {0.3};
+  r.times = t_bench;
+  B_CHECK(set_time(&r, 0));
+  if (!rc) {
+    k_init<T><<<blocks_for((int64_t)N * r.nch, 256), 256, 0, g_stream>>>(N, d, r.nch, 0, 0, 7, r.X, r.Y);
+    rc = cudaGetLastError() == cudaSuccess ? RTK_OK : RTK_ERR(RTK_ERR_RUNTIME, "k_init failed");
+  }
+  for (int i = 0; i < 3 && !rc; i++) rc = eval(&r, 1);
+  for (int i = 0; i < reps && !rc; i++) {
+    cudaEventRecord(e0, g_stream);
+    rc = eval(&r, 1);
+    cudaEventRecord(e1, g_stream);
+    cudaEventSynchronize(e1);
+    cudaEventElapsedTime(&ms[i], e0, e1);
+  }
+  auto median = [&](void) {
+    for (int i = 1; i < reps; i++)
+      for (int j = i; j > 0 && ms[j] < ms[j - 1]; j--) {
+        float t = ms[j];
+        ms[j] = ms[j - 1];
+        ms[j - 1] = t;
+      }
+    return ms[reps / 2] * 1e-3;
+  };
+  if (!rc) *sec_eval = median();
+  B_CHECK(dalloc(&A, (size_t)gm * gm));
+  B_CHECK(dalloc(&B, (size_t)gm * gm));
+  B_CHECK(dalloc(&C, (size_t)gm * gm));
+  if (!rc) { /* random-ish operands (not zeros): X's normals tiled */
+    const size_t nx = (size_t)N * d < (size_t)gm * gm ? (size_t)N * d : (size_t)gm * gm;
+    cudaMemcpyAsync(A, r.X, nx * sizeof(T), cudaMemcpyDeviceToDevice, g_stream);
+    cudaMemcpyAsync(B, r.X, nx * sizeof(T), cudaMemcpyDeviceToDevice, g_stream);
+  }
+  for (int i = 0; i < 3 + reps && !rc; i++) {
+    cudaEventRecord(e0, g_stream);
+    cublasStatus_t s = gemm(CUBLAS_OP_N, CUBLAS_OP_N, gm, gm, gm, A, gm, B, gm, C, gm);
+    cudaEventRecord(e1, g_stream);
+    cudaEventSynchronize(e1);
+    if (s != CUBLAS_STATUS_SUCCESS) rc = RTK_ERR(RTK_ERR_RUNTIME, "cuBLAS GEMM failed (%d)", (int)s);
+    if (i >= 3) cudaEventElapsedTime(&ms[i - 3], e0, e1);
+  }
+  if (!rc) *sec_gemm = median();
+  if (!rc && cudaDeviceSynchronize() != cudaSuccess) rc = RTK_ERR(RTK_ERR_RUNTIME, "CUDA error in the benchmark");
+#undef B_CHECK
+  cudaFree(A);
+  cudaFree(B);
+  cudaFree(C);
+  cudaEventDestroy(e0);
+  cudaEventDestroy(e1);
+  free(ms);
+  run_free(&r);
+  rtk_mixture_free(mix);
+  return rc;
+}
+
+extern "C" int rtk_cuda_bench_score(int fp32, int N, int K, int d, int gm, int reps, double *sec_eval,
+                                    double *sec_gemm) {
+  if (g_dev < 0) RTK_CHECK(attach(0, 1));
+  return fp32 ? bench_typed<float>(N, K, d, gm, reps, sec_eval, sec_gemm)
+              : bench_typed<double>(N, K, d, gm, reps, sec_eval, sec_gemm);
+}
+
+/* ------------------------------------------------------------------ the ops */
+static int check(const rtk_sampler_ops *s, const rtk_score_ops *score, int precision, const rtk_sampler_cfg *cfg,
+                 int64_t trace) {
+  (void)precision;
+  const int rtk = s == &rtk_sampler_rtk_mala || s == &rtk_sampler_rtk_ula || s == &rtk_sampler_rtk_uld;
+  if (s != &rtk_sampler_exact && s != &rtk_sampler_ddpm && s != &rtk_sampler_ddim && s != &rtk_sampler_dpmpp2m && !rtk)
+    return RTK_ERR(RTK_ERR_INPUT,
+                   "sampler %s is not ported to the cuda backend yet (cuda runs exact, ddpm, ddim, dpm-solver++, "
+                   "rtk-ula, rtk-uld, rtk-mala); run it with run.backend = cpu",
+                   s->name);
+  if (score && score != &rtk_score_exact)
+    return RTK_ERR(RTK_ERR_INPUT, "score.model = %s is not available on the cuda backend (only exact)", score->name);
+  if (rtk) {
+    if (cfg->step_mode == RTK_STEP_ADAPTIVE)
+      return RTK_ERR(RTK_ERR_INPUT, "%s: step_mode = adaptive is not ported to the cuda backend yet", s->name);
+    if (cfg->radius > 0)
+      return RTK_ERR(RTK_ERR_INPUT, "%s: radius > 0 (projected MALA) is not ported to the cuda backend yet", s->name);
+    if (trace > 0) return RTK_ERR(RTK_ERR_INPUT, "output.trace is not available on the cuda backend");
+  }
+  return RTK_OK;
+}
+
+static int attach(int local_rank, int local_size) {
+  if (g_dev >= 0) return RTK_OK;
+  int n = 0;
+  cudaError_t e = cudaGetDeviceCount(&n);
+  if (e != cudaSuccess || n == 0)
+    return RTK_ERR(RTK_ERR_INPUT, "run.backend = cuda: no CUDA device on this node (%s)",
+                   e != cudaSuccess ? cudaGetErrorString(e) : "0 devices");
+  /* RTK_CUDA_SHARE_DEVICE=1 (tests only): ranks share the node's GPUs round robin */
+  const char *share = getenv("RTK_CUDA_SHARE_DEVICE");
+  const int shared = share && share[0] == '1';
+  if (shared) local_rank %= n;
+  if (local_size > n && !shared)
+    return RTK_ERR(RTK_ERR_INPUT,
+                   "run.backend = cuda: %d ranks on this node but %d GPU%s; run one rank per GPU (at most %d per node)",
+                   local_size, n, n == 1 ? "" : "s", n);
+  CU(cudaSetDevice(local_rank));
+  cudaDeviceProp prop;
+  CU(cudaGetDeviceProperties(&prop, local_rank));
+  CU(cudaStreamCreateWithFlags(&g_stream, cudaStreamNonBlocking));
+  CB(cublasCreate(&g_blas));
+  CB(cublasSetStream(g_blas, g_stream));
+  snprintf(g_desc, sizeof g_desc, "GPU %d of %d: %s, %d SMs, %.1f GiB", local_rank, n, prop.name,
+           prop.multiProcessorCount, prop.totalGlobalMem / 1073741824.0);
+  g_sms = prop.multiProcessorCount;
+  g_dev = local_rank;
+  return RTK_OK;
+}
+
+static void detach(void) {
+  if (g_dev < 0) return;
+  cublasDestroy(g_blas);
+  cudaStreamDestroy(g_stream);
+  g_dev = -1;
+}
+
+static const char *describe(void) { return g_desc; }
+
+static int run(const rtk_dev_job *job, rtk_stats *st) {
+  if (g_dev < 0) return RTK_ERR(RTK_ERR_RUNTIME, "cuda backend: no device attached");
+  if (job->n <= 0) return RTK_OK;
+  cudaGetLastError(); /* no stale error from an earlier call is blamed on this run */
+  int rc;
+  if (job->precision == RTK_PREC_FP32) {
+    dev_run<float> r;
+    memset(&r, 0, sizeof r);
+    rc = run_typed(job, st, &r);
+    run_free(&r);
+  } else {
+    dev_run<double> r;
+    memset(&r, 0, sizeof r);
+    rc = run_typed(job, st, &r);
+    run_free(&r);
+  }
+  if (rc) return rtk_error_trace(rc, __FILE__, __LINE__, __func__);
+  return RTK_OK;
+}
+
+extern "C" const rtk_backend_ops rtk_backend_cuda = {"cuda", check, attach, run, detach, describe};

@@ -1,0 +1,37 @@
+#!/bin/bash
+# run.backend / run.precision: every refusal is an input error (exit 2) with a message
+# that says why, decided at validation (no GPU needed), in builds with and without CUDA.
+set -u
+bin=$1
+here=$(cd "$(dirname "$0")" && pwd)
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+expect() { # name, exit code, message regex, args...
+  local name=$1 code=$2 re=$3
+  shift 3
+  out=$("$bin" "$@" 2>&1)
+  rc=$?
+  if [ "$rc" -eq "$code" ] && echo "$out" | grep -qE "$re"; then echo "PASS $name"
+  else echo "FAIL $name (exit $rc, want $code /$re/): $out" | head -5; fail=1; fi
+}
+cuda=$("$bin" validate "$here/gpu.ini" --set run.backend=cuda >/dev/null 2>&1 && echo yes || echo no)
+expect fp32-on-cpu 2 'fp32 is implemented on the cuda backend only' validate "$here/gpu.ini" --set run.precision=fp32
+expect bad-backend 2 'backend' validate "$here/gpu.ini" --set run.backend=tpu
+if [ "$cuda" = yes ]; then
+  expect unported-sampler 2 'sampler pmm is not ported to the cuda backend' validate "$here/gpu.ini" \
+    --set run.backend=cuda --set run.samplers=ddpm,pmm
+  expect adaptive-mala 2 'step_mode = adaptive is not ported' validate "$here/gpu.ini" --set run.backend=cuda \
+    --set rtk-mala.step_mode=adaptive
+  expect score-model 2 'not available on the cuda backend' validate "$here/gpu.ini" --set run.backend=cuda \
+    --set score.model=perturbed --set run.samplers=ddpm
+  expect fp32-cuda-ok 0 '' validate "$here/gpu.ini" --set run.backend=cuda --set run.precision=fp32
+  if ! nvidia-smi -L 2>/dev/null | grep -q '^GPU'; then
+    expect no-gpu 2 'run.backend = cuda: no CUDA device' run "$here/gpu.ini" --set run.backend=cuda -o "$tmp/x.h5"
+    [ -e "$tmp/x.h5" ] && { echo "FAIL no-gpu left $tmp/x.h5"; fail=1; }
+  fi
+else
+  expect no-cuda-build 2 'built without the CUDA toolkit' validate "$here/gpu.ini" --set run.backend=cuda
+fi
+exit $fail

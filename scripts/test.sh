@@ -1,9 +1,10 @@
 #!/bin/bash
 # Fresh Debian machine -> the whole test suite: install dependencies, build
 # with warnings as errors (gcc), run CTest (including the reliability tests:
-# write faults, kill -9, hostile files, limits, lock, signals); then a clang
-# build, a build against BLIS (-DRTK_BLAS=blis), an ASan/UBSan build running
-# the numerical-core tests, and the
+# write faults with ROMIO and OMPIO, kill -9, kills inside flushes, hostile
+# files, limits, locks, signals, test-hook failures); then a clang build, a
+# build against BLIS (-DRTK_BLAS=blis), an ASan/UBSan build running the
+# numerical-core tests, and the
 # libFuzzer harnesses for a bounded time (RTK_FUZZ_SECONDS each, default 30).
 set -euo pipefail
 cd "$(dirname "$0")/.."

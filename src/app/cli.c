@@ -11,6 +11,7 @@
 #include "rtk/error.h"
 #include "study.h"
 #include "target_file.h"
+#include "testhook.h"
 
 static const char *usage =
     "usage:\n"
@@ -101,7 +102,10 @@ static int cmd_run(MPI_Comm comm, int argc, char **argv, int validate_only) {
   /* deterministic: same verdict on every rank (target files: read on rank 0, verdict shared) */
   if (!rc) rc = rtk_study_expand(&cfg, &ld, &st);
   if (!rc) rc = rtk_study_load_scores(comm, &st); /* score.file weights: read on rank 0, broadcast */
-  if (!rc && !validate_only) rc = rtk_collective_stop(comm); /* a signal during start-up: exit 3 */
+  if (!rc && !validate_only) {
+    rtk_test_pause("startup"); /* tests signal here (RTK_TEST_PAUSE=startup) */
+    rc = rtk_collective_stop(comm); /* a signal during start-up: exit 3 */
+  }
   if (!rc && validate_only) {
     const int mem = rtk_collective(comm, rtk_study_check_memory(comm, &st)); /* what `run` would refuse */
     if (rank == 0) {

@@ -6,6 +6,7 @@
 
 #include "io_hdf5.h"
 #include "rtk/error.h"
+#include "testhook.h"
 
 /* boundary histograms are skipped above this many counters per rank, or
  * when their exact bin probabilities would take more than this many normal
@@ -166,68 +167,93 @@ int rtk_diag_reduce(MPI_Comm comm, rtk_diag *g) {
   return RTK_OK;
 }
 
+/* Every value is computed, and every buffer allocated, before the first
+ * write; the outcome is agreed across ranks (rtk_h5_agree) before the
+ * collective writes start, so an allocation or numerical failure on one rank
+ * stops every rank with one message instead of leaving the others waiting
+ * in a collective write (test hook: RTK_TEST_FAIL=diag_alloc@RANK). */
 int rtk_diag_write(hid_t mg, hid_t rg, const rtk_diag *g, const rtk_mixture *mix, const rtk_plan *plan, int writer) {
   int rc = RTK_OK;
   const int64_t N = g->N;
+  const int ns = g->smix ? (int)g->o.slices : 0, R = g->nfd ? g->nfd - 1 : 0;
+  size_t nprob = g->smix ? (size_t)ns * (g->sh.nbins + 2) : 1;
+  for (int k = 0; k < g->nbnd; k++)
+    if ((size_t)g->bh[k].d * (g->bh[k].nbins + 2) > nprob) nprob = (size_t)g->bh[k].d * (g->bh[k].nbins + 2);
+  const size_t M = g->tbuf ? (size_t)g->M : 0;
+  double *probs = malloc(sizeof(double) * nprob), *acc = malloc(sizeof(double) * (g->nbnd + 1)),
+         *fl = malloc(sizeof(double) * (g->nbnd + 1)), *tv = malloc(sizeof(double) * (ns + 1)),
+         *ffl = calloc((size_t)R + 1, sizeof(double));
+  int64_t *seg = malloc(sizeof(int64_t) * (M + 1)), *step = malloc(sizeof(int64_t) * (M + 1));
+  if (!probs || !acc || !fl || !tv || !ffl || !seg || !step || rtk_test_fail("diag_alloc"))
+    rc = RTK_ERR(RTK_ERR_MEM, "out of memory writing the diagnostics");
+#define C(call) \
+  if (!rc) rc = (call)
+  /* boundary accuracy at every grid time */
+  for (int k = 0; k < g->nbnd && !rc; k++) {
+    rtk_hist_exact_probs(&g->bh[k], mix, plan->times[k], probs);
+    rtk_marginal_result r;
+    rtk_marginal_metrics(&g->bh[k], probs, N, NULL, &r);
+    acc[k] = r.accuracy;
+    fl[k] = 1 - r.noise_floor;
+  }
+  /* sliced accuracy */
+  rtk_marginal_result sr;
+  memset(&sr, 0, sizeof sr);
+  if (g->smix && !rc) {
+    rtk_hist_exact_probs(&g->sh, g->smix, plan->times[plan->nseg], probs);
+    rtk_marginal_metrics(&g->sh, probs, N, tv, &sr);
+  }
+  /* moment errors and the moment KL */
+  double me = NAN, ce = NAN;
+  rtk_moment_kl_result kl;
+  memset(&kl, 0, sizeof kl);
+  if (g->m1 && !rc) {
+    rtk_moment_errors(mix, plan->times[plan->nseg], N, g->full_cov, g->m1, g->m2, &me, &ce);
+    rc = rtk_moment_kl(mix, plan->times[plan->nseg], N, g->full_cov, g->m1, g->m2, &kl);
+  }
+  /* the Fréchet distance and its floor sets */
+  double fd = NAN, mean = 0, var = 0;
+  if (g->nfd) {
+    const size_t d = (size_t)g->d;
+    C(rtk_frechet_distance(&g->fref, N, g->fs1, g->fs2, &fd));
+    for (int s = 1; s <= R && !rc; s++) {
+      rc = rtk_frechet_distance(&g->fref, N, g->fs1 + s * d, g->fs2 + s * d * d, &ffl[s - 1]);
+      mean += ffl[s - 1] / R;
+    }
+    for (int s = 0; s < R; s++) var += (ffl[s] - mean) * (ffl[s] - mean) / (R > 1 ? R - 1 : 1);
+  }
+  /* trace rows: segment and step of each */
+  if (g->tbuf && !rc)
+    for (int k = 0; k < g->S; k++)
+      for (int m = 0; m <= plan->inner[k]; m++) {
+        seg[g->toff[k] + m] = k;
+        step[g->toff[k] + m] = m;
+      }
+#undef C
+  rc = rtk_h5_agree(rc);
 #define W(call) \
   if (!rc) rc = (call)
   if (g->nbnd) {
-    double *acc = malloc(sizeof(double) * g->nbnd), *fl = malloc(sizeof(double) * g->nbnd);
-    if (!acc || !fl) return RTK_ERR(RTK_ERR_MEM, "out of memory");
-    for (int k = 0; k < g->nbnd; k++) {
-      const rtk_hist *h = &g->bh[k];
-      double *probs = malloc(sizeof(double) * h->d * (h->nbins + 2));
-      rtk_hist_exact_probs(h, mix, plan->times[k], probs);
-      rtk_marginal_result r;
-      rtk_marginal_metrics(h, probs, N, NULL, &r);
-      acc[k] = r.accuracy;
-      fl[k] = 1 - r.noise_floor;
-      free(probs);
-    }
     hsize_t n = (hsize_t)g->nbnd;
     W(rtk_h5_write_f64(mg, "boundary_accuracy", 1, &n, acc, writer));
     W(rtk_h5_write_f64(mg, "boundary_exact_level", 1, &n, fl, writer));
-    free(acc);
-    free(fl);
   }
   if (g->smix) {
-    const int ns = (int)g->o.slices;
-    double *probs = malloc(sizeof(double) * ns * (g->sh.nbins + 2)), *tv = malloc(sizeof(double) * ns);
-    rtk_hist_exact_probs(&g->sh, g->smix, plan->times[plan->nseg], probs);
-    rtk_marginal_result r;
-    rtk_marginal_metrics(&g->sh, probs, N, tv, &r);
     hsize_t hs = (hsize_t)ns, hu[2] = {(hsize_t)ns, (hsize_t)g->d};
-    double lvl = 1 - r.noise_floor;
-    W(rtk_h5_write_f64(mg, "sliced_accuracy", 0, NULL, &r.accuracy, writer));
+    double lvl = 1 - sr.noise_floor;
+    W(rtk_h5_write_f64(mg, "sliced_accuracy", 0, NULL, &sr.accuracy, writer));
     W(rtk_h5_write_f64(mg, "sliced_exact_level", 0, NULL, &lvl, writer));
     W(rtk_h5_write_f64(mg, "sliced_tv", 1, &hs, tv, writer));
     W(rtk_h5_write_f64(mg, "sliced_directions", 2, hu, g->U, writer));
-    free(probs);
-    free(tv);
   }
   if (g->m1) {
-    double me, ce;
-    rtk_moment_errors(mix, plan->times[plan->nseg], N, g->full_cov, g->m1, g->m2, &me, &ce);
     W(rtk_h5_write_f64(mg, "mean_error", 0, NULL, &me, writer));
     W(rtk_h5_write_f64(mg, g->full_cov ? "cov_error" : "var_error", 0, NULL, &ce, writer));
-    rtk_moment_kl_result kl;
-    W(rtk_moment_kl(mix, plan->times[plan->nseg], N, g->full_cov, g->m1, g->m2, &kl));
     W(rtk_h5_write_f64(mg, "moment_kl", 0, NULL, &kl.kl, writer));
     W(rtk_h5_write_f64(mg, "moment_kl_se", 0, NULL, &kl.se, writer));
     W(rtk_h5_write_f64(mg, "moment_kl_floor", 0, NULL, &kl.floor, writer));
   }
   if (g->nfd) {
-    const size_t d = (size_t)g->d;
-    const int R = g->nfd - 1;
-    double fd = NAN, *fl = calloc((size_t)R + 1, sizeof(double));
-    if (!fl) return RTK_ERR(RTK_ERR_MEM, "out of memory");
-    W(rtk_frechet_distance(&g->fref, N, g->fs1, g->fs2, &fd));
-    double mean = 0, var = 0;
-    for (int s = 1; s <= R && !rc; s++) {
-      rc = rtk_frechet_distance(&g->fref, N, g->fs1 + s * d, g->fs2 + s * d * d, &fl[s - 1]);
-      mean += fl[s - 1] / R;
-    }
-    for (int s = 0; s < R; s++) var += (fl[s] - mean) * (fl[s] - mean) / (R > 1 ? R - 1 : 1);
     const double sd = R > 1 ? sqrt(var) : NAN, floor = R > 0 ? mean : NAN, excess = fd - floor,
                  se = R > 1 ? sd / sqrt((double)R) : NAN;
     hsize_t hR = (hsize_t)R;
@@ -236,27 +262,25 @@ int rtk_diag_write(hid_t mg, hid_t rg, const rtk_diag *g, const rtk_mixture *mix
     W(rtk_h5_write_f64(mg, "frechet_floor_sd", 0, NULL, &sd, writer));
     W(rtk_h5_write_f64(mg, "frechet_floor_se", 0, NULL, &se, writer));
     W(rtk_h5_write_f64(mg, "frechet_excess", 0, NULL, &excess, writer));
-    if (R > 0) W(rtk_h5_write_f64(mg, "frechet_floor_sets", 1, &hR, fl, writer));
-    free(fl);
+    if (R > 0) W(rtk_h5_write_f64(mg, "frechet_floor_sets", 1, &hR, ffl, writer));
   }
   if (g->tbuf) {
     hid_t tg = -1;
     W(rtk_h5_group(rg, "trace", &tg));
     hsize_t T = (hsize_t)g->o.trace, dims[3] = {T, (hsize_t)g->M, (hsize_t)g->d}, hM = (hsize_t)g->M;
-    int64_t *seg = malloc(sizeof(int64_t) * g->M), *step = malloc(sizeof(int64_t) * g->M);
-    for (int k = 0; k < g->S; k++)
-      for (int m = 0; m <= plan->inner[k]; m++) {
-        seg[g->toff[k] + m] = k;
-        step[g->toff[k] + m] = m;
-      }
     W(rtk_h5_write_i64(tg, "ids", 1, &T, g->tid, writer));
     W(rtk_h5_write_f64(tg, "states", 3, dims, g->tbuf, writer));
     W(rtk_h5_write_i64(tg, "segment", 1, &hM, seg, writer));
     W(rtk_h5_write_i64(tg, "step", 1, &hM, step, writer));
-    free(seg);
-    free(step);
     if (tg >= 0) H5Gclose(tg);
   }
 #undef W
+  free(probs);
+  free(acc);
+  free(fl);
+  free(tv);
+  free(ffl);
+  free(seg);
+  free(step);
   return rc;
 }

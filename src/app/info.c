@@ -10,6 +10,8 @@
 
 #include "cli.h"
 #include "io_hdf5.h"
+#include "outfile.h"
+#include "testhook.h"
 #include "rtk/error.h"
 #include "verify.h"
 
@@ -201,12 +203,17 @@ int rtk_info_file(hid_t f, const char *path, int json, int verify, FILE *o) {
   return RTK_OK;
 }
 
+/* read under a shared lock: never while a writer holds the file (outfile.h) */
 int rtk_info(const char *path, int json, int verify) {
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  int lockfd = -1;
+  RTK_CHECK(rtk_out_read_lock(path, &lockfd));
+  rtk_test_pause("info"); /* tests start a writer here (RTK_TEST_PAUSE=info) */
   hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (f < 0) return RTK_ERR(RTK_ERR_INPUT, "cannot open '%s' as an HDF5 file", path);
-  int rc = rtk_info_file(f, path, json, verify, stdout);
+  int rc = f < 0 ? RTK_ERR(RTK_ERR_INPUT, "cannot open '%s' as an HDF5 file", path) : RTK_OK;
+  if (!rc) rc = rtk_info_file(f, path, json, verify, stdout);
   fflush(stdout);
-  H5Fclose(f);
+  if (f >= 0) H5Fclose(f);
+  rtk_out_read_unlock(path, lockfd);
   return rc;
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "journal.h"
 #include "rtk/error.h"
 #include "study.h"
 
@@ -288,9 +289,12 @@ char *rtk_h5_read_text(hid_t loc, const char *name) {
   return s;
 }
 
+/* a flush that succeeded on every rank is a commit (journal.h) */
 int rtk_h5_flush(hid_t file) {
   int rc = H5Fflush(file, H5F_SCOPE_GLOBAL) < 0 ? RTK_ERR(RTK_ERR_IO, "HDF5: cannot flush the output file") : RTK_OK;
-  return rtk_h5_agree(rc);
+  rc = rtk_h5_agree(rc);
+  if (!rc) rc = rtk_h5_agree(rtk_journal_commit());
+  return rc;
 }
 
 /* set when a file could not be closed: HDF5 1.10 then keeps a dangling file
@@ -301,6 +305,7 @@ int rtk_h5_unclean(void) { return close_failed; }
 
 void rtk_h5_abandon(hid_t file) {
   (void)file;
+  rtk_journal_abandon(); /* kept: --resume restores the last commit */
   io_comm = MPI_COMM_NULL;
   close_failed = 1;
 }
@@ -311,6 +316,8 @@ int rtk_h5_close(hid_t file, int quiet) {
   if (io_comm != MPI_COMM_NULL) MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, io_comm);
   io_comm = MPI_COMM_NULL;
   if (any) close_failed = 1;
+  if (any) rtk_journal_abandon();
+  else rtk_journal_finish();
   if (!any) return RTK_OK;
   /* on an error path the first error's message is kept */
   return quiet ? RTK_ERR_IO : RTK_ERR(RTK_ERR_IO, "HDF5: cannot close the output file (disk full or I/O error?)");

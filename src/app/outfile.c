@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "journal.h"
 #include "rtk/error.h"
 
 int rtk_out_check_path(const char *path) {
@@ -134,6 +135,7 @@ int rtk_out_acquire(rtk_outfile *o, const char *path, int force, int resume) {
   } else if (resume) {
     o->exists = 1;
     if (access(path, R_OK | W_OK) != 0) rc = RTK_ERR(RTK_ERR_INPUT, "cannot resume '%s': not writable", path);
+    else rc = rtk_out_recover(path);
   } else if (!force) {
     rc = RTK_ERR(RTK_ERR_INPUT, "output file '%s' exists (use --force to overwrite it)", path);
   } else { /* --force: a new file replaces the old one once its header is on disk */
@@ -151,8 +153,24 @@ void rtk_out_remove_created(rtk_outfile *o) {
   if (!o->created) return;
   /* only the regular file this invocation created, if it is still there */
   const char *name = rtk_out_name(o);
-  if (lstat(name, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_dev == o->dev && sb.st_ino == o->ino) unlink(name);
+  if (lstat(name, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_dev == o->dev && sb.st_ino == o->ino) {
+    char jp[RTK_OUT_PATH_MAX + 16];
+    rtk_journal_path(o->path, jp, sizeof jp);
+    if (lstat(jp, &sb) == 0 && S_ISREG(sb.st_mode)) unlink(jp); /* its journal (journal.h) */
+    unlink(name);
+  }
   o->created = 0;
+}
+
+int rtk_out_recover(const char *path) {
+  int restored = -1;
+  RTK_CHECK(rtk_journal_recover(path, &restored));
+  if (restored >= 0)
+    fprintf(stderr,
+            "rtkbench: note: '%s' was left in the middle of a write by a job that was killed; its last committed "
+            "state (every run completed before the kill) was restored from '%s.journal' (%d saved region%s)\n",
+            path, path, restored, restored == 1 ? "" : "s");
+  return RTK_OK;
 }
 
 void rtk_out_release(rtk_outfile *o) {
@@ -160,4 +178,74 @@ void rtk_out_release(rtk_outfile *o) {
   unlink(o->lockpath); /* while still holding the lock (see take_lock) */
   close(o->lockfd);
   o->lockfd = -1;
+}
+
+/* Readers (rtkbench info): a shared fcntl lock on PATH.lock, so a file is
+ * never read while a writer holds the exclusive lock; the same protocol as
+ * take_lock (the lock file must still be the one at that name).  A hot
+ * journal (a writer killed mid-commit) is rolled back first, under a brief
+ * exclusive lock, as SQLite's readers do with a hot journal. */
+int rtk_out_read_lock(const char *path, int *lockfd) {
+  char lp[4200];
+  snprintf(lp, sizeof lp, "%s.lock", path);
+  *lockfd = -1;
+  for (int attempt = 0; attempt < 5; attempt++) {
+    int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) fd = open(lp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW); /* a read-only directory */
+    if (fd < 0) break; /* no lock file and none can be made here: no writer can be using one */
+    struct flock fl;
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_RDLCK;
+    fl.l_whence = SEEK_SET;
+    if (fcntl(fd, F_SETLK, &fl) != 0) {
+      const int e = errno;
+      close(fd);
+      if (e == EACCES || e == EAGAIN)
+        return RTK_ERR(RTK_ERR_INPUT,
+                       "'%s' is being written by another rtkbench process (it holds the lock '%s'); its runs are "
+                       "committed one by one at run boundaries: run info again when that job has finished",
+                       path, lp);
+      break; /* no lock support: read without */
+    }
+    struct stat a, b;
+    if (fstat(fd, &a) == 0 && stat(lp, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+      *lockfd = fd;
+      break;
+    }
+    close(fd);
+  }
+  if (!rtk_journal_hot(path)) return RTK_OK;
+  int rc;
+  struct flock fl;
+  memset(&fl, 0, sizeof fl);
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  if (*lockfd >= 0 && fcntl(*lockfd, F_SETLK, &fl) == 0) {
+    rc = rtk_out_recover(path);
+    fl.l_type = F_RDLCK;
+    if (fcntl(*lockfd, F_SETLK, &fl) != 0 && !rc) rc = RTK_ERR(RTK_ERR_IO, "cannot lock '%s': %s", lp, strerror(errno));
+  } else {
+    rc = RTK_ERR(RTK_ERR_INPUT,
+                 "'%s' was left in the middle of a write by a job that was killed, and cannot be restored now "
+                 "(another process reads it, or '%s' cannot be locked); `rtkbench run ... --resume` restores it",
+                 path, lp);
+  }
+  if (rc) rtk_out_read_unlock(path, *lockfd), *lockfd = -1;
+  return rc;
+}
+
+void rtk_out_read_unlock(const char *path, int lockfd) {
+  if (lockfd < 0) return;
+  char lp[4200];
+  snprintf(lp, sizeof lp, "%s.lock", path);
+  struct flock fl;
+  memset(&fl, 0, sizeof fl);
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  /* the last user removes the lock file (still holding the lock, as rtk_out_release does) */
+  struct stat a, b;
+  if (fcntl(lockfd, F_SETLK, &fl) == 0 && fstat(lockfd, &a) == 0 && stat(lp, &b) == 0 && a.st_dev == b.st_dev &&
+      a.st_ino == b.st_ino)
+    unlink(lp);
+  close(lockfd);
 }

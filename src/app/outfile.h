@@ -34,6 +34,14 @@ const char *rtk_out_name(const rtk_outfile *o);
 int rtk_out_publish(rtk_outfile *o);
 /* unlink the output if this invocation created it and it is still that file */
 void rtk_out_remove_created(rtk_outfile *o);
+/* PATH left mid-commit by a killed writer (a hot journal): put its last
+ * committed state back, with a note on stderr (caller holds the lock) */
+int rtk_out_recover(const char *path);
+/* readers: a shared lock on PATH.lock (refused with exit 2 while a writer
+ * holds it; none where the lock file cannot be made), after rolling back a
+ * hot journal; *lockfd is -1 without a lock */
+int rtk_out_read_lock(const char *path, int *lockfd);
+void rtk_out_read_unlock(const char *path, int lockfd);
 /* drop the lock (and its file) */
 void rtk_out_release(rtk_outfile *o);
 

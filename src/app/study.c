@@ -23,6 +23,7 @@
 #include "rtk/timers.h"
 #include "study.h"
 #include "target_file.h"
+#include "journal.h"
 
 #ifdef RTK_HAVE_OPENBLAS_THREADS
 void openblas_set_num_threads(int num_threads);
@@ -818,6 +819,7 @@ int rtk_study_execute(MPI_Comm comm, const rtk_config *cfg, const rtk_study *st,
       if (!rc) rc = rtk_collective(comm, write_header(comm, file, st, cli));
       if (!rc) rc = rtk_collective(comm, rank == 0 ? rtk_out_publish(&of) : RTK_OK);
     }
+    if (!rc) rc = rtk_journal_start(comm, file, out); /* crash consistency inside flushes (journal.h) */
   }
   for (int i = 0; i < st->nruns && !rc; i++) { /* cost estimates for the ETA */
     rtk_mixture *m = NULL;

@@ -7,11 +7,15 @@
 #   targets and runs needing more memory than available are refused up
 #   front; validate prints the per-rank memory estimate.  All exit 2, fast,
 #   no output file.
+# - an allocation failure in the diagnostics on one rank of 2 (test hook):
+#   exit 1, one message, bounded time.
+# - info takes a shared lock: refused while a writer holds the file, and
+#   holds a writer off while it reads.
 # - a second writer (run, --force, --resume) on a file being written is
 #   refused with exit 2 and the first job's file stays valid.
 # - SIGTERM inside a long block stops within a bounded time with exit 3 and
 #   a shell-quoted resume command that works as printed; SIGTERM during
-#   start-up exits 3 too.
+#   start-up (at a test-hook pause, no timing assumption) exits 3 too.
 # usage: test_limits.sh RTKBENCH MPIEXEC WORKDIR SRCDIR
 set -u
 bin=$1 mpiexec=$2 work=$3 src=$4
@@ -73,6 +77,11 @@ for mode in "" --force --resume; do
   timeout -k 5 20 "$bin" run "$slow" -o busy.h5 $mode >second.log 2>&1; rc=$?
   [ $rc -eq 2 ] && grep -q "in use by another rtkbench process" second.log || { bad "second writer ($mode): exit $rc"; cat second.log; }
 done
+# info takes a shared lock: refused (exit 2) while the writer holds the file
+cases=$((cases + 1))
+timeout 20 "$bin" info busy.h5 >info_busy.log 2>&1; rc=$?
+[ $rc -eq 2 ] && grep -q "is being written by another rtkbench process" info_busy.log \
+  || { bad "info during a write: exit $rc"; cat info_busy.log; }
 cases=$((cases + 1))
 timeout 120 tail --pid=$first -f /dev/null; wait $first; rc=$?
 [ $rc -eq 0 ] && timeout 30 "$bin" info busy.h5 --verify >/dev/null 2>&1 || bad "the first job did not finish cleanly ($rc) or its file does not verify"
@@ -98,16 +107,46 @@ case $cmd in *"'o u'\\''t.h5'"*) ;; *) bad "resume command not shell-quoted: $cm
 timeout 60 bash -c "$cmd" >resume.log 2>&1 && timeout 30 "$bin" info "$out" --verify >/dev/null 2>&1 \
   || { bad "the printed resume command does not work: $cmd"; cat resume.log; }
 
-# SIGTERM during start-up (expanding the study, building targets): exit 3, no file
+# wait_for FILE TEXT: until TEXT appears in FILE (at most 60 s)
+wait_for() { for _ in $(seq 1 3000); do grep -qF -- "$2" "$1" 2>/dev/null && return 0; sleep 0.02; done; return 1; }
+
+# SIGTERM during start-up (study expanded, targets built, before the output
+# is touched): exit 3, no file.  The test hook pauses there and says so, so
+# the signal arrives during start-up whatever the machine's speed.
 cases=$((cases + 1))
 rm -f start.h5 start.h5.tmp
-"$bin" run "$src/tests/fault/startup.ini" -o start.h5 >start.log 2>&1 &
+RTK_TEST_PAUSE=startup "$bin" run "$src/tests/fault/startup.ini" -o start.h5 >start.log 2>&1 &
 pid=$!
-sleep 0.5
+wait_for start.log "paused at startup" || bad "start-up pause marker not seen"
 kill -TERM $pid
 timeout 60 tail --pid=$pid -f /dev/null
 wait $pid; rc=$?
 [ $rc -eq 3 ] || { bad "SIGTERM during start-up: exit $rc (expected 3)"; cat start.log; }
+[ -e start.h5 ] || [ -e start.h5.tmp ] && bad "SIGTERM during start-up left an output file"
+
+# an allocation failure inside the diagnostics on one rank (test hook):
+# every rank stops, one message, exit 1, in bounded time, no file left
+for r in 0 1; do
+  cases=$((cases + 1))
+  rm -f oom.h5 oom.h5.tmp oom.h5.journal
+  timeout -k 5 60 "$mpiexec" -n 2 --oversubscribe -x RTK_TEST_FAIL=diag_alloc@$r "$bin" run "$tiny" -o oom.h5 >oom.log 2>&1
+  rc=$?
+  n=$(grep -c 'rtkbench: error:' oom.log)
+  [ $rc -eq 1 ] && [ "$n" -eq 1 ] && grep -q "out of memory writing the diagnostics" oom.log \
+    || { bad "diagnostics allocation failure on rank $r of 2: exit $rc, $n error lines"; cat oom.log; }
+  [ -e oom.h5 ] || [ -e oom.h5.tmp ] || [ -e oom.h5.journal ] && bad "diagnostics allocation failure: a file was left"
+done
+
+# a writer is refused while info reads a file (info's shared lock); the
+# lock file is removed afterwards
+cases=$((cases + 1))
+RTK_TEST_PAUSE=info "$bin" info busy.h5 >info_hold.log 2>&1 &
+reader=$!
+wait_for info_hold.log "paused at info" || bad "info pause marker not seen"
+timeout -k 5 20 "$bin" run "$slow" -o busy.h5 --resume >writer.log 2>&1; rc=$?
+[ $rc -eq 2 ] && grep -q "in use by another rtkbench process" writer.log || { bad "a writer while info reads: exit $rc"; cat writer.log; }
+kill -TERM $reader; wait $reader
+[ -e busy.h5.lock ] && bad "info left the lock file behind"
 
 echo "limits, lock and signals: $cases cases, $failn failures"
 [ $failn -eq 0 ] && echo "1 passed, 0 failed" || echo "0 passed, 1 failed"

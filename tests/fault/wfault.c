@@ -6,11 +6,19 @@
  * pwritev, pwritev64) fails with RTK_FAULT_ERRNO (ENOSPC, or EIO), and a write
  * straddling the limit is cut short, as on a full disk.  When the fault
  * first fires, a line is appended to RTK_FAULT_LOG (if set).  Other files
- * (stdout, stderr, the lock file) are never touched. */
+ * (stdout, stderr, the lock file) are never touched.
+ *
+ * Kill mode (crash consistency): with RTK_FAULT_KILL_AT=N instead of
+ * RTK_FAULT_BYTES, the chosen rank raises SIGKILL at its N-th call (from 1)
+ * that modifies or syncs a matching file (the writes above, ftruncate,
+ * fsync, fdatasync), before the call is made.  RTK_FAULT_TRACE=FILE appends
+ * one line per such call ("index call path offset bytes"), so a test can
+ * choose N inside a flush.  Both count the same calls. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +27,8 @@
 #include <unistd.h>
 
 static int inited, active, err_no = ENOSPC, fired;
-static long long limit = -1, written;
+static long long limit = -1, written, kill_at = -1, calls;
+static int tracing;
 static const char *pattern;
 static char fdmatch[4096]; /* 0 unknown, 1 match, 2 no match (per fd < 4096) */
 
@@ -31,9 +40,12 @@ static void init(void) {
   const char *me = getenv("OMPI_COMM_WORLD_RANK");
   if (!me) me = getenv("PMI_RANK");
   if (!me) me = "0";
-  if (!pattern || !b) return;
+  const char *k = getenv("RTK_FAULT_KILL_AT");
+  if (!pattern || (!b && !k && !getenv("RTK_FAULT_TRACE"))) return;
   if (atoi(r ? r : "0") != atoi(me)) return;
-  limit = atoll(b);
+  limit = b ? atoll(b) : -1;
+  kill_at = k ? atoll(k) : -1;
+  tracing = getenv("RTK_FAULT_TRACE") != NULL;
   if (e && !strcmp(e, "EIO")) err_no = EIO;
   active = 1;
 }
@@ -73,18 +85,43 @@ static void note_fired(void) {
   close(fd);
 }
 
+/* kill mode and trace: one more modifying call on a matching file */
+static void count_call(int fd, const char *call, long long off, size_t n) {
+  calls++;
+  if (tracing) {
+    char link[64], path[4096] = "?", line[4300];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t m = readlink(link, path, sizeof path - 1);
+    if (m > 0) path[m] = '\0';
+    int len = snprintf(line, sizeof line, "%lld %s %s %lld %zu\n", calls, call, path, off, n);
+    int t = open(getenv("RTK_FAULT_TRACE"), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (t >= 0) {
+      write_fn real_write = (write_fn)dlsym(RTLD_NEXT, "write");
+      if (real_write(t, line, (size_t)len) < 0) { /* best effort */
+      }
+      close(t);
+    }
+  }
+  if (calls == kill_at) raise(SIGKILL);
+}
+
 /* how many of `want` bytes may be written now; -1: fail */
-static ssize_t allowance(int fd, size_t want) {
+static ssize_t allowance_at(int fd, size_t want, const char *call, long long off) {
   init();
   if (!active || !matches(fd)) return (ssize_t)want;
+  count_call(fd, call, off, want);
+  if (limit < 0) return (ssize_t)want;
   if (written >= limit) {
     note_fired();
     errno = err_no;
     return -1;
   }
   long long left = limit - written;
+  if ((long long)want > left) note_fired(); /* cut short: the disk is full from here on */
   return (ssize_t)((long long)want < left ? (long long)want : left);
 }
+
+#define allowance(fd, want) allowance_at(fd, want, __func__, (long long)off_of)
 
 #define REAL(name, type)        \
   static type real_##name;      \
@@ -92,6 +129,7 @@ static ssize_t allowance(int fd, size_t want) {
 
 ssize_t write(int fd, const void *buf, size_t n) {
   REAL(write, write_fn);
+  const long long off_of = -1;
   ssize_t k = allowance(fd, n);
   if (k < 0) return -1;
   ssize_t r = real_write(fd, buf, (size_t)k);
@@ -101,6 +139,7 @@ ssize_t write(int fd, const void *buf, size_t n) {
 
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off) {
   REAL(pwrite, pwrite_fn);
+  const long long off_of = off;
   ssize_t k = allowance(fd, n);
   if (k < 0) return -1;
   ssize_t r = real_pwrite(fd, buf, (size_t)k, off);
@@ -110,6 +149,7 @@ ssize_t pwrite(int fd, const void *buf, size_t n, off_t off) {
 
 ssize_t pwrite64(int fd, const void *buf, size_t n, off_t off) {
   REAL(pwrite64, pwrite_fn);
+  const long long off_of = off;
   ssize_t k = allowance(fd, n);
   if (k < 0) return -1;
   ssize_t r = real_pwrite64(fd, buf, (size_t)k, off);
@@ -126,6 +166,7 @@ static size_t iov_total(const struct iovec *iov, int cnt) {
 /* vectored writes: all or nothing at the limit (keeps the shim simple) */
 ssize_t writev(int fd, const struct iovec *iov, int cnt) {
   REAL(writev, writev_fn);
+  const long long off_of = -1;
   size_t t = iov_total(iov, cnt);
   ssize_t k = allowance(fd, t);
   if (k < 0) return -1;
@@ -142,6 +183,7 @@ ssize_t writev(int fd, const struct iovec *iov, int cnt) {
 
 ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off) {
   REAL(pwritev, pwritev_fn);
+  const long long off_of = off;
   size_t t = iov_total(iov, cnt);
   ssize_t k = allowance(fd, t);
   if (k < 0) return -1;
@@ -158,6 +200,7 @@ ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off) {
 
 ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off_t off) {
   REAL(pwritev64, pwritev_fn);
+  const long long off_of = off;
   size_t t = iov_total(iov, cnt);
   ssize_t k = allowance(fd, t);
   if (k < 0) return -1;
@@ -170,4 +213,37 @@ ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off_t off) {
   ssize_t r = real_pwritev64(fd, iov, cnt, off);
   if (r > 0 && active) written += r;
   return r;
+}
+
+/* calls that change a file's length or make it durable: counted (kill mode,
+ * trace), never failed */
+typedef int (*sync_fn)(int);
+typedef int (*trunc_fn)(int, off_t);
+static void count_other(int fd, const char *call, long long arg) {
+  init();
+  if (active && matches(fd)) count_call(fd, call, arg, 0);
+}
+
+int fsync(int fd) {
+  REAL(fsync, sync_fn);
+  count_other(fd, "fsync", -1);
+  return real_fsync(fd);
+}
+
+int fdatasync(int fd) {
+  REAL(fdatasync, sync_fn);
+  count_other(fd, "fdatasync", -1);
+  return real_fdatasync(fd);
+}
+
+int ftruncate(int fd, off_t len) {
+  REAL(ftruncate, trunc_fn);
+  count_other(fd, "ftruncate", (long long)len);
+  return real_ftruncate(fd, len);
+}
+
+int ftruncate64(int fd, off_t len) {
+  REAL(ftruncate64, trunc_fn);
+  count_other(fd, "ftruncate64", (long long)len);
+  return real_ftruncate64(fd, len);
 }

@@ -26,41 +26,55 @@ int rtk_out_check_path(const char *path) {
   return RTK_OK;
 }
 
-/* Take the lock file PATH.lock: an fcntl write lock on it, and the file
- * must still be the one at that name afterwards (a process releasing the
- * lock unlinks the file first). */
-static int take_lock(rtk_outfile *o) {
+/* The one locking protocol of writers and readers: open PATH.lock, take an
+ * fcntl lock of `type` without waiting, and keep it only if the file is still
+ * the one at that name (a releasing writer unlinks it while still holding the
+ * lock).  Returns 0 with *fdp set; -errno if the lock file cannot be opened;
+ * EAGAIN if another process holds a conflicting lock; ESTALE if the lock file
+ * kept changing; any other errno if the file system refuses fcntl locks. */
+static int lock_file(const char *lp, short type, int readonly_ok, int *fdp) {
+  *fdp = -1;
   for (int attempt = 0; attempt < 5; attempt++) {
-    int fd = open(o->lockpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd < 0)
-      return RTK_ERR(RTK_ERR_INPUT, "cannot create the lock file '%s': %s", o->lockpath, strerror(errno));
+    int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0 && readonly_ok) fd = open(lp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW); /* a read-only directory */
+    if (fd < 0) return -(errno ? errno : ENOENT);
     struct flock fl;
     memset(&fl, 0, sizeof fl);
-    fl.l_type = F_WRLCK;
+    fl.l_type = type;
     fl.l_whence = SEEK_SET;
     if (fcntl(fd, F_SETLK, &fl) != 0) {
       const int e = errno;
       close(fd);
-      if (e == EACCES || e == EAGAIN)
-        return RTK_ERR(RTK_ERR_INPUT,
-                       "'%s' is in use by another rtkbench process (it holds the lock '%s'); wait for it to "
-                       "finish or choose another output file",
-                       o->path, o->lockpath);
-      return RTK_ERR(RTK_ERR_INPUT, "cannot lock '%s': %s (the file system must support fcntl locks)", o->lockpath,
-                     strerror(e));
+      return e == EACCES || e == EAGAIN ? EAGAIN : e;
     }
     struct stat a, b;
-    if (fstat(fd, &a) == 0 && stat(o->lockpath, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
-      o->lockfd = fd;
-      char pid[32];
-      int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-      if (ftruncate(fd, 0) == 0 && write(fd, pid, (size_t)n) < 0) { /* informative only */
-      }
-      return RTK_OK;
+    if (fstat(fd, &a) == 0 && stat(lp, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+      *fdp = fd;
+      return 0;
     }
     close(fd); /* the lock file was replaced while we waited: try again */
   }
-  return RTK_ERR(RTK_ERR_INPUT, "cannot lock '%s': the lock file keeps changing", o->lockpath);
+  return ESTALE;
+}
+
+/* Take the lock file PATH.lock for writing (exclusive), and write our pid into it. */
+static int take_lock(rtk_outfile *o) {
+  const int e = lock_file(o->lockpath, F_WRLCK, 0, &o->lockfd);
+  if (e < 0) return RTK_ERR(RTK_ERR_INPUT, "cannot create the lock file '%s': %s", o->lockpath, strerror(-e));
+  if (e == EAGAIN)
+    return RTK_ERR(RTK_ERR_INPUT,
+                   "'%s' is in use by another rtkbench process (it holds the lock '%s'); wait for it to "
+                   "finish or choose another output file",
+                   o->path, o->lockpath);
+  if (e == ESTALE) return RTK_ERR(RTK_ERR_INPUT, "cannot lock '%s': the lock file keeps changing", o->lockpath);
+  if (e)
+    return RTK_ERR(RTK_ERR_INPUT, "cannot lock '%s': %s (the file system must support fcntl locks)", o->lockpath,
+                   strerror(e));
+  char pid[32];
+  int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+  if (ftruncate(o->lockfd, 0) == 0 && write(o->lockfd, pid, (size_t)n) < 0) { /* informative only */
+  }
+  return RTK_OK;
 }
 
 static int create_parent(const char *path) {
@@ -188,32 +202,12 @@ void rtk_out_release(rtk_outfile *o) {
 int rtk_out_read_lock(const char *path, int *lockfd) {
   char lp[4200];
   snprintf(lp, sizeof lp, "%s.lock", path);
-  *lockfd = -1;
-  for (int attempt = 0; attempt < 5; attempt++) {
-    int fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd < 0) fd = open(lp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW); /* a read-only directory */
-    if (fd < 0) break; /* no lock file and none can be made here: no writer can be using one */
-    struct flock fl;
-    memset(&fl, 0, sizeof fl);
-    fl.l_type = F_RDLCK;
-    fl.l_whence = SEEK_SET;
-    if (fcntl(fd, F_SETLK, &fl) != 0) {
-      const int e = errno;
-      close(fd);
-      if (e == EACCES || e == EAGAIN)
-        return RTK_ERR(RTK_ERR_INPUT,
-                       "'%s' is being written by another rtkbench process (it holds the lock '%s'); its runs are "
-                       "committed one by one at run boundaries: run info again when that job has finished",
-                       path, lp);
-      break; /* no lock support: read without */
-    }
-    struct stat a, b;
-    if (fstat(fd, &a) == 0 && stat(lp, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
-      *lockfd = fd;
-      break;
-    }
-    close(fd);
-  }
+  /* no lock file can be made here (so no writer uses one), or no lock support: read without */
+  if (lock_file(lp, F_RDLCK, 1, lockfd) == EAGAIN)
+    return RTK_ERR(RTK_ERR_INPUT,
+                   "'%s' is being written by another rtkbench process (it holds the lock '%s'); its runs are "
+                   "committed one by one at run boundaries: run info again when that job has finished",
+                   path, lp);
   if (!rtk_journal_hot(path)) return RTK_OK;
   int rc;
   struct flock fl;

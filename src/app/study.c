@@ -22,6 +22,7 @@
 #include "rtk/metrics.h"
 #include "rtk/timers.h"
 #include "study.h"
+#include "testhook.h"
 #include "target_file.h"
 #include "journal.h"
 
@@ -77,6 +78,7 @@ typedef struct bnd_user {
 static void at_boundary(void *u, int k, int64_t gid0, int n, const double *X) {
   bnd_user *b = u;
   rtk_timers_enter(RTK_PHASE_DIAG);
+  if (k == 1) rtk_test_pause("segment"); /* mid-block (RTK_TEST_PAUSE=segment): the signal and lock tests */
   if (b->bnd && X) memcpy(b->bnd + ((size_t)k * b->nloc + (size_t)(gid0 - b->p0)) * b->d, X, sizeof(double) * n * b->d);
   if (!b->device) rtk_diag_boundary(b->diag, k, n, X);
   if (b->rank == 0 && b->prog) {

@@ -2,10 +2,12 @@
 #include "testhook.h"
 
 #include <mpi.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "study.h"
 
@@ -23,12 +25,26 @@ static int named(const char *var, const char *point) {
 
 int rtk_test_fail(const char *point) { return named("RTK_TEST_FAIL", point); }
 
+static volatile sig_atomic_t resumed = 0;
+static void on_continue(int sig) {
+  (void)sig;
+  resumed = 1;
+}
+
 void rtk_test_pause(const char *point) {
-  if (!named("RTK_TEST_PAUSE", point)) return;
-  fprintf(stderr, "rtkbench: test hook: paused at %s\n", point);
+  static int paused = 0; /* once per process */
+  if (paused || !named("RTK_TEST_PAUSE", point)) return;
+  paused = 1;
+  struct sigaction sa, old;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_continue;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGUSR2, &sa, &old); /* before the marker: the test signals only after seeing it */
+  fprintf(stderr, "rtkbench: test hook: paused at %s (pid %ld)\n", point, (long)getpid());
   fflush(stderr);
-  for (int i = 0; i < 6000 && !rtk_stop_requested(); i++) {
+  for (int i = 0; i < 6000 && !rtk_stop_requested() && !resumed; i++) {
     struct timespec ts = {0, 10000000};
     nanosleep(&ts, NULL);
   }
+  sigaction(SIGUSR2, &old, NULL);
 }

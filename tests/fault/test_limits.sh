@@ -67,11 +67,19 @@ cases=$((cases + 1))
 timeout 20 "$bin" validate mem.ini >validate.log 2>&1 && grep -q "MiB/rank" validate.log && grep -q "Estimated peak memory per rank" validate.log && grep -q "would refuse this study" validate.log \
   || bad "validate does not print the per-rank memory estimate"
 
-# one writer per file: a second job is refused while the first writes
+# wait_for FILE TEXT: until TEXT appears in FILE (at most 60 s)
+wait_for() { for _ in $(seq 1 3000); do grep -qF -- "$2" "$1" 2>/dev/null && return 0; sleep 0.02; done; return 1; }
+
+# one writer per file: a second job is refused while the first writes.  The
+# first job (2 ranks) is held inside its run by the test hook on rank 0
+# (RTK_TEST_PAUSE=segment@0: paused at the first step boundary, file locked
+# and being written) until SIGUSR2, so no check depends on the machine's speed.
 slow="$src/tests/fault/slow.ini"
-"$mpiexec" -n 2 --oversubscribe "$bin" run "$slow" -o busy.h5 --set run.particles=2048 >busy.log 2>&1 &
+"$mpiexec" -n 2 --oversubscribe -x RTK_TEST_PAUSE=segment@0 "$bin" run "$slow" -o busy.h5 --set run.particles=2048 >busy.log 2>&1 &
 first=$!
-for _ in $(seq 1 200); do [ -e busy.h5.lock ] && break; sleep 0.05; done
+cases=$((cases + 1))
+wait_for busy.log "paused at segment" || bad "the writer's pause marker was not seen"
+held=$(sed -n 's/.*paused at segment (pid \([0-9]*\)).*/\1/p' busy.log | head -1)
 for mode in "" --force --resume; do
   cases=$((cases + 1))
   timeout -k 5 20 "$bin" run "$slow" -o busy.h5 $mode >second.log 2>&1; rc=$?
@@ -83,16 +91,19 @@ timeout 20 "$bin" info busy.h5 >info_busy.log 2>&1; rc=$?
 [ $rc -eq 2 ] && grep -q "is being written by another rtkbench process" info_busy.log \
   || { bad "info during a write: exit $rc"; cat info_busy.log; }
 cases=$((cases + 1))
+[ -n "$held" ] && kill -USR2 "$held" # let the writer carry on
 timeout 120 tail --pid=$first -f /dev/null; wait $first; rc=$?
 [ $rc -eq 0 ] && timeout 30 "$bin" info busy.h5 --verify >/dev/null 2>&1 || bad "the first job did not finish cleanly ($rc) or its file does not verify"
 [ -e busy.h5.lock ] && bad "the lock file was left behind"
 
-# SIGTERM inside a long single block: bounded stop, exit 3, quoted resume command
+# SIGTERM inside a single block (the test hook holds the run at its first
+# step boundary, mid-block, until the signal; the sampler must then stop at
+# its next step): bounded stop, exit 3, quoted resume command
 cases=$((cases + 1))
 out="o u't.h5"
-"$bin" run "$slow" -o "$out" >sig.log 2>&1 &
+RTK_TEST_PAUSE=segment "$bin" run "$slow" -o "$out" >sig.log 2>&1 &
 pid=$!
-sleep 1
+wait_for sig.log "paused at segment" || bad "SIGTERM mid-block: pause marker not seen"
 t0=$(date +%s%N)
 kill -TERM $pid
 for _ in $(seq 1 600); do kill -0 $pid 2>/dev/null || break; sleep 0.02; done
@@ -106,9 +117,6 @@ cases=$((cases + 1))
 case $cmd in *"'o u'\\''t.h5'"*) ;; *) bad "resume command not shell-quoted: $cmd" ;; esac
 timeout 60 bash -c "$cmd" >resume.log 2>&1 && timeout 30 "$bin" info "$out" --verify >/dev/null 2>&1 \
   || { bad "the printed resume command does not work: $cmd"; cat resume.log; }
-
-# wait_for FILE TEXT: until TEXT appears in FILE (at most 60 s)
-wait_for() { for _ in $(seq 1 3000); do grep -qF -- "$2" "$1" 2>/dev/null && return 0; sleep 0.02; done; return 1; }
 
 # SIGTERM during start-up (study expanded, targets built, before the output
 # is touched): exit 3, no file.  The test hook pauses there and says so, so

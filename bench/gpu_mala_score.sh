@@ -1,0 +1,56 @@
+#!/bin/bash
+# rtk-mala-score on the cuda backend (issue 13): fp64 vs fp32 vs the cpu backend, N particles, 100 NFE,
+# mog-grid d = 10 and mog-random K = 64 d = 128; rtk-mala-score with the trapezoid (+0 NFE) and Simpson
+# (+1 NFE per proposal) rules, rtk-mala (exact energy) beside them.  On the GPU machine after
+# `source <bundle>/env.sh`:
+#   bash bench/gpu_mala_score.sh OUTDIR [N] [CPU_RANKS]
+# Prints one line per run: sampling time (the sum of seconds_per_segment; on the cpu, the slowest rank's),
+# particle-NFE/s over it, wall_time, marginal accuracy, acceptance.  The cpu runs (CPU_RANKS ranks, default
+# 16; 0 = none) do the trapezoid rule only.
+set -euo pipefail
+out=$1 N=${2:-160000} R=${3:-16}
+mkdir -p "$out"
+bin=${RTK_RT:?source the bundle env.sh first}/bin/rtkbench
+export OMPI_MCA_plm=isolated OMPI_MCA_btl_vader_single_copy_mechanism=none
+mpi=(mpirun --oversubscribe --bind-to core --mca plm isolated --mca btl_vader_single_copy_mechanism none)
+for tgt in grid random; do
+  cat > "$out/$tgt.ini" <<INI
+[run]
+particles = $N
+seed = 1
+samplers = rtk-mala, rtk-mala-score
+nfe = 100
+progress = 0
+[target]
+$( [ $tgt = grid ] && printf 'kind = mog-grid\ndim = 10\n' || printf 'kind = mog-random\ndim = 128\nK = 64\n' )
+[metrics]
+frechet_sets = 0
+[sweep]
+rtk-mala-score.quad = trapezoid, simpson
+INI
+  runs=("cuda fp64" "cuda fp32")
+  [ "$R" -gt 0 ] && runs+=("cpu fp64")
+  for r in "${runs[@]}"; do
+    set -- $r
+    extra=()
+    [ "$1" = cpu ] && extra=(--set run.samplers=rtk-mala-score --set sweep.rtk-mala-score.quad=trapezoid)
+    n=1
+    [ "$1" = cpu ] && n=$R
+    "${mpi[@]}" -n $n "$bin" run "$out/$tgt.ini" --set run.backend=$1 --set run.precision=$2 "${extra[@]}" \
+      -o "$out/${tgt}_$1_$2.h5" --force > "$out/${tgt}_$1_$2.log" 2>&1 || { cat "$out/${tgt}_$1_$2.log"; exit 1; }
+    "${RTK_PYTHON:-python3}" - "$out/${tgt}_$1_$2.h5" "$1" "$2" <<'PY'
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r")
+for rid, g in f["runs"].items():
+    m = g["metrics"]; N = int(g.attrs["particles"]); nfe = float(g.attrs["nfe"])
+    samp = float(np.sum(m["seconds_per_segment"][()])); wall = float(m["wall_time"][()])
+    dec = lambda v: v.decode() if isinstance(v, bytes) else v
+    sw, sampler = dec(g.attrs["sweep"]), dec(g.attrs["sampler"])
+    quad = sw.split("=")[-1] if "quad" in sw else "-"
+    print(f"{sys.argv[2]:4s} {sys.argv[3]} {sampler:14s} {quad:9s} K={f['target/means'].shape[0]} "
+          f"d={g.attrs['dim']} N={N} NFE={nfe:.2f}: sampling {samp:.3f} s = {N*nfe/samp:.4g} particle-NFE/s, "
+          f"wall {wall:.3f} s, accuracy {float(m['marginal_accuracy'][()]):.4f} "
+          f"(se {float(m['marginal_accuracy_se'][()]):.4f}), accept {float(m['acceptance_overall'][()]):.4f}")
+PY
+  done
+done

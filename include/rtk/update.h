@@ -127,6 +127,14 @@ static inline void rtk_gauss_legendre(int n, double *x, double *w) {
   }
 }
 
+/* ---- pc: the Langevin corrector x <- x + eps s + sqrt(2 eps) xi at a grid time (sampler_pc.c) ---- */
+RTK_HD static inline double rtk_pc_correct(double x, double s, double eps, double sd, double xi) {
+  return x + (eps * s + sd * xi);
+}
+
+/* ---- heun (EDM, VE variable y = x / alpha_t): the Euler and Heun moves y + c s (sampler_heun.c) ---- */
+RTK_HD static inline double rtk_heun_move(double y, double c, double s) { return y + c * s; }
+
 /* ---- probability-flow ODE solvers (ddim, dpm-solver++; sampler_ode.c) ---- */
 /* one step's coefficients, from rtk_ode_step_coefs (sampler_ode.c) */
 typedef struct rtk_ode_step {

@@ -1,9 +1,11 @@
 #!/bin/bash
 # rtk-mala-score on the cuda backend (issue 13): fp64 vs fp32 vs the cpu backend, N particles, 100 NFE,
 # mog-grid d = 10 and mog-random K = 64 d = 128; rtk-mala-score with the trapezoid (+0 NFE) and Simpson
-# (+1 NFE per proposal) rules, rtk-mala (exact energy) beside them.  On the GPU machine after
-# `source <bundle>/env.sh`:
+# (+1 NFE per proposal) rules, rtk-mala (exact energy) beside them; ddpm runs first in each process (it
+# pays the CUDA/cuBLAS warm-up).  On the GPU machine after `source <bundle>/env.sh`:
 #   bash bench/gpu_mala_score.sh OUTDIR [N] [CPU_RANKS]
+# RTK_BEFORE=NAME (a second rtkbench in $RTK_RT/bin, e.g. bundled with pack.sh's RTK_EXTRA_BINS) also runs
+# ddpm and rtk-mala with that build on the cuda backend, fp64 and fp32, in the same call.
 # Prints one line per run: sampling time (the sum of seconds_per_segment; on the cpu, the slowest rank's),
 # particle-NFE/s over it, wall_time, marginal accuracy, acceptance.  The cpu runs (CPU_RANKS ranks, default
 # 16; 0 = none) do the trapezoid rule only.
@@ -18,7 +20,7 @@ for tgt in grid random; do
 [run]
 particles = $N
 seed = 1
-samplers = rtk-mala, rtk-mala-score
+samplers = ddpm, rtk-mala, rtk-mala-score
 nfe = 100
 progress = 0
 [target]
@@ -29,16 +31,18 @@ frechet_sets = 0
 rtk-mala-score.quad = trapezoid, simpson
 INI
   runs=("cuda fp64" "cuda fp32")
+  [ -n "${RTK_BEFORE:-}" ] && runs+=("cuda fp64 $RTK_BEFORE" "cuda fp32 $RTK_BEFORE")
   [ "$R" -gt 0 ] && runs+=("cpu fp64")
   for r in "${runs[@]}"; do
     set -- $r
-    extra=()
+    extra=() b=$bin tag=$1_$2 label=$1
     [ "$1" = cpu ] && extra=(--set run.samplers=rtk-mala-score --set sweep.rtk-mala-score.quad=trapezoid)
+    [ $# -gt 2 ] && { b=$RTK_RT/bin/$3 tag=$1_$2_$3 label=$3; extra=(--set run.samplers=ddpm,rtk-mala); }
     n=1
     [ "$1" = cpu ] && n=$R
-    "${mpi[@]}" -n $n "$bin" run "$out/$tgt.ini" --set run.backend=$1 --set run.precision=$2 "${extra[@]}" \
-      -o "$out/${tgt}_$1_$2.h5" --force > "$out/${tgt}_$1_$2.log" 2>&1 || { cat "$out/${tgt}_$1_$2.log"; exit 1; }
-    "${RTK_PYTHON:-python3}" - "$out/${tgt}_$1_$2.h5" "$1" "$2" <<'PY'
+    "${mpi[@]}" -n $n "$b" run "$out/$tgt.ini" --set run.backend=$1 --set run.precision=$2 "${extra[@]}" \
+      -o "$out/${tgt}_$tag.h5" --force > "$out/${tgt}_$tag.log" 2>&1 || { cat "$out/${tgt}_$tag.log"; exit 1; }
+    "${RTK_PYTHON:-python3}" - "$out/${tgt}_$tag.h5" "$label" "$2" <<'PY'
 import sys, h5py, numpy as np
 f = h5py.File(sys.argv[1], "r")
 for rid, g in f["runs"].items():

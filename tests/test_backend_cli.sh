@@ -24,8 +24,10 @@ if [ "$cuda" = yes ]; then
     --set run.backend=cuda --set run.samplers=ddpm,pmm
   expect adaptive-ula 2 'rtk-ula: step_mode = adaptive is not ported' validate "$here/gpu.ini" --set run.backend=cuda \
     --set rtk-ula.step_mode=adaptive
-  expect unported-heun 2 'sampler heun is not ported to the cuda backend' validate "$here/gpu.ini" \
-    --set run.backend=cuda --set run.samplers=heun
+  expect unported-unipc 2 'sampler unipc is not ported to the cuda backend' validate "$here/gpu.ini" \
+    --set run.backend=cuda --set run.samplers=unipc
+  expect heun-churn 2 'heun: s_churn > 0 .* is not ported' validate "$here/gpu.ini" --set run.backend=cuda \
+    --set run.samplers=heun --set heun.s_churn=5
   expect trace 2 'output.trace is not available on the cuda backend' validate "$here/gpu.ini" --set run.backend=cuda \
     --set run.samplers=rtk-mala-score --set output.trace=3
   expect score-model 2 'not available on the cuda backend' validate "$here/gpu.ini" --set run.backend=cuda \

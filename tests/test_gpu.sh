@@ -3,7 +3,7 @@
 # reports as skipped (SKIP_RETURN_CODE), never as passed.
 #   test_gpu.sh ranks RTKBENCH   1 vs 2 ranks on the GPU: bitwise identical (h5check same)
 #   test_gpu.sh cross RTKBENCH   cpu vs cuda fp64: metrics within 95% intervals, equal NFE (MALA with a
-#                                radius: within 95% bounds), ddpm/ddim/dpm-solver++ samples within 1e-6;
+#                                radius: within 95% bounds), ddpm/ddim/dpm-solver++/heun/pc samples within 1e-6;
 #                                cuda fp32: the same against the cpu run, without the sample check
 set -euo pipefail
 mode=$1 bin=$2
@@ -29,7 +29,7 @@ case $mode in
     "${mpi[@]}" -n 1 "$bin" run "$here/gpu.ini" --set run.backend=cuda -o "$tmp/gpu.h5" --force >/dev/null
     "${mpi[@]}" -n 1 "$bin" run "$here/gpu.ini" --set run.backend=cuda --set run.precision=fp32 -o "$tmp/gpu32.h5" \
       --force >/dev/null
-    "$py" "$here/h5check.py" agree "$tmp/cpu.h5" "$tmp/gpu.h5" ddpm=1e-6 ddim=1e-6 dpm-solver++=1e-6
+    "$py" "$here/h5check.py" agree "$tmp/cpu.h5" "$tmp/gpu.h5" ddpm=1e-6 ddim=1e-6 dpm-solver++=1e-6 heun=1e-6 pc=1e-6
     "$py" "$here/h5check.py" agree "$tmp/cpu.h5" "$tmp/gpu32.h5"
     ;;
   *) echo "usage: test_gpu.sh ranks|cross RTKBENCH" >&2; exit 2 ;;

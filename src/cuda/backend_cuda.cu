@@ -29,6 +29,7 @@
 extern "C" {
 #include "rtk/backend.h"
 #include "rtk/error.h"
+#include "rtk/grid.h"
 #include "rtk/mixture.h"
 #include "rtk/rng.h"
 }
@@ -510,6 +511,67 @@ __global__ void k_ode(int64_t n, int d, int nch, size_t off, int64_t p0, uint64_
   }
 }
 
+/* ---- pc and heun (sampler_pc.c, sampler_heun.c) ---- */
+/* one pc move with the score from P: the Langevin corrector rtk_pc_correct (RNG PROPOSE, counters (k, m)) or,
+ * if predict, ddpm's predictor rtk_ddpm_update (RNG STEP, (k, 0)); writes Y for the next evaluation */
+template <class T>
+__global__ void k_pc(int64_t n, int d, int nch, size_t off, int64_t p0, uint64_t seed, int k, int m, int predict,
+                     double eps, double sdc, rtk_ddpm_coef cf, T *X, const T *P, T *Y) {
+  PER_CHUNK_PROLOGUE
+  double z[4];
+  normals4(seed, id, (uint64_t)k, predict ? 0 : (uint64_t)m, predict ? RTK_RNG_STEP : RTK_RNG_PROPOSE, ch, z);
+  for (int u = 0; u < 4; u++) {
+    const int j = 4 * ch + u;
+    if (j >= d) break;
+    const T x = X[row * d + j], s = P[row * 2 * d + j] - x * P[row * 2 * d + d + j];
+    const T xn = (T)(predict ? rtk_ddpm_update(&cf, x, s, z[u]) : rtk_pc_correct(x, s, eps, sdc, z[u]));
+    X[row * d + j] = xn;
+    Y[row * 2 * d + j] = xn * xn;
+    Y[row * 2 * d + d + j] = xn;
+  }
+}
+
+/* heun, one phase of a step t -> s in the VE variable y = x / alpha (V = y, W = y'):
+ *   phase 0: V = X / at, the evaluation point at V into Y;
+ *   phase 1 (score at at V in P): W = V + e s, then if last: X = as W, else V += (e/2) s and as W into Y;
+ *   phase 2 (score at as W in P): V += e2 s, X = as V.
+ * a0: the alpha of the point evaluated in P (phases 1, 2) */
+template <class T>
+__global__ void k_heun(int64_t n, int d, int nch, size_t off, int64_t p0, int phase, int last, double at, double as,
+                       double e, double e2, T *X, T *V, T *W, const T *P, T *Y) {
+  PER_CHUNK_PROLOGUE
+  for (int u = 0; u < 4; u++) {
+    const int j = 4 * ch + u;
+    if (j >= d) break;
+    const size_t ij = row * d + j;
+    double ev; /* the next evaluation point (x coordinates), if any */
+    if (phase == 0) {
+      const T v = (T)((double)X[ij] / at);
+      V[ij] = v;
+      ev = at * (double)v;
+    } else if (phase == 1) {
+      const T xs = (T)(at * (double)V[ij]), s = P[row * 2 * d + j] - xs * P[row * 2 * d + d + j];
+      const T w = (T)rtk_heun_move(V[ij], e, s);
+      W[ij] = w;
+      if (last) {
+        X[ij] = (T)(as * (double)w);
+        continue;
+      }
+      V[ij] = (T)rtk_heun_move(V[ij], 0.5 * e, s);
+      ev = as * (double)w;
+    } else {
+      const T xs = (T)(as * (double)W[ij]), s = P[row * 2 * d + j] - xs * P[row * 2 * d + d + j];
+      const T v = (T)rtk_heun_move(V[ij], e2, s);
+      V[ij] = v;
+      X[ij] = (T)(as * (double)v);
+      continue;
+    }
+    const T y = (T)ev;
+    Y[row * 2 * d + j] = y * y;
+    Y[row * 2 * d + d + j] = y;
+  }
+}
+
 /* ULD: the segment's velocities ~ N(0, I) */
 template <class T> __global__ void k_velocity(int64_t n, int d, int nch, size_t off, int64_t p0, uint64_t seed, int k, T *V) {
   PER_CHUNK_PROLOGUE
@@ -981,6 +1043,73 @@ static int mala_inner(dev_run<T> *r, rtk_stats *st, int k, int score_only, doubl
   return RTK_OK;
 }
 
+/* pc: M Langevin corrector moves at t_k, then ddpm's predictor t_k -> t_{k+1}; (1 + M) NFE per step */
+template <class T> static int run_pc(dev_run<T> *r, rtk_stats *st) {
+  const rtk_block_ctx *ctx = r->job->ctx;
+  const rtk_plan *p = ctx->plan;
+  const int M = (int)ctx->cfg->corrector_steps;
+  const double snr = ctx->cfg->snr;
+  const unsigned nb = blocks_for(r->n * r->nch, 256);
+  RTK_CHECK(boundary(r, 0));
+  for (int k = 0; k < p->nseg; k++) {
+    CANCEL_CHECK(ctx);
+    RTK_CHECK(seg_begin(r, k));
+    const double t = p->times[k], h = t - p->times[k + 1];
+    const double eps = 2 * snr * snr * rtk_sigma2(t), sdc = sqrt(2 * eps);
+    const rtk_ddpm_coef cf = rtk_ddpm_coefs(h, 0);
+    RTK_CHECK(set_time(r, k));
+    for (int m = 0; m <= M; m++) { /* m = M: the predictor */
+      RTK_CHECK(eval(r, 0));
+      PHASE(r, PH_UPDATE, {
+        k_pc<T><<<nb, 256, 0, g_stream>>>(r->n, r->d, r->nch, r->off, r->p0, ctx->seed, k, m, m == M, eps, sdc, cf,
+                                          r->X, r->P, r->Y);
+        LAUNCHED();
+      });
+    }
+    st->nfe[k] += r->n * (1 + M);
+    RTK_CHECK(seg_end(r, st));
+    RTK_CHECK(boundary(r, k + 1));
+  }
+  return RTK_OK;
+}
+
+/* heun (EDM Algorithm 1; s_churn = 0): Euler then Heun's correction per step, the last step Euler only */
+template <class T> static int run_heun(dev_run<T> *r, rtk_stats *st) {
+  const rtk_block_ctx *ctx = r->job->ctx;
+  const rtk_plan *p = ctx->plan;
+  const int S = p->nseg;
+  const unsigned nb = blocks_for(r->n * r->nch, 256);
+#define HEUN(phase, last, at, as, e, e2)                                                                          \
+  PHASE(r, PH_UPDATE, {                                                                                          \
+    k_heun<T><<<nb, 256, 0, g_stream>>>(r->n, r->d, r->nch, r->off, r->p0, phase, last, at, as, e, e2, r->X, r->Z, \
+                                        r->Zp, r->P, r->Y);                                                      \
+    LAUNCHED();                                                                                                  \
+  })
+  RTK_CHECK(boundary(r, 0));
+  for (int k = 0; k < S; k++) {
+    CANCEL_CHECK(ctx);
+    RTK_CHECK(seg_begin(r, k));
+    const double t = p->times[k], s = p->times[k + 1], sig_i = rtk_ve_sigma(t), sig_n = rtk_ve_sigma(s);
+    const double at = rtk_alpha(t), as = rtk_alpha(s), e = -(sig_n - sig_i) * sqrt(rtk_sigma2(t));
+    const double e2 = -0.5 * (sig_n - sig_i) * sqrt(rtk_sigma2(s));
+    const int last = k + 1 == S;
+    HEUN(0, last, at, as, e, e2);
+    RTK_CHECK(set_time(r, k));
+    RTK_CHECK(eval(r, 0));
+    HEUN(1, last, at, as, e, e2);
+    if (!last) {
+      RTK_CHECK(set_time(r, k + 1));
+      RTK_CHECK(eval(r, 0));
+      HEUN(2, last, at, as, e, e2);
+    }
+    st->nfe[k] += r->n * (last ? 1 : 2);
+    RTK_CHECK(seg_end(r, st));
+    RTK_CHECK(boundary(r, k + 1));
+  }
+#undef HEUN
+  return RTK_OK;
+}
+
 /* RTK segments: MALA (exact energy, kind 0; score only, kind 3), ULA (1) or ULD (2) inner chains */
 template <class T> static int run_rtk(dev_run<T> *r, rtk_stats *st, int kind) {
   const rtk_block_ctx *ctx = r->job->ctx;
@@ -1090,6 +1219,10 @@ template <class T> static int run_typed(const rtk_dev_job *job, rtk_stats *st, d
       RTK_CHECK(halloc(&r->hc, K));
     }
   }
+  if (s == &rtk_sampler_heun) { /* the VE states y and y' */
+    RTK_CHECK(dalloc(&r->Z, R * d));
+    RTK_CHECK(dalloc(&r->Zp, R * d));
+  }
   if (rtk) {
     RTK_CHECK(dalloc(&r->Z, R * d));
     RTK_CHECK(dalloc(&r->S, R * d));
@@ -1146,6 +1279,8 @@ template <class T> static int run_typed(const rtk_dev_job *job, rtk_stats *st, d
   if (exact) RTK_CHECK(run_exact(r));
   else if (s == &rtk_sampler_ddpm) RTK_CHECK(run_ddpm(r, st));
   else if (s == &rtk_sampler_ddim) RTK_CHECK(run_ode(r, st, 0, 0));
+  else if (s == &rtk_sampler_pc) RTK_CHECK(run_pc(r, st));
+  else if (s == &rtk_sampler_heun) RTK_CHECK(run_heun(r, st));
   else if (s == &rtk_sampler_dpmpp2m) RTK_CHECK(run_ode(r, st, ctx->cfg->order == 3 || ctx->cfg->sde, 1));
   else
     RTK_CHECK(run_rtk(r, st,
@@ -1308,11 +1443,14 @@ static int check(const rtk_sampler_ops *s, const rtk_score_ops *score, int preci
   (void)precision;
   const int mala = s == &rtk_sampler_rtk_mala || s == &rtk_sampler_rtk_mala_score;
   const int rtk = mala || s == &rtk_sampler_rtk_ula || s == &rtk_sampler_rtk_uld;
-  if (s != &rtk_sampler_exact && s != &rtk_sampler_ddpm && s != &rtk_sampler_ddim && s != &rtk_sampler_dpmpp2m && !rtk)
+  if (s != &rtk_sampler_exact && s != &rtk_sampler_ddpm && s != &rtk_sampler_ddim && s != &rtk_sampler_dpmpp2m &&
+      s != &rtk_sampler_pc && s != &rtk_sampler_heun && !rtk)
     return RTK_ERR(RTK_ERR_INPUT,
                    "sampler %s is not ported to the cuda backend yet (cuda runs exact, ddpm, ddim, dpm-solver++, "
-                   "rtk-ula, rtk-uld, rtk-mala, rtk-mala-score); run it with run.backend = cpu",
+                   "heun, pc, rtk-ula, rtk-uld, rtk-mala, rtk-mala-score); run it with run.backend = cpu",
                    s->name);
+  if (s == &rtk_sampler_heun && cfg->s_churn > 0)
+    return RTK_ERR(RTK_ERR_INPUT, "heun: s_churn > 0 (EDM's stochastic churn) is not ported to the cuda backend yet");
   if (score && score != &rtk_score_exact)
     return RTK_ERR(RTK_ERR_INPUT, "score.model = %s is not available on the cuda backend (only exact)", score->name);
   if (rtk) {

@@ -3,19 +3,27 @@
 # mog-grid d = 10 and mog-random K = 64 d = 128; rtk-mala-score with the trapezoid (+0 NFE) and Simpson
 # (+1 NFE per proposal) rules, rtk-mala (exact energy) beside them; ddpm runs first in each process (it
 # pays the CUDA/cuBLAS warm-up).  On the GPU machine after `source <bundle>/env.sh`:
-#   bash bench/gpu_mala_score.sh OUTDIR [N] [CPU_RANKS]
+#   bash bench/gpu_mala_score.sh OUTDIR [N] [CPU_RANKS] [TARGETS]
+# TARGETS: words among grid (mog-grid d = 10), random (mog-random K = 64 d = 128) and randomD (mog-random
+# K = 64, d = D, e.g. random1024); default "grid random".
 # RTK_BEFORE=NAME (a second rtkbench in $RTK_RT/bin, e.g. bundled with pack.sh's RTK_EXTRA_BINS) also runs
 # ddpm and rtk-mala with that build on the cuda backend, fp64 and fp32, in the same call.
 # Prints one line per run: sampling time (the sum of seconds_per_segment; on the cpu, the slowest rank's),
 # particle-NFE/s over it, wall_time, marginal accuracy, acceptance.  The cpu runs (CPU_RANKS ranks, default
 # 16; 0 = none) do the trapezoid rule only.
 set -euo pipefail
-out=$1 N=${2:-160000} R=${3:-16}
+out=$1 N=${2:-160000} R=${3:-16} targets=${4:-grid random}
 mkdir -p "$out"
 bin=${RTK_RT:?source the bundle env.sh first}/bin/rtkbench
 export OMPI_MCA_plm=isolated OMPI_MCA_btl_vader_single_copy_mechanism=none
 mpi=(mpirun --oversubscribe --bind-to core --mca plm isolated --mca btl_vader_single_copy_mechanism none)
-for tgt in grid random; do
+for tgt in $targets; do
+  case $tgt in
+    grid) tsec=$'kind = mog-grid\ndim = 10' ;;
+    random) tsec=$'kind = mog-random\ndim = 128\nK = 64' ;;
+    random[0-9]*) tsec=$'kind = mog-random\nK = 64\ndim = '${tgt#random} ;;
+    *) echo "gpu_mala_score.sh: unknown target $tgt" >&2; exit 2 ;;
+  esac
   cat > "$out/$tgt.ini" <<INI
 [run]
 particles = $N
@@ -24,7 +32,7 @@ samplers = ddpm, rtk-mala, rtk-mala-score
 nfe = 100
 progress = 0
 [target]
-$( [ $tgt = grid ] && printf 'kind = mog-grid\ndim = 10\n' || printf 'kind = mog-random\ndim = 128\nK = 64\n' )
+$tsec
 [metrics]
 frechet_sets = 0
 [sweep]

@@ -135,6 +135,23 @@ RTK_HD static inline double rtk_pc_correct(double x, double s, double eps, doubl
 /* ---- heun (EDM, VE variable y = x / alpha_t): the Euler and Heun moves y + c s (sampler_heun.c) ---- */
 RTK_HD static inline double rtk_heun_move(double y, double c, double s) { return y + c * s; }
 
+/* ---- RTK ULA/ULD, step_mode = adaptive: the secant curvature warm-up (sampler_rtk.c secant_update) ---- */
+/* one coordinate: *dz += (z - z_old)^2, *dg += (grad - grad_old)^2 */
+RTK_HD static inline void rtk_secant_terms(double z, double zold, double grad, double gold, double *dz, double *dg) {
+  double a = z - zold, b = grad - gold;
+  *dz += a * a;
+  *dg += b * b;
+}
+/* the running curvature estimate max(L, |grad - grad_old| / |z - z_old|) */
+RTK_HD static inline double rtk_secant_curv(double lcurv, double dz, double dg) {
+  return dz > 0 && sqrt(dg / dz) > lcurv ? sqrt(dg / dz) : lcurv;
+}
+/* the step after warm-up: c / L clipped to [tau0, 10 tau0] (10 tau0 if no curvature was seen) */
+RTK_HD static inline double rtk_secant_tau(double lcurv, double c, double tau0) {
+  double t = lcurv > 0 ? c / lcurv : 10 * tau0;
+  return t < tau0 ? tau0 : t > 10 * tau0 ? 10 * tau0 : t;
+}
+
 /* ---- probability-flow ODE solvers (ddim, dpm-solver++; sampler_ode.c) ---- */
 /* one step's coefficients, from rtk_ode_step_coefs (sampler_ode.c) */
 typedef struct rtk_ode_step {

@@ -371,18 +371,13 @@ static void mala_steps(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int n,
 static void secant_update(rtk_ws *w, int n, int d, int m, int nwarm, double c, double tau0) {
   for (int i = 0; i < n; i++) {
     if (m >= 1 && m <= nwarm) {
-      double dz = 0, dg = 0;
+      double dz = 0, dg = 0; /* rtk/update.h: shared with the cuda backend */
       for (int j = 0; j < d; j++) {
         size_t ij = (size_t)i * d + j;
-        double a = w->cur.z[ij] - w->zold[ij], b = w->cur.grad[ij] - w->gold[ij];
-        dz += a * a;
-        dg += b * b;
+        rtk_secant_terms(w->cur.z[ij], w->zold[ij], w->cur.grad[ij], w->gold[ij], &dz, &dg);
       }
-      if (dz > 0 && sqrt(dg / dz) > w->lcurv[i]) w->lcurv[i] = sqrt(dg / dz);
-      if (m == nwarm) {
-        double t = w->lcurv[i] > 0 ? c / w->lcurv[i] : 10 * tau0;
-        w->tau[i] = t < tau0 ? tau0 : t > 10 * tau0 ? 10 * tau0 : t;
-      }
+      w->lcurv[i] = rtk_secant_curv(w->lcurv[i], dz, dg);
+      if (m == nwarm) w->tau[i] = rtk_secant_tau(w->lcurv[i], c, tau0);
     }
   }
   memcpy(w->zold, w->cur.z, sizeof(double) * n * d);

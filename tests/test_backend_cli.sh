@@ -22,8 +22,6 @@ expect bad-backend 2 'backend' validate "$here/gpu.ini" --set run.backend=tpu
 if [ "$cuda" = yes ]; then
   expect unported-sampler 2 'sampler pmm is not ported to the cuda backend' validate "$here/gpu.ini" \
     --set run.backend=cuda --set run.samplers=ddpm,pmm
-  expect adaptive-ula 2 'rtk-ula: step_mode = adaptive is not ported' validate "$here/gpu.ini" --set run.backend=cuda \
-    --set rtk-ula.step_mode=adaptive
   expect unported-unipc 2 'sampler unipc is not ported to the cuda backend' validate "$here/gpu.ini" \
     --set run.backend=cuda --set run.samplers=unipc
   expect heun-churn 2 'heun: s_churn > 0 .* is not ported' validate "$here/gpu.ini" --set run.backend=cuda \

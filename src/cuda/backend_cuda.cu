@@ -615,6 +615,69 @@ __global__ void k_langevin(int64_t n, int d, int nch, size_t off, int64_t p0, ui
   }
 }
 
+/* one ULA/ULD step with step_mode = adaptive (a group per particle; sampler_rtk.c secant_update and
+ * langevin_steps): during the warm-up (1 <= m <= nwarm) the secant curvature from the previous state
+ * (Zo, Go) raises L (lcurv), and at m = nwarm the particle's step becomes rtk_secant_tau; then the
+ * step with the particle's tau (taus), and Zo, Go <- the evaluated state.  a.tau: tau_0; c: cfg step */
+template <class T>
+__global__ void k_langevin_adapt(mala_args a, int uld, double gam, double c, const T *X, const T *P, T *Z, T *V,
+                                 T *Zo, T *Go, double *taus, double *lcurv, T *Y) {
+  MALA_UNPACK(a)
+  GROUP_PROLOGUE
+  const T te = (T)a.e, tq = (T)a.q;
+  const bool sec = a.m >= 1 && a.m <= a.nwarm;
+  double tau = active ? taus[row] : a.tau, lc = active ? lcurv[row] : 0, dz = 0, dg = 0;
+  if (active && sec)
+    for (int ch = lane; ch < nch; ch += tpp)
+      for (int u = 0; u < 4; u++) {
+        const int j = 4 * ch + u;
+        if (j >= d) break;
+        const size_t ij = row * d + j;
+        const T z = Z[ij], s = P[row * 2 * d + j] - z * P[row * 2 * d + d + j];
+        const T r = X[ij] - te * z, gr = -s - te * r / tq;
+        rtk_secant_terms(z, Zo[ij], gr, Go[ij], &dz, &dg);
+      }
+  dz = group_sum(dz, tpp);
+  dg = group_sum(dg, tpp);
+  if (!active) return; /* past the shuffles: the whole group is inactive */
+  if (sec) {
+    lc = rtk_secant_curv(lc, dz, dg);
+    if (a.m == a.nwarm) tau = rtk_secant_tau(lc, c, a.tau);
+    if (lane == 0) {
+      lcurv[row] = lc;
+      taus[row] = tau;
+    }
+  }
+  const rtk_uld_coef uc = rtk_uld_coefs(gam, tau);
+  const double sq = sqrt(2 * tau);
+  for (int ch = lane; ch < nch; ch += tpp) {
+    double xi[4], xi2[4] = {0, 0, 0, 0};
+    normals4(a.seed, (uint64_t)(p0 + i), (uint64_t)a.k, (uint64_t)a.m + 1, RTK_RNG_PROPOSE, ch, xi);
+    if (uld) normals4(a.seed, (uint64_t)(p0 + i), (uint64_t)a.k, (uint64_t)a.m + 1, RTK_RNG_VELOCITY, ch, xi2);
+    for (int u = 0; u < 4; u++) {
+      const int j = 4 * ch + u;
+      if (j >= d) break;
+      const size_t ij = row * d + j;
+      const T z = Z[ij], s = P[row * 2 * d + j] - z * P[row * 2 * d + d + j];
+      const T r = X[ij] - te * z, gr = -s - te * r / tq;
+      Zo[ij] = z;
+      Go[ij] = gr;
+      double zn = z;
+      if (uld) {
+        double v = V[ij];
+        rtk_uld_update(&uc, &zn, &v, gr, xi[u], xi2[u]);
+        V[ij] = (T)v;
+      } else {
+        zn = rtk_ula_update(z, gr, tau, sq, xi[u]);
+      }
+      const T zz = (T)zn;
+      Z[ij] = zz;
+      Y[row * 2 * d + j] = zz * zz;
+      Y[row * 2 * d + d + j] = zz;
+    }
+  }
+}
+
 /* histogram counts of coordinates j0 .. j0+J-1 (shared-memory counters, then one atomic per bin and block) */
 template <class T>
 __global__ void k_hist(int64_t n, int d, size_t off, const T *X, const double *lo, const double *hi, int nb, int j0,
@@ -673,6 +736,7 @@ template <class T> struct dev_run {
   T *Sp;                      /* rtk-mala-score: the proposal's score */
   double *df;                 /* rtk-mala-score: [R] the quadrature's f(zp) - f(z) */
   double *taus, *hbar, *ltbar; /* MALA, step_mode = adaptive: [R] per-particle dual averaging */
+  double *lcurv;              /* ULA/ULD, step_mode = adaptive: [R] secant curvature (taus: the steps) */
   unsigned char *pass;        /* MALA, radius > 0: [R] the proposal passed the radius test */
   unsigned long long *dpass;  /* MALA, radius > 0: [S] passes (each costs 1 + quadrature nodes NFE) */
   int nfe_pass;               /* NFE per passed proposal */
@@ -706,7 +770,7 @@ template <class T> static void run_free(dev_run<T> *r) {
   r->C2 = r->c = nullptr; /* they point into C1's allocation */
   void *dev[] = {r->X, r->Z, r->Zp, r->G, r->S, r->Y, r->L, r->P, r->lp, r->g, r->C1, r->C2, r->c,
                  r->dlo, r->dhi, r->dcount, r->dacc, r->dw, r->dmu, r->dvar, r->D, r->D1, r->D2, r->V, r->tab,
-                 r->Sp, r->df, r->taus, r->hbar, r->ltbar, r->pass, r->dpass};
+                 r->Sp, r->df, r->taus, r->hbar, r->ltbar, r->pass, r->dpass, r->lcurv};
   for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) cudaFree(dev[i]);
   free(r->hC1);
   free(r->hC2);
@@ -1150,9 +1214,38 @@ template <class T> static int run_rtk(dev_run<T> *r, rtk_stats *st, int kind) {
         k_velocity<T><<<nb, 256, 0, g_stream>>>(n, d, nch, r->off, r->p0, ctx->seed, k, r->V);
         LAUNCHED();
       }
+      const int nwarm = p->warmup[k];
+      mala_args a; /* step_mode = adaptive: the per-particle secant warm-up (k_langevin_adapt) */
+      memset(&a, 0, sizeof a);
+      a.n = n;
+      a.p0 = r->p0;
+      a.off = r->off;
+      a.seed = ctx->seed;
+      a.d = d;
+      a.nch = nch;
+      a.tpp = r->tpp;
+      a.k = k;
+      a.e = e;
+      a.q = q;
+      a.tau = tau;
+      a.nwarm = nwarm;
+      if (nwarm > 0) {
+        k_adapt_init<<<blocks_for(n, 256), 256, 0, g_stream>>>(n, r->off, tau, r->taus, r->lcurv, r->lcurv);
+        LAUNCHED();
+      }
       for (int m = 0; m < p->inner[k]; m++) {
         CANCEL_CHECK(ctx);
         RTK_CHECK(eval(r, 0));
+        a.m = m;
+        if (nwarm > 0) {
+          PHASE(r, PH_UPDATE, {
+            k_langevin_adapt<T><<<blocks_for(n * r->tpp, 256), 256, 0, g_stream>>>(
+                a, kind == 2, gam, cfg->step, r->X, r->P, r->Z, r->V, r->Zp, r->G, r->taus, r->lcurv, r->Y);
+            LAUNCHED();
+          });
+          st->nfe[k] += n;
+          continue;
+        }
         PHASE(r, PH_UPDATE, {
           k_langevin<T><<<nb, 256, 0, g_stream>>>(n, d, nch, r->off, r->p0, ctx->seed, k, m, kind == 2, e, q, tau, uc,
                                                   r->X, r->P, r->Z, r->V, r->Y);
@@ -1248,6 +1341,12 @@ template <class T> static int run_typed(const rtk_dev_job *job, rtk_stats *st, d
       }
     }
     if (s == &rtk_sampler_rtk_uld) RTK_CHECK(dalloc(&r->V, R * d));
+    if (!mala && ctx->cfg->step_mode == RTK_STEP_ADAPTIVE) { /* ULA/ULD warm-up: previous state (Zp, G), steps */
+      RTK_CHECK(dalloc(&r->Zp, R * d));
+      RTK_CHECK(dalloc(&r->G, R * d));
+      RTK_CHECK(dalloc(&r->taus, R));
+      RTK_CHECK(dalloc(&r->lcurv, R));
+    }
   }
   if (ode) {
     RTK_CHECK(dalloc(&r->D, R * d));
@@ -1454,8 +1553,6 @@ static int check(const rtk_sampler_ops *s, const rtk_score_ops *score, int preci
   if (score && score != &rtk_score_exact)
     return RTK_ERR(RTK_ERR_INPUT, "score.model = %s is not available on the cuda backend (only exact)", score->name);
   if (rtk) {
-    if (cfg->step_mode == RTK_STEP_ADAPTIVE && !mala) /* ULA/ULD's secant warm-up */
-      return RTK_ERR(RTK_ERR_INPUT, "%s: step_mode = adaptive is not ported to the cuda backend yet", s->name);
     if (trace > 0) return RTK_ERR(RTK_ERR_INPUT, "output.trace is not available on the cuda backend");
   }
   return RTK_OK;

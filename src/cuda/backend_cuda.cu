@@ -56,6 +56,8 @@ static cublasHandle_t g_blas;
 static cudaStream_t g_stream;
 static char g_desc[512];
 static int g_sms = 132; /* multiprocessors of the attached device */
+static void *g_ws;      /* cuBLAS workspace */
+#define RTK_CUDA_WS ((size_t)32 << 20)
 
 /* ------------------------------------------------------------------ device helpers */
 
@@ -205,8 +207,12 @@ __global__ void k_score(int64_t n, int d, int nch, size_t off, int64_t p0, const
 /* one ddpm step (rtk_ddpm_update) with the score assembled from P; writes Y for the next evaluation */
 template <class T>
 __global__ void k_ddpm(int64_t n, int d, int nch, size_t off, int64_t p0, uint64_t seed, int k, rtk_ddpm_coef cf,
-                       T *X, const T *P, T *Y) {
+                       T *X, const T *P, T *Y, const int *dk, const rtk_ddpm_coef *dcf) {
   PER_CHUNK_PROLOGUE
+  if (dk) { /* a replayed step graph: step and coefficients from the device */
+    k = *dk;
+    cf = dcf[k];
+  }
   double z[4];
   normals4(seed, id, (uint64_t)k, 0, RTK_RNG_STEP, ch, z);
   for (int u = 0; u < 4; u++) {
@@ -218,6 +224,71 @@ __global__ void k_ddpm(int64_t n, int d, int nch, size_t off, int64_t p0, uint64
     Y[row * 2 * d + j] = xn * xn;
     Y[row * 2 * d + d + j] = xn;
   }
+}
+
+/* One whole ddpm step per particle, without cuBLAS (small K and d: chosen by fused_ok): the logits, their
+ * log-sum-exp and the score are formed in registers from the time's coefficients in shared memory
+ * (C2 = [MA | A] per component, c), then rtk_ddpm_update with the same Philox normals as k_ddpm.  One thread
+ * per particle; the [n][K] logits and [n][2d] P never go to memory.  Two passes over the components (the max,
+ * then the weights), so a weight below e^{-40} of the largest is dropped as in k_lse and the cpu kernel. */
+template <class T, int DM>
+__global__ void k_ddpm_fused(int64_t n, int d, int K, size_t off, int64_t p0, uint64_t seed, int k, rtk_ddpm_coef cf,
+                             const T *C2, const T *c, T *X) {
+  extern __shared__ unsigned char sh_raw[];
+  T *sC = (T *)sh_raw, *sc = sC + (size_t)K * 2 * d;
+  for (int e = threadIdx.x; e < K * 2 * d; e += blockDim.x) sC[e] = C2[e];
+  for (int e = threadIdx.x; e < K; e += blockDim.x) sc[e] = c[e];
+  __syncthreads();
+  const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  const size_t row = off + (size_t)i;
+  T x[DM], a1[DM], a2[DM];
+#pragma unroll
+  for (int j = 0; j < DM; j++) {
+    x[j] = j < d ? X[row * d + j] : (T)0;
+    a1[j] = a2[j] = 0;
+  }
+  T mx = -INFINITY;
+  for (int q = 0; q < K; q++) {
+    const T *m = sC + (size_t)q * 2 * d;
+    T l = sc[q];
+#pragma unroll
+    for (int j = 0; j < DM; j++)
+      if (j < d) l += x[j] * (m[j] - (T)0.5 * m[d + j] * x[j]);
+    mx = l > mx ? l : mx;
+  }
+  T s = 0;
+  for (int q = 0; q < K; q++) {
+    const T *m = sC + (size_t)q * 2 * d;
+    T l = sc[q];
+#pragma unroll
+    for (int j = 0; j < DM; j++)
+      if (j < d) l += x[j] * (m[j] - (T)0.5 * m[d + j] * x[j]);
+    const T a = l - mx, e = a < -40 ? (T)0 : exp(a);
+    s += e;
+#pragma unroll
+    for (int j = 0; j < DM; j++)
+      if (j < d) {
+        a1[j] += e * m[j];
+        a2[j] += e * m[d + j];
+      }
+  }
+  const T inv = 1 / s;
+  const uint64_t id = (uint64_t)(p0 + i);
+#pragma unroll
+  for (int ch = 0; ch < DM / 4; ch++)
+    if (4 * ch < d) {
+      double z[4];
+      normals4(seed, id, (uint64_t)k, 0, RTK_RNG_STEP, ch, z);
+#pragma unroll
+      for (int u = 0; u < 4; u++) {
+        const int j = 4 * ch + u;
+        if (j < d) {
+          const T sj = a1[j] * inv - x[j] * (a2[j] * inv);
+          X[row * d + j] = (T)rtk_ddpm_update(&cf, x[j], sj, z[u]);
+        }
+      }
+    }
 }
 
 /* RTK segment start z_0 from x' (sampler_rtk.c init_segment) */
@@ -472,6 +543,8 @@ template <class T> struct dev_run {
   /* per-segment device time: start/end events of up to RING segments, flushed when full */
   cudaEvent_t ev0[64], ev1[64];
   int nev, kev0, have_ev;
+  int *dk;                    /* ddpm step graph: the step index on the device */
+  rtk_ddpm_coef *dcf;         /* ddpm step graph: [S] step coefficients */
   int prof;                   /* RTK_CUDA_PROFILE=1: per-phase device time, printed at the end */
   double prof_s[8];
   cudaEvent_t pa, pb;
@@ -495,7 +568,8 @@ static const char *const ph_name[PH_N] = {"coefficients", "gemm1", "lse", "gemm2
 template <class T> static void run_free(dev_run<T> *r) {
   r->C2 = r->c = nullptr; /* they point into C1's allocation */
   void *dev[] = {r->X, r->Z, r->Zp, r->G, r->S, r->Y, r->L, r->P, r->lp, r->g, r->C1, r->C2, r->c,
-                 r->dlo, r->dhi, r->dcount, r->dacc, r->dw, r->dmu, r->dvar, r->D, r->D1, r->D2, r->V, r->tab};
+                 r->dlo, r->dhi, r->dcount, r->dacc, r->dw, r->dmu, r->dvar, r->D, r->D1, r->D2, r->V, r->tab,
+                 r->dk, r->dcf};
   for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) cudaFree(dev[i]);
   free(r->hC1);
   free(r->hC2);
@@ -688,27 +762,115 @@ template <class T> static int run_exact(dev_run<T> *r) {
   return boundary(r, 0);
 }
 
+template <class T> static size_t fused_smem(const dev_run<T> *r) { return sizeof(T) * (size_t)r->K * (2 * r->d + 1); }
+/* the one-kernel ddpm step (k_ddpm_fused) for this shape?  d <= 32 and the coefficients of one time in 48 KiB
+ * of shared memory; RTK_CUDA_FUSED=0 forces the GEMM path */
+template <class T> static int fused_ok(const dev_run<T> *r) {
+  const char *e = getenv("RTK_CUDA_FUSED");
+  if (e && e[0] == '0') return 0;
+  return r->tab && r->d <= 32 && fused_smem(r) <= 48 * 1024;
+}
+
+/* coefficients of the device's current step *dk from the table into the fixed buffers cuBLAS reads */
+template <class T> __global__ void k_coef_copy(const T *tab, size_t stride, const int *dk, T *C1) {
+  const T *src = tab + (size_t)*dk * stride;
+  for (size_t e = (size_t)blockIdx.x * blockDim.x + threadIdx.x; e < stride; e += (size_t)gridDim.x * blockDim.x)
+    C1[e] = src[e];
+}
+__global__ void k_step_next(int *dk) { ++*dk; }
+
+/* one GEMM-path ddpm step with the step index and coefficients read on the device (dk, dcf), so that the same
+ * captured graph serves every step: coefficients, score kernel, update, then the index moves on */
+template <class T> static int ddpm_dev_step(dev_run<T> *r) {
+  const rtk_block_ctx *ctx = r->job->ctx;
+  k_coef_copy<T><<<blocks_for((int64_t)r->stride, 256) < 64 ? blocks_for((int64_t)r->stride, 256) : 64, 256, 0,
+                   g_stream>>>(r->tab, r->stride, r->dk, r->C1);
+  LAUNCHED();
+  RTK_CHECK(eval(r, 0));
+  k_ddpm<T><<<blocks_for(r->n * r->nch, 256), 256, 0, g_stream>>>(r->n, r->d, r->nch, r->off, r->p0, ctx->seed, 0,
+                                                                  rtk_ddpm_coef{0, 0, 0}, r->X, r->P, r->Y, r->dk,
+                                                                  r->dcf);
+  LAUNCHED();
+  k_step_next<<<1, 1, 0, g_stream>>>(r->dk);
+  LAUNCHED();
+  return RTK_OK;
+}
+
+/* the step graph?  Only for the GEMM path with the coefficient table on the device, not while profiling (phases
+ * synchronise); RTK_CUDA_GRAPH=0 turns it off.  It replaces ~20 cuBLAS calls and 3 launches per step by one
+ * graph launch: the host's cost per step no longer shows as device idle time. */
+template <class T> static int graph_ok(const dev_run<T> *r) {
+  const char *e = getenv("RTK_CUDA_GRAPH");
+  if (e && e[0] == '0') return 0;
+  return !r->prof && r->tab;
+}
+
 template <class T> static int run_ddpm(dev_run<T> *r, rtk_stats *st) {
   const rtk_block_ctx *ctx = r->job->ctx;
   const rtk_plan *p = ctx->plan;
-  const int euler = ctx->cfg->variant == RTK_DDPM_EULER;
-  const unsigned nb = blocks_for(r->n * r->nch, 256);
-  RTK_CHECK(boundary(r, 0));
-  for (int k = 0; k < p->nseg; k++) {
-    CANCEL_CHECK(ctx);
-    RTK_CHECK(seg_begin(r, k));
-    RTK_CHECK(set_time(r, k));
-    RTK_CHECK(eval(r, 0));
-    PHASE(r, PH_UPDATE, {
-      k_ddpm<T><<<nb, 256, 0, g_stream>>>(r->n, r->d, r->nch, r->off, r->p0, ctx->seed, k,
-                                          rtk_ddpm_coefs(p->times[k] - p->times[k + 1], euler), r->X, r->P, r->Y);
-      LAUNCHED();
-    });
-    st->nfe[k] += r->n;
-    RTK_CHECK(seg_end(r, st));
-    RTK_CHECK(boundary(r, k + 1));
+  const int euler = ctx->cfg->variant == RTK_DDPM_EULER, fused = fused_ok(r), graph = !fused && graph_ok(r);
+  const unsigned nb = blocks_for(r->n * r->nch, 256), nf = blocks_for(r->n, 256);
+  const size_t sm = fused_smem(r);
+  cudaGraphExec_t ge = nullptr;
+  if (graph) { /* capture one step; every replay reads its step index from dk */
+    rtk_ddpm_coef *h = (rtk_ddpm_coef *)malloc(sizeof *h * (p->nseg > 0 ? p->nseg : 1));
+    if (!h) return RTK_ERR(RTK_ERR_MEM, "out of memory");
+    for (int k = 0; k < p->nseg; k++) h[k] = rtk_ddpm_coefs(p->times[k] - p->times[k + 1], euler);
+    cudaError_t ce = cudaMalloc((void **)&r->dcf, sizeof *h * (p->nseg > 0 ? p->nseg : 1));
+    if (ce == cudaSuccess) ce = cudaMemcpy(r->dcf, h, sizeof *h * p->nseg, cudaMemcpyHostToDevice);
+    free(h);
+    CU(ce);
+    RTK_CHECK(dalloc(&r->dk, 1));
+    CU(cudaStreamBeginCapture(g_stream, cudaStreamCaptureModeThreadLocal));
+    const int rc = ddpm_dev_step(r);
+    cudaGraph_t gr = nullptr;
+    ce = cudaStreamEndCapture(g_stream, &gr); /* always: the stream leaves capture mode */
+    if (!rc && ce == cudaSuccess) ce = cudaGraphInstantiate(&ge, gr, 0);
+    if (gr) cudaGraphDestroy(gr);
+    RTK_CHECK(rc);
+    CU(ce);
   }
-  return RTK_OK;
+  int rc = boundary(r, 0);
+  for (int k = 0; k < p->nseg && !rc; k++) {
+    if (RTK_CANCELLED(ctx)) {
+      rc = RTK_ERR(RTK_ERR_INTERRUPTED, "interrupted by a signal");
+      break;
+    }
+    if (!rc) rc = seg_begin(r, k);
+    if (rc) break;
+    const rtk_ddpm_coef cf = rtk_ddpm_coefs(p->times[k] - p->times[k + 1], euler);
+    if (graph) {
+      if (cudaGraphLaunch(ge, g_stream) != cudaSuccess) rc = RTK_ERR(RTK_ERR_RUNTIME, "CUDA: ddpm step graph launch failed");
+    } else if (fused) {
+      const T *tb = r->tab + (size_t)k * r->stride, *C2 = tb + (size_t)r->K * 2 * r->d, *c = tb + (size_t)r->K * 4 * r->d;
+      const int64_t n = r->n;
+      const int d = r->d, K = r->K;
+      auto launch = [&]() -> int {
+        if (d <= 4) k_ddpm_fused<T, 4><<<nf, 256, sm, g_stream>>>(n, d, K, r->off, r->p0, ctx->seed, k, cf, C2, c, r->X);
+        else if (d <= 8) k_ddpm_fused<T, 8><<<nf, 256, sm, g_stream>>>(n, d, K, r->off, r->p0, ctx->seed, k, cf, C2, c, r->X);
+        else if (d <= 16) k_ddpm_fused<T, 16><<<nf, 256, sm, g_stream>>>(n, d, K, r->off, r->p0, ctx->seed, k, cf, C2, c, r->X);
+        else k_ddpm_fused<T, 32><<<nf, 256, sm, g_stream>>>(n, d, K, r->off, r->p0, ctx->seed, k, cf, C2, c, r->X);
+        LAUNCHED();
+        return RTK_OK;
+      };
+      PHASE(r, PH_UPDATE, rc = launch());
+    } else {
+      rc = set_time(r, k);
+      if (!rc) rc = eval(r, 0);
+      if (!rc)
+        PHASE(r, PH_UPDATE, {
+          k_ddpm<T><<<nb, 256, 0, g_stream>>>(r->n, r->d, r->nch, r->off, r->p0, ctx->seed, k, cf, r->X, r->P, r->Y,
+                                              nullptr, nullptr);
+          if (cudaGetLastError() != cudaSuccess) rc = RTK_ERR(RTK_ERR_RUNTIME, "CUDA: k_ddpm launch failed");
+        });
+    }
+    if (rc) break;
+    st->nfe[k] += r->n;
+    rc = seg_end(r, st);
+    if (!rc) rc = boundary(r, k + 1);
+  }
+  if (ge) cudaGraphExecDestroy(ge); /* a launched graph finishes first (the stream orders what follows) */
+  return rc;
 }
 
 /* ddim (general = 0, order2 = 0), dpm-solver++ 2M (0, 1), 3M / SDE (1, -) */
@@ -1105,6 +1267,9 @@ static int attach(int local_rank, int local_size) {
   CU(cudaStreamCreateWithFlags(&g_stream, cudaStreamNonBlocking));
   CB(cublasCreate(&g_blas));
   CB(cublasSetStream(g_blas, g_stream));
+  /* a workspace of our own: cuBLAS then never allocates inside a graph capture (run_ddpm) */
+  CU(cudaMalloc(&g_ws, RTK_CUDA_WS));
+  CB(cublasSetWorkspace(g_blas, g_ws, RTK_CUDA_WS));
   snprintf(g_desc, sizeof g_desc, "GPU %d of %d: %s, %d SMs, %.1f GiB", local_rank, n, prop.name,
            prop.multiProcessorCount, prop.totalGlobalMem / 1073741824.0);
   g_sms = prop.multiProcessorCount;
@@ -1115,6 +1280,8 @@ static int attach(int local_rank, int local_size) {
 static void detach(void) {
   if (g_dev < 0) return;
   cublasDestroy(g_blas);
+  cudaFree(g_ws);
+  g_ws = nullptr;
   cudaStreamDestroy(g_stream);
   g_dev = -1;
 }

@@ -1,7 +1,8 @@
 #!/bin/bash
 # cuda backend tests (CTest label gpu).  Without a GPU: exit 77, which CTest
 # reports as skipped (SKIP_RETURN_CODE), never as passed.
-#   test_gpu.sh ranks RTKBENCH   1 vs 2 ranks on the GPU: bitwise identical (h5check same)
+#   test_gpu.sh ranks RTKBENCH   1 vs 2 ranks on the GPU: bitwise identical (h5check same); final-sample
+#                                diagnostics on the device vs on the host: identical
 #   test_gpu.sh cross RTKBENCH   cpu vs cuda fp64: metrics within 95% intervals, ddpm samples within 1e-6;
 #                                cuda fp32: metrics within 95% intervals of the cpu run
 # ddpm has two device paths (docs/design.md): the one-kernel step (k_ddpm_fused, chosen for small K d, as in
@@ -28,6 +29,13 @@ case $mode in
         --set run.samplers=ddpm --set run.block=7000 -o "$tmp/g$n.h5" --force >/dev/null
     done
     "$py" "$here/h5check.py" same "$tmp/g1.h5" "$tmp/g2.h5"
+    # final-sample diagnostics on the device vs on the host from the copied-back particles (RTK_CUDA_DIAG=0):
+    # the same integers (histograms, moments, Fréchet sums exactly; modes and slices barring a rounding tie)
+    for v in 1 0; do
+      "${mpi[@]}" -n 1 -x RTK_CUDA_DIAG=$v "$bin" run "$here/gpu.ini" --set run.backend=cuda --set metrics.frechet_sets=2 \
+        -o "$tmp/d$v.h5" --force >/dev/null
+    done
+    "$py" "$here/h5check.py" same "$tmp/d1.h5" "$tmp/d0.h5"
     ;;
   cross)
     run=("${mpi[@]}" -n 1 "$bin" run "$here/gpu.ini")

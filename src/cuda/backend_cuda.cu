@@ -509,6 +509,102 @@ __global__ void k_hist_global(int64_t n, int d, size_t off, const T *X, const do
   }
 }
 
+/* ---- final-sample diagnostics (rtk_dev_diag): the host's exact integer sums, added on the device ---- */
+/* Y = [x^2 | x] of the final particles (the score kernel's input: mode assignment by the first GEMM) */
+template <class T> __global__ void k_fill_y(int64_t n, int d, size_t off, const T *X, T *Y) {
+  const int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (e >= n * d) return;
+  const size_t row = off + (size_t)(e / d);
+  const int j = (int)(e % d);
+  const T x = X[row * d + j];
+  Y[row * 2 * d + j] = x * x;
+  Y[row * 2 * d + d + j] = x;
+}
+/* mode counts: the first k with the largest logit L + c (one warp per row; ties to the lower index, as
+ * rtk_mix_argmax's scan) */
+template <class T>
+__global__ void k_argmax(int64_t n, int K, size_t off, const T *L, const T *c, unsigned long long *modes) {
+  const int64_t w = ((int64_t)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+  const int lane = threadIdx.x & 31;
+  if (w >= n) return; /* the whole warp */
+  const T *l = L + (off + (size_t)w) * K;
+  T best = -INFINITY;
+  int bk = K;
+  for (int k = lane; k < K; k += 32) {
+    const T v = l[k] + c[k];
+    if (v > best) {
+      best = v;
+      bk = k;
+    }
+  }
+  for (int o = 16; o > 0; o /= 2) {
+    const T ob = __shfl_xor_sync(0xffffffffu, best, o);
+    const int ok = __shfl_xor_sync(0xffffffffu, bk, o);
+    if (ob > best || (ob == best && ok < bk)) {
+      best = ob;
+      bk = ok;
+    }
+  }
+  if (lane == 0) atomicAdd(&modes[bk < K ? bk : 0], 1ull);
+}
+/* u.x of the final particles on every direction (fixed order over j) into Yp [n][ns] */
+template <class T>
+__global__ void k_project(int64_t n, int d, int ns, size_t off, const T *X, const double *U, double *Yp) {
+  const int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (e >= n * ns) return;
+  const int64_t i = e / ns;
+  const int sl = (int)(e % ns);
+  const T *x = X + (off + (size_t)i) * d;
+  const double *u = U + (size_t)sl * d;
+  double y = 0;
+  for (int j = 0; j < d; j++) y += u[j] * (double)x[j];
+  Yp[e] = y;
+}
+/* per-coordinate integer sums over the particles: thread (j, p) takes particles p, p + P, ...; then one atomic
+ * per thread (two's complement: unsigned wrap-around adds signed values exactly).  m1/m2d: the moment sums
+ * (diagonal); fs1 (and Q, the quantised y for the Fréchet GEMM): the Fréchet first sums about fmean */
+template <class T>
+__global__ void k_colsums(int64_t n, int d, int P, size_t off, const T *X, unsigned long long *m1,
+                          unsigned long long *m2d, const double *fmean, unsigned long long *fs1, double *Q) {
+  const int64_t t = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (t >= (int64_t)d * P) return;
+  const int j = (int)(t % d), p = (int)(t / d);
+  int64_t a1 = 0, a2 = 0, a3 = 0;
+  for (int64_t i = p; i < n; i += P) {
+    const double x = (double)X[(off + (size_t)i) * d + j];
+    if (m1) a1 += rtk_fixed(x, 1048576.0);
+    if (m2d) a2 += rtk_fixed(x * x * 1e-3, 1024.0 * 1e3);
+    if (fs1) {
+      const double q = rtk_fd_quant(x - fmean[j]);
+      Q[(size_t)i * d + j] = q;
+      a3 += (int64_t)q;
+    }
+  }
+  if (m1) atomicAdd(&m1[j], (unsigned long long)a1);
+  if (m2d) atomicAdd(&m2d[j], (unsigned long long)a2);
+  if (fs1) atomicAdd(&fs1[j], (unsigned long long)a3);
+}
+/* full second-moment sums (rtk_moment_sums with full = 1): thread (a, b, p) for coordinate pair (a, b) */
+template <class T>
+__global__ void k_cov_fixed(int64_t n, int d, int P, size_t off, const T *X, unsigned long long *m2) {
+  const int64_t t = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (t >= (int64_t)d * d * P) return;
+  const int ab = (int)(t % ((int64_t)d * d)), p = (int)(t / ((int64_t)d * d)), a = ab / d, b = ab % d;
+  int64_t s = 0;
+  for (int64_t i = p; i < n; i += P) {
+    const T *x = X + (off + (size_t)i) * d;
+    s += rtk_fixed((double)x[a] * (double)x[b] * 1e-3, 1024.0 * 1e3);
+  }
+  atomicAdd(&m2[ab], (unsigned long long)s);
+}
+/* s2 (upper triangle) += G, an integer-valued d x d sum of quantised products (exact in double: < 2^53) */
+__global__ void k_add_gram(int d, const double *G, unsigned long long *s2) {
+  const int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (e >= (int64_t)d * d) return;
+  const int i = (int)(e / d), j = (int)(e % d);
+  if (j >= i) s2[e] += (unsigned long long)(int64_t)G[(size_t)j * d + i];
+}
+
 /* ------------------------------------------------------------------ cuBLAS by type */
 static cublasStatus_t gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const double *A, int lda,
                            const double *B, int ldb, double *C, int ldc) {
@@ -699,6 +795,28 @@ template <class T> static int eval(dev_run<T> *r, int logp) {
   return RTK_OK;
 }
 
+/* histogram counts of rows off .. off+n-1 of X [][dim] into cnt [dim][nb+2] */
+template <class T>
+static int hist_launch(int64_t n, int dim, size_t off, const T *X, const double *lo, const double *hi, int nb,
+                       unsigned long long *cnt) {
+  const int nbin = nb + 2, maxJ = 40960 / (4 * nbin);
+  if (maxJ >= 1) {
+    for (int j0 = 0; j0 < dim; j0 += maxJ) {
+      const int J = dim - j0 < maxJ ? dim - j0 : maxJ;
+      unsigned nblk = blocks_for(n * J, 256);
+      if (nblk > 2u * g_sms) nblk = 2u * g_sms; /* few blocks: each flushes its counters with global atomics */
+      k_hist<T><<<nblk, 256, sizeof(unsigned) * J * nbin, g_stream>>>(n, dim, off, X, lo, hi, nb, j0, J, cnt);
+      LAUNCHED();
+    }
+  } else {
+    unsigned nblk = blocks_for(n * dim, 256);
+    if (nblk > 4096) nblk = 4096;
+    k_hist_global<T><<<nblk, 256, 0, g_stream>>>(n, dim, off, X, lo, hi, nb, cnt);
+    LAUNCHED();
+  }
+  return RTK_OK;
+}
+
 /* boundary k: histogram counts on the device; the driver's hook (progress, and X if asked) */
 template <class T> static int boundary(dev_run<T> *r, int k) {
   const rtk_dev_job *job = r->job;
@@ -707,24 +825,7 @@ template <class T> static int boundary(dev_run<T> *r, int k) {
     const int nb = job->bh[k].nbins, nbin = nb + 2;
     unsigned long long *cnt = r->dcount + (size_t)k * d * nbin;
     const double *lo = r->dlo + (size_t)k * d, *hi = r->dhi + (size_t)k * d;
-    const int maxJ = 40960 / (4 * nbin);
-    PHASE(r, PH_HIST, {
-      if (maxJ >= 1) {
-        for (int j0 = 0; j0 < d; j0 += maxJ) {
-          const int J = d - j0 < maxJ ? d - j0 : maxJ;
-          unsigned nblk = blocks_for(r->n * J, 256);
-          if (nblk > 2u * g_sms) nblk = 2u * g_sms; /* few blocks: each flushes its counters with global atomics */
-          k_hist<T><<<nblk, 256, sizeof(unsigned) * J * nbin, g_stream>>>(r->n, d, r->off, r->X, lo, hi, nb, j0, J,
-                                                                          cnt);
-          LAUNCHED();
-        }
-      } else {
-        unsigned nblk = blocks_for(r->n * d, 256);
-        if (nblk > 4096) nblk = 4096;
-        k_hist_global<T><<<nblk, 256, 0, g_stream>>>(r->n, d, r->off, r->X, lo, hi, nb, cnt);
-        LAUNCHED();
-      }
-    });
+    PHASE(r, PH_HIST, RTK_CHECK(hist_launch(r->n, d, r->off, r->X, lo, hi, nb, cnt)));
   }
   const rtk_block_ctx *ctx = job->ctx;
   if (!ctx->at_boundary) return RTK_OK;
@@ -988,6 +1089,125 @@ template <class T> static int run_rtk(dev_run<T> *r, rtk_stats *st, int kind) {
   return RTK_OK;
 }
 
+
+/* device buffers of the final-sample diagnostics */
+struct diag_bufs {
+  double *lo, *hi, *U, *Yp, *slo, *shi, *fmean, *Q, *G;
+  unsigned long long *cnt, *modes, *scnt, *m1, *m2, *fs1, *fs2;
+};
+static void diag_bufs_free(diag_bufs *b) {
+  void *p[] = {b->lo, b->hi, b->U, b->Yp, b->slo, b->shi, b->fmean, b->Q, b->G,
+               b->cnt, b->modes, b->scnt, b->m1, b->m2, b->fs1, b->fs2};
+  for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) cudaFree(p[i]);
+}
+/* n unsigned device counters added into the host's int64 array */
+static int add_back(int64_t *h, const unsigned long long *dv, size_t n) {
+  unsigned long long *t = (unsigned long long *)malloc(sizeof *t * (n ? n : 1));
+  if (!t) return RTK_ERR(RTK_ERR_MEM, "out of memory");
+  const cudaError_t ce = cudaMemcpy(t, dv, sizeof *t * n, cudaMemcpyDeviceToHost);
+  if (ce == cudaSuccess)
+    for (size_t i = 0; i < n; i++) h[i] += (int64_t)t[i];
+  free(t);
+  CU(ce);
+  return RTK_OK;
+}
+static int upload(double **dp, const double *h, size_t n) {
+  RTK_CHECK(dalloc(dp, n));
+  CU(cudaMemcpyAsync(*dp, h, sizeof(double) * n, cudaMemcpyHostToDevice, g_stream));
+  return RTK_OK;
+}
+
+/* the final-sample diagnostics of job->diag on the final particles r->X (docs/design.md): the same integers
+ * the host would add (histogram bins by rtk_hist_bin, rtk_fixed, rtk_fd_quant; the Fréchet products by a GEMM
+ * on integer-valued doubles whose sums stay below 2^53, hence exact in any order).  Mode assignment and the
+ * sliced projections are rounded differently from the host's BLAS (a particle within rounding of a tie or of
+ * a bin edge may land on the other side), but in a fixed order per particle: rank-count independent. */
+template <class T> static int final_diag_run(dev_run<T> *r, rtk_dev_diag *g, diag_bufs *b) {
+  const int64_t n = r->n;
+  const int d = r->d, K = r->K, S = r->job->ctx->plan->nseg;
+  const size_t off = r->off;
+  if (g->hist) {
+    const rtk_hist *h = g->hist;
+    RTK_CHECK(upload(&b->lo, h->lo, d));
+    RTK_CHECK(upload(&b->hi, h->hi, d));
+    RTK_CHECK(dalloc(&b->cnt, (size_t)d * (h->nbins + 2)));
+    RTK_CHECK(hist_launch(n, d, off, r->X, b->lo, b->hi, h->nbins, b->cnt));
+  }
+  if (g->modes) { /* logits at the final time: Y from X, then the score kernel's first GEMM */
+    RTK_CHECK(dalloc(&b->modes, (size_t)K));
+    k_fill_y<T><<<blocks_for(n * d, 256), 256, 0, g_stream>>>(n, d, off, r->X, r->Y);
+    LAUNCHED();
+    RTK_CHECK(set_time(r, S));
+    for (size_t c0 = 0; c0 < r->R; c0 += RTK_CUDA_ROWS)
+      CB(gemm(CUBLAS_OP_N, CUBLAS_OP_N, K, RTK_CUDA_ROWS, 2 * d, r->C1, K, r->Y + c0 * 2 * d, 2 * d, r->L + c0 * K, K));
+    k_argmax<T><<<blocks_for(n * 32, 256), 256, 0, g_stream>>>(n, K, off, r->L, r->c, b->modes);
+    LAUNCHED();
+  }
+  if (g->shist) {
+    const rtk_hist *h = g->shist;
+    const int ns = g->ns;
+    RTK_CHECK(upload(&b->U, g->U, (size_t)ns * d));
+    RTK_CHECK(upload(&b->slo, h->lo, ns));
+    RTK_CHECK(upload(&b->shi, h->hi, ns));
+    RTK_CHECK(dalloc(&b->Yp, (size_t)n * ns));
+    RTK_CHECK(dalloc(&b->scnt, (size_t)ns * (h->nbins + 2)));
+    k_project<T><<<blocks_for(n * ns, 256), 256, 0, g_stream>>>(n, d, ns, off, r->X, b->U, b->Yp);
+    LAUNCHED();
+    RTK_CHECK(hist_launch(n, ns, 0, b->Yp, b->slo, b->shi, h->nbins, b->scnt));
+  }
+  if (g->m1) {
+    RTK_CHECK(dalloc(&b->m1, (size_t)d));
+    RTK_CHECK(dalloc(&b->m2, g->full_cov ? (size_t)d * d : (size_t)d));
+  }
+  if (g->fs1) {
+    RTK_CHECK(upload(&b->fmean, g->fmean, d));
+    RTK_CHECK(dalloc(&b->fs1, (size_t)d));
+    RTK_CHECK(dalloc(&b->fs2, (size_t)d * d));
+    RTK_CHECK(dalloc(&b->Q, (size_t)n * d));
+    RTK_CHECK(dalloc(&b->G, (size_t)d * d));
+  }
+  if (g->m1 || g->fs1) {
+    const int P = 2048;
+    k_colsums<T><<<blocks_for((int64_t)d * P, 256), 256, 0, g_stream>>>(n, d, P, off, r->X, b->m1,
+                                                                         g->m1 && !g->full_cov ? b->m2 : nullptr,
+                                                                         b->fmean, b->fs1, b->Q);
+    LAUNCHED();
+  }
+  if (g->m1 && g->full_cov) {
+    const int P = 256;
+    k_cov_fixed<T><<<blocks_for((int64_t)d * d * P, 256), 256, 0, g_stream>>>(n, d, P, off, r->X, b->m2);
+    LAUNCHED();
+  }
+  if (g->fs1)
+    for (int64_t c0 = 0; c0 < n; c0 += 4096) { /* 4096 rows of |q| <= 2^20: partial sums < 2^52, exact */
+      const int m = (int)(n - c0 < 4096 ? n - c0 : 4096);
+      CB(gemm(CUBLAS_OP_N, CUBLAS_OP_T, d, d, m, b->Q + (size_t)c0 * d, d, b->Q + (size_t)c0 * d, d, b->G, d));
+      k_add_gram<<<blocks_for((int64_t)d * d, 256), 256, 0, g_stream>>>(d, b->G, b->fs2);
+      LAUNCHED();
+    }
+  CU(cudaStreamSynchronize(g_stream));
+  if (g->hist) RTK_CHECK(add_back(g->hist->count, b->cnt, (size_t)d * (g->hist->nbins + 2)));
+  if (g->modes) RTK_CHECK(add_back(g->modes, b->modes, (size_t)K));
+  if (g->shist) RTK_CHECK(add_back(g->shist->count, b->scnt, (size_t)g->ns * (g->shist->nbins + 2)));
+  if (g->m1) {
+    RTK_CHECK(add_back(g->m1, b->m1, (size_t)d));
+    RTK_CHECK(add_back(g->m2, b->m2, g->full_cov ? (size_t)d * d : (size_t)d));
+  }
+  if (g->fs1) {
+    RTK_CHECK(add_back(g->fs1, b->fs1, (size_t)d));
+    RTK_CHECK(add_back(g->fs2, b->fs2, (size_t)d * d));
+  }
+  return RTK_OK;
+}
+template <class T> static int final_diag(dev_run<T> *r, rtk_dev_diag *g) {
+  diag_bufs b;
+  memset(&b, 0, sizeof b);
+  const int rc = final_diag_run(r, g, &b);
+  cudaStreamSynchronize(g_stream); /* nothing still reads the buffers */
+  diag_bufs_free(&b);
+  return rc;
+}
+
 template <class T> static int run_typed(const rtk_dev_job *job, rtk_stats *st, dev_run<T> *r) {
   const rtk_block_ctx *ctx = job->ctx;
   const rtk_mixture *mix = ctx->mix;
@@ -1021,7 +1241,7 @@ template <class T> static int run_typed(const rtk_dev_job *job, rtk_stats *st, d
                                                     s == &rtk_sampler_rtk_uld;
   const int ode = s == &rtk_sampler_ddim || s == &rtk_sampler_dpmpp2m;
   RTK_CHECK(dalloc(&r->X, R * d));
-  if (!exact) {
+  if (!exact || (job->diag && job->diag->modes)) { /* exact: the mode assignment's GEMM needs them too */
     RTK_CHECK(dalloc(&r->Y, R * 2 * d));
     RTK_CHECK(dalloc(&r->L, R * K));
     RTK_CHECK(dalloc(&r->P, R * 2 * d));
@@ -1080,6 +1300,7 @@ template <class T> static int run_typed(const rtk_dev_job *job, rtk_stats *st, d
   else if (s == &rtk_sampler_dpmpp2m) RTK_CHECK(run_ode(r, st, ctx->cfg->order == 3 || ctx->cfg->sde, 1));
   else RTK_CHECK(run_rtk(r, st, s == &rtk_sampler_rtk_mala ? 0 : s == &rtk_sampler_rtk_ula ? 1 : 2));
   RTK_CHECK(seg_flush(r, st));
+  if (job->diag) RTK_CHECK(final_diag(r, job->diag));
   /* results back: final particles, acceptance counters, boundary histograms */
   if (sizeof(T) == sizeof(double)) {
     CU(cudaMemcpyAsync(job->X, r->X + r->off * d, sizeof(double) * r->n * d, cudaMemcpyDeviceToHost, g_stream));

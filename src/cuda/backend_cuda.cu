@@ -1488,9 +1488,13 @@ static int attach(int local_rank, int local_size) {
   CU(cudaStreamCreateWithFlags(&g_stream, cudaStreamNonBlocking));
   CB(cublasCreate(&g_blas));
   CB(cublasSetStream(g_blas, g_stream));
-  /* a workspace of our own: cuBLAS then never allocates inside a graph capture (run_ddpm) */
-  CU(cudaMalloc(&g_ws, RTK_CUDA_WS));
-  CB(cublasSetWorkspace(g_blas, g_ws, RTK_CUDA_WS));
+  /* a workspace of our own: cuBLAS then never allocates inside a graph capture (run_ddpm); RTK_CUDA_WS=0 leaves
+   * cuBLAS its default (measurements only) */
+  const char *ws = getenv("RTK_CUDA_WS");
+  if (!(ws && ws[0] == '0')) {
+    CU(cudaMalloc(&g_ws, RTK_CUDA_WS));
+    CB(cublasSetWorkspace(g_blas, g_ws, RTK_CUDA_WS));
+  }
   snprintf(g_desc, sizeof g_desc, "GPU %d of %d: %s, %d SMs, %.1f GiB", local_rank, n, prop.name,
            prop.multiProcessorCount, prop.totalGlobalMem / 1073741824.0);
   g_sms = prop.multiProcessorCount;

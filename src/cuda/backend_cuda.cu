@@ -52,11 +52,11 @@ extern "C" const int rtk_have_cuda = 1;
 #define LAUNCHED() CU(cudaGetLastError())
 
 static int g_dev = -1;
-static cublasHandle_t g_blas;
+static cublasHandle_t g_blas, g_blas_cap; /* the second: for graph captures */
 static cudaStream_t g_stream;
 static char g_desc[512];
 static int g_sms = 132; /* multiprocessors of the attached device */
-static void *g_ws;      /* cuBLAS workspace */
+static void *g_ws;      /* g_blas_cap's workspace */
 #define RTK_CUDA_WS ((size_t)32 << 20)
 
 /* ------------------------------------------------------------------ device helpers */
@@ -923,7 +923,10 @@ template <class T> static int run_ddpm(dev_run<T> *r, rtk_stats *st) {
     CU(ce);
     RTK_CHECK(dalloc(&r->dk, 1));
     CU(cudaStreamBeginCapture(g_stream, cudaStreamCaptureModeThreadLocal));
+    const cublasHandle_t main_blas = g_blas;
+    g_blas = g_blas_cap;
     const int rc = ddpm_dev_step(r);
+    g_blas = main_blas;
     cudaGraph_t gr = nullptr;
     ce = cudaStreamEndCapture(g_stream, &gr); /* always: the stream leaves capture mode */
     if (!rc && ce == cudaSuccess) ce = cudaGraphInstantiate(&ge, gr, 0);
@@ -1488,13 +1491,13 @@ static int attach(int local_rank, int local_size) {
   CU(cudaStreamCreateWithFlags(&g_stream, cudaStreamNonBlocking));
   CB(cublasCreate(&g_blas));
   CB(cublasSetStream(g_blas, g_stream));
-  /* a workspace of our own: cuBLAS then never allocates inside a graph capture (run_ddpm); RTK_CUDA_WS=0 leaves
-   * cuBLAS its default (measurements only) */
-  const char *ws = getenv("RTK_CUDA_WS");
-  if (!(ws && ws[0] == '0')) {
-    CU(cudaMalloc(&g_ws, RTK_CUDA_WS));
-    CB(cublasSetWorkspace(g_blas, g_ws, RTK_CUDA_WS));
-  }
+  /* graph captures (run_ddpm) use a second handle with a workspace of its own, so that cuBLAS never allocates
+   * inside a capture; the main handle keeps cuBLAS's default workspace (with a 32 MiB user workspace on it,
+   * rtk-mala's many small GEMMs ran up to 2x slower in two of three runs on an H200, docs/performance.md) */
+  CB(cublasCreate(&g_blas_cap));
+  CB(cublasSetStream(g_blas_cap, g_stream));
+  CU(cudaMalloc(&g_ws, RTK_CUDA_WS));
+  CB(cublasSetWorkspace(g_blas_cap, g_ws, RTK_CUDA_WS));
   snprintf(g_desc, sizeof g_desc, "GPU %d of %d: %s, %d SMs, %.1f GiB", local_rank, n, prop.name,
            prop.multiProcessorCount, prop.totalGlobalMem / 1073741824.0);
   g_sms = prop.multiProcessorCount;
@@ -1505,6 +1508,7 @@ static int attach(int local_rank, int local_size) {
 static void detach(void) {
   if (g_dev < 0) return;
   cublasDestroy(g_blas);
+  cublasDestroy(g_blas_cap);
   cudaFree(g_ws);
   g_ws = nullptr;
   cudaStreamDestroy(g_stream);

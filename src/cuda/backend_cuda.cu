@@ -1493,7 +1493,7 @@ static int attach(int local_rank, int local_size) {
   CB(cublasSetStream(g_blas, g_stream));
   /* graph captures (run_ddpm) use a second handle with a workspace of its own, so that cuBLAS never allocates
    * inside a capture; the main handle keeps cuBLAS's default workspace (with a 32 MiB user workspace on it,
-   * rtk-mala's many small GEMMs ran up to 2x slower in two of three runs on an H200, docs/performance.md) */
+   * rtk-mala's many small GEMMs ran 2-5x slower in two of three runs on an H200, docs/performance.md) */
   CB(cublasCreate(&g_blas_cap));
   CB(cublasSetStream(g_blas_cap, g_stream));
   CU(cudaMalloc(&g_ws, RTK_CUDA_WS));

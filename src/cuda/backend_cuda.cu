@@ -1152,42 +1152,51 @@ template <class T> static int final_diag_run(dev_run<T> *r, rtk_dev_diag *g, dia
     RTK_CHECK(upload(&b->U, g->U, (size_t)ns * d));
     RTK_CHECK(upload(&b->slo, h->lo, ns));
     RTK_CHECK(upload(&b->shi, h->hi, ns));
-    RTK_CHECK(dalloc(&b->Yp, (size_t)n * ns));
+    int64_t CS = ((int64_t)1 << 24) / ns; /* rows per chunk: Yp at most ~2^24 values */
+    if (CS < 1) CS = 1;
+    if (CS > n) CS = n;
+    RTK_CHECK(dalloc(&b->Yp, (size_t)CS * ns));
     RTK_CHECK(dalloc(&b->scnt, (size_t)ns * (h->nbins + 2)));
-    k_project<T><<<blocks_for(n * ns, 256), 256, 0, g_stream>>>(n, d, ns, off, r->X, b->U, b->Yp);
-    LAUNCHED();
-    RTK_CHECK(hist_launch(n, ns, 0, b->Yp, b->slo, b->shi, h->nbins, b->scnt));
+    for (int64_t c0 = 0; c0 < n; c0 += CS) {
+      const int64_t m = n - c0 < CS ? n - c0 : CS;
+      k_project<T><<<blocks_for(m * ns, 256), 256, 0, g_stream>>>(m, d, ns, off + (size_t)c0, r->X, b->U, b->Yp);
+      LAUNCHED();
+      RTK_CHECK(hist_launch(m, ns, 0, b->Yp, b->slo, b->shi, h->nbins, b->scnt));
+    }
   }
   if (g->m1) {
     RTK_CHECK(dalloc(&b->m1, (size_t)d));
     RTK_CHECK(dalloc(&b->m2, g->full_cov ? (size_t)d * d : (size_t)d));
   }
+  /* particles in chunks of CH rows (a multiple of 4096, Q at most ~2^24 values) */
+  int64_t CH = ((int64_t)1 << 24) / d / 4096 * 4096;
+  if (CH < 4096) CH = 4096;
   if (g->fs1) {
     RTK_CHECK(upload(&b->fmean, g->fmean, d));
     RTK_CHECK(dalloc(&b->fs1, (size_t)d));
     RTK_CHECK(dalloc(&b->fs2, (size_t)d * d));
-    RTK_CHECK(dalloc(&b->Q, (size_t)n * d));
+    RTK_CHECK(dalloc(&b->Q, (size_t)(n < CH ? n : CH) * d));
     RTK_CHECK(dalloc(&b->G, (size_t)d * d));
   }
-  if (g->m1 || g->fs1) {
+  for (int64_t c0 = 0; c0 < n && (g->m1 || g->fs1); c0 += CH) {
+    const int64_t m = n - c0 < CH ? n - c0 : CH;
     const int P = 2048;
-    k_colsums<T><<<blocks_for((int64_t)d * P, 256), 256, 0, g_stream>>>(n, d, P, off, r->X, b->m1,
+    k_colsums<T><<<blocks_for((int64_t)d * P, 256), 256, 0, g_stream>>>(m, d, P, off + (size_t)c0, r->X, b->m1,
                                                                          g->m1 && !g->full_cov ? b->m2 : nullptr,
                                                                          b->fmean, b->fs1, b->Q);
     LAUNCHED();
+    for (int64_t q0 = 0; q0 < m && g->fs1; q0 += 4096) { /* 4096 rows of |q| <= 2^20: partial sums < 2^52, exact */
+      const int mq = (int)(m - q0 < 4096 ? m - q0 : 4096);
+      CB(gemm(CUBLAS_OP_N, CUBLAS_OP_T, d, d, mq, b->Q + (size_t)q0 * d, d, b->Q + (size_t)q0 * d, d, b->G, d));
+      k_add_gram<<<blocks_for((int64_t)d * d, 256), 256, 0, g_stream>>>(d, b->G, b->fs2);
+      LAUNCHED();
+    }
   }
   if (g->m1 && g->full_cov) {
     const int P = 256;
     k_cov_fixed<T><<<blocks_for((int64_t)d * d * P, 256), 256, 0, g_stream>>>(n, d, P, off, r->X, b->m2);
     LAUNCHED();
   }
-  if (g->fs1)
-    for (int64_t c0 = 0; c0 < n; c0 += 4096) { /* 4096 rows of |q| <= 2^20: partial sums < 2^52, exact */
-      const int m = (int)(n - c0 < 4096 ? n - c0 : 4096);
-      CB(gemm(CUBLAS_OP_N, CUBLAS_OP_T, d, d, m, b->Q + (size_t)c0 * d, d, b->Q + (size_t)c0 * d, d, b->G, d));
-      k_add_gram<<<blocks_for((int64_t)d * d, 256), 256, 0, g_stream>>>(d, b->G, b->fs2);
-      LAUNCHED();
-    }
   CU(cudaStreamSynchronize(g_stream));
   if (g->hist) RTK_CHECK(add_back(g->hist->count, b->cnt, (size_t)d * (g->hist->nbins + 2)));
   if (g->modes) RTK_CHECK(add_back(g->modes, b->modes, (size_t)K));

@@ -1129,6 +1129,9 @@ template <class T> static int final_diag_run(dev_run<T> *r, rtk_dev_diag *g, dia
   const int64_t n = r->n;
   const int d = r->d, K = r->K, S = r->job->ctx->plan->nseg;
   const size_t off = r->off;
+  /* rows per chunk of the sliced projections and the Fréchet quantisation (RTK_CUDA_DIAG_ROWS: tests) */
+  const char *ce = getenv("RTK_CUDA_DIAG_ROWS");
+  const int64_t rows = ce ? strtoll(ce, NULL, 10) : 0;
   if (g->hist) {
     const rtk_hist *h = g->hist;
     RTK_CHECK(upload(&b->lo, h->lo, d));
@@ -1152,7 +1155,7 @@ template <class T> static int final_diag_run(dev_run<T> *r, rtk_dev_diag *g, dia
     RTK_CHECK(upload(&b->U, g->U, (size_t)ns * d));
     RTK_CHECK(upload(&b->slo, h->lo, ns));
     RTK_CHECK(upload(&b->shi, h->hi, ns));
-    int64_t CS = ((int64_t)1 << 24) / ns; /* rows per chunk: Yp at most ~2^24 values */
+    int64_t CS = rows > 0 ? rows : ((int64_t)1 << 24) / ns; /* rows per chunk: Yp at most ~2^24 values */
     if (CS < 1) CS = 1;
     if (CS > n) CS = n;
     RTK_CHECK(dalloc(&b->Yp, (size_t)CS * ns));
@@ -1169,7 +1172,7 @@ template <class T> static int final_diag_run(dev_run<T> *r, rtk_dev_diag *g, dia
     RTK_CHECK(dalloc(&b->m2, g->full_cov ? (size_t)d * d : (size_t)d));
   }
   /* particles in chunks of CH rows (a multiple of 4096, Q at most ~2^24 values) */
-  int64_t CH = ((int64_t)1 << 24) / d / 4096 * 4096;
+  int64_t CH = (rows > 0 ? rows : ((int64_t)1 << 24) / d) / 4096 * 4096;
   if (CH < 4096) CH = 4096;
   if (g->fs1) {
     RTK_CHECK(upload(&b->fmean, g->fmean, d));

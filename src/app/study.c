@@ -409,7 +409,7 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
   const double mode_tv = rtk_mode_tv(rd.mix, rd.modes, N);
   /* linearised standard errors from exact integer sums (see metrics.h) */
   int64_t lin[4] = {0, 0, 0, 0};
-  signed char *sign = malloc((size_t)nh + K);
+  signed char *sign = malloc((size_t)nh);
   if (!sign) rc = RTK_ERR(RTK_ERR_MEM, "out of memory");
   if (sign) {
     rtk_tv_signs(&rd.hist, rd.probs, N, sign);

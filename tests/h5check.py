@@ -6,9 +6,12 @@
   h5check.py quickstart FILE         the README's claims about experiments/quickstart.ini
   h5check.py agree FILE_A FILE_B [SAMPLER=TOL ...]
                                      same study on two backends/precisions: marginal accuracy, mode TV and
-                                     acceptance agree within the 95% interval of their difference; the named
-                                     samplers' samples agree to TOL (max |a - b| / (1 + max |a|))
+                                     acceptance agree within the 95% interval of their difference; the NFE
+                                     counted are equal (MALA with a radius: within the 95% bound of a
+                                     difference of two counts of passed proposals); the named samplers'
+                                     samples agree to TOL (max |a - b| / (1 + max |a|))
 """
+import configparser
 import sys
 
 import h5py
@@ -133,6 +136,22 @@ def agree(a, b, tols):
                 line.append(f"acceptance {x:.5f} vs {y:.5f} (95% bound {bound:.5f})")
                 if not abs(x - y) <= bound:
                     errors.append(f"{rid}/acceptance: {x} vs {y} differ by more than {bound}")
+            na, nb = int(ma["nfe_total"][()]), int(mb["nfe_total"][()])
+            cfg = configparser.ConfigParser(interpolation=None)
+            text = ga["config"][()]
+            cfg.read_string(text.decode() if isinstance(text, bytes) else text)
+            sec = cfg[sampler] if cfg.has_section(sampler) else {}
+            if float(sec.get("radius", 0)) > 0 and pa and pb:
+                # proposals past the radius cost nothing: each count is a sum of pa Bernoulli passes of cost c,
+                # variance <= pa c^2 / 4 (a bound free of the unknown pass rate)
+                quad = sec.get("quad", "trapezoid")
+                c = 1 + (1 if quad == "simpson" else int(sec.get("quad_nodes", 0)) if quad == "gauss" else 0)
+                bound = 1.96 * c * np.sqrt(pa / 4 + pb / 4)
+                line.append(f"nfe_total {na} vs {nb} (95% bound {bound:.0f})")
+                if not abs(na - nb) <= bound:
+                    errors.append(f"{rid}/nfe_total: {na} vs {nb} differ by more than {bound:.0f}")
+            elif na != nb:
+                errors.append(f"{rid}/nfe_total: {na} vs {nb} (the same plan must count the same NFE)")
             if sampler in tols:
                 xa, xb = ga["samples"][()], gb["samples"][()]
                 dev = float(np.max(np.abs(xa - xb)) / (1 + np.max(np.abs(xa))))

@@ -22,10 +22,15 @@ expect bad-backend 2 'backend' validate "$here/gpu.ini" --set run.backend=tpu
 if [ "$cuda" = yes ]; then
   expect unported-sampler 2 'sampler pmm is not ported to the cuda backend' validate "$here/gpu.ini" \
     --set run.backend=cuda --set run.samplers=ddpm,pmm
-  expect adaptive-mala 2 'step_mode = adaptive is not ported' validate "$here/gpu.ini" --set run.backend=cuda \
-    --set rtk-mala.step_mode=adaptive
+  expect unported-unipc 2 'sampler unipc is not ported to the cuda backend' validate "$here/gpu.ini" \
+    --set run.backend=cuda --set run.samplers=unipc
+  expect heun-churn 2 'heun: s_churn > 0 .* is not ported' validate "$here/gpu.ini" --set run.backend=cuda \
+    --set run.samplers=heun --set heun.s_churn=5
+  expect trace 2 'output.trace is not available on the cuda backend' validate "$here/gpu.ini" --set run.backend=cuda \
+    --set run.samplers=rtk-mala-score --set output.trace=3
   expect score-model 2 'not available on the cuda backend' validate "$here/gpu.ini" --set run.backend=cuda \
     --set score.model=perturbed --set run.samplers=ddpm
+  # gpu.ini sweeps rtk-mala and rtk-mala-score over radius, adaptive steps and the quadrature rules
   expect fp32-cuda-ok 0 '' validate "$here/gpu.ini" --set run.backend=cuda --set run.precision=fp32
   if ! nvidia-smi -L 2>/dev/null | grep -q '^GPU'; then
     expect no-gpu 2 'run.backend = cuda: no CUDA device' run "$here/gpu.ini" --set run.backend=cuda -o "$tmp/x.h5"

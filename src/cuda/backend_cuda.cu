@@ -29,6 +29,7 @@
 extern "C" {
 #include "rtk/backend.h"
 #include "rtk/error.h"
+#include "rtk/grid.h"
 #include "rtk/mixture.h"
 #include "rtk/rng.h"
 }
@@ -316,19 +317,40 @@ __global__ void k_seg_init(int64_t n, int d, int nch, size_t off, int64_t p0, ui
   }
 }
 
-/* MALA proposal zp = z - tau grad g(z) + sqrt(2 tau) xi; writes Y for its evaluation */
-template <class T>
-__global__ void k_propose(int64_t n, int d, int nch, size_t off, int64_t p0, uint64_t seed, int k, int m, double tau,
-                          const T *Z, const T *G, T *Zp, T *Y) {
+/* ---- MALA inner steps (rtk-mala, rtk-mala-score; sampler_rtk.c mala_steps) ----
+ * The proposal, the proposal-density terms, log alpha, the accept test and the score-only quadrature are
+ * rtk/update.h's functions (the cpu calls the same ones).  Per-particle sums are accumulated in double in
+ * both precisions (fp32 keeps particles, scores and GEMMs in float). */
+struct mala_args {
+  int64_t n, p0;
+  size_t off;
+  uint64_t seed;
+  int d, nch, tpp, k, m;
+  double e, q, tau;    /* segment geometry e = e^{-h}, q = 1 - e^{-2h}; the step (unless per particle) */
+  double r2;           /* projection radius squared (0: off) */
+  int score_only, rule; /* rtk-mala-score and its quadrature rule (enum rtk_quad_kind) */
+  int nwarm;           /* step_mode = adaptive: warm-up steps of this segment (dual averaging) */
+  double target, mu;   /* dual averaging: target acceptance, log(10 tau_0) */
+};
+#define MALA_UNPACK(a)                                         \
+  const int64_t n = (a).n, p0 = (a).p0;                        \
+  const size_t off = (a).off;                                  \
+  const int d = (a).d, nch = (a).nch, tpp = (a).tpp;           \
+  (void)p0;                                                    \
+  (void)tpp;
+
+/* MALA proposal zp = z + rtk_mala_step(grad g(z), tau, sqrt(2 tau), xi); writes Y for its evaluation.
+ * taus: per-particle steps (adaptive) or NULL (a.tau) */
+template <class T> __global__ void k_propose(mala_args a, const double *taus, const T *Z, const T *G, T *Zp, T *Y) {
+  MALA_UNPACK(a)
   PER_CHUNK_PROLOGUE
   double z[4];
-  normals4(seed, id, (uint64_t)k, (uint64_t)m + 1, RTK_RNG_PROPOSE, ch, z);
-  const double sq = sqrt(2 * tau);
+  normals4(a.seed, id, (uint64_t)a.k, (uint64_t)a.m + 1, RTK_RNG_PROPOSE, ch, z);
+  const double tau = taus ? taus[row] : a.tau, sq = sqrt(2 * tau);
   for (int u = 0; u < 4; u++) {
     const int j = 4 * ch + u;
     if (j >= d) break;
-    const double step = -tau * (double)G[row * d + j] + sq * z[u];
-    const T zp = (T)((double)Z[row * d + j] + step);
+    const T zp = (T)((double)Z[row * d + j] + rtk_mala_step((double)G[row * d + j], tau, sq, z[u]));
     Zp[row * d + j] = zp;
     Y[row * 2 * d + j] = zp * zp;
     Y[row * 2 * d + d + j] = zp;
@@ -345,13 +367,45 @@ __global__ void k_propose(int64_t n, int d, int nch, size_t off, int64_t p0, uin
   const bool active = i < n;                                              \
   const size_t row = off + (size_t)(active ? i : 0);
 
+/* the same proposal with the projection radius: pass[row] = |zp - z|^2 <= r2, passes counted in *npass
+ * (a rejected proposal costs no NFE: sampler_rtk.c's accounting) */
+template <class T>
+__global__ void k_propose_r(mala_args a, const double *taus, const T *Z, const T *G, T *Zp, T *Y, unsigned char *pass,
+                            unsigned long long *npass) {
+  MALA_UNPACK(a)
+  GROUP_PROLOGUE
+  double dist = 0;
+  if (active) {
+    const double tau = taus ? taus[row] : a.tau, sq = sqrt(2 * tau);
+    for (int ch = lane; ch < nch; ch += tpp) {
+      double xi[4];
+      normals4(a.seed, (uint64_t)(p0 + i), (uint64_t)a.k, (uint64_t)a.m + 1, RTK_RNG_PROPOSE, ch, xi);
+      for (int u = 0; u < 4; u++) {
+        const int j = 4 * ch + u;
+        if (j >= d) break;
+        const double step = rtk_mala_step((double)G[row * d + j], tau, sq, xi[u]);
+        const T zp = (T)((double)Z[row * d + j] + step);
+        dist += step * step;
+        Zp[row * d + j] = zp;
+        Y[row * 2 * d + j] = zp * zp;
+        Y[row * 2 * d + d + j] = zp;
+      }
+    }
+  }
+  dist = group_sum(dist, tpp);
+  const bool ok = active && dist <= a.r2;
+  if (active && lane == 0) pass[row] = ok;
+  const unsigned bal = __ballot_sync(0xffffffffu, ok && lane == 0);
+  if ((threadIdx.x & 31) == 0 && bal) atomicAdd(npass, (unsigned long long)__popc(bal));
+}
+
 /* segment gradient and energy at the chain's start (sampler_rtk.c eval_segment):
- * s = P1 - z P2, r = x' - e z, grad = -s - e r / q, g = -log p + |r|^2 / (2q) */
+ * s = P1 - z P2, r = x' - e z, grad = -s - e r / q, g = -log p + |r|^2 / (2q) (g = NULL: score only) */
 template <class T>
 __global__ void k_seg_eval(int64_t n, int d, int nch, int tpp, size_t off, double e, double q, const T *X, const T *Z,
                            const T *P, const T *lp, T *S, T *G, T *g) {
   GROUP_PROLOGUE
-  T quad = 0;
+  double quad = 0;
   if (active)
     for (int ch = lane; ch < nch; ch += tpp)
       for (int u = 0; u < 4; u++) {
@@ -359,45 +413,134 @@ __global__ void k_seg_eval(int64_t n, int d, int nch, int tpp, size_t off, doubl
         if (j >= d) break;
         const T z = Z[row * d + j], s = P[row * 2 * d + j] - z * P[row * 2 * d + d + j];
         const T r = X[row * d + j] - (T)e * z;
-        quad += r * r;
+        quad += (double)r * r;
         S[row * d + j] = s;
         G[row * d + j] = -s - (T)e * r / (T)q;
       }
   quad = group_sum(quad, tpp);
-  if (active && lane == 0) g[row] = -lp[row] + quad / (T)(2 * q);
+  if (g && active && lane == 0) g[row] = (T)(-(double)lp[row] + quad / (2 * q));
 }
 
-/* MALA accept/reject of the proposal Zp (evaluated: P, lp) against the chain state (Z, G, S, g) */
+/* score-only MALA, the rule's end points (sampler_rtk.c score_energy_diff): Sp = s(zp) from P,
+ * df = rtk_quad_ends(e0, e1); writes Y for the first interior node at fraction a0 (a0 < 0: none) */
 template <class T>
-__global__ void k_accept(int64_t n, int d, int nch, int tpp, size_t off, int64_t p0, uint64_t seed, int k, int m,
-                         double e, double q, double tau, const T *X, const T *Zp, const T *P, const T *lp, T *Z, T *G,
-                         T *S, T *g, unsigned long long *acc) {
+__global__ void k_quad_ends(mala_args a, double a0, const T *Z, const T *S, const T *Zp, const T *P, T *Sp, double *df,
+                            T *Y) {
+  MALA_UNPACK(a)
   GROUP_PROLOGUE
-  const T te = (T)e, tq = (T)q, tt = (T)tau;
-  T quad = 0, fwd = 0, bwd = 0;
+  double e0 = 0, e1 = 0;
   if (active)
     for (int ch = lane; ch < nch; ch += tpp)
       for (int u = 0; u < 4; u++) {
         const int j = 4 * ch + u;
         if (j >= d) break;
         const size_t ij = row * d + j;
-        const T zp = Zp[ij], z = Z[ij], sp = P[row * 2 * d + j] - zp * P[row * 2 * d + d + j];
+        const T z = Z[ij], zp = Zp[ij], sp = P[row * 2 * d + j] - zp * P[row * 2 * d + d + j];
+        Sp[ij] = sp;
+        e0 -= rtk_quad_term(S[ij], z, zp);
+        e1 -= rtk_quad_term(sp, z, zp);
+        if (a0 >= 0) {
+          const T y = (T)rtk_quad_point(z, zp, a0);
+          Y[row * 2 * d + j] = y * y;
+          Y[row * 2 * d + d + j] = y;
+        }
+      }
+  e0 = group_sum(e0, tpp);
+  e1 = group_sum(e1, tpp);
+  if (active && lane == 0) df[row] = rtk_quad_ends(a.rule, e0, e1);
+}
+
+/* score-only MALA, interior node at fraction aq with weight wq (evaluated: P): df += wq e; writes Y for
+ * the next node at fraction an (an < 0: none) */
+template <class T>
+__global__ void k_quad_node(mala_args a, double aq, double wq, double an, const T *Z, const T *Zp, const T *P,
+                            double *df, T *Y) {
+  MALA_UNPACK(a)
+  GROUP_PROLOGUE
+  double e = 0;
+  if (active)
+    for (int ch = lane; ch < nch; ch += tpp)
+      for (int u = 0; u < 4; u++) {
+        const int j = 4 * ch + u;
+        if (j >= d) break;
+        const size_t ij = row * d + j;
+        const T z = Z[ij], zp = Zp[ij], y = (T)rtk_quad_point(z, zp, aq);
+        const T s = P[row * 2 * d + j] - y * P[row * 2 * d + d + j];
+        e -= rtk_quad_term(s, z, zp);
+        if (an >= 0) {
+          const T yn = (T)rtk_quad_point(z, zp, an);
+          Y[row * 2 * d + j] = yn * yn;
+          Y[row * 2 * d + d + j] = yn;
+        }
+      }
+  e = group_sum(e, tpp);
+  if (active && lane == 0) df[row] += wq * e;
+}
+
+/* per-particle adaptive state at a segment's start: tau = tau_0, hbar = ltbar = 0 */
+__global__ void k_adapt_init(int64_t n, size_t off, double tau0, double *taus, double *hbar, double *ltbar) {
+  const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  taus[off + i] = tau0;
+  hbar[off + i] = 0;
+  ltbar[off + i] = 0;
+}
+
+/* MALA accept/reject of the proposal Zp against the chain state (Z, G, S, g).  rtk-mala: the proposal's
+ * score and log-density from the evaluation (P, lp), dg = g(zp) - g(z); rtk-mala-score: its score Sp and
+ * dg = df + |x' - e zp|^2 / (2q) - |x' - e z|^2 / (2q).  pass: the radius test (NULL: off); taus, hbar,
+ * ltbar: per-particle dual averaging (NULL: fixed step a.tau). */
+template <class T>
+__global__ void k_accept(mala_args a, const T *X, const T *Zp, const T *P, const T *lp, const T *Sp, const double *df,
+                         const unsigned char *pass, double *taus, double *hbar, double *ltbar, T *Z, T *G, T *S, T *g,
+                         unsigned long long *acc) {
+  MALA_UNPACK(a)
+  GROUP_PROLOGUE
+  const T te = (T)a.e, tq = (T)a.q;
+  const double tau = active && taus ? taus[row] : a.tau;
+  double quad = 0, quad0 = 0, fwd = 0, bwd = 0;
+  if (active)
+    for (int ch = lane; ch < nch; ch += tpp)
+      for (int u = 0; u < 4; u++) {
+        const int j = 4 * ch + u;
+        if (j >= d) break;
+        const size_t ij = row * d + j;
+        const T zp = Zp[ij], z = Z[ij], sp = a.score_only ? Sp[ij] : P[row * 2 * d + j] - zp * P[row * 2 * d + d + j];
         const T r = X[ij] - te * zp, grp = -sp - te * r / tq;
-        const T a = zp - z + tt * G[ij], b = z - zp + tt * grp;
-        quad += r * r;
-        fwd += a * a;
-        bwd += b * b;
+        quad += (double)r * r;
+        if (a.score_only) {
+          const T r0 = X[ij] - te * z;
+          quad0 += (double)r0 * r0;
+        }
+        rtk_mala_terms(z, zp, G[ij], grp, tau, &fwd, &bwd);
       }
   quad = group_sum(quad, tpp);
   fwd = group_sum(fwd, tpp);
   bwd = group_sum(bwd, tpp);
+  if (a.score_only) quad0 = group_sum(quad0, tpp);
   bool accept = false;
   T gp = 0;
   if (active) {
-    gp = -lp[row] + quad / (T)(2 * q);
-    const double log_alpha = -((double)gp - (double)g[row]) - (double)bwd / (4 * tau) + (double)fwd / (4 * tau);
-    const double uu = rtk_u01(draw(seed, (uint64_t)(p0 + i), (uint64_t)k, (uint64_t)m + 1, RTK_RNG_ACCEPT, 0).v[0]);
-    accept = log(uu) < log_alpha;
+    double log_alpha = -INFINITY;
+    if (!pass || pass[row]) {
+      double dg;
+      if (a.score_only) {
+        dg = df[row] + quad / (2 * a.q) - quad0 / (2 * a.q);
+      } else {
+        gp = (T)(-(double)lp[row] + quad / (2 * a.q));
+        dg = (double)gp - (double)g[row];
+      }
+      log_alpha = rtk_mala_log_alpha(dg, fwd, bwd, tau);
+    }
+    const double uu = rtk_u01(draw(a.seed, (uint64_t)(p0 + i), (uint64_t)a.k, (uint64_t)a.m + 1, RTK_RNG_ACCEPT, 0).v[0]);
+    if (a.m < a.nwarm && lane == 0) { /* every lane has read tau: the shuffles above are past */
+      rtk_dual_avg s = {taus[row], hbar[row], ltbar[row]};
+      rtk_dual_average(&s, a.m, rtk_mala_prob(log_alpha), a.target, a.mu);
+      taus[row] = a.m == a.nwarm - 1 ? exp(s.ltbar) : s.tau;
+      hbar[row] = s.hbar;
+      ltbar[row] = s.ltbar;
+    }
+    accept = rtk_mala_accept(uu, log_alpha);
   }
   if (accept) {
     for (int ch = lane; ch < nch; ch += tpp)
@@ -405,13 +548,13 @@ __global__ void k_accept(int64_t n, int d, int nch, int tpp, size_t off, int64_t
         const int j = 4 * ch + u;
         if (j >= d) break;
         const size_t ij = row * d + j;
-        const T zp = Zp[ij], sp = P[row * 2 * d + j] - zp * P[row * 2 * d + d + j];
+        const T zp = Zp[ij], sp = a.score_only ? Sp[ij] : P[row * 2 * d + j] - zp * P[row * 2 * d + d + j];
         const T r = X[ij] - te * zp;
         Z[ij] = zp;
         S[ij] = sp;
         G[ij] = -sp - te * r / tq;
       }
-    if (lane == 0) g[row] = gp;
+    if (lane == 0 && !a.score_only) g[row] = gp;
   }
   /* one atomic per warp: the accepted particles' group leaders */
   const unsigned bal = __ballot_sync(0xffffffffu, accept && lane == 0);
@@ -436,6 +579,67 @@ __global__ void k_ode(int64_t n, int d, int nch, size_t off, int64_t p0, uint64_
     X[ij] = xn;
     Y[row * 2 * d + j] = xn * xn;
     Y[row * 2 * d + d + j] = xn;
+  }
+}
+
+/* ---- pc and heun (sampler_pc.c, sampler_heun.c) ---- */
+/* one pc move with the score from P: the Langevin corrector rtk_pc_correct (RNG PROPOSE, counters (k, m)) or,
+ * if predict, ddpm's predictor rtk_ddpm_update (RNG STEP, (k, 0)); writes Y for the next evaluation */
+template <class T>
+__global__ void k_pc(int64_t n, int d, int nch, size_t off, int64_t p0, uint64_t seed, int k, int m, int predict,
+                     double eps, double sdc, rtk_ddpm_coef cf, T *X, const T *P, T *Y) {
+  PER_CHUNK_PROLOGUE
+  double z[4];
+  normals4(seed, id, (uint64_t)k, predict ? 0 : (uint64_t)m, predict ? RTK_RNG_STEP : RTK_RNG_PROPOSE, ch, z);
+  for (int u = 0; u < 4; u++) {
+    const int j = 4 * ch + u;
+    if (j >= d) break;
+    const T x = X[row * d + j], s = P[row * 2 * d + j] - x * P[row * 2 * d + d + j];
+    const T xn = (T)(predict ? rtk_ddpm_update(&cf, x, s, z[u]) : rtk_pc_correct(x, s, eps, sdc, z[u]));
+    X[row * d + j] = xn;
+    Y[row * 2 * d + j] = xn * xn;
+    Y[row * 2 * d + d + j] = xn;
+  }
+}
+
+/* heun, one phase of a step t -> s in the VE variable y = x / alpha (V = y, W = y'):
+ *   phase 0: V = X / at, the evaluation point at V into Y;
+ *   phase 1 (score at at V in P): W = V + e s, then if last: X = as W, else V += (e/2) s and as W into Y;
+ *   phase 2 (score at as W in P): V += e2 s, X = as V.
+ * a0: the alpha of the point evaluated in P (phases 1, 2) */
+template <class T>
+__global__ void k_heun(int64_t n, int d, int nch, size_t off, int64_t p0, int phase, int last, double at, double as,
+                       double e, double e2, T *X, T *V, T *W, const T *P, T *Y) {
+  PER_CHUNK_PROLOGUE
+  for (int u = 0; u < 4; u++) {
+    const int j = 4 * ch + u;
+    if (j >= d) break;
+    const size_t ij = row * d + j;
+    double ev; /* the next evaluation point (x coordinates), if any */
+    if (phase == 0) {
+      const T v = (T)((double)X[ij] / at);
+      V[ij] = v;
+      ev = at * (double)v;
+    } else if (phase == 1) {
+      const T xs = (T)(at * (double)V[ij]), s = P[row * 2 * d + j] - xs * P[row * 2 * d + d + j];
+      const T w = (T)rtk_heun_move(V[ij], e, s);
+      W[ij] = w;
+      if (last) {
+        X[ij] = (T)(as * (double)w);
+        continue;
+      }
+      V[ij] = (T)rtk_heun_move(V[ij], 0.5 * e, s);
+      ev = as * (double)w;
+    } else {
+      const T xs = (T)(as * (double)W[ij]), s = P[row * 2 * d + j] - xs * P[row * 2 * d + d + j];
+      const T v = (T)rtk_heun_move(V[ij], e2, s);
+      V[ij] = v;
+      X[ij] = (T)(as * (double)v);
+      continue;
+    }
+    const T y = (T)ev;
+    Y[row * 2 * d + j] = y * y;
+    Y[row * 2 * d + d + j] = y;
   }
 }
 
@@ -479,6 +683,69 @@ __global__ void k_langevin(int64_t n, int d, int nch, size_t off, int64_t p0, ui
     Z[ij] = zz;
     Y[row * 2 * d + j] = zz * zz;
     Y[row * 2 * d + d + j] = zz;
+  }
+}
+
+/* one ULA/ULD step with step_mode = adaptive (a group per particle; sampler_rtk.c secant_update and
+ * langevin_steps): during the warm-up (1 <= m <= nwarm) the secant curvature from the previous state
+ * (Zo, Go) raises L (lcurv), and at m = nwarm the particle's step becomes rtk_secant_tau; then the
+ * step with the particle's tau (taus), and Zo, Go <- the evaluated state.  a.tau: tau_0; c: cfg step */
+template <class T>
+__global__ void k_langevin_adapt(mala_args a, int uld, double gam, double c, const T *X, const T *P, T *Z, T *V,
+                                 T *Zo, T *Go, double *taus, double *lcurv, T *Y) {
+  MALA_UNPACK(a)
+  GROUP_PROLOGUE
+  const T te = (T)a.e, tq = (T)a.q;
+  const bool sec = a.m >= 1 && a.m <= a.nwarm;
+  double tau = active ? taus[row] : a.tau, lc = active ? lcurv[row] : 0, dz = 0, dg = 0;
+  if (active && sec)
+    for (int ch = lane; ch < nch; ch += tpp)
+      for (int u = 0; u < 4; u++) {
+        const int j = 4 * ch + u;
+        if (j >= d) break;
+        const size_t ij = row * d + j;
+        const T z = Z[ij], s = P[row * 2 * d + j] - z * P[row * 2 * d + d + j];
+        const T r = X[ij] - te * z, gr = -s - te * r / tq;
+        rtk_secant_terms(z, Zo[ij], gr, Go[ij], &dz, &dg);
+      }
+  dz = group_sum(dz, tpp);
+  dg = group_sum(dg, tpp);
+  if (!active) return; /* past the shuffles: the whole group is inactive */
+  if (sec) {
+    lc = rtk_secant_curv(lc, dz, dg);
+    if (a.m == a.nwarm) tau = rtk_secant_tau(lc, c, a.tau);
+    if (lane == 0) {
+      lcurv[row] = lc;
+      taus[row] = tau;
+    }
+  }
+  const rtk_uld_coef uc = rtk_uld_coefs(gam, tau);
+  const double sq = sqrt(2 * tau);
+  for (int ch = lane; ch < nch; ch += tpp) {
+    double xi[4], xi2[4] = {0, 0, 0, 0};
+    normals4(a.seed, (uint64_t)(p0 + i), (uint64_t)a.k, (uint64_t)a.m + 1, RTK_RNG_PROPOSE, ch, xi);
+    if (uld) normals4(a.seed, (uint64_t)(p0 + i), (uint64_t)a.k, (uint64_t)a.m + 1, RTK_RNG_VELOCITY, ch, xi2);
+    for (int u = 0; u < 4; u++) {
+      const int j = 4 * ch + u;
+      if (j >= d) break;
+      const size_t ij = row * d + j;
+      const T z = Z[ij], s = P[row * 2 * d + j] - z * P[row * 2 * d + d + j];
+      const T r = X[ij] - te * z, gr = -s - te * r / tq;
+      Zo[ij] = z;
+      Go[ij] = gr;
+      double zn = z;
+      if (uld) {
+        double v = V[ij];
+        rtk_uld_update(&uc, &zn, &v, gr, xi[u], xi2[u]);
+        V[ij] = (T)v;
+      } else {
+        zn = rtk_ula_update(z, gr, tau, sq, xi[u]);
+      }
+      const T zz = (T)zn;
+      Z[ij] = zz;
+      Y[row * 2 * d + j] = zz * zz;
+      Y[row * 2 * d + d + j] = zz;
+    }
   }
 }
 
@@ -633,6 +900,13 @@ template <class T> struct dev_run {
   unsigned long long *dacc;   /* [S] accepted proposals */
   double *dw, *dmu, *dvar;    /* exact sampler: the mixture */
   T *D, *D1, *D2, *V;         /* ode: data predictions (now, 1 and 2 steps back); uld: velocities */
+  T *Sp;                      /* rtk-mala-score: the proposal's score */
+  double *df;                 /* rtk-mala-score: [R] the quadrature's f(zp) - f(z) */
+  double *taus, *hbar, *ltbar; /* MALA, step_mode = adaptive: [R] per-particle dual averaging */
+  double *lcurv;              /* ULA/ULD, step_mode = adaptive: [R] secant curvature (taus: the steps) */
+  unsigned char *pass;        /* MALA, radius > 0: [R] the proposal passed the radius test */
+  unsigned long long *dpass;  /* MALA, radius > 0: [S] passes (each costs 1 + quadrature nodes NFE) */
+  int nfe_pass;               /* NFE per passed proposal */
   T *tab;                     /* [S+1][stride] C1, C2, c of every grid time (NULL: uploaded per time) */
   size_t stride;
   const double *times;
@@ -665,7 +939,7 @@ template <class T> static void run_free(dev_run<T> *r) {
   r->C2 = r->c = nullptr; /* they point into C1's allocation */
   void *dev[] = {r->X, r->Z, r->Zp, r->G, r->S, r->Y, r->L, r->P, r->lp, r->g, r->C1, r->C2, r->c,
                  r->dlo, r->dhi, r->dcount, r->dacc, r->dw, r->dmu, r->dvar, r->D, r->D1, r->D2, r->V, r->tab,
-                 r->dk, r->dcf};
+                 r->Sp, r->df, r->taus, r->hbar, r->ltbar, r->pass, r->dpass, r->lcurv, r->dk, r->dcf};
   for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) cudaFree(dev[i]);
   free(r->hC1);
   free(r->hC2);
@@ -1009,13 +1283,169 @@ template <class T> static int run_ode(dev_run<T> *r, rtk_stats *st, int general,
   return RTK_OK;
 }
 
-/* RTK segments: MALA (exact energy), ULA or ULD inner chains */
+/* the inner MALA chain of segment k from Z (rtk-mala, or rtk-mala-score if score_only; sampler_rtk.c
+ * eval_segment, mala_steps and score_energy_diff): the chain's start is evaluated, then every inner step
+ * proposes, evaluates (+ the quadrature's interior nodes) and accepts or rejects */
+template <class T>
+static int mala_inner(dev_run<T> *r, rtk_stats *st, int k, int score_only, double e, double q, double tau) {
+  const rtk_block_ctx *ctx = r->job->ctx;
+  const rtk_plan *p = ctx->plan;
+  const rtk_sampler_cfg *cfg = ctx->cfg;
+  const int64_t n = r->n;
+  const unsigned nb = blocks_for(n * r->nch, 256), ng = blocks_for(n * r->tpp, 256);
+  const int adaptive = cfg->step_mode == RTK_STEP_ADAPTIVE;
+  const int nodes = score_only ? rtk_quad_count(cfg->quad, (int)cfg->quad_nodes) : 0;
+  double gx[32], gw[32];
+  if (score_only && cfg->quad == RTK_QUAD_GAUSS) rtk_gauss_legendre(nodes, gx, gw);
+  mala_args a;
+  memset(&a, 0, sizeof a);
+  a.n = n;
+  a.p0 = r->p0;
+  a.off = r->off;
+  a.seed = ctx->seed;
+  a.d = r->d;
+  a.nch = r->nch;
+  a.tpp = r->tpp;
+  a.k = k;
+  a.e = e;
+  a.q = q;
+  a.tau = tau;
+  a.r2 = cfg->radius * cfg->radius;
+  a.score_only = score_only;
+  a.rule = cfg->quad;
+  a.nwarm = adaptive ? p->warmup[k] : 0;
+  a.target = cfg->target_accept;
+  a.mu = log(10 * tau);
+  double *taus = adaptive ? r->taus : nullptr, *hbar = adaptive ? r->hbar : nullptr, *ltbar = adaptive ? r->ltbar : nullptr;
+  unsigned char *pass = a.r2 > 0 ? r->pass : nullptr;
+  PHASE(r, PH_UPDATE, {
+    if (adaptive) {
+      k_adapt_init<<<blocks_for(n, 256), 256, 0, g_stream>>>(n, r->off, tau, taus, hbar, ltbar);
+      LAUNCHED();
+    }
+  });
+  RTK_CHECK(eval(r, !score_only));
+  PHASE(r, PH_UPDATE, {
+    k_seg_eval<T><<<ng, 256, 0, g_stream>>>(n, r->d, r->nch, r->tpp, r->off, e, q, r->X, r->Z, r->P, r->lp, r->S,
+                                            r->G, score_only ? nullptr : r->g);
+    LAUNCHED();
+  });
+  st->nfe[k] += n;
+  for (int m = 0; m < p->inner[k]; m++) {
+    CANCEL_CHECK(ctx);
+    a.m = m;
+    PHASE(r, PH_UPDATE, {
+      if (pass)
+        k_propose_r<T><<<ng, 256, 0, g_stream>>>(a, taus, r->Z, r->G, r->Zp, r->Y, pass, r->dpass + k);
+      else
+        k_propose<T><<<nb, 256, 0, g_stream>>>(a, taus, r->Z, r->G, r->Zp, r->Y);
+      LAUNCHED();
+    });
+    RTK_CHECK(eval(r, !score_only));
+    if (score_only) {
+      double aq = -1, wq = 0, an = -1, wn = 0;
+      if (nodes) rtk_quad_node(cfg->quad, 0, gx, gw, &an, &wn);
+      PHASE(r, PH_UPDATE, {
+        k_quad_ends<T><<<ng, 256, 0, g_stream>>>(a, an, r->Z, r->S, r->Zp, r->P, r->Sp, r->df, r->Y);
+        LAUNCHED();
+      });
+      for (int qn = 0; qn < nodes; qn++) {
+        aq = an;
+        wq = wn;
+        an = -1;
+        if (qn + 1 < nodes) rtk_quad_node(cfg->quad, qn + 1, gx, gw, &an, &wn);
+        RTK_CHECK(eval(r, 0));
+        PHASE(r, PH_UPDATE, {
+          k_quad_node<T><<<ng, 256, 0, g_stream>>>(a, aq, wq, an, r->Z, r->Zp, r->P, r->df, r->Y);
+          LAUNCHED();
+        });
+      }
+    }
+    PHASE(r, PH_UPDATE, {
+      k_accept<T><<<ng, 256, 0, g_stream>>>(a, r->X, r->Zp, r->P, r->lp, r->Sp, r->df, pass, taus, hbar, ltbar, r->Z,
+                                            r->G, r->S, r->g, r->dacc + k);
+      LAUNCHED();
+    });
+    if (!pass) st->nfe[k] += n * (1 + nodes); /* with the radius: the passes, counted on the device */
+    st->propose[k] += n;
+  }
+  return RTK_OK;
+}
+
+/* pc: M Langevin corrector moves at t_k, then ddpm's predictor t_k -> t_{k+1}; (1 + M) NFE per step */
+template <class T> static int run_pc(dev_run<T> *r, rtk_stats *st) {
+  const rtk_block_ctx *ctx = r->job->ctx;
+  const rtk_plan *p = ctx->plan;
+  const int M = (int)ctx->cfg->corrector_steps;
+  const double snr = ctx->cfg->snr;
+  const unsigned nb = blocks_for(r->n * r->nch, 256);
+  RTK_CHECK(boundary(r, 0));
+  for (int k = 0; k < p->nseg; k++) {
+    CANCEL_CHECK(ctx);
+    RTK_CHECK(seg_begin(r, k));
+    const double t = p->times[k], h = t - p->times[k + 1];
+    const double eps = 2 * snr * snr * rtk_sigma2(t), sdc = sqrt(2 * eps);
+    const rtk_ddpm_coef cf = rtk_ddpm_coefs(h, 0);
+    RTK_CHECK(set_time(r, k));
+    for (int m = 0; m <= M; m++) { /* m = M: the predictor */
+      RTK_CHECK(eval(r, 0));
+      PHASE(r, PH_UPDATE, {
+        k_pc<T><<<nb, 256, 0, g_stream>>>(r->n, r->d, r->nch, r->off, r->p0, ctx->seed, k, m, m == M, eps, sdc, cf,
+                                          r->X, r->P, r->Y);
+        LAUNCHED();
+      });
+    }
+    st->nfe[k] += r->n * (1 + M);
+    RTK_CHECK(seg_end(r, st));
+    RTK_CHECK(boundary(r, k + 1));
+  }
+  return RTK_OK;
+}
+
+/* heun (EDM Algorithm 1; s_churn = 0): Euler then Heun's correction per step, the last step Euler only */
+template <class T> static int run_heun(dev_run<T> *r, rtk_stats *st) {
+  const rtk_block_ctx *ctx = r->job->ctx;
+  const rtk_plan *p = ctx->plan;
+  const int S = p->nseg;
+  const unsigned nb = blocks_for(r->n * r->nch, 256);
+#define HEUN(phase, last, at, as, e, e2)                                                                          \
+  PHASE(r, PH_UPDATE, {                                                                                          \
+    k_heun<T><<<nb, 256, 0, g_stream>>>(r->n, r->d, r->nch, r->off, r->p0, phase, last, at, as, e, e2, r->X, r->Z, \
+                                        r->Zp, r->P, r->Y);                                                      \
+    LAUNCHED();                                                                                                  \
+  })
+  RTK_CHECK(boundary(r, 0));
+  for (int k = 0; k < S; k++) {
+    CANCEL_CHECK(ctx);
+    RTK_CHECK(seg_begin(r, k));
+    const double t = p->times[k], s = p->times[k + 1], sig_i = rtk_ve_sigma(t), sig_n = rtk_ve_sigma(s);
+    const double at = rtk_alpha(t), as = rtk_alpha(s), e = -(sig_n - sig_i) * sqrt(rtk_sigma2(t));
+    const double e2 = -0.5 * (sig_n - sig_i) * sqrt(rtk_sigma2(s));
+    const int last = k + 1 == S;
+    HEUN(0, last, at, as, e, e2);
+    RTK_CHECK(set_time(r, k));
+    RTK_CHECK(eval(r, 0));
+    HEUN(1, last, at, as, e, e2);
+    if (!last) {
+      RTK_CHECK(set_time(r, k + 1));
+      RTK_CHECK(eval(r, 0));
+      HEUN(2, last, at, as, e, e2);
+    }
+    st->nfe[k] += r->n * (last ? 1 : 2);
+    RTK_CHECK(seg_end(r, st));
+    RTK_CHECK(boundary(r, k + 1));
+  }
+#undef HEUN
+  return RTK_OK;
+}
+
+/* RTK segments: MALA (exact energy, kind 0; score only, kind 3), ULA (1) or ULD (2) inner chains */
 template <class T> static int run_rtk(dev_run<T> *r, rtk_stats *st, int kind) {
   const rtk_block_ctx *ctx = r->job->ctx;
   const rtk_plan *p = ctx->plan;
   const rtk_sampler_cfg *cfg = ctx->cfg;
-  const int init = cfg->init, d = r->d, nch = r->nch, tpp = r->tpp, mala = kind == 0;
-  const unsigned nb = blocks_for(r->n * nch, 256), ng = blocks_for(r->n * tpp, 256);
+  const int init = cfg->init, d = r->d, nch = r->nch, mala = kind == 0 || kind == 3;
+  const unsigned nb = blocks_for(r->n * nch, 256);
   const int64_t n = r->n;
   int have_score = 0;
   RTK_CHECK(boundary(r, 0));
@@ -1041,29 +1471,7 @@ template <class T> static int run_rtk(dev_run<T> *r, rtk_stats *st, int kind) {
     });
     RTK_CHECK(set_time(r, k + 1));
     if (mala) {
-      RTK_CHECK(eval(r, 1));
-      PHASE(r, PH_UPDATE, {
-        k_seg_eval<T><<<ng, 256, 0, g_stream>>>(n, d, nch, tpp, r->off, e, q, r->X, r->Z, r->P, r->lp, r->S, r->G,
-                                                r->g);
-        LAUNCHED();
-      });
-      st->nfe[k] += n;
-      for (int m = 0; m < p->inner[k]; m++) {
-        CANCEL_CHECK(ctx);
-        PHASE(r, PH_UPDATE, {
-          k_propose<T><<<nb, 256, 0, g_stream>>>(n, d, nch, r->off, r->p0, ctx->seed, k, m, tau, r->Z, r->G, r->Zp,
-                                                 r->Y);
-          LAUNCHED();
-        });
-        RTK_CHECK(eval(r, 1));
-        PHASE(r, PH_UPDATE, {
-          k_accept<T><<<ng, 256, 0, g_stream>>>(n, d, nch, tpp, r->off, r->p0, ctx->seed, k, m, e, q, tau, r->X,
-                                                r->Zp, r->P, r->lp, r->Z, r->G, r->S, r->g, r->dacc + k);
-          LAUNCHED();
-        });
-        st->nfe[k] += n;
-        st->propose[k] += n;
-      }
+      RTK_CHECK(mala_inner(r, st, k, kind == 3, e, q, tau));
     } else {
       const double gam = cfg->step_mode == RTK_STEP_ABSOLUTE ? cfg->gamma : cfg->gamma * sqrt(cfg->step / tau);
       const rtk_uld_coef uc = rtk_uld_coefs(gam, tau);
@@ -1071,9 +1479,38 @@ template <class T> static int run_rtk(dev_run<T> *r, rtk_stats *st, int kind) {
         k_velocity<T><<<nb, 256, 0, g_stream>>>(n, d, nch, r->off, r->p0, ctx->seed, k, r->V);
         LAUNCHED();
       }
+      const int nwarm = p->warmup[k];
+      mala_args a; /* step_mode = adaptive: the per-particle secant warm-up (k_langevin_adapt) */
+      memset(&a, 0, sizeof a);
+      a.n = n;
+      a.p0 = r->p0;
+      a.off = r->off;
+      a.seed = ctx->seed;
+      a.d = d;
+      a.nch = nch;
+      a.tpp = r->tpp;
+      a.k = k;
+      a.e = e;
+      a.q = q;
+      a.tau = tau;
+      a.nwarm = nwarm;
+      if (nwarm > 0) {
+        k_adapt_init<<<blocks_for(n, 256), 256, 0, g_stream>>>(n, r->off, tau, r->taus, r->lcurv, r->lcurv);
+        LAUNCHED();
+      }
       for (int m = 0; m < p->inner[k]; m++) {
         CANCEL_CHECK(ctx);
         RTK_CHECK(eval(r, 0));
+        a.m = m;
+        if (nwarm > 0) {
+          PHASE(r, PH_UPDATE, {
+            k_langevin_adapt<T><<<blocks_for(n * r->tpp, 256), 256, 0, g_stream>>>(
+                a, kind == 2, gam, cfg->step, r->X, r->P, r->Z, r->V, r->Zp, r->G, r->taus, r->lcurv, r->Y);
+            LAUNCHED();
+          });
+          st->nfe[k] += n;
+          continue;
+        }
         PHASE(r, PH_UPDATE, {
           k_langevin<T><<<nb, 256, 0, g_stream>>>(n, d, nch, r->off, r->p0, ctx->seed, k, m, kind == 2, e, q, tau, uc,
                                                   r->X, r->P, r->Z, r->V, r->Y);
@@ -1252,8 +1689,8 @@ template <class T> static int run_typed(const rtk_dev_job *job, rtk_stats *st, d
   r->R = (size_t)(end - base);
   r->off = (size_t)(job->p0 - base);
   const size_t R = r->R;
-  const int exact = s == &rtk_sampler_exact, rtk = s == &rtk_sampler_rtk_mala || s == &rtk_sampler_rtk_ula ||
-                                                    s == &rtk_sampler_rtk_uld;
+  const int mala = s == &rtk_sampler_rtk_mala || s == &rtk_sampler_rtk_mala_score;
+  const int exact = s == &rtk_sampler_exact, rtk = mala || s == &rtk_sampler_rtk_ula || s == &rtk_sampler_rtk_uld;
   const int ode = s == &rtk_sampler_ddim || s == &rtk_sampler_dpmpp2m;
   RTK_CHECK(dalloc(&r->X, R * d));
   if (!exact || (job->diag && job->diag->modes)) { /* exact: the mode assignment's GEMM needs them too */
@@ -1271,16 +1708,41 @@ template <class T> static int run_typed(const rtk_dev_job *job, rtk_stats *st, d
       RTK_CHECK(halloc(&r->hc, K));
     }
   }
+  if (s == &rtk_sampler_heun) { /* the VE states y and y' */
+    RTK_CHECK(dalloc(&r->Z, R * d));
+    RTK_CHECK(dalloc(&r->Zp, R * d));
+  }
   if (rtk) {
     RTK_CHECK(dalloc(&r->Z, R * d));
     RTK_CHECK(dalloc(&r->S, R * d));
-    if (s == &rtk_sampler_rtk_mala) {
+    if (mala) {
+      const rtk_sampler_cfg *cfg = ctx->cfg;
       RTK_CHECK(dalloc(&r->Zp, R * d));
       RTK_CHECK(dalloc(&r->G, R * d));
       RTK_CHECK(dalloc(&r->lp, R));
       RTK_CHECK(dalloc(&r->g, R));
+      if (s == &rtk_sampler_rtk_mala_score) {
+        RTK_CHECK(dalloc(&r->Sp, R * d));
+        RTK_CHECK(dalloc(&r->df, R));
+      }
+      if (cfg->step_mode == RTK_STEP_ADAPTIVE) {
+        RTK_CHECK(dalloc(&r->taus, R));
+        RTK_CHECK(dalloc(&r->hbar, R));
+        RTK_CHECK(dalloc(&r->ltbar, R));
+      }
+      if (cfg->radius > 0) {
+        RTK_CHECK(dalloc(&r->pass, R));
+        RTK_CHECK(dalloc(&r->dpass, (size_t)(S > 0 ? S : 1)));
+        r->nfe_pass = 1 + (s == &rtk_sampler_rtk_mala_score ? rtk_quad_count(cfg->quad, (int)cfg->quad_nodes) : 0);
+      }
     }
     if (s == &rtk_sampler_rtk_uld) RTK_CHECK(dalloc(&r->V, R * d));
+    if (!mala && ctx->cfg->step_mode == RTK_STEP_ADAPTIVE) { /* ULA/ULD warm-up: previous state (Zp, G), steps */
+      RTK_CHECK(dalloc(&r->Zp, R * d));
+      RTK_CHECK(dalloc(&r->G, R * d));
+      RTK_CHECK(dalloc(&r->taus, R));
+      RTK_CHECK(dalloc(&r->lcurv, R));
+    }
   }
   if (ode) {
     RTK_CHECK(dalloc(&r->D, R * d));
@@ -1312,8 +1774,15 @@ template <class T> static int run_typed(const rtk_dev_job *job, rtk_stats *st, d
   if (exact) RTK_CHECK(run_exact(r));
   else if (s == &rtk_sampler_ddpm) RTK_CHECK(run_ddpm(r, st));
   else if (s == &rtk_sampler_ddim) RTK_CHECK(run_ode(r, st, 0, 0));
+  else if (s == &rtk_sampler_pc) RTK_CHECK(run_pc(r, st));
+  else if (s == &rtk_sampler_heun) RTK_CHECK(run_heun(r, st));
   else if (s == &rtk_sampler_dpmpp2m) RTK_CHECK(run_ode(r, st, ctx->cfg->order == 3 || ctx->cfg->sde, 1));
-  else RTK_CHECK(run_rtk(r, st, s == &rtk_sampler_rtk_mala ? 0 : s == &rtk_sampler_rtk_ula ? 1 : 2));
+  else
+    RTK_CHECK(run_rtk(r, st,
+                      s == &rtk_sampler_rtk_mala         ? 0
+                      : s == &rtk_sampler_rtk_ula        ? 1
+                      : s == &rtk_sampler_rtk_mala_score ? 3
+                                                         : 2));
   RTK_CHECK(seg_flush(r, st));
   if (job->diag) RTK_CHECK(final_diag(r, job->diag));
   /* results back: final particles, acceptance counters, boundary histograms */
@@ -1327,6 +1796,10 @@ template <class T> static int run_typed(const rtk_dev_job *job, rtk_stats *st, d
   cudaError_t ce = cudaMemcpyAsync(acc, r->dacc, sizeof *acc * (S > 0 ? S : 1), cudaMemcpyDeviceToHost, g_stream);
   if (ce == cudaSuccess) ce = cudaStreamSynchronize(g_stream);
   for (int k = 0; k < S && ce == cudaSuccess; k++) st->accept[k] += (int64_t)acc[k];
+  if (r->dpass && ce == cudaSuccess) { /* MALA with a radius: NFE of the passed proposals */
+    ce = cudaMemcpy(acc, r->dpass, sizeof *acc * (S > 0 ? S : 1), cudaMemcpyDeviceToHost);
+    for (int k = 0; k < S && ce == cudaSuccess; k++) st->nfe[k] += (int64_t)acc[k] * r->nfe_pass;
+  }
   free(acc);
   CU(ce);
   if (sizeof(T) != sizeof(double))
@@ -1464,19 +1937,19 @@ extern "C" int rtk_cuda_bench_score(int fp32, int N, int K, int d, int gm, int r
 static int check(const rtk_sampler_ops *s, const rtk_score_ops *score, int precision, const rtk_sampler_cfg *cfg,
                  int64_t trace) {
   (void)precision;
-  const int rtk = s == &rtk_sampler_rtk_mala || s == &rtk_sampler_rtk_ula || s == &rtk_sampler_rtk_uld;
-  if (s != &rtk_sampler_exact && s != &rtk_sampler_ddpm && s != &rtk_sampler_ddim && s != &rtk_sampler_dpmpp2m && !rtk)
+  const int mala = s == &rtk_sampler_rtk_mala || s == &rtk_sampler_rtk_mala_score;
+  const int rtk = mala || s == &rtk_sampler_rtk_ula || s == &rtk_sampler_rtk_uld;
+  if (s != &rtk_sampler_exact && s != &rtk_sampler_ddpm && s != &rtk_sampler_ddim && s != &rtk_sampler_dpmpp2m &&
+      s != &rtk_sampler_pc && s != &rtk_sampler_heun && !rtk)
     return RTK_ERR(RTK_ERR_INPUT,
                    "sampler %s is not ported to the cuda backend yet (cuda runs exact, ddpm, ddim, dpm-solver++, "
-                   "rtk-ula, rtk-uld, rtk-mala); run it with run.backend = cpu",
+                   "heun, pc, rtk-ula, rtk-uld, rtk-mala, rtk-mala-score); run it with run.backend = cpu",
                    s->name);
+  if (s == &rtk_sampler_heun && cfg->s_churn > 0)
+    return RTK_ERR(RTK_ERR_INPUT, "heun: s_churn > 0 (EDM's stochastic churn) is not ported to the cuda backend yet");
   if (score && score != &rtk_score_exact)
     return RTK_ERR(RTK_ERR_INPUT, "score.model = %s is not available on the cuda backend (only exact)", score->name);
   if (rtk) {
-    if (cfg->step_mode == RTK_STEP_ADAPTIVE)
-      return RTK_ERR(RTK_ERR_INPUT, "%s: step_mode = adaptive is not ported to the cuda backend yet", s->name);
-    if (cfg->radius > 0)
-      return RTK_ERR(RTK_ERR_INPUT, "%s: radius > 0 (projected MALA) is not ported to the cuda backend yet", s->name);
     if (trace > 0) return RTK_ERR(RTK_ERR_INPUT, "output.trace is not available on the cuda backend");
   }
   return RTK_OK;

@@ -20,6 +20,7 @@
 #include "rtk/grid.h"
 #include "rtk/rng.h"
 #include "rtk/sampler.h"
+#include "rtk/update.h"
 
 typedef struct {
   rtk_score_ws sw;
@@ -106,13 +107,13 @@ static int run_block(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, r
     /* Euler: d = -sigma_{t^} s, y' = y^ + (sig_n - sig_h) d */
     score_ve(w, th, n, nd, w->Y, X);
     const double e = -(sig_n - sig_h) * sqrt(rtk_sigma2(th));
-    for (size_t i = 0; i < nd; i++) w->Yp[i] = w->Y[i] + e * w->S[i];
+    for (size_t i = 0; i < nd; i++) w->Yp[i] = rtk_heun_move(w->Y[i], e, w->S[i]); /* rtk/update.h */
     if (k + 1 < S) {
       /* Heun correction with the slope at (y', sigma_{i+1}); keep d in Yp's old value via S */
-      for (size_t i = 0; i < nd; i++) w->Y[i] += 0.5 * e * w->S[i];
+      for (size_t i = 0; i < nd; i++) w->Y[i] = rtk_heun_move(w->Y[i], 0.5 * e, w->S[i]);
       score_ve(w, s, n, nd, w->Yp, X);
       const double e2 = -0.5 * (sig_n - sig_h) * sqrt(rtk_sigma2(s));
-      for (size_t i = 0; i < nd; i++) w->Y[i] += e2 * w->S[i];
+      for (size_t i = 0; i < nd; i++) w->Y[i] = rtk_heun_move(w->Y[i], e2, w->S[i]);
       st->nfe[k] += 2 * (int64_t)n;
     } else {
       for (size_t i = 0; i < nd; i++) w->Y[i] = w->Yp[i];

@@ -22,6 +22,7 @@
 #include "rtk/grid.h"
 #include "rtk/rng.h"
 #include "rtk/sampler.h"
+#include "rtk/update.h"
 
 static const rtk_opt opts[] = {
     {"corrector_steps", RTK_OPT_INT, offsetof(rtk_sampler_cfg, corrector_steps), "1", 0, 1000, 0,
@@ -59,7 +60,7 @@ static int run_block(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, r
         double *x = X + (size_t)i * d;
         const double *s = w->S + (size_t)i * d;
         rtk_rng_normals(ctx->seed, (uint64_t)(gid0 + i), (uint64_t)k, (uint64_t)m, RTK_RNG_PROPOSE, d, w->xi);
-        for (int j = 0; j < d; j++) x[j] += eps * s[j] + sdc * w->xi[j];
+        for (int j = 0; j < d; j++) x[j] = rtk_pc_correct(x[j], s[j], eps, sdc, w->xi[j]); /* rtk/update.h */
       }
     }
     rtk_score_eval(&w->sw, n, X, NULL, w->S);

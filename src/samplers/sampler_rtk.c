@@ -81,9 +81,7 @@ static const rtk_opt uld_opts[] = {
     RTK_OPT_END};
 
 /* extra score evaluations per proposal of score-only MALA */
-static int quad_extra(const rtk_sampler_cfg *c) {
-  return c->quad == RTK_QUAD_SIMPSON ? 1 : c->quad == RTK_QUAD_GAUSS ? (int)c->quad_nodes : 0;
-}
+static int quad_extra(const rtk_sampler_cfg *c) { return rtk_quad_count(c->quad, (int)c->quad_nodes); }
 
 /* smallest component variance of p_t over all components and coordinates */
 static double min_lambda(const rtk_mixture *m, double t) {
@@ -186,28 +184,6 @@ static void work_free(void *p) {
   free(w);
 }
 
-/* Gauss-Legendre rule with n nodes on [0, 1] (Newton on P_n) */
-static void gauss_legendre(int n, double *x, double *w) {
-  for (int i = 0; i < n; i++) {
-    double z = cos(3.14159265358979323846 * (i + 0.75) / (n + 0.5)), dp = 1;
-    for (int it = 0; it < 100; it++) {
-      double p0 = 1, p1 = z;
-      for (int k = 2; k <= n; k++) {
-        double p2 = ((2 * k - 1) * z * p1 - (k - 1) * p0) / k;
-        p0 = p1;
-        p1 = p2;
-      }
-      if (n == 1) p0 = 1, p1 = z;
-      dp = n * (z * p1 - p0) / (z * z - 1);
-      double dz = p1 / dp;
-      z -= dz;
-      if (fabs(dz) < 1e-16) break;
-    }
-    x[i] = 0.5 * (1 - z);
-    w[i] = 1.0 / ((1 - z * z) * dp * dp);
-  }
-}
-
 static int work_create(const rtk_block_ctx *ctx, int B, void **out) {
   rtk_ws *w;
   RTK_MALLOC(w, 1);
@@ -229,7 +205,7 @@ static int work_create(const rtk_block_ctx *ctx, int B, void **out) {
   RTK_MALLOC(w->ltbar, B);
   RTK_MALLOC(w->lcurv, B);
   RTK_MALLOC(w->pass, B);
-  if (ctx->cfg->quad == RTK_QUAD_GAUSS) gauss_legendre((int)ctx->cfg->quad_nodes, w->gl_x, w->gl_w);
+  if (ctx->cfg->quad == RTK_QUAD_GAUSS) rtk_gauss_legendre((int)ctx->cfg->quad_nodes, w->gl_x, w->gl_w);
   return RTK_OK;
 }
 
@@ -300,30 +276,31 @@ static void init_segment(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int 
 static void score_energy_diff(const rtk_block_ctx *ctx, rtk_ws *w, int n, double *df) {
   const int d = ctx->mix->d, rule = ctx->cfg->quad;
   chain *cur = &w->cur, *prop = &w->prop, *node = &w->node;
-  const int nodes = rule == RTK_QUAD_SIMPSON ? 1 : rule == RTK_QUAD_GAUSS ? (int)ctx->cfg->quad_nodes : 0;
-  for (int i = 0; i < n; i++) {
+  const int nodes = rtk_quad_count(rule, (int)ctx->cfg->quad_nodes);
+  for (int i = 0; i < n; i++) { /* rtk/update.h: shared with the cuda backend */
     const double *z = cur->z + (size_t)i * d, *zp = prop->z + (size_t)i * d;
     const double *s0 = cur->score + (size_t)i * d, *s1 = prop->score + (size_t)i * d;
     double e0 = 0, e1 = 0;
     for (int j = 0; j < d; j++) {
-      e0 -= s0[j] * (zp[j] - z[j]);
-      e1 -= s1[j] * (zp[j] - z[j]);
+      e0 -= rtk_quad_term(s0[j], z[j], zp[j]);
+      e1 -= rtk_quad_term(s1[j], z[j], zp[j]);
     }
-    df[i] = rule == RTK_QUAD_TRAPEZOID ? 0.5 * (e0 + e1) : rule == RTK_QUAD_SIMPSON ? (e0 + e1) / 6 : 0;
+    df[i] = rtk_quad_ends(rule, e0, e1);
   }
   for (int q = 0; q < nodes; q++) {
-    const double a = rule == RTK_QUAD_SIMPSON ? 0.5 : w->gl_x[q], wt = rule == RTK_QUAD_SIMPSON ? 4.0 / 6 : w->gl_w[q];
+    double a, wt;
+    rtk_quad_node(rule, q, w->gl_x, w->gl_w, &a, &wt);
     for (int i = 0; i < n; i++)
       for (int j = 0; j < d; j++) {
         size_t ij = (size_t)i * d + j;
-        node->z[ij] = cur->z[ij] + a * (prop->z[ij] - cur->z[ij]);
+        node->z[ij] = rtk_quad_point(cur->z[ij], prop->z[ij], a);
       }
     rtk_score_eval(&w->sw, n, node->z, NULL, node->score);
     for (int i = 0; i < n; i++) {
       double e = 0;
       for (int j = 0; j < d; j++) {
         size_t ij = (size_t)i * d + j;
-        e -= node->score[ij] * (prop->z[ij] - cur->z[ij]);
+        e -= rtk_quad_term(node->score[ij], cur->z[ij], prop->z[ij]);
       }
       df[i] += wt * e;
     }
@@ -369,23 +346,19 @@ static void mala_steps(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int n,
       const double *zp = prop->z + (size_t)i * d, *grp = prop->grad + (size_t)i * d, tau = w->tau[i];
       double log_alpha = -INFINITY;
       if (w->pass[i]) {
-        double fwd = 0, bwd = 0; /* |zp - z + tau grad(z)|^2 and |z - zp + tau grad(zp)|^2 */
-        for (int j = 0; j < d; j++) {
-          double a = zp[j] - z[j] + tau * gr[j], b = z[j] - zp[j] + tau * grp[j];
-          fwd += a * a;
-          bwd += b * b;
-        }
+        double fwd = 0, bwd = 0; /* |zp - z + tau grad(z)|^2 and |z - zp + tau grad(zp)|^2 (rtk/update.h) */
+        for (int j = 0; j < d; j++) rtk_mala_terms(z[j], zp[j], gr[j], grp[j], tau, &fwd, &bwd);
         const double *x = w->xprev + (size_t)i * d;
         double dg = kind == IN_MALA_SCORE ? df[i] + quad_part(x, zp, d, sg) - quad_part(x, z, d, sg)
                                           : prop->g[i] - cur->g[i];
-        log_alpha = -dg - bwd / (4 * tau) + fwd / (4 * tau);
+        log_alpha = rtk_mala_log_alpha(dg, fwd, bwd, tau);
       }
       double u = rtk_rng_uniform(ctx->seed, (uint64_t)(gid0 + i), (uint64_t)k, (uint64_t)m + 1, RTK_RNG_ACCEPT);
       if (m < nwarm) {
-        dual_average(w, i, m, log_alpha >= 0 ? 1 : exp(log_alpha), ctx->cfg->target_accept, mu);
+        dual_average(w, i, m, rtk_mala_prob(log_alpha), ctx->cfg->target_accept, mu);
         if (m == nwarm - 1) w->tau[i] = exp(w->ltbar[i]);
       }
-      if (log(u) < log_alpha) {
+      if (rtk_mala_accept(u, log_alpha)) {
         copy_row(cur, prop, i, d);
         st->accept[k]++;
       }
@@ -398,18 +371,13 @@ static void mala_steps(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int n,
 static void secant_update(rtk_ws *w, int n, int d, int m, int nwarm, double c, double tau0) {
   for (int i = 0; i < n; i++) {
     if (m >= 1 && m <= nwarm) {
-      double dz = 0, dg = 0;
+      double dz = 0, dg = 0; /* rtk/update.h: shared with the cuda backend */
       for (int j = 0; j < d; j++) {
         size_t ij = (size_t)i * d + j;
-        double a = w->cur.z[ij] - w->zold[ij], b = w->cur.grad[ij] - w->gold[ij];
-        dz += a * a;
-        dg += b * b;
+        rtk_secant_terms(w->cur.z[ij], w->zold[ij], w->cur.grad[ij], w->gold[ij], &dz, &dg);
       }
-      if (dz > 0 && sqrt(dg / dz) > w->lcurv[i]) w->lcurv[i] = sqrt(dg / dz);
-      if (m == nwarm) {
-        double t = w->lcurv[i] > 0 ? c / w->lcurv[i] : 10 * tau0;
-        w->tau[i] = t < tau0 ? tau0 : t > 10 * tau0 ? 10 * tau0 : t;
-      }
+      w->lcurv[i] = rtk_secant_curv(w->lcurv[i], dz, dg);
+      if (m == nwarm) w->tau[i] = rtk_secant_tau(w->lcurv[i], c, tau0);
     }
   }
   memcpy(w->zold, w->cur.z, sizeof(double) * n * d);

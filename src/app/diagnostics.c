@@ -14,6 +14,11 @@
  * CDFs (about a minute: d = 784, K = 1000 allows 53 grid times) */
 #define RTK_MAX_BOUNDARY_COUNTERS (1 << 24)
 #define RTK_MAX_BOUNDARY_CDFS 4.0e9
+/* below these sizes the exact bin probabilities (normal CDFs) and the
+ * Fréchet distances (eigenvalues of order d) cost less than the collectives
+ * that would share them out over the ranks (about 1 ms each at 64 ranks) */
+#define RTK_DIAG_SHARE_CDFS 2.5e5
+#define RTK_DIAG_SHARE_FD_DIM 128
 
 int rtk_diag_init(rtk_diag *g, const rtk_diag_opts *o, const rtk_mixture *mix, const rtk_plan *plan, int64_t N,
                   int B, uint64_t seed) {
@@ -172,9 +177,13 @@ void rtk_diag_exact_probs(MPI_Comm comm, const rtk_hist *h, const rtk_mixture *m
   int rank, size;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &size);
+  if ((double)h->d * (h->nbins + 1) * m->K < RTK_DIAG_SHARE_CDFS || size == 1) { /* not worth two collectives */
+    rtk_hist_exact_probs(h, m, t, probs);
+    return;
+  }
   int *cnt = malloc(sizeof(int) * 2 * (size_t)size), ok = cnt != NULL;
   MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, comm);
-  if (!ok || size == 1) { /* every rank computes every row (the same bits, only slower) */
+  if (!ok) { /* every rank computes every row (the same bits, only slower) */
     free(cnt);
     rtk_hist_exact_probs(h, m, t, probs);
     return;
@@ -245,10 +254,11 @@ int rtk_diag_write(MPI_Comm comm, hid_t mg, hid_t rg, const rtk_diag *g, const r
   double fd = NAN, mean = 0, var = 0;
   if (g->nfd && !rc) {
     const size_t d = (size_t)g->d;
-    for (int s = rank; s <= R && !rc; s += size)
+    const int share = g->d >= RTK_DIAG_SHARE_FD_DIM && size > 1; /* else every rank computes every set */
+    for (int s = share ? rank : 0; s <= R && !rc; s += share ? size : 1)
       rc = rtk_frechet_distance(&g->fref, N, g->fs1 + s * d, g->fs2 + s * d * d, s ? &ffl[s - 1] : &fd);
     rc = rtk_collective(comm, rc);
-    for (int s = 0; s <= R && !rc; s++) MPI_Bcast(s ? &ffl[s - 1] : &fd, 1, MPI_DOUBLE, s % size, comm);
+    for (int s = 0; s <= R && !rc && share; s++) MPI_Bcast(s ? &ffl[s - 1] : &fd, 1, MPI_DOUBLE, s % size, comm);
     for (int s = 1; s <= R && !rc; s++) mean += ffl[s - 1] / R;
     for (int s = 0; s < R; s++) var += (ffl[s] - mean) * (ffl[s] - mean) / (R > 1 ? R - 1 : 1);
   }

@@ -9,6 +9,10 @@ has in the full study (matched by sampler and sweep point, from
 `rtkbench validate` of the full study), so that `analysis/rtk_analyze.py` sees
 one study.  A run that is already there is not copied but compared: its
 samples and every metric except timings must be bitwise equal (else exit 1).
+The parts must be that study cut by `--set run.samplers=...` or `sweep.*`
+subsets and nothing else: a run is matched by its sampler and sweep point
+only, so let at least one run of each part overlap the base or another part
+(its comparison then checks the rest of the configuration).
 
   bench/scaling/merge_runs.py OUT.h5 BASE.h5 PART.h5 [PART.h5 ...] \\
       --validate "build/rtkbench validate experiments/dim_scaling.ini [--set ...]"

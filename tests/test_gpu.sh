@@ -1,9 +1,12 @@
 #!/bin/bash
 # cuda backend tests (CTest label gpu).  Without a GPU: exit 77, which CTest
 # reports as skipped (SKIP_RETURN_CODE), never as passed.
-#   test_gpu.sh ranks RTKBENCH   1 vs 2 ranks on the GPU: bitwise identical (h5check same)
+#   test_gpu.sh ranks RTKBENCH   1 vs 2 ranks on the GPU: bitwise identical (h5check same); final-sample
+#                                diagnostics on the device vs on the host: identical
 #   test_gpu.sh cross RTKBENCH   cpu vs cuda fp64: metrics within 95% intervals, ddpm samples within 1e-6;
 #                                cuda fp32: metrics within 95% intervals of the cpu run
+# ddpm has two device paths (docs/design.md): the one-kernel step (k_ddpm_fused, chosen for small K d, as in
+# gpu.ini) and the GEMM step replayed as a CUDA graph (RTK_CUDA_FUSED=0 forces it): both are tested.
 set -euo pipefail
 mode=$1 bin=$2
 here=$(cd "$(dirname "$0")" && pwd)
@@ -21,13 +24,34 @@ case $mode in
     "${mpi[@]}" -n 2 -x RTK_CUDA_SHARE_DEVICE=1 "$bin" run "$here/gpu.ini" --set run.backend=cuda --set run.block=7000 \
       -o "$tmp/r2.h5" --force >/dev/null
     "$py" "$here/h5check.py" same "$tmp/r1.h5" "$tmp/r2.h5"
+    for n in 1 2; do
+      "${mpi[@]}" -n $n -x RTK_CUDA_SHARE_DEVICE=1 -x RTK_CUDA_FUSED=0 "$bin" run "$here/gpu.ini" --set run.backend=cuda \
+        --set run.samplers=ddpm --set run.block=7000 -o "$tmp/g$n.h5" --force >/dev/null
+    done
+    "$py" "$here/h5check.py" same "$tmp/g1.h5" "$tmp/g2.h5"
+    # final-sample diagnostics on the device vs on the host from the copied-back particles (RTK_CUDA_DIAG=0):
+    # the same integers (histograms, moments, Fréchet sums exactly; modes and slices barring a rounding tie)
+    # (device: in chunks of 4096 particles, as at large N d)
+    for v in 1 0; do
+      "${mpi[@]}" -n 1 -x RTK_CUDA_DIAG=$v -x RTK_CUDA_DIAG_ROWS=4096 "$bin" run "$here/gpu.ini" --set run.backend=cuda \
+        --set metrics.frechet_sets=2 -o "$tmp/d$v.h5" --force >/dev/null
+    done
+    "$py" "$here/h5check.py" same "$tmp/d1.h5" "$tmp/d0.h5"
     ;;
   cross)
-    "$bin" run "$here/gpu.ini" -o "$tmp/cpu.h5" --force >/dev/null
-    "$bin" run "$here/gpu.ini" --set run.backend=cuda -o "$tmp/gpu.h5" --force >/dev/null
-    "$bin" run "$here/gpu.ini" --set run.backend=cuda --set run.precision=fp32 -o "$tmp/gpu32.h5" --force >/dev/null
+    run=("${mpi[@]}" -n 1 "$bin" run "$here/gpu.ini")
+    gemm=("${mpi[@]}" -n 1 -x RTK_CUDA_FUSED=0 "$bin" run "$here/gpu.ini" --set run.samplers=ddpm --set run.backend=cuda)
+    "${run[@]}" -o "$tmp/cpu.h5" --force >/dev/null
+    "${run[@]}" --set run.backend=cuda -o "$tmp/gpu.h5" --force >/dev/null
+    "${run[@]}" --set run.backend=cuda --set run.precision=fp32 -o "$tmp/gpu32.h5" --force >/dev/null
     "$py" "$here/h5check.py" agree "$tmp/cpu.h5" "$tmp/gpu.h5" ddpm=1e-6 ddim=1e-6 dpm-solver++=1e-6
     "$py" "$here/h5check.py" agree "$tmp/cpu.h5" "$tmp/gpu32.h5"
+    # ddpm's GEMM path (CUDA graph)
+    "${run[@]}" --set run.samplers=ddpm -o "$tmp/cpu1.h5" --force >/dev/null
+    "${gemm[@]}" -o "$tmp/gemm.h5" --force >/dev/null
+    "${gemm[@]}" --set run.precision=fp32 -o "$tmp/gemm32.h5" --force >/dev/null
+    "$py" "$here/h5check.py" agree "$tmp/cpu1.h5" "$tmp/gemm.h5" ddpm=1e-6
+    "$py" "$here/h5check.py" agree "$tmp/cpu1.h5" "$tmp/gemm32.h5"
     ;;
   *) echo "usage: test_gpu.sh ranks|cross RTKBENCH" >&2; exit 2 ;;
 esac

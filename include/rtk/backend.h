@@ -20,6 +20,21 @@ enum rtk_backend_kind { RTK_BACKEND_CPU = 0, RTK_BACKEND_CUDA = 1 };
 enum rtk_precision { RTK_PREC_FP64 = 0, RTK_PREC_FP32 = 1 };
 #define RTK_PRECISION_CHOICES "fp64|fp32"
 
+/* Final-sample diagnostics a device backend accumulates on the device (docs/design.md, "What stays on the
+ * device"): the same exact integer sums the host would add (rtk/metrics.h), added into these host arrays.
+ * A NULL array: that diagnostic is left to the host. */
+typedef struct rtk_dev_diag {
+  rtk_hist *hist;        /* final coordinate histograms (rtk_hist_add) */
+  int64_t *modes;        /* [K] mode counts: the most responsible component at the final time (rtk_mix_argmax) */
+  rtk_hist *shist;       /* sliced histograms of u.x (rtk_project + rtk_hist_add) */
+  const double *U;       /* [ns][d] unit directions */
+  int ns;
+  int64_t *m1, *m2;      /* moment sums (rtk_moment_sums), m2 [d][d] if full_cov, else [d] */
+  int full_cov;
+  const double *fmean;   /* Fréchet sums of the particles (rtk_frechet_sums) about this mean [d] */
+  int64_t *fs1, *fs2;    /* [d], [d][d] (upper triangle) */
+} rtk_dev_diag;
+
 /* One rank's share of a run on a device backend. */
 typedef struct rtk_dev_job {
   const rtk_block_ctx *ctx;       /* mix, cfg, plan, seed; at_boundary (may be NULL) gets X = NULL
@@ -31,6 +46,7 @@ typedef struct rtk_dev_job {
   rtk_hist *bh;                   /* [nbnd] boundary histograms: counts are added on the device */
   int nbnd;
   int copy_boundaries;            /* at_boundary receives a host copy of X at every grid time */
+  rtk_dev_diag *diag;             /* final-sample diagnostics on the device (NULL: all on the host) */
 } rtk_dev_job;
 
 typedef struct rtk_backend_ops {

@@ -55,6 +55,25 @@ RTK_HD static inline int rtk_hist_bin(double x, double lo, double hi, int nb) {
   return bin > nb ? nb : bin;
 }
 
+/* ---- exact integer sums of the final-sample diagnostics (metrics.c; the cuda backend's device diagnostics) ----
+ * Both backends turn a coordinate into the same integer, so the sums are equal whichever adds them up. */
+/* fixed point: round(x scale), NaN -> 0, |x| clamped to 1e3 (rtk_moment_sums) */
+RTK_HD static inline int64_t rtk_fixed(double x, double scale) {
+  if (!(x == x)) return 0;
+  if (x > 1e3) x = 1e3;
+  if (x < -1e3) x = -1e3;
+  return (int64_t)llround(x * scale);
+}
+/* the Fréchet sums' quantisation of y = x - mean: nearest multiple of 1/RTK_FD_SCALE, |y| <= RTK_FD_CLAMP, NaN at
+ * the clamp; an integer-valued double (rtk_frechet_sums) */
+#define RTK_FD_SCALE 4096.0
+#define RTK_FD_CLAMP 256.0
+RTK_HD static inline double rtk_fd_quant(double y) {
+  if (!(y == y)) y = RTK_FD_CLAMP; /* NaN: as far off as can be counted */
+  y = y > RTK_FD_CLAMP ? RTK_FD_CLAMP : y < -RTK_FD_CLAMP ? -RTK_FD_CLAMP : y;
+  return nearbyint(y * RTK_FD_SCALE);
+}
+
 /* ---- RTK with MALA: dual averaging of log tau (Stan's constants) ---- */
 typedef struct rtk_dual_avg {
   double tau, hbar, ltbar;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "io_hdf5.h"
+#include "rtk/backend.h"
 #include "rtk/error.h"
 #include "study.h"
 #include "testhook.h"
@@ -131,14 +132,31 @@ void rtk_diag_inner(rtk_diag *g, int k, int m, int64_t gid0, int n, const double
  * the run's own streams (another Philox key), the same on every rank */
 static uint64_t floor_seed(uint64_t seed, int r) { return seed ^ (0x9E3779B97F4A7C15ULL * (uint64_t)(r + 1)); }
 
-int rtk_diag_final(rtk_diag *g, int64_t gid0, int n, const double *X) {
+void rtk_diag_device(rtk_diag *g, rtk_dev_diag *dd) {
   if (g->smix) {
+    dd->shist = &g->sh;
+    dd->U = g->U;
+    dd->ns = (int)g->o.slices;
+  }
+  dd->m1 = g->m1;
+  dd->m2 = g->m2;
+  dd->full_cov = g->full_cov;
+  if (g->nfd) {
+    dd->fmean = g->fref.mean;
+    dd->fs1 = g->fs1;
+    dd->fs2 = g->fs2;
+  }
+  g->on_device = 1;
+}
+
+int rtk_diag_final(rtk_diag *g, int64_t gid0, int n, const double *X) {
+  if (g->smix && !g->on_device) {
     rtk_project(n, g->d, X, (int)g->o.slices, g->U, g->Y, g->pad);
     rtk_hist_add(&g->sh, n, g->Y);
   }
-  if (g->m1) rtk_moment_sums(n, g->d, X, g->full_cov, g->m1, g->m2);
+  if (g->m1 && !g->on_device) rtk_moment_sums(n, g->d, X, g->full_cov, g->m1, g->m2);
   const size_t d = (size_t)g->d;
-  for (int s = 0; s < g->nfd; s++) {
+  for (int s = g->on_device ? 1 : 0; s < g->nfd; s++) {
     const double *Xs = X;
     if (s > 0) {
       rtk_mixture_sample(g->mix, g->fref.t, floor_seed(g->seed, s - 1), (uint64_t)gid0, n, g->fX);

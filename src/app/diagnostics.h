@@ -44,6 +44,7 @@ typedef struct rtk_diag {
   int64_t N, *tid;   /* traced global ids [trace] */
   int M, *toff;      /* trace rows and per-segment offsets [S] */
   double *tbuf;      /* [trace][M][d], zero except this rank's particles */
+  int on_device;     /* the cuda backend added the slices, moments and Fréchet set 0 (rtk_diag_device) */
 } rtk_diag;
 
 int rtk_diag_init(rtk_diag *g, const rtk_diag_opts *o, const rtk_mixture *mix, const rtk_plan *plan, int64_t N,
@@ -58,8 +59,13 @@ double rtk_diag_trace_values(int64_t trace, int64_t N, const rtk_plan *plan, int
 void rtk_diag_free(rtk_diag *g);
 void rtk_diag_boundary(rtk_diag *g, int k, int n, const double *X);
 void rtk_diag_inner(rtk_diag *g, int k, int m, int64_t gid0, int n, const double *Z);
-/* the final particles of global ids gid0..gid0+n-1 (one block of the global grid) */
+/* the final particles of global ids gid0..gid0+n-1 (one block of the global grid); with on_device set, only
+ * the Fréchet exact sets (X unused) */
 int rtk_diag_final(rtk_diag *g, int64_t gid0, int n, const double *X);
+/* what a device backend accumulates of these diagnostics itself: fills the slice, moment and Fréchet (set 0)
+ * fields of dd and sets g->on_device */
+struct rtk_dev_diag;
+void rtk_diag_device(rtk_diag *g, struct rtk_dev_diag *dd);
 int rtk_diag_reduce(MPI_Comm comm, rtk_diag *g);
 /* metrics group mg, run group rg; collective over comm (the exact bin
  * probabilities and the Fréchet distances are shared out over its ranks) */

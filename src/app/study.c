@@ -208,16 +208,35 @@ static int run_kernel(const rtk_runspec *r, run_data *rd, int64_t b0, int64_t b1
   rtk_block_ctx ctx = {rd->mix, &r->sc, &rd->plan, (uint64_t)r->so.seed, at_boundary, bu, at_inner, &rd->score};
   rtk_timers_enter(RTK_PHASE_SAMPLER);
   int src;
+  /* the cuda backend also accumulates the final-sample diagnostics on the device (RTK_CUDA_DIAG=0: on the host,
+   * from the copied-back particles, as the cpu backend does) */
+  const char *ce = getenv("RTK_CUDA_DIAG");
+  const int dev_diag = r->so.backend == RTK_BACKEND_CUDA && !(ce && ce[0] == '0');
   if (r->so.backend == RTK_BACKEND_CUDA) { /* the rank's whole range on its GPU; final particles come back */
     bu->device = 1;
+    rtk_dev_diag dd;
+    memset(&dd, 0, sizeof dd);
+    if (dev_diag) {
+      dd.hist = &rd->hist;
+      dd.modes = rd->modes;
+      rtk_diag_device(&rd->diag, &dd);
+    }
     rtk_dev_job job = {&ctx, r->sampler, r->so.precision, b0 * B, nloc, rd->X, rd->diag.bh, rd->diag.nbnd,
-                       rd->bnd != NULL};
+                       rd->bnd != NULL, dev_diag ? &dd : NULL};
     src = rtk_backend_cuda.run(&job, &rd->st);
   } else {
     src = rtk_sample_blocks(r->sampler, &ctx, r->so.particles, B, b0, b1, rd->X, &rd->st, block_done, bu);
   }
   rtk_timers_enter(RTK_PHASE_DIAG);
   RTK_CHECK(src);
+  if (dev_diag) { /* left on the host: the Fréchet noise floor's exact sample sets (independent of X) */
+    int rc = RTK_OK;
+    for (int64_t i = 0; i < nloc && rd->diag.nfd > 1 && !rc; i += B) {
+      const int n = (int)(nloc - i < B ? nloc - i : B);
+      rc = rtk_diag_final(&rd->diag, (int64_t)b0 * B + i, n, NULL);
+    }
+    return rc;
+  }
   rtk_hist_add(&rd->hist, (int)nloc, rd->X);
   rtk_mixcoef coef;
   rtk_mixwork mw;
@@ -390,19 +409,19 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
   const double mode_tv = rtk_mode_tv(rd.mix, rd.modes, N);
   /* linearised standard errors from exact integer sums (see metrics.h) */
   int64_t lin[4] = {0, 0, 0, 0};
-  signed char *sign = malloc((size_t)nh + K);
+  signed char *sign = malloc((size_t)nh);
   if (!sign) rc = RTK_ERR(RTK_ERR_MEM, "out of memory");
   if (sign) {
     rtk_tv_signs(&rd.hist, rd.probs, N, sign);
     rtk_tv_lin_sums(&rd.hist, sign, (int)nloc, rd.X, &lin[0], &lin[1]);
-    for (int k = 0; k < K; k++) {
+    for (int k = 0; k < K; k++) { /* the mode term's u is sign_k for every particle of mode k: its sums follow
+                                     from the (global) counts, on rank 0 only */
       double diff = (double)rd.modes[k] / N - rd.mix->w[k];
-      sign[nh + k] = (signed char)(diff > 0 ? 1 : diff < 0 ? -1 : 0);
-    }
-    for (int64_t i = 0; i < nloc; i++) {
-      int64_t u = sign[nh + rd.kbuf[i]];
-      lin[2] += u;
-      lin[3] += u * u;
+      const int64_t u = diff > 0 ? 1 : diff < 0 ? -1 : 0;
+      if (rank == 0) {
+        lin[2] += u * rd.modes[k];
+        lin[3] += u * u * rd.modes[k];
+      }
     }
     free(sign);
   }

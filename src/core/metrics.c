@@ -205,12 +205,7 @@ void rtk_project(int n, int d, const double *X, int ns, const double *U, double 
   }
 }
 
-static inline int64_t fixed(double x, double scale) {
-  if (!(x == x)) return 0;
-  if (x > 1e3) x = 1e3;
-  if (x < -1e3) x = -1e3;
-  return (int64_t)llround(x * scale);
-}
+static inline int64_t fixed(double x, double scale) { return rtk_fixed(x, scale); } /* rtk/update.h */
 
 void rtk_moment_sums(int n, int d, const double *X, int full, int64_t *s1, int64_t *s2) {
   const double S1 = 1048576.0, S2 = 1024.0;
@@ -391,8 +386,7 @@ void rtk_frechet_ref_free(rtk_frechet_ref *r) {
  * (<= 2^40) over at most 4096 particles (< 2^53), are exact in double
  * precision whatever the order in which DSYRK adds them; so the int64 totals
  * do not depend on the block size, the rank count or the BLAS threads. */
-#define FD_SCALE 4096.0
-#define FD_CLAMP 256.0
+#define FD_SCALE RTK_FD_SCALE
 #define FD_CHUNK 4096
 
 void rtk_frechet_sums(const rtk_frechet_ref *r, int n, const double *X, double *Y, double *G, int64_t *s1,
@@ -400,10 +394,7 @@ void rtk_frechet_sums(const rtk_frechet_ref *r, int n, const double *X, double *
   const int d = r->d;
   for (int b = 0; b < n; b++)
     for (int j = 0; j < d; j++) {
-      double y = X[(size_t)b * d + j] - r->mean[j];
-      if (!(y == y)) y = FD_CLAMP; /* NaN: as far off as can be counted */
-      y = y > FD_CLAMP ? FD_CLAMP : y < -FD_CLAMP ? -FD_CLAMP : y;
-      const double q = nearbyint(y * FD_SCALE);
+      const double q = rtk_fd_quant(X[(size_t)b * d + j] - r->mean[j]); /* rtk/update.h */
       Y[(size_t)b * d + j] = q;
       s1[j] += (int64_t)q;
     }

@@ -52,10 +52,12 @@ extern "C" const int rtk_have_cuda = 1;
 #define LAUNCHED() CU(cudaGetLastError())
 
 static int g_dev = -1;
-static cublasHandle_t g_blas;
+static cublasHandle_t g_blas, g_blas_cap; /* the second: for graph captures */
 static cudaStream_t g_stream;
 static char g_desc[512];
 static int g_sms = 132; /* multiprocessors of the attached device */
+static void *g_ws;      /* g_blas_cap's workspace */
+#define RTK_CUDA_WS ((size_t)32 << 20)
 
 /* ------------------------------------------------------------------ device helpers */
 
@@ -205,8 +207,12 @@ __global__ void k_score(int64_t n, int d, int nch, size_t off, int64_t p0, const
 /* one ddpm step (rtk_ddpm_update) with the score assembled from P; writes Y for the next evaluation */
 template <class T>
 __global__ void k_ddpm(int64_t n, int d, int nch, size_t off, int64_t p0, uint64_t seed, int k, rtk_ddpm_coef cf,
-                       T *X, const T *P, T *Y) {
+                       T *X, const T *P, T *Y, const int *dk, const rtk_ddpm_coef *dcf) {
   PER_CHUNK_PROLOGUE
+  if (dk) { /* a replayed step graph: step and coefficients from the device */
+    k = *dk;
+    cf = dcf[k];
+  }
   double z[4];
   normals4(seed, id, (uint64_t)k, 0, RTK_RNG_STEP, ch, z);
   for (int u = 0; u < 4; u++) {
@@ -218,6 +224,71 @@ __global__ void k_ddpm(int64_t n, int d, int nch, size_t off, int64_t p0, uint64
     Y[row * 2 * d + j] = xn * xn;
     Y[row * 2 * d + d + j] = xn;
   }
+}
+
+/* One whole ddpm step per particle, without cuBLAS (small K and d: chosen by fused_ok): the logits, their
+ * log-sum-exp and the score are formed in registers from the time's coefficients in shared memory
+ * (C2 = [MA | A] per component, c), then rtk_ddpm_update with the same Philox normals as k_ddpm.  One thread
+ * per particle; the [n][K] logits and [n][2d] P never go to memory.  Two passes over the components (the max,
+ * then the weights), so a weight below e^{-40} of the largest is dropped as in k_lse and the cpu kernel. */
+template <class T, int DM>
+__global__ void k_ddpm_fused(int64_t n, int d, int K, size_t off, int64_t p0, uint64_t seed, int k, rtk_ddpm_coef cf,
+                             const T *C2, const T *c, T *X) {
+  extern __shared__ unsigned char sh_raw[];
+  T *sC = (T *)sh_raw, *sc = sC + (size_t)K * 2 * d;
+  for (int e = threadIdx.x; e < K * 2 * d; e += blockDim.x) sC[e] = C2[e];
+  for (int e = threadIdx.x; e < K; e += blockDim.x) sc[e] = c[e];
+  __syncthreads();
+  const int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= n) return;
+  const size_t row = off + (size_t)i;
+  T x[DM], a1[DM], a2[DM];
+#pragma unroll
+  for (int j = 0; j < DM; j++) {
+    x[j] = j < d ? X[row * d + j] : (T)0;
+    a1[j] = a2[j] = 0;
+  }
+  T mx = -INFINITY;
+  for (int q = 0; q < K; q++) {
+    const T *m = sC + (size_t)q * 2 * d;
+    T l = sc[q];
+#pragma unroll
+    for (int j = 0; j < DM; j++)
+      if (j < d) l += x[j] * (m[j] - (T)0.5 * m[d + j] * x[j]);
+    mx = l > mx ? l : mx;
+  }
+  T s = 0;
+  for (int q = 0; q < K; q++) {
+    const T *m = sC + (size_t)q * 2 * d;
+    T l = sc[q];
+#pragma unroll
+    for (int j = 0; j < DM; j++)
+      if (j < d) l += x[j] * (m[j] - (T)0.5 * m[d + j] * x[j]);
+    const T a = l - mx, e = a < -40 ? (T)0 : exp(a);
+    s += e;
+#pragma unroll
+    for (int j = 0; j < DM; j++)
+      if (j < d) {
+        a1[j] += e * m[j];
+        a2[j] += e * m[d + j];
+      }
+  }
+  const T inv = 1 / s;
+  const uint64_t id = (uint64_t)(p0 + i);
+#pragma unroll
+  for (int ch = 0; ch < DM / 4; ch++)
+    if (4 * ch < d) {
+      double z[4];
+      normals4(seed, id, (uint64_t)k, 0, RTK_RNG_STEP, ch, z);
+#pragma unroll
+      for (int u = 0; u < 4; u++) {
+        const int j = 4 * ch + u;
+        if (j < d) {
+          const T sj = a1[j] * inv - x[j] * (a2[j] * inv);
+          X[row * d + j] = (T)rtk_ddpm_update(&cf, x[j], sj, z[u]);
+        }
+      }
+    }
 }
 
 /* RTK segment start z_0 from x' (sampler_rtk.c init_segment) */
@@ -438,6 +509,102 @@ __global__ void k_hist_global(int64_t n, int d, size_t off, const T *X, const do
   }
 }
 
+/* ---- final-sample diagnostics (rtk_dev_diag): the host's exact integer sums, added on the device ---- */
+/* Y = [x^2 | x] of the final particles (the score kernel's input: mode assignment by the first GEMM) */
+template <class T> __global__ void k_fill_y(int64_t n, int d, size_t off, const T *X, T *Y) {
+  const int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (e >= n * d) return;
+  const size_t row = off + (size_t)(e / d);
+  const int j = (int)(e % d);
+  const T x = X[row * d + j];
+  Y[row * 2 * d + j] = x * x;
+  Y[row * 2 * d + d + j] = x;
+}
+/* mode counts: the first k with the largest logit L + c (one warp per row; ties to the lower index, as
+ * rtk_mix_argmax's scan) */
+template <class T>
+__global__ void k_argmax(int64_t n, int K, size_t off, const T *L, const T *c, unsigned long long *modes) {
+  const int64_t w = ((int64_t)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+  const int lane = threadIdx.x & 31;
+  if (w >= n) return; /* the whole warp */
+  const T *l = L + (off + (size_t)w) * K;
+  T best = -INFINITY;
+  int bk = K;
+  for (int k = lane; k < K; k += 32) {
+    const T v = l[k] + c[k];
+    if (v > best) {
+      best = v;
+      bk = k;
+    }
+  }
+  for (int o = 16; o > 0; o /= 2) {
+    const T ob = __shfl_xor_sync(0xffffffffu, best, o);
+    const int ok = __shfl_xor_sync(0xffffffffu, bk, o);
+    if (ob > best || (ob == best && ok < bk)) {
+      best = ob;
+      bk = ok;
+    }
+  }
+  if (lane == 0) atomicAdd(&modes[bk < K ? bk : 0], 1ull);
+}
+/* u.x of the final particles on every direction (fixed order over j) into Yp [n][ns] */
+template <class T>
+__global__ void k_project(int64_t n, int d, int ns, size_t off, const T *X, const double *U, double *Yp) {
+  const int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (e >= n * ns) return;
+  const int64_t i = e / ns;
+  const int sl = (int)(e % ns);
+  const T *x = X + (off + (size_t)i) * d;
+  const double *u = U + (size_t)sl * d;
+  double y = 0;
+  for (int j = 0; j < d; j++) y += u[j] * (double)x[j];
+  Yp[e] = y;
+}
+/* per-coordinate integer sums over the particles: thread (j, p) takes particles p, p + P, ...; then one atomic
+ * per thread (two's complement: unsigned wrap-around adds signed values exactly).  m1/m2d: the moment sums
+ * (diagonal); fs1 (and Q, the quantised y for the Fréchet GEMM): the Fréchet first sums about fmean */
+template <class T>
+__global__ void k_colsums(int64_t n, int d, int P, size_t off, const T *X, unsigned long long *m1,
+                          unsigned long long *m2d, const double *fmean, unsigned long long *fs1, double *Q) {
+  const int64_t t = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (t >= (int64_t)d * P) return;
+  const int j = (int)(t % d), p = (int)(t / d);
+  int64_t a1 = 0, a2 = 0, a3 = 0;
+  for (int64_t i = p; i < n; i += P) {
+    const double x = (double)X[(off + (size_t)i) * d + j];
+    if (m1) a1 += rtk_fixed(x, 1048576.0);
+    if (m2d) a2 += rtk_fixed(x * x * 1e-3, 1024.0 * 1e3);
+    if (fs1) {
+      const double q = rtk_fd_quant(x - fmean[j]);
+      Q[(size_t)i * d + j] = q;
+      a3 += (int64_t)q;
+    }
+  }
+  if (m1) atomicAdd(&m1[j], (unsigned long long)a1);
+  if (m2d) atomicAdd(&m2d[j], (unsigned long long)a2);
+  if (fs1) atomicAdd(&fs1[j], (unsigned long long)a3);
+}
+/* full second-moment sums (rtk_moment_sums with full = 1): thread (a, b, p) for coordinate pair (a, b) */
+template <class T>
+__global__ void k_cov_fixed(int64_t n, int d, int P, size_t off, const T *X, unsigned long long *m2) {
+  const int64_t t = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (t >= (int64_t)d * d * P) return;
+  const int ab = (int)(t % ((int64_t)d * d)), p = (int)(t / ((int64_t)d * d)), a = ab / d, b = ab % d;
+  int64_t s = 0;
+  for (int64_t i = p; i < n; i += P) {
+    const T *x = X + (off + (size_t)i) * d;
+    s += rtk_fixed((double)x[a] * (double)x[b] * 1e-3, 1024.0 * 1e3);
+  }
+  atomicAdd(&m2[ab], (unsigned long long)s);
+}
+/* s2 (upper triangle) += G, an integer-valued d x d sum of quantised products (exact in double: < 2^53) */
+__global__ void k_add_gram(int d, const double *G, unsigned long long *s2) {
+  const int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (e >= (int64_t)d * d) return;
+  const int i = (int)(e / d), j = (int)(e % d);
+  if (j >= i) s2[e] += (unsigned long long)(int64_t)G[(size_t)j * d + i];
+}
+
 /* ------------------------------------------------------------------ cuBLAS by type */
 static cublasStatus_t gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, const double *A, int lda,
                            const double *B, int ldb, double *C, int ldc) {
@@ -472,6 +639,8 @@ template <class T> struct dev_run {
   /* per-segment device time: start/end events of up to RING segments, flushed when full */
   cudaEvent_t ev0[64], ev1[64];
   int nev, kev0, have_ev;
+  int *dk;                    /* ddpm step graph: the step index on the device */
+  rtk_ddpm_coef *dcf;         /* ddpm step graph: [S] step coefficients */
   int prof;                   /* RTK_CUDA_PROFILE=1: per-phase device time, printed at the end */
   double prof_s[8];
   cudaEvent_t pa, pb;
@@ -495,7 +664,8 @@ static const char *const ph_name[PH_N] = {"coefficients", "gemm1", "lse", "gemm2
 template <class T> static void run_free(dev_run<T> *r) {
   r->C2 = r->c = nullptr; /* they point into C1's allocation */
   void *dev[] = {r->X, r->Z, r->Zp, r->G, r->S, r->Y, r->L, r->P, r->lp, r->g, r->C1, r->C2, r->c,
-                 r->dlo, r->dhi, r->dcount, r->dacc, r->dw, r->dmu, r->dvar, r->D, r->D1, r->D2, r->V, r->tab};
+                 r->dlo, r->dhi, r->dcount, r->dacc, r->dw, r->dmu, r->dvar, r->D, r->D1, r->D2, r->V, r->tab,
+                 r->dk, r->dcf};
   for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) cudaFree(dev[i]);
   free(r->hC1);
   free(r->hC2);
@@ -625,6 +795,28 @@ template <class T> static int eval(dev_run<T> *r, int logp) {
   return RTK_OK;
 }
 
+/* histogram counts of rows off .. off+n-1 of X [][dim] into cnt [dim][nb+2] */
+template <class T>
+static int hist_launch(int64_t n, int dim, size_t off, const T *X, const double *lo, const double *hi, int nb,
+                       unsigned long long *cnt) {
+  const int nbin = nb + 2, maxJ = 40960 / (4 * nbin);
+  if (maxJ >= 1) {
+    for (int j0 = 0; j0 < dim; j0 += maxJ) {
+      const int J = dim - j0 < maxJ ? dim - j0 : maxJ;
+      unsigned nblk = blocks_for(n * J, 256);
+      if (nblk > 2u * g_sms) nblk = 2u * g_sms; /* few blocks: each flushes its counters with global atomics */
+      k_hist<T><<<nblk, 256, sizeof(unsigned) * J * nbin, g_stream>>>(n, dim, off, X, lo, hi, nb, j0, J, cnt);
+      LAUNCHED();
+    }
+  } else {
+    unsigned nblk = blocks_for(n * dim, 256);
+    if (nblk > 4096) nblk = 4096;
+    k_hist_global<T><<<nblk, 256, 0, g_stream>>>(n, dim, off, X, lo, hi, nb, cnt);
+    LAUNCHED();
+  }
+  return RTK_OK;
+}
+
 /* boundary k: histogram counts on the device; the driver's hook (progress, and X if asked) */
 template <class T> static int boundary(dev_run<T> *r, int k) {
   const rtk_dev_job *job = r->job;
@@ -633,24 +825,7 @@ template <class T> static int boundary(dev_run<T> *r, int k) {
     const int nb = job->bh[k].nbins, nbin = nb + 2;
     unsigned long long *cnt = r->dcount + (size_t)k * d * nbin;
     const double *lo = r->dlo + (size_t)k * d, *hi = r->dhi + (size_t)k * d;
-    const int maxJ = 40960 / (4 * nbin);
-    PHASE(r, PH_HIST, {
-      if (maxJ >= 1) {
-        for (int j0 = 0; j0 < d; j0 += maxJ) {
-          const int J = d - j0 < maxJ ? d - j0 : maxJ;
-          unsigned nblk = blocks_for(r->n * J, 256);
-          if (nblk > 2u * g_sms) nblk = 2u * g_sms; /* few blocks: each flushes its counters with global atomics */
-          k_hist<T><<<nblk, 256, sizeof(unsigned) * J * nbin, g_stream>>>(r->n, d, r->off, r->X, lo, hi, nb, j0, J,
-                                                                          cnt);
-          LAUNCHED();
-        }
-      } else {
-        unsigned nblk = blocks_for(r->n * d, 256);
-        if (nblk > 4096) nblk = 4096;
-        k_hist_global<T><<<nblk, 256, 0, g_stream>>>(r->n, d, r->off, r->X, lo, hi, nb, cnt);
-        LAUNCHED();
-      }
-    });
+    PHASE(r, PH_HIST, RTK_CHECK(hist_launch(r->n, d, r->off, r->X, lo, hi, nb, cnt)));
   }
   const rtk_block_ctx *ctx = job->ctx;
   if (!ctx->at_boundary) return RTK_OK;
@@ -688,27 +863,118 @@ template <class T> static int run_exact(dev_run<T> *r) {
   return boundary(r, 0);
 }
 
+template <class T> static size_t fused_smem(const dev_run<T> *r) { return sizeof(T) * (size_t)r->K * (2 * r->d + 1); }
+/* the one-kernel ddpm step (k_ddpm_fused) for this shape?  d <= 32 and the coefficients of one time in 48 KiB
+ * of shared memory; RTK_CUDA_FUSED=0 forces the GEMM path */
+template <class T> static int fused_ok(const dev_run<T> *r) {
+  const char *e = getenv("RTK_CUDA_FUSED");
+  if (e && e[0] == '0') return 0;
+  return r->tab && r->d <= 32 && fused_smem(r) <= 48 * 1024;
+}
+
+/* coefficients of the device's current step *dk from the table into the fixed buffers cuBLAS reads */
+template <class T> __global__ void k_coef_copy(const T *tab, size_t stride, const int *dk, T *C1) {
+  const T *src = tab + (size_t)*dk * stride;
+  for (size_t e = (size_t)blockIdx.x * blockDim.x + threadIdx.x; e < stride; e += (size_t)gridDim.x * blockDim.x)
+    C1[e] = src[e];
+}
+__global__ void k_step_next(int *dk) { ++*dk; }
+
+/* one GEMM-path ddpm step with the step index and coefficients read on the device (dk, dcf), so that the same
+ * captured graph serves every step: coefficients, score kernel, update, then the index moves on */
+template <class T> static int ddpm_dev_step(dev_run<T> *r) {
+  const rtk_block_ctx *ctx = r->job->ctx;
+  k_coef_copy<T><<<blocks_for((int64_t)r->stride, 256) < 64 ? blocks_for((int64_t)r->stride, 256) : 64, 256, 0,
+                   g_stream>>>(r->tab, r->stride, r->dk, r->C1);
+  LAUNCHED();
+  RTK_CHECK(eval(r, 0));
+  k_ddpm<T><<<blocks_for(r->n * r->nch, 256), 256, 0, g_stream>>>(r->n, r->d, r->nch, r->off, r->p0, ctx->seed, 0,
+                                                                  rtk_ddpm_coef{0, 0, 0}, r->X, r->P, r->Y, r->dk,
+                                                                  r->dcf);
+  LAUNCHED();
+  k_step_next<<<1, 1, 0, g_stream>>>(r->dk);
+  LAUNCHED();
+  return RTK_OK;
+}
+
+/* the step graph?  Only for the GEMM path with the coefficient table on the device, not while profiling (phases
+ * synchronise); RTK_CUDA_GRAPH=0 turns it off.  It replaces ~20 cuBLAS calls and 3 launches per step by one
+ * graph launch: the host's cost per step no longer shows as device idle time. */
+template <class T> static int graph_ok(const dev_run<T> *r) {
+  const char *e = getenv("RTK_CUDA_GRAPH");
+  if (e && e[0] == '0') return 0;
+  return !r->prof && r->tab;
+}
+
 template <class T> static int run_ddpm(dev_run<T> *r, rtk_stats *st) {
   const rtk_block_ctx *ctx = r->job->ctx;
   const rtk_plan *p = ctx->plan;
-  const int euler = ctx->cfg->variant == RTK_DDPM_EULER;
-  const unsigned nb = blocks_for(r->n * r->nch, 256);
-  RTK_CHECK(boundary(r, 0));
-  for (int k = 0; k < p->nseg; k++) {
-    CANCEL_CHECK(ctx);
-    RTK_CHECK(seg_begin(r, k));
-    RTK_CHECK(set_time(r, k));
-    RTK_CHECK(eval(r, 0));
-    PHASE(r, PH_UPDATE, {
-      k_ddpm<T><<<nb, 256, 0, g_stream>>>(r->n, r->d, r->nch, r->off, r->p0, ctx->seed, k,
-                                          rtk_ddpm_coefs(p->times[k] - p->times[k + 1], euler), r->X, r->P, r->Y);
-      LAUNCHED();
-    });
-    st->nfe[k] += r->n;
-    RTK_CHECK(seg_end(r, st));
-    RTK_CHECK(boundary(r, k + 1));
+  const int euler = ctx->cfg->variant == RTK_DDPM_EULER, fused = fused_ok(r), graph = !fused && graph_ok(r);
+  const unsigned nb = blocks_for(r->n * r->nch, 256), nf = blocks_for(r->n, 256);
+  const size_t sm = fused_smem(r);
+  cudaGraphExec_t ge = nullptr;
+  if (graph) { /* capture one step; every replay reads its step index from dk */
+    rtk_ddpm_coef *h = (rtk_ddpm_coef *)malloc(sizeof *h * (p->nseg > 0 ? p->nseg : 1));
+    if (!h) return RTK_ERR(RTK_ERR_MEM, "out of memory");
+    for (int k = 0; k < p->nseg; k++) h[k] = rtk_ddpm_coefs(p->times[k] - p->times[k + 1], euler);
+    cudaError_t ce = cudaMalloc((void **)&r->dcf, sizeof *h * (p->nseg > 0 ? p->nseg : 1));
+    if (ce == cudaSuccess) ce = cudaMemcpy(r->dcf, h, sizeof *h * p->nseg, cudaMemcpyHostToDevice);
+    free(h);
+    CU(ce);
+    RTK_CHECK(dalloc(&r->dk, 1));
+    CU(cudaStreamBeginCapture(g_stream, cudaStreamCaptureModeThreadLocal));
+    const cublasHandle_t main_blas = g_blas;
+    g_blas = g_blas_cap;
+    const int rc = ddpm_dev_step(r);
+    g_blas = main_blas;
+    cudaGraph_t gr = nullptr;
+    ce = cudaStreamEndCapture(g_stream, &gr); /* always: the stream leaves capture mode */
+    if (!rc && ce == cudaSuccess) ce = cudaGraphInstantiate(&ge, gr, 0);
+    if (gr) cudaGraphDestroy(gr);
+    RTK_CHECK(rc);
+    CU(ce);
   }
-  return RTK_OK;
+  int rc = boundary(r, 0);
+  for (int k = 0; k < p->nseg && !rc; k++) {
+    if (RTK_CANCELLED(ctx)) {
+      rc = RTK_ERR(RTK_ERR_INTERRUPTED, "interrupted by a signal");
+      break;
+    }
+    if (!rc) rc = seg_begin(r, k);
+    if (rc) break;
+    const rtk_ddpm_coef cf = rtk_ddpm_coefs(p->times[k] - p->times[k + 1], euler);
+    if (graph) {
+      if (cudaGraphLaunch(ge, g_stream) != cudaSuccess) rc = RTK_ERR(RTK_ERR_RUNTIME, "CUDA: ddpm step graph launch failed");
+    } else if (fused) {
+      const T *tb = r->tab + (size_t)k * r->stride, *C2 = tb + (size_t)r->K * 2 * r->d, *c = tb + (size_t)r->K * 4 * r->d;
+      const int64_t n = r->n;
+      const int d = r->d, K = r->K;
+      auto launch = [&]() -> int {
+        if (d <= 4) k_ddpm_fused<T, 4><<<nf, 256, sm, g_stream>>>(n, d, K, r->off, r->p0, ctx->seed, k, cf, C2, c, r->X);
+        else if (d <= 8) k_ddpm_fused<T, 8><<<nf, 256, sm, g_stream>>>(n, d, K, r->off, r->p0, ctx->seed, k, cf, C2, c, r->X);
+        else if (d <= 16) k_ddpm_fused<T, 16><<<nf, 256, sm, g_stream>>>(n, d, K, r->off, r->p0, ctx->seed, k, cf, C2, c, r->X);
+        else k_ddpm_fused<T, 32><<<nf, 256, sm, g_stream>>>(n, d, K, r->off, r->p0, ctx->seed, k, cf, C2, c, r->X);
+        LAUNCHED();
+        return RTK_OK;
+      };
+      PHASE(r, PH_UPDATE, rc = launch());
+    } else {
+      rc = set_time(r, k);
+      if (!rc) rc = eval(r, 0);
+      if (!rc)
+        PHASE(r, PH_UPDATE, {
+          k_ddpm<T><<<nb, 256, 0, g_stream>>>(r->n, r->d, r->nch, r->off, r->p0, ctx->seed, k, cf, r->X, r->P, r->Y,
+                                              nullptr, nullptr);
+          if (cudaGetLastError() != cudaSuccess) rc = RTK_ERR(RTK_ERR_RUNTIME, "CUDA: k_ddpm launch failed");
+        });
+    }
+    if (rc) break;
+    st->nfe[k] += r->n;
+    rc = seg_end(r, st);
+    if (!rc) rc = boundary(r, k + 1);
+  }
+  if (ge) cudaGraphExecDestroy(ge); /* a launched graph finishes first (the stream orders what follows) */
+  return rc;
 }
 
 /* ddim (general = 0, order2 = 0), dpm-solver++ 2M (0, 1), 3M / SDE (1, -) */
@@ -826,6 +1092,137 @@ template <class T> static int run_rtk(dev_run<T> *r, rtk_stats *st, int kind) {
   return RTK_OK;
 }
 
+
+/* device buffers of the final-sample diagnostics */
+struct diag_bufs {
+  double *lo, *hi, *U, *Yp, *slo, *shi, *fmean, *Q, *G;
+  unsigned long long *cnt, *modes, *scnt, *m1, *m2, *fs1, *fs2;
+};
+static void diag_bufs_free(diag_bufs *b) {
+  void *p[] = {b->lo, b->hi, b->U, b->Yp, b->slo, b->shi, b->fmean, b->Q, b->G,
+               b->cnt, b->modes, b->scnt, b->m1, b->m2, b->fs1, b->fs2};
+  for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) cudaFree(p[i]);
+}
+/* n unsigned device counters added into the host's int64 array */
+static int add_back(int64_t *h, const unsigned long long *dv, size_t n) {
+  unsigned long long *t = (unsigned long long *)malloc(sizeof *t * (n ? n : 1));
+  if (!t) return RTK_ERR(RTK_ERR_MEM, "out of memory");
+  const cudaError_t ce = cudaMemcpy(t, dv, sizeof *t * n, cudaMemcpyDeviceToHost);
+  if (ce == cudaSuccess)
+    for (size_t i = 0; i < n; i++) h[i] += (int64_t)t[i];
+  free(t);
+  CU(ce);
+  return RTK_OK;
+}
+static int upload(double **dp, const double *h, size_t n) {
+  RTK_CHECK(dalloc(dp, n));
+  CU(cudaMemcpyAsync(*dp, h, sizeof(double) * n, cudaMemcpyHostToDevice, g_stream));
+  return RTK_OK;
+}
+
+/* the final-sample diagnostics of job->diag on the final particles r->X (docs/design.md): the same integers
+ * the host would add (histogram bins by rtk_hist_bin, rtk_fixed, rtk_fd_quant; the Fréchet products by a GEMM
+ * on integer-valued doubles whose sums stay below 2^53, hence exact in any order).  Mode assignment and the
+ * sliced projections are rounded differently from the host's BLAS (a particle within rounding of a tie or of
+ * a bin edge may land on the other side), but in a fixed order per particle: rank-count independent. */
+template <class T> static int final_diag_run(dev_run<T> *r, rtk_dev_diag *g, diag_bufs *b) {
+  const int64_t n = r->n;
+  const int d = r->d, K = r->K, S = r->job->ctx->plan->nseg;
+  const size_t off = r->off;
+  /* rows per chunk of the sliced projections and the Fréchet quantisation (RTK_CUDA_DIAG_ROWS: tests) */
+  const char *ce = getenv("RTK_CUDA_DIAG_ROWS");
+  const int64_t rows = ce ? strtoll(ce, NULL, 10) : 0;
+  if (g->hist) {
+    const rtk_hist *h = g->hist;
+    RTK_CHECK(upload(&b->lo, h->lo, d));
+    RTK_CHECK(upload(&b->hi, h->hi, d));
+    RTK_CHECK(dalloc(&b->cnt, (size_t)d * (h->nbins + 2)));
+    RTK_CHECK(hist_launch(n, d, off, r->X, b->lo, b->hi, h->nbins, b->cnt));
+  }
+  if (g->modes) { /* logits at the final time: Y from X, then the score kernel's first GEMM */
+    RTK_CHECK(dalloc(&b->modes, (size_t)K));
+    k_fill_y<T><<<blocks_for(n * d, 256), 256, 0, g_stream>>>(n, d, off, r->X, r->Y);
+    LAUNCHED();
+    RTK_CHECK(set_time(r, S));
+    for (size_t c0 = 0; c0 < r->R; c0 += RTK_CUDA_ROWS)
+      CB(gemm(CUBLAS_OP_N, CUBLAS_OP_N, K, RTK_CUDA_ROWS, 2 * d, r->C1, K, r->Y + c0 * 2 * d, 2 * d, r->L + c0 * K, K));
+    k_argmax<T><<<blocks_for(n * 32, 256), 256, 0, g_stream>>>(n, K, off, r->L, r->c, b->modes);
+    LAUNCHED();
+  }
+  if (g->shist) {
+    const rtk_hist *h = g->shist;
+    const int ns = g->ns;
+    RTK_CHECK(upload(&b->U, g->U, (size_t)ns * d));
+    RTK_CHECK(upload(&b->slo, h->lo, ns));
+    RTK_CHECK(upload(&b->shi, h->hi, ns));
+    int64_t CS = rows > 0 ? rows : ((int64_t)1 << 24) / ns; /* rows per chunk: Yp at most ~2^24 values */
+    if (CS < 1) CS = 1;
+    if (CS > n) CS = n;
+    RTK_CHECK(dalloc(&b->Yp, (size_t)CS * ns));
+    RTK_CHECK(dalloc(&b->scnt, (size_t)ns * (h->nbins + 2)));
+    for (int64_t c0 = 0; c0 < n; c0 += CS) {
+      const int64_t m = n - c0 < CS ? n - c0 : CS;
+      k_project<T><<<blocks_for(m * ns, 256), 256, 0, g_stream>>>(m, d, ns, off + (size_t)c0, r->X, b->U, b->Yp);
+      LAUNCHED();
+      RTK_CHECK(hist_launch(m, ns, 0, b->Yp, b->slo, b->shi, h->nbins, b->scnt));
+    }
+  }
+  if (g->m1) {
+    RTK_CHECK(dalloc(&b->m1, (size_t)d));
+    RTK_CHECK(dalloc(&b->m2, g->full_cov ? (size_t)d * d : (size_t)d));
+  }
+  /* particles in chunks of CH rows (a multiple of 4096, Q at most ~2^24 values) */
+  int64_t CH = (rows > 0 ? rows : ((int64_t)1 << 24) / d) / 4096 * 4096;
+  if (CH < 4096) CH = 4096;
+  if (g->fs1) {
+    RTK_CHECK(upload(&b->fmean, g->fmean, d));
+    RTK_CHECK(dalloc(&b->fs1, (size_t)d));
+    RTK_CHECK(dalloc(&b->fs2, (size_t)d * d));
+    RTK_CHECK(dalloc(&b->Q, (size_t)(n < CH ? n : CH) * d));
+    RTK_CHECK(dalloc(&b->G, (size_t)d * d));
+  }
+  for (int64_t c0 = 0; c0 < n && (g->m1 || g->fs1); c0 += CH) {
+    const int64_t m = n - c0 < CH ? n - c0 : CH;
+    const int P = 2048;
+    k_colsums<T><<<blocks_for((int64_t)d * P, 256), 256, 0, g_stream>>>(m, d, P, off + (size_t)c0, r->X, b->m1,
+                                                                         g->m1 && !g->full_cov ? b->m2 : nullptr,
+                                                                         b->fmean, b->fs1, b->Q);
+    LAUNCHED();
+    for (int64_t q0 = 0; q0 < m && g->fs1; q0 += 4096) { /* 4096 rows of |q| <= 2^20: partial sums < 2^52, exact */
+      const int mq = (int)(m - q0 < 4096 ? m - q0 : 4096);
+      CB(gemm(CUBLAS_OP_N, CUBLAS_OP_T, d, d, mq, b->Q + (size_t)q0 * d, d, b->Q + (size_t)q0 * d, d, b->G, d));
+      k_add_gram<<<blocks_for((int64_t)d * d, 256), 256, 0, g_stream>>>(d, b->G, b->fs2);
+      LAUNCHED();
+    }
+  }
+  if (g->m1 && g->full_cov) {
+    const int P = 256;
+    k_cov_fixed<T><<<blocks_for((int64_t)d * d * P, 256), 256, 0, g_stream>>>(n, d, P, off, r->X, b->m2);
+    LAUNCHED();
+  }
+  CU(cudaStreamSynchronize(g_stream));
+  if (g->hist) RTK_CHECK(add_back(g->hist->count, b->cnt, (size_t)d * (g->hist->nbins + 2)));
+  if (g->modes) RTK_CHECK(add_back(g->modes, b->modes, (size_t)K));
+  if (g->shist) RTK_CHECK(add_back(g->shist->count, b->scnt, (size_t)g->ns * (g->shist->nbins + 2)));
+  if (g->m1) {
+    RTK_CHECK(add_back(g->m1, b->m1, (size_t)d));
+    RTK_CHECK(add_back(g->m2, b->m2, g->full_cov ? (size_t)d * d : (size_t)d));
+  }
+  if (g->fs1) {
+    RTK_CHECK(add_back(g->fs1, b->fs1, (size_t)d));
+    RTK_CHECK(add_back(g->fs2, b->fs2, (size_t)d * d));
+  }
+  return RTK_OK;
+}
+template <class T> static int final_diag(dev_run<T> *r, rtk_dev_diag *g) {
+  diag_bufs b;
+  memset(&b, 0, sizeof b);
+  const int rc = final_diag_run(r, g, &b);
+  cudaStreamSynchronize(g_stream); /* nothing still reads the buffers */
+  diag_bufs_free(&b);
+  return rc;
+}
+
 template <class T> static int run_typed(const rtk_dev_job *job, rtk_stats *st, dev_run<T> *r) {
   const rtk_block_ctx *ctx = job->ctx;
   const rtk_mixture *mix = ctx->mix;
@@ -859,7 +1256,7 @@ template <class T> static int run_typed(const rtk_dev_job *job, rtk_stats *st, d
                                                     s == &rtk_sampler_rtk_uld;
   const int ode = s == &rtk_sampler_ddim || s == &rtk_sampler_dpmpp2m;
   RTK_CHECK(dalloc(&r->X, R * d));
-  if (!exact) {
+  if (!exact || (job->diag && job->diag->modes)) { /* exact: the mode assignment's GEMM needs them too */
     RTK_CHECK(dalloc(&r->Y, R * 2 * d));
     RTK_CHECK(dalloc(&r->L, R * K));
     RTK_CHECK(dalloc(&r->P, R * 2 * d));
@@ -918,6 +1315,7 @@ template <class T> static int run_typed(const rtk_dev_job *job, rtk_stats *st, d
   else if (s == &rtk_sampler_dpmpp2m) RTK_CHECK(run_ode(r, st, ctx->cfg->order == 3 || ctx->cfg->sde, 1));
   else RTK_CHECK(run_rtk(r, st, s == &rtk_sampler_rtk_mala ? 0 : s == &rtk_sampler_rtk_ula ? 1 : 2));
   RTK_CHECK(seg_flush(r, st));
+  if (job->diag) RTK_CHECK(final_diag(r, job->diag));
   /* results back: final particles, acceptance counters, boundary histograms */
   if (sizeof(T) == sizeof(double)) {
     CU(cudaMemcpyAsync(job->X, r->X + r->off * d, sizeof(double) * r->n * d, cudaMemcpyDeviceToHost, g_stream));
@@ -1105,6 +1503,13 @@ static int attach(int local_rank, int local_size) {
   CU(cudaStreamCreateWithFlags(&g_stream, cudaStreamNonBlocking));
   CB(cublasCreate(&g_blas));
   CB(cublasSetStream(g_blas, g_stream));
+  /* graph captures (run_ddpm) use a second handle with a workspace of its own, so that cuBLAS never allocates
+   * inside a capture; the main handle keeps cuBLAS's default workspace (with a 32 MiB user workspace on it,
+   * rtk-mala's many small GEMMs ran 2-5x slower in two of three runs on an H200, docs/performance.md) */
+  CB(cublasCreate(&g_blas_cap));
+  CB(cublasSetStream(g_blas_cap, g_stream));
+  CU(cudaMalloc(&g_ws, RTK_CUDA_WS));
+  CB(cublasSetWorkspace(g_blas_cap, g_ws, RTK_CUDA_WS));
   snprintf(g_desc, sizeof g_desc, "GPU %d of %d: %s, %d SMs, %.1f GiB", local_rank, n, prop.name,
            prop.multiProcessorCount, prop.totalGlobalMem / 1073741824.0);
   g_sms = prop.multiProcessorCount;
@@ -1115,6 +1520,9 @@ static int attach(int local_rank, int local_size) {
 static void detach(void) {
   if (g_dev < 0) return;
   cublasDestroy(g_blas);
+  cublasDestroy(g_blas_cap);
+  cudaFree(g_ws);
+  g_ws = nullptr;
   cudaStreamDestroy(g_stream);
   g_dev = -1;
 }

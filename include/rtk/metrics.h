@@ -21,6 +21,8 @@ void rtk_hist_free(rtk_hist *h);
 void rtk_hist_add(rtk_hist *h, int n, const double *X);
 /* exact bin probabilities [d][nbins+2] of p_t's coordinate marginals */
 void rtk_hist_exact_probs(const rtk_hist *h, const rtk_mixture *m, double t, double *probs);
+/* the same for coordinates i0 <= i < i1 only (rows i0..i1-1 of probs), with the same bits */
+void rtk_hist_exact_probs_rows(const rtk_hist *h, const rtk_mixture *m, double t, int i0, int i1, double *probs);
 
 typedef struct rtk_marginal_result {
   double accuracy;    /* 1 - mean_i TV_i */

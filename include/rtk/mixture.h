@@ -66,6 +66,8 @@ void rtk_mixture_sample(const rtk_mixture *m, double t, uint64_t seed, uint64_t 
                         double *X);
 /* CDF of the i-th coordinate marginal of p_t, and of a 1-D projection: a 1-D mixture. */
 double rtk_mixture_marginal_cdf(const rtk_mixture *m, double t, int i, double x);
+/* the same at n points x[b] of coordinate i: p[b] has the bits of rtk_mixture_marginal_cdf(m, t, i, x[b]) */
+void rtk_mixture_marginal_cdfs(const rtk_mixture *m, double t, int i, int n, const double *x, double *p);
 /* exact mean [d] and covariance [d][d] (cov may be NULL) of p_t */
 void rtk_mixture_moments(const rtk_mixture *m, double t, double *mean, double *cov);
 /* [lo, hi] = [min_k (m_ki - nsd sd_ki), max_k (m_ki + nsd sd_ki)] at time t */

@@ -7,6 +7,7 @@
 #include "io_hdf5.h"
 #include "rtk/backend.h"
 #include "rtk/error.h"
+#include "study.h"
 #include "testhook.h"
 
 /* boundary histograms are skipped above this many counters per rank, or
@@ -14,6 +15,11 @@
  * CDFs (about a minute: d = 784, K = 1000 allows 53 grid times) */
 #define RTK_MAX_BOUNDARY_COUNTERS (1 << 24)
 #define RTK_MAX_BOUNDARY_CDFS 4.0e9
+/* below these sizes the exact bin probabilities (normal CDFs) and the
+ * Fréchet distances (eigenvalues of order d) cost less than the collectives
+ * that would share them out over the ranks (about 1 ms each at 64 ranks) */
+#define RTK_DIAG_SHARE_CDFS 2.5e5
+#define RTK_DIAG_SHARE_FD_DIM 128
 
 int rtk_diag_init(rtk_diag *g, const rtk_diag_opts *o, const rtk_mixture *mix, const rtk_plan *plan, int64_t N,
                   int B, uint64_t seed) {
@@ -161,9 +167,33 @@ int rtk_diag_final(rtk_diag *g, int64_t gid0, int n, const double *X) {
   return RTK_OK;
 }
 
+/* the boundary histograms' counts, packed into one buffer of at most
+ * RTK_PACK_COUNTERS at a time: one collective for many small histograms
+ * (ddpm with 400 NFE has 401) instead of one each; integer sums, so the
+ * totals are the same */
+#define RTK_PACK_COUNTERS (1 << 20)
+static void reduce_boundary(MPI_Comm comm, rtk_diag *g) {
+  const size_t per = g->nbnd ? (size_t)g->d * (g->bh[0].nbins + 2) : 0;
+  const int step = per && per < RTK_PACK_COUNTERS ? (int)(RTK_PACK_COUNTERS / per) : 1;
+  int64_t *buf = step > 1 ? malloc(sizeof(int64_t) * per * (size_t)step) : NULL;
+  int ok = step == 1 || buf; /* the same choice on every rank */
+  MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, comm);
+  if (!ok || step == 1) {
+    free(buf);
+    for (int k = 0; k < g->nbnd; k++) MPI_Allreduce(MPI_IN_PLACE, g->bh[k].count, (int)per, MPI_INT64_T, MPI_SUM, comm);
+    return;
+  }
+  for (int k0 = 0; k0 < g->nbnd; k0 += step) {
+    const int m = g->nbnd - k0 < step ? g->nbnd - k0 : step;
+    for (int k = 0; k < m; k++) memcpy(buf + k * per, g->bh[k0 + k].count, sizeof(int64_t) * per);
+    MPI_Allreduce(MPI_IN_PLACE, buf, (int)(per * (size_t)m), MPI_INT64_T, MPI_SUM, comm);
+    for (int k = 0; k < m; k++) memcpy(g->bh[k0 + k].count, buf + k * per, sizeof(int64_t) * per);
+  }
+  free(buf);
+}
+
 int rtk_diag_reduce(MPI_Comm comm, rtk_diag *g) {
-  for (int k = 0; k < g->nbnd; k++)
-    MPI_Allreduce(MPI_IN_PLACE, g->bh[k].count, g->d * (g->bh[k].nbins + 2), MPI_INT64_T, MPI_SUM, comm);
+  reduce_boundary(comm, g);
   if (g->smix)
     MPI_Allreduce(MPI_IN_PLACE, g->sh.count, g->sh.d * (g->sh.nbins + 2), MPI_INT64_T, MPI_SUM, comm);
   if (g->m1) {
@@ -185,13 +215,45 @@ int rtk_diag_reduce(MPI_Comm comm, rtk_diag *g) {
   return RTK_OK;
 }
 
+void rtk_diag_exact_probs(MPI_Comm comm, const rtk_hist *h, const rtk_mixture *m, double t, double *probs) {
+  int rank, size;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  if ((double)h->d * (h->nbins + 1) * m->K < RTK_DIAG_SHARE_CDFS || size == 1) { /* not worth two collectives */
+    rtk_hist_exact_probs(h, m, t, probs);
+    return;
+  }
+  int *cnt = malloc(sizeof(int) * 2 * (size_t)size), ok = cnt != NULL;
+  MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, comm);
+  if (!ok) { /* every rank computes every row (the same bits, only slower) */
+    free(cnt);
+    rtk_hist_exact_probs(h, m, t, probs);
+    return;
+  }
+  int *dsp = cnt + size;
+  for (int r = 0; r < size; r++) {
+    dsp[r] = (int)((int64_t)h->d * r / size);
+    cnt[r] = (int)((int64_t)h->d * (r + 1) / size) - dsp[r];
+  }
+  rtk_hist_exact_probs_rows(h, m, t, dsp[rank], dsp[rank] + cnt[rank], probs);
+  MPI_Datatype row; /* one coordinate's nbins + 2 probabilities */
+  MPI_Type_contiguous(h->nbins + 2, MPI_DOUBLE, &row);
+  MPI_Type_commit(&row);
+  MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, probs, cnt, dsp, row, comm);
+  MPI_Type_free(&row);
+  free(cnt);
+}
+
 /* Every value is computed, and every buffer allocated, before the first
  * write; the outcome is agreed across ranks (rtk_h5_agree) before the
  * collective writes start, so an allocation or numerical failure on one rank
  * stops every rank with one message instead of leaving the others waiting
  * in a collective write (test hook: RTK_TEST_FAIL=diag_alloc@RANK). */
-int rtk_diag_write(hid_t mg, hid_t rg, const rtk_diag *g, const rtk_mixture *mix, const rtk_plan *plan, int writer) {
-  int rc = RTK_OK;
+int rtk_diag_write(MPI_Comm comm, hid_t mg, hid_t rg, const rtk_diag *g, const rtk_mixture *mix,
+                   const rtk_plan *plan, int writer) {
+  int rc = RTK_OK, rank, size;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
   const int64_t N = g->N;
   const int ns = g->smix ? (int)g->o.slices : 0, R = g->nfd ? g->nfd - 1 : 0;
   size_t nprob = g->smix ? (size_t)ns * (g->sh.nbins + 2) : 1;
@@ -204,11 +266,10 @@ int rtk_diag_write(hid_t mg, hid_t rg, const rtk_diag *g, const rtk_mixture *mix
   int64_t *seg = malloc(sizeof(int64_t) * (M + 1)), *step = malloc(sizeof(int64_t) * (M + 1));
   if (!probs || !acc || !fl || !tv || !ffl || !seg || !step || rtk_test_fail("diag_alloc"))
     rc = RTK_ERR(RTK_ERR_MEM, "out of memory writing the diagnostics");
-#define C(call) \
-  if (!rc) rc = (call)
+  rc = rtk_collective(comm, rc); /* the collectives below run on every rank or on none */
   /* boundary accuracy at every grid time */
   for (int k = 0; k < g->nbnd && !rc; k++) {
-    rtk_hist_exact_probs(&g->bh[k], mix, plan->times[k], probs);
+    rtk_diag_exact_probs(comm, &g->bh[k], mix, plan->times[k], probs);
     rtk_marginal_result r;
     rtk_marginal_metrics(&g->bh[k], probs, N, NULL, &r);
     acc[k] = r.accuracy;
@@ -218,7 +279,7 @@ int rtk_diag_write(hid_t mg, hid_t rg, const rtk_diag *g, const rtk_mixture *mix
   rtk_marginal_result sr;
   memset(&sr, 0, sizeof sr);
   if (g->smix && !rc) {
-    rtk_hist_exact_probs(&g->sh, g->smix, plan->times[plan->nseg], probs);
+    rtk_diag_exact_probs(comm, &g->sh, g->smix, plan->times[plan->nseg], probs);
     rtk_marginal_metrics(&g->sh, probs, N, tv, &sr);
   }
   /* moment errors and the moment KL */
@@ -229,15 +290,18 @@ int rtk_diag_write(hid_t mg, hid_t rg, const rtk_diag *g, const rtk_mixture *mix
     rtk_moment_errors(mix, plan->times[plan->nseg], N, g->full_cov, g->m1, g->m2, &me, &ce);
     rc = rtk_moment_kl(mix, plan->times[plan->nseg], N, g->full_cov, g->m1, g->m2, &kl);
   }
-  /* the Fréchet distance and its floor sets */
+  rc = rtk_collective(comm, rc);
+  /* the Fréchet distance (set 0) and its floor sets (1..R): set s on rank
+   * s % size (an eigenvalue problem of order d each), then sent to all */
   double fd = NAN, mean = 0, var = 0;
-  if (g->nfd) {
+  if (g->nfd && !rc) {
     const size_t d = (size_t)g->d;
-    C(rtk_frechet_distance(&g->fref, N, g->fs1, g->fs2, &fd));
-    for (int s = 1; s <= R && !rc; s++) {
-      rc = rtk_frechet_distance(&g->fref, N, g->fs1 + s * d, g->fs2 + s * d * d, &ffl[s - 1]);
-      mean += ffl[s - 1] / R;
-    }
+    const int share = g->d >= RTK_DIAG_SHARE_FD_DIM && size > 1; /* else every rank computes every set */
+    for (int s = share ? rank : 0; s <= R && !rc; s += share ? size : 1)
+      rc = rtk_frechet_distance(&g->fref, N, g->fs1 + s * d, g->fs2 + s * d * d, s ? &ffl[s - 1] : &fd);
+    rc = rtk_collective(comm, rc);
+    for (int s = 0; s <= R && !rc && share; s++) MPI_Bcast(s ? &ffl[s - 1] : &fd, 1, MPI_DOUBLE, s % size, comm);
+    for (int s = 1; s <= R && !rc; s++) mean += ffl[s - 1] / R;
     for (int s = 0; s < R; s++) var += (ffl[s] - mean) * (ffl[s] - mean) / (R > 1 ? R - 1 : 1);
   }
   /* trace rows: segment and step of each */
@@ -247,7 +311,6 @@ int rtk_diag_write(hid_t mg, hid_t rg, const rtk_diag *g, const rtk_mixture *mix
         seg[g->toff[k] + m] = k;
         step[g->toff[k] + m] = m;
       }
-#undef C
   rc = rtk_h5_agree(rc);
 #define W(call) \
   if (!rc) rc = (call)

@@ -67,7 +67,13 @@ int rtk_diag_final(rtk_diag *g, int64_t gid0, int n, const double *X);
 struct rtk_dev_diag;
 void rtk_diag_device(rtk_diag *g, struct rtk_dev_diag *dd);
 int rtk_diag_reduce(MPI_Comm comm, rtk_diag *g);
-/* metrics group mg, run group rg */
-int rtk_diag_write(hid_t mg, hid_t rg, const rtk_diag *g, const rtk_mixture *mix, const rtk_plan *plan, int writer);
+/* metrics group mg, run group rg; collective over comm (the exact bin
+ * probabilities and the Fréchet distances are shared out over its ranks) */
+int rtk_diag_write(MPI_Comm comm, hid_t mg, hid_t rg, const rtk_diag *g, const rtk_mixture *mix,
+                   const rtk_plan *plan, int writer);
+/* rtk_hist_exact_probs with the coordinates shared out over the ranks of comm
+ * (contiguous row ranges) and gathered: every rank gets the bits that
+ * rtk_hist_exact_probs would give it.  Collective. */
+void rtk_diag_exact_probs(MPI_Comm comm, const rtk_hist *h, const rtk_mixture *m, double t, double *probs);
 
 #endif

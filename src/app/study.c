@@ -403,7 +403,7 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
     MPI_Allreduce(MPI_IN_PLACE, rd.st.exhausted, S, MPI_INT64_T, MPI_SUM, comm);
   }
   const double t_end = rd.plan.times[S];
-  rtk_hist_exact_probs(&rd.hist, rd.mix, t_end, rd.probs);
+  rtk_diag_exact_probs(comm, &rd.hist, rd.mix, t_end, rd.probs);
   rtk_marginal_result mr;
   rtk_marginal_metrics(&rd.hist, rd.probs, N, rd.tv, &mr);
   const double mode_tv = rtk_mode_tv(rd.mix, rd.modes, N);
@@ -498,7 +498,7 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
   W(rtk_h5_write_f64(mg, "marginal_accuracy_ci95", 1, &two, ci, w));
   W(rtk_h5_write_f64(mg, "mode_tv_se", 0, NULL, &mode_se, w));
   W(rtk_h5_write_f64(mg, "mode_tv_ci95", 1, &two, mci, w));
-  W(rtk_diag_write(mg, g, &rd.diag, rd.mix, &rd.plan, w));
+  W(rtk_diag_write(comm, mg, g, &rd.diag, rd.mix, &rd.plan, w));
   if (serr) {
     W(rtk_h5_write_f64(mg, "score_error", 1, &hS1, serr, w));
     W(rtk_h5_write_f64(mg, "score_error_se", 1, &hS1, sse, w));

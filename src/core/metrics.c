@@ -29,12 +29,39 @@ void rtk_hist_free(rtk_hist *h) {
   memset(h, 0, sizeof *h);
 }
 
-static inline int bin_of(const rtk_hist *h, int i, double x) { return rtk_hist_bin(x, h->lo[i], h->hi[i], h->nbins); }
+/* Histogram passes work on tiles of RTK_HIST_TILE coordinates: one tile's
+ * counter rows (TILE x (nbins+2) int64, 52 KB at 100 bins) stay in cache
+ * while every particle's row segment streams past.  The counts (integers)
+ * do not depend on the order, so they are the same bits as a plain pass. */
+#define RTK_HIST_TILE 64
+
+/* bins of x[0..m) in coordinates i0..i0+m: rtk_hist_bin, written without
+ * branches (the same integers: u = (x - lo) / (hi - lo) and the same
+ * truncation of u * nb, clamped before the conversion) */
+static void bins_of(const rtk_hist *h, int i0, int m, const double *x, int *bin) {
+  const int nb = h->nbins;
+  const double *lo = h->lo + i0, *hi = h->hi + i0, fnb = nb;
+  for (int i = 0; i < m; i++) {
+    const double u = (x[i] - lo[i]) / (hi[i] - lo[i]), v = u * fnb;
+    const double vc = v > 0 ? (v < fnb ? v : fnb) : 0;
+    int b = 1 + (int)vc;
+    b = b > nb ? nb : b;
+    b = u >= 0 ? b : 0; /* also NaN: the lower tail */
+    bin[i] = u >= 1 ? nb + 1 : b;
+  }
+}
 
 void rtk_hist_add(rtk_hist *h, int n, const double *X) {
   const int d = h->d, nb = h->nbins;
-  for (int b = 0; b < n; b++)
-    for (int i = 0; i < d; i++) h->count[(size_t)i * (nb + 2) + bin_of(h, i, X[(size_t)b * d + i])]++;
+  int bin[RTK_HIST_TILE];
+  for (int i0 = 0; i0 < d; i0 += RTK_HIST_TILE) {
+    const int m = d - i0 < RTK_HIST_TILE ? d - i0 : RTK_HIST_TILE;
+    int64_t *c = h->count + (size_t)i0 * (nb + 2);
+    for (int b = 0; b < n; b++) {
+      bins_of(h, i0, m, X + (size_t)b * d + i0, bin);
+      for (int i = 0; i < m; i++) c[(size_t)i * (nb + 2) + bin[i]]++;
+    }
+  }
 }
 
 void rtk_tv_signs(const rtk_hist *h, const double *probs, int64_t N, signed char *sign) {
@@ -47,9 +74,15 @@ void rtk_tv_signs(const rtk_hist *h, const double *probs, int64_t N, signed char
 
 void rtk_tv_lin_sums(const rtk_hist *h, const signed char *sign, int n, const double *X, int64_t *s1, int64_t *s2) {
   const int d = h->d, nb = h->nbins;
+  int bin[RTK_HIST_TILE];
   for (int b = 0; b < n; b++) {
     int64_t u = 0;
-    for (int i = 0; i < d; i++) u += sign[(size_t)i * (nb + 2) + bin_of(h, i, X[(size_t)b * d + i])];
+    for (int i0 = 0; i0 < d; i0 += RTK_HIST_TILE) {
+      const int m = d - i0 < RTK_HIST_TILE ? d - i0 : RTK_HIST_TILE;
+      const signed char *sg = sign + (size_t)i0 * (nb + 2);
+      bins_of(h, i0, m, X + (size_t)b * d + i0, bin);
+      for (int i = 0; i < m; i++) u += sg[(size_t)i * (nb + 2) + bin[i]];
+    }
     *s1 += u;
     *s2 += u * u;
   }
@@ -60,19 +93,30 @@ double rtk_tv_lin_se(int64_t s1, int64_t s2, int64_t N, int d) {
   return var > 0 ? sqrt(var / N) / (2.0 * d) : 0;
 }
 
-void rtk_hist_exact_probs(const rtk_hist *h, const rtk_mixture *m, double t, double *probs) {
+void rtk_hist_exact_probs_rows(const rtk_hist *h, const rtk_mixture *m, double t, int i0, int i1, double *probs) {
   const int nb = h->nbins;
-  for (int i = 0; i < h->d; i++) {
+  double *edge = malloc(sizeof(double) * ((size_t)nb + 1)); /* NULL: one edge at a time, the same bits */
+  for (int i = i0; i < i1; i++) {
     double *p = probs + (size_t)i * (nb + 2), prev = 0, width = (h->hi[i] - h->lo[i]) / nb;
+    /* edge b of the in-range bins; same arithmetic as rtk_hist_bin's bin boundaries */
     for (int b = 0; b <= nb; b++) {
-      /* edge b of the in-range bins; same arithmetic as rtk_hist_add's bin boundaries */
-      double edge = b == nb ? h->hi[i] : h->lo[i] + b * width;
-      double c = rtk_mixture_marginal_cdf(m, t, i, edge);
+      const double e = b == nb ? h->hi[i] : h->lo[i] + b * width;
+      if (edge) edge[b] = e;
+      else p[b] = rtk_mixture_marginal_cdf(m, t, i, e);
+    }
+    if (edge) rtk_mixture_marginal_cdfs(m, t, i, nb + 1, edge, p); /* CDFs at the edges */
+    for (int b = 0; b <= nb; b++) {
+      const double c = p[b];
       p[b] = c - prev;
       prev = c;
     }
     p[nb + 1] = 1 - prev;
   }
+  free(edge);
+}
+
+void rtk_hist_exact_probs(const rtk_hist *h, const rtk_mixture *m, double t, double *probs) {
+  rtk_hist_exact_probs_rows(h, m, t, 0, h->d, probs);
 }
 
 double rtk_binomial_mad(int64_t n, double p) {

@@ -221,13 +221,20 @@ void rtk_mixture_sample(const rtk_mixture *m, double t, uint64_t seed, uint64_t 
   }
 }
 
-double rtk_mixture_marginal_cdf(const rtk_mixture *m, double t, int i, double x) {
+void rtk_mixture_marginal_cdfs(const rtk_mixture *m, double t, int i, int n, const double *x, double *p) {
   const double a = rtk_alpha(t), s2 = rtk_sigma2(t);
-  double p = 0;
+  for (int b = 0; b < n; b++) p[b] = 0;
+  /* component-major: one sqrt per component, each p[b] summed in component order */
   for (int k = 0; k < m->K; k++) {
-    size_t ki = (size_t)k * m->d + i;
-    p += m->w[k] * rtk_normal_cdf((x - a * m->mu[ki]) / sqrt(a * a * m->var[ki] + s2));
+    const size_t ki = (size_t)k * m->d + i;
+    const double w = m->w[k], sd = sqrt(a * a * m->var[ki] + s2);
+    for (int b = 0; b < n; b++) p[b] += w * rtk_normal_cdf((x[b] - a * m->mu[ki]) / sd);
   }
+}
+
+double rtk_mixture_marginal_cdf(const rtk_mixture *m, double t, int i, double x) {
+  double p;
+  rtk_mixture_marginal_cdfs(m, t, i, 1, &x, &p);
   return p;
 }
 

@@ -246,12 +246,17 @@ static void eval_segment(rtk_ws *w, int n, int d, const seg_geom *sg, chain *c, 
   for (int i = 0; i < n; i++) {
     const double *z = c->z + (size_t)i * d, *x = w->xprev + (size_t)i * d, *s = c->score + (size_t)i * d;
     double *gr = c->grad + (size_t)i * d, quad = 0;
+    if (!energy) { /* no energy, no sum: the loop vectorises */
+      for (int j = 0; j < d; j++) gr[j] = -s[j] - sg->e * (x[j] - sg->e * z[j]) / sg->q;
+      c->g[i] = NAN;
+      continue;
+    }
     for (int j = 0; j < d; j++) {
       double r = x[j] - sg->e * z[j];
       quad += r * r;
       gr[j] = -s[j] - sg->e * r / sg->q;
     }
-    c->g[i] = energy ? -c->logp[i] + quad / (2 * sg->q) : NAN;
+    c->g[i] = -c->logp[i] + quad / (2 * sg->q);
   }
 }
 
@@ -263,14 +268,6 @@ static double quad_part(const double *x, const double *z, int d, const seg_geom 
     s += r * r;
   }
   return s / (2 * sg->q);
-}
-
-static void copy_row(chain *dst, const chain *src, int i, int d) {
-  memcpy(dst->z + (size_t)i * d, src->z + (size_t)i * d, sizeof(double) * d);
-  memcpy(dst->grad + (size_t)i * d, src->grad + (size_t)i * d, sizeof(double) * d);
-  memcpy(dst->score + (size_t)i * d, src->score + (size_t)i * d, sizeof(double) * d);
-  dst->g[i] = src->g[i];
-  dst->logp[i] = src->logp[i];
 }
 
 /* Initial state z_0 of segment k from x' (in w->xprev). */
@@ -339,42 +336,91 @@ static void dual_average(rtk_ws *w, int i, int m, double a, double target, doubl
   w->ltbar[i] = s.ltbar;
 }
 
+/* The proposal of inner step m for particle i, into prop.z:
+ *   zp = z + (-tau grad g(z) + sqrt(2 tau) xi),  xi the PROPOSE normals of (k, m + 1);
+ * returns whether it passes the projection (|zp - z|^2 <= r2; r2 = 0: no projection). */
+static int propose_row(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int i, int d, int k, int m, double r2) {
+  const double *z = w->cur.z + (size_t)i * d, *gr = w->cur.grad + (size_t)i * d, tau = w->tau[i], sq = sqrt(2 * tau);
+  double *zp = w->prop.z + (size_t)i * d, *xi = w->xi;
+  rtk_rng_normals(ctx->seed, (uint64_t)(gid0 + i), (uint64_t)k, (uint64_t)m + 1, RTK_RNG_PROPOSE, d, xi);
+  if (r2 == 0) { /* no projection: no distance to sum, so the loop vectorises */
+    for (int j = 0; j < d; j++) zp[j] = z[j] + (-tau * gr[j] + sq * xi[j]);
+    return 1;
+  }
+  double dist = 0;
+  for (int j = 0; j < d; j++) {
+    double step = -tau * gr[j] + sq * xi[j];
+    zp[j] = z[j] + step;
+    dist += step * step;
+  }
+  return dist <= r2;
+}
+
+/* One pass over particle i's row after the proposal's score is known: the segment
+ * gradient at the proposal (prop.grad, and prop.g if `energy`; eval_segment's
+ * arithmetic) together with the proposal densities' squared norms
+ *   fwd = |zp - z + tau grad(z)|^2,  bwd = |z - zp + tau grad(zp)|^2.
+ * The three sums run side by side, each in the order of j as before. */
+static void assemble_row(rtk_ws *w, int i, int d, const seg_geom *sg, int energy, double tau, double *fwd,
+                         double *bwd) {
+  const size_t o = (size_t)i * d;
+  const double *x = w->xprev + o, *z = w->cur.z + o, *gr = w->cur.grad + o, *zp = w->prop.z + o,
+               *sp = w->prop.score + o;
+  double *grp = w->prop.grad + o, quad = 0, f = 0, b = 0;
+  for (int j = 0; j < d; j++) {
+    const double r = x[j] - sg->e * zp[j], gj = -sp[j] - sg->e * r / sg->q;
+    quad += r * r;
+    grp[j] = gj;
+    const double a = zp[j] - z[j] + tau * gr[j], c = z[j] - zp[j] + tau * gj;
+    f += a * a;
+    b += c * c;
+  }
+  w->prop.g[i] = energy ? -w->prop.logp[i] + quad / (2 * sg->q) : NAN;
+  *fwd = f;
+  *bwd = b;
+}
+
+/* Accepting a proposal: copy what the chain reads later.  prop.logp is not
+ * copied: eval_segment's energy already holds it (g), and score-only MALA
+ * keeps its energy difference there. */
+static void accept_row(rtk_ws *w, int i, int d) {
+  chain *dst = &w->cur;
+  const chain *src = &w->prop;
+  const size_t o = (size_t)i * d;
+  memcpy(dst->z + o, src->z + o, sizeof(double) * d);
+  memcpy(dst->grad + o, src->grad + o, sizeof(double) * d);
+  memcpy(dst->score + o, src->score + o, sizeof(double) * d);
+  dst->g[i] = src->g[i];
+}
+
+/* MALA inner steps.  After each score evaluation one pass per particle does
+ * everything elementwise: the gradient at the proposal, the acceptance, and
+ * the next step's proposal (its normals are keyed by (k, m + 2), so drawing
+ * them early changes nothing). */
 static void mala_steps(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int n, int k, const seg_geom *sg,
                        rtk_stats *st, inner_kind kind) {
   const int d = ctx->mix->d, nin = ctx->plan->inner[k], nwarm = ctx->plan->warmup[k];
   const double r2 = ctx->cfg->radius * ctx->cfg->radius, mu = log(10 * ctx->plan->tau[k]);
   chain *cur = &w->cur, *prop = &w->prop;
   double *df = prop->logp; /* score-only: estimated f(zp) - f(z), reuses the logp slot */
+  const int energy = kind == IN_MALA;
+  int npass = 0;
+  if (nin > 0)
+    for (int i = 0; i < n; i++) npass += w->pass[i] = propose_row(ctx, w, gid0, i, d, k, 0, r2);
   for (int m = 0; m < nin; m++) {
     if (RTK_CANCELLED(ctx)) return; /* run_kind reports it */
-    int npass = 0;
-    for (int i = 0; i < n; i++) {
-      const double *z = cur->z + (size_t)i * d, *gr = cur->grad + (size_t)i * d, tau = w->tau[i], sq = sqrt(2 * tau);
-      double *zp = prop->z + (size_t)i * d, dist = 0;
-      rtk_rng_normals(ctx->seed, (uint64_t)(gid0 + i), (uint64_t)k, (uint64_t)m + 1, RTK_RNG_PROPOSE, d, w->xi);
-      for (int j = 0; j < d; j++) {
-        double step = -tau * gr[j] + sq * w->xi[j];
-        zp[j] = z[j] + step;
-        dist += step * step;
-      }
-      w->pass[i] = r2 == 0 || dist <= r2;
-      npass += w->pass[i];
-    }
-    eval_segment(w, n, d, sg, prop, kind == IN_MALA);
+    rtk_score_eval(&w->sw, n, prop->z, energy ? prop->logp : NULL, prop->score);
     if (kind == IN_MALA_SCORE) score_energy_diff(ctx, w, n, df);
     st->nfe[k] += (int64_t)npass * (1 + (kind == IN_MALA_SCORE ? quad_extra(ctx->cfg) : 0));
     st->propose[k] += n;
+    const int next = m + 1 < nin;
+    npass = 0;
     for (int i = 0; i < n; i++) {
-      const double *z = cur->z + (size_t)i * d, *gr = cur->grad + (size_t)i * d;
-      const double *zp = prop->z + (size_t)i * d, *grp = prop->grad + (size_t)i * d, tau = w->tau[i];
+      const double *z = cur->z + (size_t)i * d, *zp = prop->z + (size_t)i * d, tau = w->tau[i];
       double log_alpha = -INFINITY;
       if (w->pass[i]) {
-        double fwd = 0, bwd = 0; /* |zp - z + tau grad(z)|^2 and |z - zp + tau grad(zp)|^2 */
-        for (int j = 0; j < d; j++) {
-          double a = zp[j] - z[j] + tau * gr[j], b = z[j] - zp[j] + tau * grp[j];
-          fwd += a * a;
-          bwd += b * b;
-        }
+        double fwd, bwd; /* |zp - z + tau grad(z)|^2 and |z - zp + tau grad(zp)|^2 */
+        assemble_row(w, i, d, sg, energy, tau, &fwd, &bwd);
         const double *x = w->xprev + (size_t)i * d;
         double dg = kind == IN_MALA_SCORE ? df[i] + quad_part(x, zp, d, sg) - quad_part(x, z, d, sg)
                                           : prop->g[i] - cur->g[i];
@@ -386,9 +432,10 @@ static void mala_steps(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int n,
         if (m == nwarm - 1) w->tau[i] = exp(w->ltbar[i]);
       }
       if (log(u) < log_alpha) {
-        copy_row(cur, prop, i, d);
+        accept_row(w, i, d);
         st->accept[k]++;
       }
+      if (next) npass += w->pass[i] = propose_row(ctx, w, gid0, i, d, k, m + 1, r2);
     }
     if (ctx->at_inner) ctx->at_inner(ctx->user, k, m + 1, gid0, n, cur->z);
   }

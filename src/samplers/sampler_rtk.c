@@ -45,6 +45,10 @@
 #include "rtk/sampler.h"
 #include "rtk/update.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 typedef enum { IN_ULA, IN_MALA, IN_MALA_SCORE, IN_ULD } inner_kind;
 
 #define OPT_SEGMENTS \
@@ -380,6 +384,43 @@ static void assemble_row(rtk_ws *w, int i, int d, const seg_geom *sg, int energy
   *bwd = b;
 }
 
+#ifdef __SSE2__
+/* assemble_row for two particles at once, one per SSE2 lane (x86-64 always has
+ * SSE2): per lane the same IEEE operations in the same order (the negation
+ * flips the sign bit, as -x does), so the same bits; the two particles' sums
+ * and divisions overlap instead of waiting for each other. */
+static void assemble_rows2(rtk_ws *w, int i0, int i1, int d, const seg_geom *sg, int energy, const double tau[2],
+                           double fwd[2], double bwd[2]) {
+  const size_t o0 = (size_t)i0 * d, o1 = (size_t)i1 * d;
+  const double *x0 = w->xprev + o0, *z0 = w->cur.z + o0, *gr0 = w->cur.grad + o0, *zp0 = w->prop.z + o0,
+               *sp0 = w->prop.score + o0;
+  const double *x1 = w->xprev + o1, *z1 = w->cur.z + o1, *gr1 = w->cur.grad + o1, *zp1 = w->prop.z + o1,
+               *sp1 = w->prop.score + o1;
+  double *grp0 = w->prop.grad + o0, *grp1 = w->prop.grad + o1;
+  const __m128d e = _mm_set1_pd(sg->e), q = _mm_set1_pd(sg->q), t = _mm_set_pd(tau[1], tau[0]);
+  const __m128d sign = _mm_set1_pd(-0.0);
+  __m128d quad = _mm_setzero_pd(), f = _mm_setzero_pd(), b = _mm_setzero_pd();
+  for (int j = 0; j < d; j++) {
+    const __m128d x = _mm_set_pd(x1[j], x0[j]), zp = _mm_set_pd(zp1[j], zp0[j]), z = _mm_set_pd(z1[j], z0[j]);
+    const __m128d r = _mm_sub_pd(x, _mm_mul_pd(e, zp));
+    const __m128d g = _mm_sub_pd(_mm_xor_pd(_mm_set_pd(sp1[j], sp0[j]), sign), _mm_div_pd(_mm_mul_pd(e, r), q));
+    quad = _mm_add_pd(quad, _mm_mul_pd(r, r));
+    _mm_storel_pd(grp0 + j, g);
+    _mm_storeh_pd(grp1 + j, g);
+    const __m128d a = _mm_add_pd(_mm_sub_pd(zp, z), _mm_mul_pd(t, _mm_set_pd(gr1[j], gr0[j])));
+    const __m128d c = _mm_add_pd(_mm_sub_pd(z, zp), _mm_mul_pd(t, g));
+    f = _mm_add_pd(f, _mm_mul_pd(a, a));
+    b = _mm_add_pd(b, _mm_mul_pd(c, c));
+  }
+  double qs[2];
+  _mm_storeu_pd(qs, quad);
+  _mm_storeu_pd(fwd, f);
+  _mm_storeu_pd(bwd, b);
+  w->prop.g[i0] = energy ? -w->prop.logp[i0] + qs[0] / (2 * sg->q) : NAN;
+  w->prop.g[i1] = energy ? -w->prop.logp[i1] + qs[1] / (2 * sg->q) : NAN;
+}
+#endif
+
 /* Accepting a proposal: copy what the chain reads later.  prop.logp is not
  * copied: eval_segment's energy already holds it (g), and score-only MALA
  * keeps its energy difference there. */
@@ -393,51 +434,83 @@ static void accept_row(rtk_ws *w, int i, int d) {
   dst->g[i] = src->g[i];
 }
 
-/* MALA inner steps.  After each score evaluation one pass per particle does
- * everything elementwise: the gradient at the proposal, the acceptance, and
- * the next step's proposal (its normals are keyed by (k, m + 2), so drawing
- * them early changes nothing). */
+/* The rest of inner step m for particle i, once fwd and bwd are known (pass[i]):
+ * the Metropolis test, the warm-up's dual averaging, and the next proposal.
+ * Returns whether that proposal passes (0 when there is none). */
+typedef struct {
+  const rtk_block_ctx *ctx;
+  rtk_ws *w;
+  const seg_geom *sg;
+  rtk_stats *st;
+  int64_t gid0;
+  int d, k, m, nwarm, next;
+  double r2, mu;
+  inner_kind kind;
+} mala_step;
+
+static int finish_row(const mala_step *s, int i, double fwd, double bwd) {
+  const rtk_block_ctx *ctx = s->ctx;
+  rtk_ws *w = s->w;
+  const int d = s->d, k = s->k, m = s->m;
+  chain *cur = &w->cur, *prop = &w->prop;
+  const double *df = prop->logp;
+  const double *z = cur->z + (size_t)i * d, *zp = prop->z + (size_t)i * d, tau = w->tau[i];
+  double log_alpha = -INFINITY;
+  if (w->pass[i]) { /* fwd, bwd: |zp - z + tau grad(z)|^2 and |z - zp + tau grad(zp)|^2 */
+    const double *x = w->xprev + (size_t)i * d;
+    double dg = s->kind == IN_MALA_SCORE ? df[i] + quad_part(x, zp, d, s->sg) - quad_part(x, z, d, s->sg)
+                                         : prop->g[i] - cur->g[i];
+    log_alpha = -dg - bwd / (4 * tau) + fwd / (4 * tau);
+  }
+  double u = rtk_rng_uniform(ctx->seed, (uint64_t)(s->gid0 + i), (uint64_t)k, (uint64_t)m + 1, RTK_RNG_ACCEPT);
+  if (m < s->nwarm) {
+    dual_average(w, i, m, log_alpha >= 0 ? 1 : exp(log_alpha), ctx->cfg->target_accept, s->mu);
+    if (m == s->nwarm - 1) w->tau[i] = exp(w->ltbar[i]);
+  }
+  if (log(u) < log_alpha) {
+    accept_row(w, i, d);
+    s->st->accept[k]++;
+  }
+  return s->next ? w->pass[i] = propose_row(ctx, w, s->gid0, i, d, k, m + 1, s->r2) : 0;
+}
+
+/* MALA inner steps.  After each score evaluation one pass per particle (two
+ * particles side by side) does everything elementwise: the gradient at the
+ * proposal, the acceptance, and the next step's proposal (its normals are
+ * keyed by (k, m + 2), so drawing them early changes nothing). */
 static void mala_steps(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int n, int k, const seg_geom *sg,
                        rtk_stats *st, inner_kind kind) {
-  const int d = ctx->mix->d, nin = ctx->plan->inner[k], nwarm = ctx->plan->warmup[k];
-  const double r2 = ctx->cfg->radius * ctx->cfg->radius, mu = log(10 * ctx->plan->tau[k]);
-  chain *cur = &w->cur, *prop = &w->prop;
-  double *df = prop->logp; /* score-only: estimated f(zp) - f(z), reuses the logp slot */
+  const int d = ctx->mix->d, nin = ctx->plan->inner[k];
+  chain *prop = &w->prop;
   const int energy = kind == IN_MALA;
+  mala_step s = {ctx, w, sg, st, gid0, d, k, 0, ctx->plan->warmup[k], 0,
+                 ctx->cfg->radius * ctx->cfg->radius, log(10 * ctx->plan->tau[k]), kind};
   int npass = 0;
   if (nin > 0)
-    for (int i = 0; i < n; i++) npass += w->pass[i] = propose_row(ctx, w, gid0, i, d, k, 0, r2);
+    for (int i = 0; i < n; i++) npass += w->pass[i] = propose_row(ctx, w, gid0, i, d, k, 0, s.r2);
   for (int m = 0; m < nin; m++) {
     if (RTK_CANCELLED(ctx)) return; /* run_kind reports it */
     rtk_score_eval(&w->sw, n, prop->z, energy ? prop->logp : NULL, prop->score);
-    if (kind == IN_MALA_SCORE) score_energy_diff(ctx, w, n, df);
+    if (kind == IN_MALA_SCORE) score_energy_diff(ctx, w, n, prop->logp); /* df reuses the logp slot */
     st->nfe[k] += (int64_t)npass * (1 + (kind == IN_MALA_SCORE ? quad_extra(ctx->cfg) : 0));
     st->propose[k] += n;
-    const int next = m + 1 < nin;
+    s.m = m;
+    s.next = m + 1 < nin;
     npass = 0;
-    for (int i = 0; i < n; i++) {
-      const double *z = cur->z + (size_t)i * d, *zp = prop->z + (size_t)i * d, tau = w->tau[i];
-      double log_alpha = -INFINITY;
-      if (w->pass[i]) {
-        double fwd, bwd; /* |zp - z + tau grad(z)|^2 and |z - zp + tau grad(zp)|^2 */
-        assemble_row(w, i, d, sg, energy, tau, &fwd, &bwd);
-        const double *x = w->xprev + (size_t)i * d;
-        double dg = kind == IN_MALA_SCORE ? df[i] + quad_part(x, zp, d, sg) - quad_part(x, z, d, sg)
-                                          : prop->g[i] - cur->g[i];
-        log_alpha = -dg - bwd / (4 * tau) + fwd / (4 * tau);
-      }
-      double u = rtk_rng_uniform(ctx->seed, (uint64_t)(gid0 + i), (uint64_t)k, (uint64_t)m + 1, RTK_RNG_ACCEPT);
-      if (m < nwarm) {
-        dual_average(w, i, m, log_alpha >= 0 ? 1 : exp(log_alpha), ctx->cfg->target_accept, mu);
-        if (m == nwarm - 1) w->tau[i] = exp(w->ltbar[i]);
-      }
-      if (log(u) < log_alpha) {
-        accept_row(w, i, d);
-        st->accept[k]++;
-      }
-      if (next) npass += w->pass[i] = propose_row(ctx, w, gid0, i, d, k, m + 1, r2);
+    for (int i = 0; i < n; i += 2) {
+      const int two = i + 1 < n;
+      double fwd[2] = {0, 0}, bwd[2] = {0, 0};
+#ifdef __SSE2__
+      if (two && w->pass[i] && w->pass[i + 1]) {
+        const double tau[2] = {w->tau[i], w->tau[i + 1]};
+        assemble_rows2(w, i, i + 1, d, sg, energy, tau, fwd, bwd);
+      } else
+#endif
+        for (int p = 0; p <= two; p++)
+          if (w->pass[i + p]) assemble_row(w, i + p, d, sg, energy, w->tau[i + p], &fwd[p], &bwd[p]);
+      for (int p = 0; p <= two; p++) npass += finish_row(&s, i + p, fwd[p], bwd[p]);
     }
-    if (ctx->at_inner) ctx->at_inner(ctx->user, k, m + 1, gid0, n, cur->z);
+    if (ctx->at_inner) ctx->at_inner(ctx->user, k, m + 1, gid0, n, w->cur.z);
   }
 }
 

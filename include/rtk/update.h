@@ -68,6 +68,65 @@ RTK_HD static inline void rtk_dual_average(rtk_dual_avg *s, int m, double a, dou
   s->tau = exp(lt);
 }
 
+/* ---- RTK with MALA (rtk-mala, rtk-mala-score; sampler_rtk.c mala_steps, the cuda k_accept kernels) ---- */
+/* proposal increment zp - z = -tau grad g(z) + sqrt(2 tau) xi (sq = sqrt(2 tau)); |zp - z|^2 is the
+ * projection radius' test */
+RTK_HD static inline double rtk_mala_step(double grad, double tau, double sq, double xi) { return -tau * grad + sq * xi; }
+/* one coordinate of the proposal densities: *fwd += (zp - z + tau grad(z))^2, *bwd += (z - zp + tau grad(zp))^2 */
+RTK_HD static inline void rtk_mala_terms(double z, double zp, double grad, double gradp, double tau, double *fwd,
+                                         double *bwd) {
+  double a = zp - z + tau * grad, b = z - zp + tau * gradp;
+  *fwd += a * a;
+  *bwd += b * b;
+}
+/* log of the Metropolis-Hastings ratio from the energy difference dg = g(zp) - g(z) and the sums above */
+RTK_HD static inline double rtk_mala_log_alpha(double dg, double fwd, double bwd, double tau) {
+  return -dg - bwd / (4 * tau) + fwd / (4 * tau);
+}
+/* acceptance probability min(1, alpha) (dual averaging's statistic) */
+RTK_HD static inline double rtk_mala_prob(double log_alpha) { return log_alpha >= 0 ? 1 : exp(log_alpha); }
+/* the accept test with u ~ U(0, 1) (rtk_rng_uniform, purpose RTK_RNG_ACCEPT) */
+RTK_HD static inline int rtk_mala_accept(double u, double log_alpha) { return log(u) < log_alpha; }
+
+/* ---- score-only MALA: f(zp) - f(z) = -int_0^1 <s(z + a (zp - z)), zp - z> da by a quadrature rule ---- */
+/* one coordinate of <s, zp - z> at a node with score s (the sums go e -= term) */
+RTK_HD static inline double rtk_quad_term(double s, double z, double zp) { return s * (zp - z); }
+/* the node at fraction a of the way from z to zp */
+RTK_HD static inline double rtk_quad_point(double z, double zp, double a) { return z + a * (zp - z); }
+/* rule (enum rtk_quad_kind: 0 trapezoid, 1 simpson, 2 gauss): the end points' part from e0 = -<s(z), zp - z>
+ * and e1 = -<s(zp), zp - z> */
+RTK_HD static inline double rtk_quad_ends(int rule, double e0, double e1) {
+  return rule == 0 ? 0.5 * (e0 + e1) : rule == 1 ? (e0 + e1) / 6 : 0;
+}
+/* interior nodes of the rule (the extra score evaluations per proposal) */
+RTK_HD static inline int rtk_quad_count(int rule, int gauss_nodes) { return rule == 1 ? 1 : rule == 2 ? gauss_nodes : 0; }
+/* interior node q: fraction *a and weight *w (Gauss: the rtk_gauss_legendre nodes gx and weights gw) */
+RTK_HD static inline void rtk_quad_node(int rule, int q, const double *gx, const double *gw, double *a, double *w) {
+  *a = rule == 1 ? 0.5 : gx[q];
+  *w = rule == 1 ? 4.0 / 6 : gw[q];
+}
+/* Gauss-Legendre rule with n nodes on [0, 1] (Newton on P_n; host code, the nodes go to the device as values) */
+static inline void rtk_gauss_legendre(int n, double *x, double *w) {
+  for (int i = 0; i < n; i++) {
+    double z = cos(3.14159265358979323846 * (i + 0.75) / (n + 0.5)), dp = 1;
+    for (int it = 0; it < 100; it++) {
+      double p0 = 1, p1 = z;
+      for (int k = 2; k <= n; k++) {
+        double p2 = ((2 * k - 1) * z * p1 - (k - 1) * p0) / k;
+        p0 = p1;
+        p1 = p2;
+      }
+      if (n == 1) p0 = 1, p1 = z;
+      dp = n * (z * p1 - p0) / (z * z - 1);
+      double dz = p1 / dp;
+      z -= dz;
+      if (fabs(dz) < 1e-16) break;
+    }
+    x[i] = 0.5 * (1 - z);
+    w[i] = 1.0 / ((1 - z * z) * dp * dp);
+  }
+}
+
 /* ---- probability-flow ODE solvers (ddim, dpm-solver++; sampler_ode.c) ---- */
 /* one step's coefficients, from rtk_ode_step_coefs (sampler_ode.c) */
 typedef struct rtk_ode_step {

@@ -45,9 +45,6 @@
 #include "rtk/sampler.h"
 #include "rtk/update.h"
 
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 typedef enum { IN_ULA, IN_MALA, IN_MALA_SCORE, IN_ULD } inner_kind;
 
@@ -85,9 +82,7 @@ static const rtk_opt uld_opts[] = {
     RTK_OPT_END};
 
 /* extra score evaluations per proposal of score-only MALA */
-static int quad_extra(const rtk_sampler_cfg *c) {
-  return c->quad == RTK_QUAD_SIMPSON ? 1 : c->quad == RTK_QUAD_GAUSS ? (int)c->quad_nodes : 0;
-}
+static int quad_extra(const rtk_sampler_cfg *c) { return rtk_quad_count(c->quad, (int)c->quad_nodes); }
 
 /* smallest component variance of p_t over all components and coordinates */
 static double min_lambda(const rtk_mixture *m, double t) {
@@ -190,28 +185,6 @@ static void work_free(void *p) {
   free(w);
 }
 
-/* Gauss-Legendre rule with n nodes on [0, 1] (Newton on P_n) */
-static void gauss_legendre(int n, double *x, double *w) {
-  for (int i = 0; i < n; i++) {
-    double z = cos(3.14159265358979323846 * (i + 0.75) / (n + 0.5)), dp = 1;
-    for (int it = 0; it < 100; it++) {
-      double p0 = 1, p1 = z;
-      for (int k = 2; k <= n; k++) {
-        double p2 = ((2 * k - 1) * z * p1 - (k - 1) * p0) / k;
-        p0 = p1;
-        p1 = p2;
-      }
-      if (n == 1) p0 = 1, p1 = z;
-      dp = n * (z * p1 - p0) / (z * z - 1);
-      double dz = p1 / dp;
-      z -= dz;
-      if (fabs(dz) < 1e-16) break;
-    }
-    x[i] = 0.5 * (1 - z);
-    w[i] = 1.0 / ((1 - z * z) * dp * dp);
-  }
-}
-
 static int work_create(const rtk_block_ctx *ctx, int B, void **out) {
   rtk_ws *w;
   RTK_MALLOC(w, 1);
@@ -233,7 +206,7 @@ static int work_create(const rtk_block_ctx *ctx, int B, void **out) {
   RTK_MALLOC(w->ltbar, B);
   RTK_MALLOC(w->lcurv, B);
   RTK_MALLOC(w->pass, B);
-  if (ctx->cfg->quad == RTK_QUAD_GAUSS) gauss_legendre((int)ctx->cfg->quad_nodes, w->gl_x, w->gl_w);
+  if (ctx->cfg->quad == RTK_QUAD_GAUSS) rtk_gauss_legendre((int)ctx->cfg->quad_nodes, w->gl_x, w->gl_w);
   return RTK_OK;
 }
 
@@ -301,30 +274,31 @@ static void init_segment(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int 
 static void score_energy_diff(const rtk_block_ctx *ctx, rtk_ws *w, int n, double *df) {
   const int d = ctx->mix->d, rule = ctx->cfg->quad;
   chain *cur = &w->cur, *prop = &w->prop, *node = &w->node;
-  const int nodes = rule == RTK_QUAD_SIMPSON ? 1 : rule == RTK_QUAD_GAUSS ? (int)ctx->cfg->quad_nodes : 0;
-  for (int i = 0; i < n; i++) {
+  const int nodes = rtk_quad_count(rule, (int)ctx->cfg->quad_nodes);
+  for (int i = 0; i < n; i++) { /* rtk/update.h: shared with the cuda backend */
     const double *z = cur->z + (size_t)i * d, *zp = prop->z + (size_t)i * d;
     const double *s0 = cur->score + (size_t)i * d, *s1 = prop->score + (size_t)i * d;
     double e0 = 0, e1 = 0;
     for (int j = 0; j < d; j++) {
-      e0 -= s0[j] * (zp[j] - z[j]);
-      e1 -= s1[j] * (zp[j] - z[j]);
+      e0 -= rtk_quad_term(s0[j], z[j], zp[j]);
+      e1 -= rtk_quad_term(s1[j], z[j], zp[j]);
     }
-    df[i] = rule == RTK_QUAD_TRAPEZOID ? 0.5 * (e0 + e1) : rule == RTK_QUAD_SIMPSON ? (e0 + e1) / 6 : 0;
+    df[i] = rtk_quad_ends(rule, e0, e1);
   }
   for (int q = 0; q < nodes; q++) {
-    const double a = rule == RTK_QUAD_SIMPSON ? 0.5 : w->gl_x[q], wt = rule == RTK_QUAD_SIMPSON ? 4.0 / 6 : w->gl_w[q];
+    double a, wt;
+    rtk_quad_node(rule, q, w->gl_x, w->gl_w, &a, &wt);
     for (int i = 0; i < n; i++)
       for (int j = 0; j < d; j++) {
         size_t ij = (size_t)i * d + j;
-        node->z[ij] = cur->z[ij] + a * (prop->z[ij] - cur->z[ij]);
+        node->z[ij] = rtk_quad_point(cur->z[ij], prop->z[ij], a);
       }
     rtk_score_eval(&w->sw, n, node->z, NULL, node->score);
     for (int i = 0; i < n; i++) {
       double e = 0;
       for (int j = 0; j < d; j++) {
         size_t ij = (size_t)i * d + j;
-        e -= node->score[ij] * (prop->z[ij] - cur->z[ij]);
+        e -= rtk_quad_term(node->score[ij], cur->z[ij], prop->z[ij]);
       }
       df[i] += wt * e;
     }
@@ -348,12 +322,12 @@ static int propose_row(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int i,
   double *zp = w->prop.z + (size_t)i * d, *xi = w->xi;
   rtk_rng_normals(ctx->seed, (uint64_t)(gid0 + i), (uint64_t)k, (uint64_t)m + 1, RTK_RNG_PROPOSE, d, xi);
   if (r2 == 0) { /* no projection: no distance to sum, so the loop vectorises */
-    for (int j = 0; j < d; j++) zp[j] = z[j] + (-tau * gr[j] + sq * xi[j]);
+    for (int j = 0; j < d; j++) zp[j] = z[j] + rtk_mala_step(gr[j], tau, sq, xi[j]); /* rtk/update.h */
     return 1;
   }
   double dist = 0;
   for (int j = 0; j < d; j++) {
-    double step = -tau * gr[j] + sq * xi[j];
+    double step = rtk_mala_step(gr[j], tau, sq, xi[j]);
     zp[j] = z[j] + step;
     dist += step * step;
   }
@@ -375,51 +349,12 @@ static void assemble_row(rtk_ws *w, int i, int d, const seg_geom *sg, int energy
     const double r = x[j] - sg->e * zp[j], gj = -sp[j] - sg->e * r / sg->q;
     quad += r * r;
     grp[j] = gj;
-    const double a = zp[j] - z[j] + tau * gr[j], c = z[j] - zp[j] + tau * gj;
-    f += a * a;
-    b += c * c;
+    rtk_mala_terms(z[j], zp[j], gr[j], gj, tau, &f, &b); /* rtk/update.h */
   }
   w->prop.g[i] = energy ? -w->prop.logp[i] + quad / (2 * sg->q) : NAN;
   *fwd = f;
   *bwd = b;
 }
-
-#ifdef __SSE2__
-/* assemble_row for two particles at once, one per SSE2 lane (x86-64 always has
- * SSE2): per lane the same IEEE operations in the same order (the negation
- * flips the sign bit, as -x does), so the same bits; the two particles' sums
- * and divisions overlap instead of waiting for each other. */
-static void assemble_rows2(rtk_ws *w, int i0, int i1, int d, const seg_geom *sg, int energy, const double tau[2],
-                           double fwd[2], double bwd[2]) {
-  const size_t o0 = (size_t)i0 * d, o1 = (size_t)i1 * d;
-  const double *x0 = w->xprev + o0, *z0 = w->cur.z + o0, *gr0 = w->cur.grad + o0, *zp0 = w->prop.z + o0,
-               *sp0 = w->prop.score + o0;
-  const double *x1 = w->xprev + o1, *z1 = w->cur.z + o1, *gr1 = w->cur.grad + o1, *zp1 = w->prop.z + o1,
-               *sp1 = w->prop.score + o1;
-  double *grp0 = w->prop.grad + o0, *grp1 = w->prop.grad + o1;
-  const __m128d e = _mm_set1_pd(sg->e), q = _mm_set1_pd(sg->q), t = _mm_set_pd(tau[1], tau[0]);
-  const __m128d sign = _mm_set1_pd(-0.0);
-  __m128d quad = _mm_setzero_pd(), f = _mm_setzero_pd(), b = _mm_setzero_pd();
-  for (int j = 0; j < d; j++) {
-    const __m128d x = _mm_set_pd(x1[j], x0[j]), zp = _mm_set_pd(zp1[j], zp0[j]), z = _mm_set_pd(z1[j], z0[j]);
-    const __m128d r = _mm_sub_pd(x, _mm_mul_pd(e, zp));
-    const __m128d g = _mm_sub_pd(_mm_xor_pd(_mm_set_pd(sp1[j], sp0[j]), sign), _mm_div_pd(_mm_mul_pd(e, r), q));
-    quad = _mm_add_pd(quad, _mm_mul_pd(r, r));
-    _mm_storel_pd(grp0 + j, g);
-    _mm_storeh_pd(grp1 + j, g);
-    const __m128d a = _mm_add_pd(_mm_sub_pd(zp, z), _mm_mul_pd(t, _mm_set_pd(gr1[j], gr0[j])));
-    const __m128d c = _mm_add_pd(_mm_sub_pd(z, zp), _mm_mul_pd(t, g));
-    f = _mm_add_pd(f, _mm_mul_pd(a, a));
-    b = _mm_add_pd(b, _mm_mul_pd(c, c));
-  }
-  double qs[2];
-  _mm_storeu_pd(qs, quad);
-  _mm_storeu_pd(fwd, f);
-  _mm_storeu_pd(bwd, b);
-  w->prop.g[i0] = energy ? -w->prop.logp[i0] + qs[0] / (2 * sg->q) : NAN;
-  w->prop.g[i1] = energy ? -w->prop.logp[i1] + qs[1] / (2 * sg->q) : NAN;
-}
-#endif
 
 /* Accepting a proposal: copy what the chain reads later.  prop.logp is not
  * copied: eval_segment's energy already holds it (g), and score-only MALA
@@ -460,22 +395,22 @@ static int finish_row(const mala_step *s, int i, double fwd, double bwd) {
     const double *x = w->xprev + (size_t)i * d;
     double dg = s->kind == IN_MALA_SCORE ? df[i] + quad_part(x, zp, d, s->sg) - quad_part(x, z, d, s->sg)
                                          : prop->g[i] - cur->g[i];
-    log_alpha = -dg - bwd / (4 * tau) + fwd / (4 * tau);
+    log_alpha = rtk_mala_log_alpha(dg, fwd, bwd, tau); /* rtk/update.h: shared with the cuda backend */
   }
   double u = rtk_rng_uniform(ctx->seed, (uint64_t)(s->gid0 + i), (uint64_t)k, (uint64_t)m + 1, RTK_RNG_ACCEPT);
   if (m < s->nwarm) {
-    dual_average(w, i, m, log_alpha >= 0 ? 1 : exp(log_alpha), ctx->cfg->target_accept, s->mu);
+    dual_average(w, i, m, rtk_mala_prob(log_alpha), ctx->cfg->target_accept, s->mu);
     if (m == s->nwarm - 1) w->tau[i] = exp(w->ltbar[i]);
   }
-  if (log(u) < log_alpha) {
+  if (rtk_mala_accept(u, log_alpha)) {
     accept_row(w, i, d);
     s->st->accept[k]++;
   }
   return s->next ? w->pass[i] = propose_row(ctx, w, s->gid0, i, d, k, m + 1, s->r2) : 0;
 }
 
-/* MALA inner steps.  After each score evaluation one pass per particle (two
- * particles side by side) does everything elementwise: the gradient at the
+/* MALA inner steps.  After each score evaluation one pass per particle does
+ * everything elementwise: the gradient at the
  * proposal, the acceptance, and the next step's proposal (its normals are
  * keyed by (k, m + 2), so drawing them early changes nothing). */
 static void mala_steps(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int n, int k, const seg_geom *sg,
@@ -497,18 +432,10 @@ static void mala_steps(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int n,
     s.m = m;
     s.next = m + 1 < nin;
     npass = 0;
-    for (int i = 0; i < n; i += 2) {
-      const int two = i + 1 < n;
-      double fwd[2] = {0, 0}, bwd[2] = {0, 0};
-#ifdef __SSE2__
-      if (two && w->pass[i] && w->pass[i + 1]) {
-        const double tau[2] = {w->tau[i], w->tau[i + 1]};
-        assemble_rows2(w, i, i + 1, d, sg, energy, tau, fwd, bwd);
-      } else
-#endif
-        for (int p = 0; p <= two; p++)
-          if (w->pass[i + p]) assemble_row(w, i + p, d, sg, energy, w->tau[i + p], &fwd[p], &bwd[p]);
-      for (int p = 0; p <= two; p++) npass += finish_row(&s, i + p, fwd[p], bwd[p]);
+    for (int i = 0; i < n; i++) {
+      double fwd = 0, bwd = 0;
+      if (w->pass[i]) assemble_row(w, i, d, sg, energy, w->tau[i], &fwd, &bwd);
+      npass += finish_row(&s, i, fwd, bwd);
     }
     if (ctx->at_inner) ctx->at_inner(ctx->user, k, m + 1, gid0, n, w->cur.z);
   }

@@ -369,9 +369,7 @@ static void accept_row(rtk_ws *w, int i, int d) {
   dst->g[i] = src->g[i];
 }
 
-/* The rest of inner step m for particle i, once fwd and bwd are known (pass[i]):
- * the Metropolis test, the warm-up's dual averaging, and the next proposal.
- * Returns whether that proposal passes (0 when there is none). */
+/* What one MALA inner step m needs besides the particle. */
 typedef struct {
   const rtk_block_ctx *ctx;
   rtk_ws *w;
@@ -383,7 +381,11 @@ typedef struct {
   inner_kind kind;
 } mala_step;
 
-static int finish_row(const mala_step *s, int i, double fwd, double bwd) {
+/* Inner step m for particle i once its proposal's score is known: the gradient
+ * there and the proposal densities (assemble_row), the Metropolis test, the
+ * warm-up's dual averaging, and the next step's proposal.  Returns whether that
+ * proposal passes the projection (0 when there is none). */
+static int step_row(const mala_step *s, int i) {
   const rtk_block_ctx *ctx = s->ctx;
   rtk_ws *w = s->w;
   const int d = s->d, k = s->k, m = s->m;
@@ -391,7 +393,9 @@ static int finish_row(const mala_step *s, int i, double fwd, double bwd) {
   const double *df = prop->logp;
   const double *z = cur->z + (size_t)i * d, *zp = prop->z + (size_t)i * d, tau = w->tau[i];
   double log_alpha = -INFINITY;
-  if (w->pass[i]) { /* fwd, bwd: |zp - z + tau grad(z)|^2 and |z - zp + tau grad(zp)|^2 */
+  if (w->pass[i]) {
+    double fwd, bwd; /* |zp - z + tau grad(z)|^2 and |z - zp + tau grad(zp)|^2 */
+    assemble_row(w, i, d, s->sg, s->kind == IN_MALA, tau, &fwd, &bwd);
     const double *x = w->xprev + (size_t)i * d;
     double dg = s->kind == IN_MALA_SCORE ? df[i] + quad_part(x, zp, d, s->sg) - quad_part(x, z, d, s->sg)
                                          : prop->g[i] - cur->g[i];
@@ -410,9 +414,9 @@ static int finish_row(const mala_step *s, int i, double fwd, double bwd) {
 }
 
 /* MALA inner steps.  After each score evaluation one pass per particle does
- * everything elementwise: the gradient at the
- * proposal, the acceptance, and the next step's proposal (its normals are
- * keyed by (k, m + 2), so drawing them early changes nothing). */
+ * everything elementwise (step_row): the gradient at the proposal, the
+ * acceptance, and the next step's proposal (its normals are keyed by
+ * (k, m + 2), so drawing them early changes nothing). */
 static void mala_steps(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int n, int k, const seg_geom *sg,
                        rtk_stats *st, inner_kind kind) {
   const int d = ctx->mix->d, nin = ctx->plan->inner[k];
@@ -432,11 +436,7 @@ static void mala_steps(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int n,
     s.m = m;
     s.next = m + 1 < nin;
     npass = 0;
-    for (int i = 0; i < n; i++) {
-      double fwd = 0, bwd = 0;
-      if (w->pass[i]) assemble_row(w, i, d, sg, energy, w->tau[i], &fwd, &bwd);
-      npass += finish_row(&s, i, fwd, bwd);
-    }
+    for (int i = 0; i < n; i++) npass += step_row(&s, i);
     if (ctx->at_inner) ctx->at_inner(ctx->user, k, m + 1, gid0, n, w->cur.z);
   }
 }

@@ -141,6 +141,7 @@ typedef struct {
   rtk_score_ws sw;
   chain cur, prop, node;
   double *xprev, *xi, *xi2, *v, *zold, *gold;
+  double *gp; /* MALA: grad g at the proposal of the particle in hand (one row) */
   double *tau, *hbar, *ltbar, *lcurv; /* per-particle adaptive state */
   int *pass;
   double gl_x[32], gl_w[32];          /* Gauss-Legendre nodes/weights on [0, 1] */
@@ -174,6 +175,7 @@ static void work_free(void *p) {
   free(w->xprev);
   free(w->xi);
   free(w->xi2);
+  free(w->gp);
   free(w->v);
   free(w->zold);
   free(w->gold);
@@ -201,6 +203,7 @@ static int work_create(const rtk_block_ctx *ctx, int B, void **out) {
   RTK_MALLOC(w->gold, (size_t)B * d);
   RTK_MALLOC(w->xi, d);
   RTK_MALLOC(w->xi2, d);
+  RTK_MALLOC(w->gp, d);
   RTK_MALLOC(w->tau, B);
   RTK_MALLOC(w->hbar, B);
   RTK_MALLOC(w->ltbar, B);
@@ -335,8 +338,8 @@ static int propose_row(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int i,
 }
 
 /* One pass over particle i's row after the proposal's score is known: the segment
- * gradient at the proposal (prop.grad, and prop.g if `energy`; eval_segment's
- * arithmetic) together with the proposal densities' squared norms
+ * gradient at the proposal (into the row w->gp, and prop.g if `energy`;
+ * eval_segment's arithmetic) together with the proposal densities' squared norms
  *   fwd = |zp - z + tau grad(z)|^2,  bwd = |z - zp + tau grad(zp)|^2.
  * The three sums run side by side, each in the order of j as before. */
 static void assemble_row(rtk_ws *w, int i, int d, const seg_geom *sg, int energy, double tau, double *fwd,
@@ -344,7 +347,7 @@ static void assemble_row(rtk_ws *w, int i, int d, const seg_geom *sg, int energy
   const size_t o = (size_t)i * d;
   const double *x = w->xprev + o, *z = w->cur.z + o, *gr = w->cur.grad + o, *zp = w->prop.z + o,
                *sp = w->prop.score + o;
-  double *grp = w->prop.grad + o, quad = 0, f = 0, b = 0;
+  double *grp = w->gp, quad = 0, f = 0, b = 0;
   for (int j = 0; j < d; j++) {
     const double r = x[j] - sg->e * zp[j], gj = -sp[j] - sg->e * r / sg->q;
     quad += r * r;
@@ -356,15 +359,15 @@ static void assemble_row(rtk_ws *w, int i, int d, const seg_geom *sg, int energy
   *bwd = b;
 }
 
-/* Accepting a proposal: copy what the chain reads later.  prop.logp is not
- * copied: eval_segment's energy already holds it (g), and score-only MALA
- * keeps its energy difference there. */
+/* Accepting a proposal: copy what the chain reads later (the gradient from
+ * w->gp).  prop.logp is not copied: eval_segment's energy already holds it
+ * (g), and score-only MALA keeps its energy difference there. */
 static void accept_row(rtk_ws *w, int i, int d) {
   chain *dst = &w->cur;
   const chain *src = &w->prop;
   const size_t o = (size_t)i * d;
   memcpy(dst->z + o, src->z + o, sizeof(double) * d);
-  memcpy(dst->grad + o, src->grad + o, sizeof(double) * d);
+  memcpy(dst->grad + o, w->gp, sizeof(double) * d);
   memcpy(dst->score + o, src->score + o, sizeof(double) * d);
   dst->g[i] = src->g[i];
 }

@@ -218,6 +218,11 @@ typedef struct {
   double e, q;
 } seg_geom;
 
+/* grad g = -s - e (x' - e z) / q from the score s and r = x' - e z; the energy
+ * g = -log p + |x' - e z|^2 / (2q) from log p and the sum of r^2 */
+static inline double seg_grad(double s, double r, const seg_geom *sg) { return -s - sg->e * r / sg->q; }
+static inline double seg_energy(double logp, double quad, const seg_geom *sg) { return -logp + quad / (2 * sg->q); }
+
 /* Evaluate the segment gradient at c->z, and the energy g if `energy` (rtk-mala
  * only: the other inner samplers never read g, and score models without an
  * energy have none).  1 NFE per particle. */
@@ -227,16 +232,16 @@ static void eval_segment(rtk_ws *w, int n, int d, const seg_geom *sg, chain *c, 
     const double *z = c->z + (size_t)i * d, *x = w->xprev + (size_t)i * d, *s = c->score + (size_t)i * d;
     double *gr = c->grad + (size_t)i * d, quad = 0;
     if (!energy) { /* no energy, no sum: the loop vectorises */
-      for (int j = 0; j < d; j++) gr[j] = -s[j] - sg->e * (x[j] - sg->e * z[j]) / sg->q;
+      for (int j = 0; j < d; j++) gr[j] = seg_grad(s[j], x[j] - sg->e * z[j], sg);
       c->g[i] = NAN;
       continue;
     }
     for (int j = 0; j < d; j++) {
       double r = x[j] - sg->e * z[j];
       quad += r * r;
-      gr[j] = -s[j] - sg->e * r / sg->q;
+      gr[j] = seg_grad(s[j], r, sg);
     }
-    c->g[i] = -c->logp[i] + quad / (2 * sg->q);
+    c->g[i] = seg_energy(c->logp[i], quad, sg);
   }
 }
 
@@ -349,12 +354,12 @@ static void assemble_row(rtk_ws *w, int i, int d, const seg_geom *sg, int energy
                *sp = w->prop.score + o;
   double *grp = w->gp, quad = 0, f = 0, b = 0;
   for (int j = 0; j < d; j++) {
-    const double r = x[j] - sg->e * zp[j], gj = -sp[j] - sg->e * r / sg->q;
+    const double r = x[j] - sg->e * zp[j], gj = seg_grad(sp[j], r, sg);
     quad += r * r;
     grp[j] = gj;
     rtk_mala_terms(z[j], zp[j], gr[j], gj, tau, &f, &b); /* rtk/update.h */
   }
-  w->prop.g[i] = energy ? -w->prop.logp[i] + quad / (2 * sg->q) : NAN;
+  w->prop.g[i] = energy ? seg_energy(w->prop.logp[i], quad, sg) : NAN;
   *fwd = f;
   *bwd = b;
 }

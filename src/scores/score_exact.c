@@ -10,8 +10,8 @@
  * Up to CACHE_BYTES of coefficient sets (at most MAX_SLOTS); the first cap - 1
  * distinct times keep their slot, the last slot serves every further time
  * (recomputed as before), so a long grid never thrashes; a set larger than
- * CACHE_BYTES is not cached at all.  A cached set is
- * the very result rtk_mixcoef_set_time computed, so results do not change. */
+ * CACHE_BYTES is not cached at all.  A cached set is the very result
+ * rtk_mixcoef_set_time computed, so results do not change (score.coef_cache). */
 enum { CACHE_BYTES = 16 << 20, MAX_SLOTS = 1024 };
 
 typedef struct {
@@ -49,8 +49,8 @@ static int work_create(const void *model, int B, void **out) {
   const double fit = CACHE_BYTES / per;
   w->cap = fit >= MAX_SLOTS ? MAX_SLOTS : fit >= 1 ? (int)fit : 1; /* 1: no cache, as before */
   RTK_MALLOC(w->slot, w->cap);
-  RTK_CHECK(rtk_mixcoef_init(mix, &w->slot[0])); /* slot 0 always exists: the fallback */
-  w->nslot = 1;
+  w->nslot = 1; /* slot 0 always exists (work_free frees what its init allocated) */
+  RTK_CHECK(rtk_mixcoef_init(mix, &w->slot[0]));
   RTK_CHECK(rtk_mixwork_init(B, mix->K, mix->d, &w->mw));
   return RTK_OK;
 }

@@ -45,7 +45,6 @@
 #include "rtk/sampler.h"
 #include "rtk/update.h"
 
-
 typedef enum { IN_ULA, IN_MALA, IN_MALA_SCORE, IN_ULD } inner_kind;
 
 #define OPT_SEGMENTS \

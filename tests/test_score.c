@@ -152,6 +152,58 @@ static void test_perturbed(void) {
   rtk_mixture_free(mix);
 }
 
+/* The exact score's per-time coefficient cache (score_exact.c): whatever the
+ * order of the times and whether a time has a slot of its own, the shared slot
+ * or none, every evaluation equals a fresh rtk_mixcoef at that time, bit for
+ * bit.  K d = 300 x 1000 leaves room for 3 slots in the 16 MiB (two kept, one
+ * shared), K d = 4 x 8 for all; a set over 16 MiB (1100 x 1000) is not cached. */
+static void test_coef_cache(void) {
+  const int shapes[3][2] = {{4, 8}, {300, 1000}, {1100, 1000}};
+  const double times[8] = {2.0, 1.5, 1.0, 0.7, 0.4, 0.2, 0.1, 0.05};
+  const int order[22] = {0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 3, 0, 7, 7, 5, 1};
+  enum { n = 3 };
+  for (int sh = 0; sh < 3; sh++) {
+    const int K = shapes[sh][0], d = shapes[sh][1];
+    rtk_mixture *m;
+    OK(rtk_mixture_alloc(K, d, &m));
+    for (int k = 0; k < K; k++) {
+      m->w[k] = 1.0 / K;
+      for (int j = 0; j < d; j++) {
+        m->mu[(size_t)k * d + j] = sin(0.37 * k + 0.011 * j);
+        m->var[(size_t)k * d + j] = 0.2 + 0.1 * cos(0.5 * k + 0.003 * j) * cos(0.5 * k + 0.003 * j);
+      }
+    }
+    double *X = malloc(sizeof(double) * n * d), *S1 = malloc(sizeof(double) * n * d),
+           *S2 = malloc(sizeof(double) * n * d), l1[n], l2[n];
+    for (size_t i = 0; i < (size_t)n * d; i++) X[i] = cos(0.1 * (double)i);
+    rtk_score_ws ws;
+    rtk_mixcoef ref;
+    rtk_mixwork mw;
+    OK(rtk_score_ws_init(NULL, m, n, &ws));
+    OK(rtk_mixcoef_init(m, &ref));
+    OK(rtk_mixwork_init(n, K, d, &mw));
+    int bad = 0;
+    for (int c = 0; c < 22; c++) {
+      const double t = times[order[c]];
+      rtk_score_set_time(&ws, t);
+      rtk_score_eval(&ws, n, X, l1, S1);
+      ref.t = NAN; /* recompute every time */
+      rtk_mixcoef_set_time(m, t, &ref);
+      rtk_mix_eval(&ref, n, X, l2, S2, &mw);
+      bad += memcmp(S1, S2, sizeof(double) * n * d) || memcmp(l1, l2, sizeof l1);
+    }
+    CHECK(!bad, "K %d d %d: %d of 22 cached evaluations differ from a fresh rtk_mixcoef", K, d, bad);
+    printf("coef cache: K %d d %d: 22 evaluations bitwise equal to fresh coefficients\n", K, d);
+    rtk_score_ws_free(&ws);
+    rtk_mixcoef_free(&ref);
+    rtk_mixwork_free(&mw);
+    rtk_mixture_free(m);
+    free(X);
+    free(S1);
+    free(S2);
+  }
+}
+
 int main(int argc, char **argv) {
   const char *name = argc > 1 ? argv[1] : "";
   if (!strcmp(name, "exp"))
@@ -160,8 +212,10 @@ int main(int argc, char **argv) {
     test_mlp_torch(argv[2]);
   else if (!strcmp(name, "perturbed"))
     test_perturbed();
+  else if (!strcmp(name, "coef_cache"))
+    test_coef_cache();
   else {
-    fprintf(stderr, "usage: test_score exp | mlp_torch FILE | perturbed\n");
+    fprintf(stderr, "usage: test_score exp | mlp_torch FILE | perturbed | coef_cache\n");
     return 2;
   }
   return tu_report(name);

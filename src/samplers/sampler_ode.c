@@ -141,13 +141,14 @@ static int run_ode(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, rtk
     rtk_score_set_time(&w->sw, p->times[k]);
     rtk_score_eval(&w->sw, n, X, NULL, w->S);
     st->nfe[k] += n;
-    for (size_t i = 0; i < nd; i++) w->D[i] = rtk_ode_denoise(&c, X[i], w->S[i]);
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n; i++) { /* one pass: the data prediction D and the update */
       const size_t o = (size_t)i * d;
       if (c.sde && !c.final) rtk_rng_normals(ctx->seed, (uint64_t)(gid0 + i), (uint64_t)k, 0, RTK_RNG_STEP, d, w->xi);
-      for (int j = 0; j < d; j++)
-        X[o + j] = rtk_ode_update(&c, X[o + j], w->D[o + j], w->Dprev[o + j], general ? w->Dprev2[o + j] : 0,
-                                  c.sde ? w->xi[j] : 0);
+      for (int j = 0; j < d; j++) {
+        const double D = rtk_ode_denoise(&c, X[o + j], w->S[o + j]);
+        w->D[o + j] = D;
+        X[o + j] = rtk_ode_update(&c, X[o + j], D, w->Dprev[o + j], general ? w->Dprev2[o + j] : 0, c.sde ? w->xi[j] : 0);
+      }
     }
     double *tmp = w->Dprev2;
     w->Dprev2 = w->Dprev;

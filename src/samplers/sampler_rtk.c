@@ -140,6 +140,7 @@ typedef struct {
   rtk_score_ws sw;
   chain cur, prop, node;
   double *xprev, *xi, *xi2, *v, *zold, *gold;
+  double *gp; /* MALA: grad g at the proposal of the particle in hand (one row) */
   double *tau, *hbar, *ltbar, *lcurv; /* per-particle adaptive state */
   int *pass;
   double gl_x[32], gl_w[32];          /* Gauss-Legendre nodes/weights on [0, 1] */
@@ -173,6 +174,7 @@ static void work_free(void *p) {
   free(w->xprev);
   free(w->xi);
   free(w->xi2);
+  free(w->gp);
   free(w->v);
   free(w->zold);
   free(w->gold);
@@ -200,6 +202,7 @@ static int work_create(const rtk_block_ctx *ctx, int B, void **out) {
   RTK_MALLOC(w->gold, (size_t)B * d);
   RTK_MALLOC(w->xi, d);
   RTK_MALLOC(w->xi2, d);
+  RTK_MALLOC(w->gp, d);
   RTK_MALLOC(w->tau, B);
   RTK_MALLOC(w->hbar, B);
   RTK_MALLOC(w->ltbar, B);
@@ -214,6 +217,11 @@ typedef struct {
   double e, q;
 } seg_geom;
 
+/* grad g = -s - e (x' - e z) / q from the score s and r = x' - e z; the energy
+ * g = -log p + |x' - e z|^2 / (2q) from log p and the sum of r^2 */
+static inline double seg_grad(double s, double r, const seg_geom *sg) { return -s - sg->e * r / sg->q; }
+static inline double seg_energy(double logp, double quad, const seg_geom *sg) { return -logp + quad / (2 * sg->q); }
+
 /* Evaluate the segment gradient at c->z, and the energy g if `energy` (rtk-mala
  * only: the other inner samplers never read g, and score models without an
  * energy have none).  1 NFE per particle. */
@@ -222,12 +230,17 @@ static void eval_segment(rtk_ws *w, int n, int d, const seg_geom *sg, chain *c, 
   for (int i = 0; i < n; i++) {
     const double *z = c->z + (size_t)i * d, *x = w->xprev + (size_t)i * d, *s = c->score + (size_t)i * d;
     double *gr = c->grad + (size_t)i * d, quad = 0;
+    if (!energy) { /* no energy, no sum: the loop vectorises */
+      for (int j = 0; j < d; j++) gr[j] = seg_grad(s[j], x[j] - sg->e * z[j], sg);
+      c->g[i] = NAN;
+      continue;
+    }
     for (int j = 0; j < d; j++) {
       double r = x[j] - sg->e * z[j];
       quad += r * r;
-      gr[j] = -s[j] - sg->e * r / sg->q;
+      gr[j] = seg_grad(s[j], r, sg);
     }
-    c->g[i] = energy ? -c->logp[i] + quad / (2 * sg->q) : NAN;
+    c->g[i] = seg_energy(c->logp[i], quad, sg);
   }
 }
 
@@ -239,14 +252,6 @@ static double quad_part(const double *x, const double *z, int d, const seg_geom 
     s += r * r;
   }
   return s / (2 * sg->q);
-}
-
-static void copy_row(chain *dst, const chain *src, int i, int d) {
-  memcpy(dst->z + (size_t)i * d, src->z + (size_t)i * d, sizeof(double) * d);
-  memcpy(dst->grad + (size_t)i * d, src->grad + (size_t)i * d, sizeof(double) * d);
-  memcpy(dst->score + (size_t)i * d, src->score + (size_t)i * d, sizeof(double) * d);
-  dst->g[i] = src->g[i];
-  dst->logp[i] = src->logp[i];
 }
 
 /* Initial state z_0 of segment k from x' (in w->xprev). */
@@ -316,54 +321,130 @@ static void dual_average(rtk_ws *w, int i, int m, double a, double target, doubl
   w->ltbar[i] = s.ltbar;
 }
 
+/* The proposal of inner step m for particle i, into prop.z:
+ *   zp = z + (-tau grad g(z) + sqrt(2 tau) xi),  xi the PROPOSE normals of (k, m + 1);
+ * returns whether it passes the projection (|zp - z|^2 <= r2; r2 = 0: no projection). */
+static int propose_row(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int i, int d, int k, int m, double r2) {
+  const double *z = w->cur.z + (size_t)i * d, *gr = w->cur.grad + (size_t)i * d, tau = w->tau[i], sq = sqrt(2 * tau);
+  double *zp = w->prop.z + (size_t)i * d, *xi = w->xi;
+  rtk_rng_normals(ctx->seed, (uint64_t)(gid0 + i), (uint64_t)k, (uint64_t)m + 1, RTK_RNG_PROPOSE, d, xi);
+  if (r2 == 0) { /* no projection: no distance to sum, so the loop vectorises */
+    for (int j = 0; j < d; j++) zp[j] = z[j] + rtk_mala_step(gr[j], tau, sq, xi[j]); /* rtk/update.h */
+    return 1;
+  }
+  double dist = 0;
+  for (int j = 0; j < d; j++) {
+    double step = rtk_mala_step(gr[j], tau, sq, xi[j]);
+    zp[j] = z[j] + step;
+    dist += step * step;
+  }
+  return dist <= r2;
+}
+
+/* One pass over particle i's row after the proposal's score is known: the segment
+ * gradient at the proposal (into the row w->gp, and prop.g if `energy`;
+ * eval_segment's arithmetic) together with the proposal densities' squared norms
+ *   fwd = |zp - z + tau grad(z)|^2,  bwd = |z - zp + tau grad(zp)|^2.
+ * The three sums run side by side, each in the order of j as before. */
+static void assemble_row(rtk_ws *w, int i, int d, const seg_geom *sg, int energy, double tau, double *fwd,
+                         double *bwd) {
+  const size_t o = (size_t)i * d;
+  const double *x = w->xprev + o, *z = w->cur.z + o, *gr = w->cur.grad + o, *zp = w->prop.z + o,
+               *sp = w->prop.score + o;
+  double *grp = w->gp, quad = 0, f = 0, b = 0;
+  for (int j = 0; j < d; j++) {
+    const double r = x[j] - sg->e * zp[j], gj = seg_grad(sp[j], r, sg);
+    quad += r * r;
+    grp[j] = gj;
+    rtk_mala_terms(z[j], zp[j], gr[j], gj, tau, &f, &b); /* rtk/update.h */
+  }
+  w->prop.g[i] = energy ? seg_energy(w->prop.logp[i], quad, sg) : NAN;
+  *fwd = f;
+  *bwd = b;
+}
+
+/* Accepting a proposal: copy what the chain reads later (the gradient from
+ * w->gp).  prop.logp is not copied: eval_segment's energy already holds it
+ * (g), and score-only MALA keeps its energy difference there. */
+static void accept_row(rtk_ws *w, int i, int d) {
+  chain *dst = &w->cur;
+  const chain *src = &w->prop;
+  const size_t o = (size_t)i * d;
+  memcpy(dst->z + o, src->z + o, sizeof(double) * d);
+  memcpy(dst->grad + o, w->gp, sizeof(double) * d);
+  memcpy(dst->score + o, src->score + o, sizeof(double) * d);
+  dst->g[i] = src->g[i];
+}
+
+/* What one MALA inner step m needs besides the particle. */
+typedef struct {
+  const rtk_block_ctx *ctx;
+  rtk_ws *w;
+  const seg_geom *sg;
+  rtk_stats *st;
+  int64_t gid0;
+  int d, k, m, nwarm, next;
+  double r2, mu;
+  inner_kind kind;
+} mala_step;
+
+/* Inner step m for particle i once its proposal's score is known: the gradient
+ * there and the proposal densities (assemble_row), the Metropolis test, the
+ * warm-up's dual averaging, and the next step's proposal.  Returns whether that
+ * proposal passes the projection (0 when there is none). */
+static int step_row(const mala_step *s, int i) {
+  const rtk_block_ctx *ctx = s->ctx;
+  rtk_ws *w = s->w;
+  const int d = s->d, k = s->k, m = s->m;
+  chain *cur = &w->cur, *prop = &w->prop;
+  const double *df = prop->logp;
+  const double *z = cur->z + (size_t)i * d, *zp = prop->z + (size_t)i * d, tau = w->tau[i];
+  double log_alpha = -INFINITY;
+  if (w->pass[i]) {
+    double fwd, bwd; /* |zp - z + tau grad(z)|^2 and |z - zp + tau grad(zp)|^2 */
+    assemble_row(w, i, d, s->sg, s->kind == IN_MALA, tau, &fwd, &bwd);
+    const double *x = w->xprev + (size_t)i * d;
+    double dg = s->kind == IN_MALA_SCORE ? df[i] + quad_part(x, zp, d, s->sg) - quad_part(x, z, d, s->sg)
+                                         : prop->g[i] - cur->g[i];
+    log_alpha = rtk_mala_log_alpha(dg, fwd, bwd, tau); /* rtk/update.h: shared with the cuda backend */
+  }
+  double u = rtk_rng_uniform(ctx->seed, (uint64_t)(s->gid0 + i), (uint64_t)k, (uint64_t)m + 1, RTK_RNG_ACCEPT);
+  if (m < s->nwarm) {
+    dual_average(w, i, m, rtk_mala_prob(log_alpha), ctx->cfg->target_accept, s->mu);
+    if (m == s->nwarm - 1) w->tau[i] = exp(w->ltbar[i]);
+  }
+  if (rtk_mala_accept(u, log_alpha)) {
+    accept_row(w, i, d);
+    s->st->accept[k]++;
+  }
+  return s->next ? w->pass[i] = propose_row(ctx, w, s->gid0, i, d, k, m + 1, s->r2) : 0;
+}
+
+/* MALA inner steps.  After each score evaluation one pass per particle does
+ * everything elementwise (step_row): the gradient at the proposal, the
+ * acceptance, and the next step's proposal (its normals are keyed by
+ * (k, m + 2), so drawing them early changes nothing). */
 static void mala_steps(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int n, int k, const seg_geom *sg,
                        rtk_stats *st, inner_kind kind) {
-  const int d = ctx->mix->d, nin = ctx->plan->inner[k], nwarm = ctx->plan->warmup[k];
-  const double r2 = ctx->cfg->radius * ctx->cfg->radius, mu = log(10 * ctx->plan->tau[k]);
-  chain *cur = &w->cur, *prop = &w->prop;
-  double *df = prop->logp; /* score-only: estimated f(zp) - f(z), reuses the logp slot */
+  const int d = ctx->mix->d, nin = ctx->plan->inner[k];
+  chain *prop = &w->prop;
+  const int energy = kind == IN_MALA;
+  mala_step s = {ctx, w, sg, st, gid0, d, k, 0, ctx->plan->warmup[k], 0,
+                 ctx->cfg->radius * ctx->cfg->radius, log(10 * ctx->plan->tau[k]), kind};
+  int npass = 0;
+  if (nin > 0)
+    for (int i = 0; i < n; i++) npass += w->pass[i] = propose_row(ctx, w, gid0, i, d, k, 0, s.r2);
   for (int m = 0; m < nin; m++) {
     if (RTK_CANCELLED(ctx)) return; /* run_kind reports it */
-    int npass = 0;
-    for (int i = 0; i < n; i++) {
-      const double *z = cur->z + (size_t)i * d, *gr = cur->grad + (size_t)i * d, tau = w->tau[i], sq = sqrt(2 * tau);
-      double *zp = prop->z + (size_t)i * d, dist = 0;
-      rtk_rng_normals(ctx->seed, (uint64_t)(gid0 + i), (uint64_t)k, (uint64_t)m + 1, RTK_RNG_PROPOSE, d, w->xi);
-      for (int j = 0; j < d; j++) {
-        double step = -tau * gr[j] + sq * w->xi[j];
-        zp[j] = z[j] + step;
-        dist += step * step;
-      }
-      w->pass[i] = r2 == 0 || dist <= r2;
-      npass += w->pass[i];
-    }
-    eval_segment(w, n, d, sg, prop, kind == IN_MALA);
-    if (kind == IN_MALA_SCORE) score_energy_diff(ctx, w, n, df);
+    rtk_score_eval(&w->sw, n, prop->z, energy ? prop->logp : NULL, prop->score);
+    if (kind == IN_MALA_SCORE) score_energy_diff(ctx, w, n, prop->logp); /* df reuses the logp slot */
     st->nfe[k] += (int64_t)npass * (1 + (kind == IN_MALA_SCORE ? quad_extra(ctx->cfg) : 0));
     st->propose[k] += n;
-    for (int i = 0; i < n; i++) {
-      const double *z = cur->z + (size_t)i * d, *gr = cur->grad + (size_t)i * d;
-      const double *zp = prop->z + (size_t)i * d, *grp = prop->grad + (size_t)i * d, tau = w->tau[i];
-      double log_alpha = -INFINITY;
-      if (w->pass[i]) {
-        double fwd = 0, bwd = 0; /* |zp - z + tau grad(z)|^2 and |z - zp + tau grad(zp)|^2 (rtk/update.h) */
-        for (int j = 0; j < d; j++) rtk_mala_terms(z[j], zp[j], gr[j], grp[j], tau, &fwd, &bwd);
-        const double *x = w->xprev + (size_t)i * d;
-        double dg = kind == IN_MALA_SCORE ? df[i] + quad_part(x, zp, d, sg) - quad_part(x, z, d, sg)
-                                          : prop->g[i] - cur->g[i];
-        log_alpha = rtk_mala_log_alpha(dg, fwd, bwd, tau);
-      }
-      double u = rtk_rng_uniform(ctx->seed, (uint64_t)(gid0 + i), (uint64_t)k, (uint64_t)m + 1, RTK_RNG_ACCEPT);
-      if (m < nwarm) {
-        dual_average(w, i, m, rtk_mala_prob(log_alpha), ctx->cfg->target_accept, mu);
-        if (m == nwarm - 1) w->tau[i] = exp(w->ltbar[i]);
-      }
-      if (rtk_mala_accept(u, log_alpha)) {
-        copy_row(cur, prop, i, d);
-        st->accept[k]++;
-      }
-    }
-    if (ctx->at_inner) ctx->at_inner(ctx->user, k, m + 1, gid0, n, cur->z);
+    s.m = m;
+    s.next = m + 1 < nin;
+    npass = 0;
+    for (int i = 0; i < n; i++) npass += step_row(&s, i);
+    if (ctx->at_inner) ctx->at_inner(ctx->user, k, m + 1, gid0, n, w->cur.z);
   }
 }
 

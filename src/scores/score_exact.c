@@ -4,8 +4,19 @@
 #include "rtk/error.h"
 #include "rtk/score.h"
 
+/* Per-time coefficients (rtk_mixcoef: K d logs and 3 K d divisions) are
+ * cached per workspace, keyed by t: a sampler runs the same grid for every
+ * block, so e.g. ddpm would otherwise recompute them for each block and step.
+ * Up to CACHE_BYTES of coefficient sets (at most MAX_SLOTS); the first cap - 1
+ * distinct times keep their slot, the last slot serves every further time
+ * (recomputed as before), so a long grid never thrashes; a set larger than
+ * CACHE_BYTES is not cached at all.  A cached set is the very result
+ * rtk_mixcoef_set_time computed, so results do not change (score.coef_cache). */
+enum { CACHE_BYTES = 16 << 20, MAX_SLOTS = 1024 };
+
 typedef struct {
-  rtk_mixcoef coef;
+  rtk_mixcoef *slot; /* [cap]; slot[0 .. nslot-1] allocated */
+  int nslot, cap, cur;
   rtk_mixwork mw;
   const rtk_mixture *mix;
 } exact_ws;
@@ -22,7 +33,8 @@ static void destroy(void *model) { (void)model; }
 static void work_free(void *p) {
   exact_ws *w = p;
   if (!w) return;
-  rtk_mixcoef_free(&w->coef);
+  for (int i = 0; i < w->nslot; i++) rtk_mixcoef_free(&w->slot[i]);
+  free(w->slot);
   rtk_mixwork_free(&w->mw);
   free(w);
 }
@@ -33,20 +45,41 @@ static int work_create(const void *model, int B, void **out) {
   RTK_MALLOC(w, 1);
   *out = w;
   w->mix = mix;
-  RTK_CHECK(rtk_mixcoef_init(mix, &w->coef));
+  const double per = 8.0 * (2.0 * mix->K * mix->d + mix->K); /* bytes of one coefficient set */
+  const double fit = CACHE_BYTES / per;
+  w->cap = fit >= MAX_SLOTS ? MAX_SLOTS : fit >= 1 ? (int)fit : 1; /* 1: no cache, as before */
+  RTK_MALLOC(w->slot, w->cap);
+  w->nslot = 1; /* slot 0 always exists (work_free frees what its init allocated) */
+  RTK_CHECK(rtk_mixcoef_init(mix, &w->slot[0]));
   RTK_CHECK(rtk_mixwork_init(B, mix->K, mix->d, &w->mw));
   return RTK_OK;
 }
 
 static void set_time(const void *model, double t, void *ws) {
   exact_ws *w = ws;
-  rtk_mixcoef_set_time(model, t, &w->coef);
+  if (w->slot[w->cur].t == t) return;
+  for (int i = 0; i < w->nslot; i++) /* a grid of up to a few hundred times: a scan is cheap */
+    if (w->slot[i].t == t) {
+      w->cur = i;
+      return;
+    }
+  if (w->nslot < w->cap) { /* a new slot; if memory runs out, stop growing */
+    if (rtk_mixcoef_init(model, &w->slot[w->nslot]) == RTK_OK)
+      w->nslot++;
+    else {
+      rtk_mixcoef_free(&w->slot[w->nslot]);
+      rtk_error_clear();
+      w->cap = w->nslot;
+    }
+  }
+  w->cur = w->nslot - 1; /* the newest slot, or once full the last one, recomputed for every further time */
+  rtk_mixcoef_set_time(model, t, &w->slot[w->cur]);
 }
 
 static void eval(const void *model, void *ws, int n, const double *X, double *logp, double *score) {
   (void)model;
   exact_ws *w = ws;
-  rtk_mix_eval(&w->coef, n, X, logp, score, &w->mw);
+  rtk_mix_eval(&w->slot[w->cur], n, X, logp, score, &w->mw);
 }
 
 static const rtk_opt opts[] = {RTK_OPT_END};

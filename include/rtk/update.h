@@ -218,4 +218,13 @@ RTK_HD static inline void rtk_uld_update(const rtk_uld_coef *c, double *z, doubl
   *z = zn;
 }
 
+/* ---- RTK segment energy (sampler_rtk.c eval_segment/assemble_row, backend_cuda.cu k_seg_eval/k_accept/
+ * k_langevin*): g(z) = -log p_tt(z) + |r|^2 / (2q), r = x' - e z, grad g = -s - e r / q, e = e^{-h},
+ * q = 1 - e^{-2h}.  Macros because the cuda backend evaluates them in its storage type (float for
+ * fp32) and the cpu in double: one definition, both types, same operation order. */
+#define RTK_SEG_RESID(x, z, e) ((x) - (e) * (z))
+#define RTK_SEG_GRAD(s, r, e, q) (-(s) - (e) * (r) / (q))
+#define RTK_SEG_QUAD(quad, q) ((quad) / (2 * (q))) /* |r|^2 / (2q) from quad = |r|^2 */
+#define RTK_SEG_ENERGY(logp, quad, q) (-(logp) + RTK_SEG_QUAD(quad, q))
+
 #endif

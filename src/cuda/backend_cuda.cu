@@ -412,13 +412,13 @@ __global__ void k_seg_eval(int64_t n, int d, int nch, int tpp, size_t off, doubl
         const int j = 4 * ch + u;
         if (j >= d) break;
         const T z = Z[row * d + j], s = P[row * 2 * d + j] - z * P[row * 2 * d + d + j];
-        const T r = X[row * d + j] - (T)e * z;
+        const T r = RTK_SEG_RESID(X[row * d + j], z, (T)e);
         quad += (double)r * r;
         S[row * d + j] = s;
-        G[row * d + j] = -s - (T)e * r / (T)q;
+        G[row * d + j] = RTK_SEG_GRAD(s, r, (T)e, (T)q);
       }
   quad = group_sum(quad, tpp);
-  if (g && active && lane == 0) g[row] = (T)(-(double)lp[row] + quad / (2 * q));
+  if (g && active && lane == 0) g[row] = (T)RTK_SEG_ENERGY((double)lp[row], quad, q);
 }
 
 /* score-only MALA, the rule's end points (sampler_rtk.c score_energy_diff): Sp = s(zp) from P,
@@ -506,10 +506,10 @@ __global__ void k_accept(mala_args a, const T *X, const T *Zp, const T *P, const
         if (j >= d) break;
         const size_t ij = row * d + j;
         const T zp = Zp[ij], z = Z[ij], sp = a.score_only ? Sp[ij] : P[row * 2 * d + j] - zp * P[row * 2 * d + d + j];
-        const T r = X[ij] - te * zp, grp = -sp - te * r / tq;
+        const T r = RTK_SEG_RESID(X[ij], zp, te), grp = RTK_SEG_GRAD(sp, r, te, tq);
         quad += (double)r * r;
         if (a.score_only) {
-          const T r0 = X[ij] - te * z;
+          const T r0 = RTK_SEG_RESID(X[ij], z, te);
           quad0 += (double)r0 * r0;
         }
         rtk_mala_terms(z, zp, G[ij], grp, tau, &fwd, &bwd);
@@ -525,9 +525,9 @@ __global__ void k_accept(mala_args a, const T *X, const T *Zp, const T *P, const
     if (!pass || pass[row]) {
       double dg;
       if (a.score_only) {
-        dg = df[row] + quad / (2 * a.q) - quad0 / (2 * a.q);
+        dg = df[row] + RTK_SEG_QUAD(quad, a.q) - RTK_SEG_QUAD(quad0, a.q);
       } else {
-        gp = (T)(-(double)lp[row] + quad / (2 * a.q));
+        gp = (T)RTK_SEG_ENERGY((double)lp[row], quad, a.q);
         dg = (double)gp - (double)g[row];
       }
       log_alpha = rtk_mala_log_alpha(dg, fwd, bwd, tau);
@@ -549,10 +549,10 @@ __global__ void k_accept(mala_args a, const T *X, const T *Zp, const T *P, const
         if (j >= d) break;
         const size_t ij = row * d + j;
         const T zp = Zp[ij], sp = a.score_only ? Sp[ij] : P[row * 2 * d + j] - zp * P[row * 2 * d + d + j];
-        const T r = X[ij] - te * zp;
+        const T r = RTK_SEG_RESID(X[ij], zp, te);
         Z[ij] = zp;
         S[ij] = sp;
-        G[ij] = -sp - te * r / tq;
+        G[ij] = RTK_SEG_GRAD(sp, r, te, tq);
       }
     if (lane == 0 && !a.score_only) g[row] = gp;
   }
@@ -670,7 +670,7 @@ __global__ void k_langevin(int64_t n, int d, int nch, size_t off, int64_t p0, ui
     if (j >= d) break;
     const size_t ij = row * d + j;
     const T z = Z[ij], s = P[row * 2 * d + j] - z * P[row * 2 * d + d + j];
-    const T r = X[ij] - (T)e * z, gr = -s - (T)e * r / (T)q;
+    const T r = RTK_SEG_RESID(X[ij], z, (T)e), gr = RTK_SEG_GRAD(s, r, (T)e, (T)q);
     double zn = z;
     if (uld) {
       double v = V[ij];
@@ -705,7 +705,7 @@ __global__ void k_langevin_adapt(mala_args a, int uld, double gam, double c, con
         if (j >= d) break;
         const size_t ij = row * d + j;
         const T z = Z[ij], s = P[row * 2 * d + j] - z * P[row * 2 * d + d + j];
-        const T r = X[ij] - te * z, gr = -s - te * r / tq;
+        const T r = RTK_SEG_RESID(X[ij], z, te), gr = RTK_SEG_GRAD(s, r, te, tq);
         rtk_secant_terms(z, Zo[ij], gr, Go[ij], &dz, &dg);
       }
   dz = group_sum(dz, tpp);
@@ -730,7 +730,7 @@ __global__ void k_langevin_adapt(mala_args a, int uld, double gam, double c, con
       if (j >= d) break;
       const size_t ij = row * d + j;
       const T z = Z[ij], s = P[row * 2 * d + j] - z * P[row * 2 * d + d + j];
-      const T r = X[ij] - te * z, gr = -s - te * r / tq;
+      const T r = RTK_SEG_RESID(X[ij], z, te), gr = RTK_SEG_GRAD(s, r, te, tq);
       Zo[ij] = z;
       Go[ij] = gr;
       double zn = z;

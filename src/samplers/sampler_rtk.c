@@ -219,8 +219,8 @@ typedef struct {
 
 /* grad g = -s - e (x' - e z) / q from the score s and r = x' - e z; the energy
  * g = -log p + |x' - e z|^2 / (2q) from log p and the sum of r^2 */
-static inline double seg_grad(double s, double r, const seg_geom *sg) { return -s - sg->e * r / sg->q; }
-static inline double seg_energy(double logp, double quad, const seg_geom *sg) { return -logp + quad / (2 * sg->q); }
+static inline double seg_grad(double s, double r, const seg_geom *sg) { return RTK_SEG_GRAD(s, r, sg->e, sg->q); }
+static inline double seg_energy(double logp, double quad, const seg_geom *sg) { return RTK_SEG_ENERGY(logp, quad, sg->q); }
 
 /* Evaluate the segment gradient at c->z, and the energy g if `energy` (rtk-mala
  * only: the other inner samplers never read g, and score models without an
@@ -231,12 +231,12 @@ static void eval_segment(rtk_ws *w, int n, int d, const seg_geom *sg, chain *c, 
     const double *z = c->z + (size_t)i * d, *x = w->xprev + (size_t)i * d, *s = c->score + (size_t)i * d;
     double *gr = c->grad + (size_t)i * d, quad = 0;
     if (!energy) { /* no energy, no sum: the loop vectorises */
-      for (int j = 0; j < d; j++) gr[j] = seg_grad(s[j], x[j] - sg->e * z[j], sg);
+      for (int j = 0; j < d; j++) gr[j] = seg_grad(s[j], RTK_SEG_RESID(x[j], z[j], sg->e), sg);
       c->g[i] = NAN;
       continue;
     }
     for (int j = 0; j < d; j++) {
-      double r = x[j] - sg->e * z[j];
+      double r = RTK_SEG_RESID(x[j], z[j], sg->e);
       quad += r * r;
       gr[j] = seg_grad(s[j], r, sg);
     }
@@ -248,10 +248,10 @@ static void eval_segment(rtk_ws *w, int n, int d, const seg_geom *sg, chain *c, 
 static double quad_part(const double *x, const double *z, int d, const seg_geom *sg) {
   double s = 0;
   for (int j = 0; j < d; j++) {
-    double r = x[j] - sg->e * z[j];
+    double r = RTK_SEG_RESID(x[j], z[j], sg->e);
     s += r * r;
   }
-  return s / (2 * sg->q);
+  return RTK_SEG_QUAD(s, sg->q);
 }
 
 /* Initial state z_0 of segment k from x' (in w->xprev). */
@@ -353,7 +353,7 @@ static void assemble_row(rtk_ws *w, int i, int d, const seg_geom *sg, int energy
                *sp = w->prop.score + o;
   double *grp = w->gp, quad = 0, f = 0, b = 0;
   for (int j = 0; j < d; j++) {
-    const double r = x[j] - sg->e * zp[j], gj = seg_grad(sp[j], r, sg);
+    const double r = RTK_SEG_RESID(x[j], zp[j], sg->e), gj = seg_grad(sp[j], r, sg);
     quad += r * r;
     grp[j] = gj;
     rtk_mala_terms(z[j], zp[j], gr[j], gj, tau, &f, &b); /* rtk/update.h */

@@ -2,7 +2,8 @@
 # cuda backend tests (CTest label gpu).  Without a GPU: exit 77, which CTest
 # reports as skipped (SKIP_RETURN_CODE), never as passed.
 #   test_gpu.sh ranks RTKBENCH   1 vs 2 ranks on the GPU: bitwise identical (h5check same); final-sample
-#                                diagnostics on the device vs on the host: identical
+#                                diagnostics on the device vs on the host: identical, also with output.samples
+#                                0 / part of a rank's rows (the particles kept on the device: lin_sums)
 #   test_gpu.sh cross RTKBENCH   cpu vs cuda fp64: metrics within 95% intervals, equal NFE (MALA with a
 #                                radius: within 95% bounds), ddpm/ddim/dpm-solver++/heun/pc samples within 1e-6;
 #                                cuda fp32: the same against the cpu run, without the sample check
@@ -38,6 +39,19 @@ case $mode in
         --set metrics.frechet_sets=2 -o "$tmp/d$v.h5" --force >/dev/null
     done
     "$py" "$here/h5check.py" same "$tmp/d1.h5" "$tmp/d0.h5"
+    # with the diagnostics on the device only the stored samples come back (output.samples rows; none for 0)
+    # and the linearised standard error's sums are taken on the kept particles (lin_sums): device vs host on
+    # 2 ranks (block 7000: rank 0 holds ids 0..20999), samples 0 (none copied), 25000 (rank 1 copies 4000 of
+    # its rows) and 100 in fp32 (rank 1 copies none; the widened rows)
+    for c in "0 fp64" "25000 fp64" "100 fp32"; do
+      set -- $c
+      for v in 1 0; do
+        "${mpi[@]}" -n 2 -x RTK_CUDA_SHARE_DEVICE=1 -x RTK_CUDA_DIAG=$v "$bin" run "$here/gpu.ini" \
+          --set run.backend=cuda --set run.precision=$2 --set run.block=7000 --set output.samples=$1 \
+          --set run.samplers=exact,ddpm,rtk-mala --set metrics.frechet_sets=2 -o "$tmp/s$1$v.h5" --force >/dev/null
+      done
+      "$py" "$here/h5check.py" same "$tmp/s${1}1.h5" "$tmp/s${1}0.h5"
+    done
     ;;
   cross)
     run=("${mpi[@]}" -n 1 "$bin" run "$here/gpu.ini")

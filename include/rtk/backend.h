@@ -3,7 +3,8 @@
  * backend (src/cuda/, built when CMake finds the CUDA toolkit) runs a rank's
  * whole particle range on one GPU: particles, random numbers, score kernel,
  * sampler updates, acceptance tests and the boundary histograms stay on the
- * device, and only the final particles and the integer counters come back.
+ * device, and only the integer counters and the samples the driver asks for come back (the final
+ * particles can stay on the device after run for the linearised standard error: lin_sums, release).
  * No MPI here: the driver (src/app/study.c) gives each rank its node-local
  * rank, and the backend picks its device from it. */
 #ifndef RTK_BACKEND_H
@@ -42,7 +43,9 @@ typedef struct rtk_dev_job {
   const rtk_sampler_ops *sampler;
   int precision;                  /* enum rtk_precision */
   int64_t p0, n;                  /* global ids p0 .. p0+n-1 */
-  double *X;                      /* out: [n][d] final particles (host) */
+  double *X;                      /* out: [n][d] final particles (host): only the first copy_rows rows are written */
+  int64_t copy_rows;              /* final particles copied back into X (0: none; n: all) */
+  int keep;                       /* keep the final particles on the device after run, for lin_sums (until release) */
   rtk_hist *bh;                   /* [nbnd] boundary histograms: counts are added on the device */
   int nbnd;
   int copy_boundaries;            /* at_boundary receives a host copy of X at every grid time */
@@ -59,6 +62,11 @@ typedef struct rtk_backend_ops {
   int (*attach)(int local_rank, int local_size);
   /* the sampler on the rank's particles; st gets nfe/accept/propose/seconds per segment */
   int (*run)(const rtk_dev_job *job, rtk_stats *st);
+  /* rtk_tv_lin_sums on the final particles the last run kept (job->keep): *s1 += sum of u, *s2 += sum of u^2,
+   * u = sum over coordinates i of sign[i][bin of x_i in h] (bins by rtk_hist_bin, as the host's); exact integers */
+  int (*lin_sums)(const rtk_hist *h, const signed char *sign, int64_t *s1, int64_t *s2);
+  /* free the kept particles (a no-op if none) */
+  void (*release)(void);
   void (*detach)(void);
   /* one line naming the device (for logs; may be "") */
   const char *(*describe)(void);

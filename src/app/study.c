@@ -125,9 +125,11 @@ typedef struct run_data {
   int *kbuf; /* [nloc] most responsible component of each local particle */
   rtk_diag diag;
   rtk_score score; /* the samplers' score model; metrics use rd->mix */
+  int dev_keep;      /* the device backend kept the final particles (rtk_backend_ops.lin_sums; release) */
 } run_data;
 
 static void run_data_free(run_data *rd) {
+  if (rd->dev_keep) rtk_backend_cuda.release();
   rtk_score_destroy(&rd->score);
   rtk_mixture_free(rd->mix);
   rtk_plan_free(&rd->plan);
@@ -200,6 +202,14 @@ static int block_done(void *u) {
   return stop_requested != 0;
 }
 
+/* output.samples: the first M particles by global id are stored (metrics use all N); of this rank's range
+ * p0..p0+nloc-1 that is its first *mloc rows */
+static int64_t samples_stored(const rtk_runspec *r, int64_t p0, int64_t nloc, int64_t *mloc) {
+  const int64_t N = r->so.particles, M = r->so.samples < 0 || r->so.samples > N ? N : r->so.samples;
+  *mloc = p0 >= M ? 0 : (p0 + nloc < M ? nloc : M - p0);
+  return M;
+}
+
 /* kernel: every block of this rank through the sampler, then this rank's
  * share of the histograms and mode counts */
 static int run_kernel(const rtk_runspec *r, run_data *rd, int64_t b0, int64_t b1, int64_t nloc, bnd_user *bu) {
@@ -212,7 +222,7 @@ static int run_kernel(const rtk_runspec *r, run_data *rd, int64_t b0, int64_t b1
    * from the copied-back particles, as the cpu backend does) */
   const char *ce = getenv("RTK_CUDA_DIAG");
   const int dev_diag = r->so.backend == RTK_BACKEND_CUDA && !(ce && ce[0] == '0');
-  if (r->so.backend == RTK_BACKEND_CUDA) { /* the rank's whole range on its GPU; final particles come back */
+  if (r->so.backend == RTK_BACKEND_CUDA) { /* the rank's whole range on its GPU */
     bu->device = 1;
     rtk_dev_diag dd;
     memset(&dd, 0, sizeof dd);
@@ -221,9 +231,24 @@ static int run_kernel(const rtk_runspec *r, run_data *rd, int64_t b0, int64_t b1
       dd.modes = rd->modes;
       rtk_diag_device(&rd->diag, &dd);
     }
-    rtk_dev_job job = {&ctx, r->sampler, r->so.precision, b0 * B, nloc, rd->X, rd->diag.bh, rd->diag.nbnd,
-                       rd->bnd != NULL, dev_diag ? &dd : NULL};
+    /* final particles back: with the diagnostics on the device, only the rows output.samples stores (the
+     * particles stay on the device for the linearised standard error, rtk_backend_ops.lin_sums); else all */
+    int64_t mloc;
+    samples_stored(r, b0 * B, nloc, &mloc);
+    rtk_dev_job job = {.ctx = &ctx,
+                       .sampler = r->sampler,
+                       .precision = r->so.precision,
+                       .p0 = b0 * B,
+                       .n = nloc,
+                       .X = rd->X,
+                       .copy_rows = dev_diag ? mloc : nloc,
+                       .keep = dev_diag,
+                       .bh = rd->diag.bh,
+                       .nbnd = rd->diag.nbnd,
+                       .copy_boundaries = rd->bnd != NULL,
+                       .diag = dev_diag ? &dd : NULL};
     src = rtk_backend_cuda.run(&job, &rd->st);
+    rd->dev_keep = dev_diag && !src;
   } else {
     src = rtk_sample_blocks(r->sampler, &ctx, r->so.particles, B, b0, b1, rd->X, &rd->st, block_done, bu);
   }
@@ -413,7 +438,13 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
   if (!sign) rc = RTK_ERR(RTK_ERR_MEM, "out of memory");
   if (sign) {
     rtk_tv_signs(&rd.hist, rd.probs, N, sign);
-    rtk_tv_lin_sums(&rd.hist, sign, (int)nloc, rd.X, &lin[0], &lin[1]);
+    if (rd.dev_keep) { /* on the particles the device kept; the same integers */
+      rc = rtk_backend_cuda.lin_sums(&rd.hist, sign, &lin[0], &lin[1]);
+      rtk_backend_cuda.release();
+      rd.dev_keep = 0;
+    } else {
+      rtk_tv_lin_sums(&rd.hist, sign, (int)nloc, rd.X, &lin[0], &lin[1]);
+    }
     for (int k = 0; k < K; k++) { /* the mode term's u is sign_k for every particle of mode k: its sums follow
                                      from the (global) counts, on rank 0 only */
       double diff = (double)rd.modes[k] / N - rd.mix->w[k];
@@ -481,9 +512,8 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
     W(write_target(g, rd.mix, r->target->name, &r->tc, w));
   }
   double dummy = 0;
-  /* output.samples: the first M particles by global id (metrics use all N) */
-  const int64_t M = r->so.samples < 0 || r->so.samples > N ? N : r->so.samples;
-  const int64_t mloc = p0 >= M ? 0 : (p0 + nloc < M ? nloc : M - p0);
+  int64_t mloc;
+  const int64_t M = samples_stored(r, p0, nloc, &mloc);
   W(rtk_h5_attr_i64(g, "samples_stored", M));
   W(rtk_h5_write_rows(g, "samples", 0, (hsize_t)M, (hsize_t)d, (hsize_t)p0, (hsize_t)mloc, mloc ? rd.X : &dummy));
   if (r->so.boundaries)

@@ -814,6 +814,35 @@ __global__ void k_argmax(int64_t n, int K, size_t off, const T *L, const T *c, u
   }
   if (lane == 0) atomicAdd(&modes[bk < K ? bk : 0], 1ull);
 }
+/* rtk_tv_lin_sums on the device: u = sum over coordinates j of sign[j][bin of x_j] (rtk_hist_bin, as the host's
+ * bins_of: the same integers), one warp per particle; s1 += u, s2 += u^2 (integers: any order, the same sums;
+ * signed values added as two's complement, exact modulo 2^64) */
+template <class T>
+__global__ void k_lin_sums(int64_t n, int d, size_t off, const T *X, const double *lo, const double *hi, int nb,
+                           const signed char *sign, unsigned long long *s) {
+  __shared__ long long part[2][32];
+  const int64_t w = ((int64_t)blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+  const int lane = threadIdx.x & 31, wb = threadIdx.x >> 5;
+  long long u = 0;
+  if (w < n)
+    for (int j = lane; j < d; j += 32)
+      u += sign[(size_t)j * (nb + 2) + rtk_hist_bin((double)X[(off + (size_t)w) * d + j], lo[j], hi[j], nb)];
+  for (int o = 16; o > 0; o /= 2) u += __shfl_xor_sync(0xffffffffu, u, o);
+  if (lane == 0) {
+    part[0][wb] = u;
+    part[1][wb] = u * u;
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    long long a = 0, b = 0;
+    for (int i = 0; i < (int)(blockDim.x >> 5); i++) {
+      a += part[0][i];
+      b += part[1][i];
+    }
+    atomicAdd(&s[0], (unsigned long long)a);
+    atomicAdd(&s[1], (unsigned long long)b);
+  }
+}
 /* u.x of the final particles on every direction (fixed order over j) into Yp [n][ns] */
 template <class T>
 __global__ void k_project(int64_t n, int d, int ns, size_t off, const T *X, const double *U, double *Yp) {
@@ -1765,7 +1794,8 @@ template <class T> static int run_typed(const rtk_dev_job *job, rtk_stats *st, d
       CU(cudaMemcpyAsync(r->dhi + (size_t)k * d, job->bh[k].hi, sizeof(double) * d, cudaMemcpyHostToDevice, g_stream));
     }
   }
-  if (job->copy_boundaries || sizeof(T) != sizeof(double)) RTK_CHECK(halloc(&r->hX, (size_t)job->n * d));
+  if (job->copy_boundaries || (sizeof(T) != sizeof(double) && job->copy_rows > 0))
+    RTK_CHECK(halloc(&r->hX, (size_t)job->n * d));
   if (!exact) {
     k_init<T><<<blocks_for(r->n * r->nch, 256), 256, 0, g_stream>>>(r->n, d, r->nch, r->off, r->p0, ctx->seed, r->X,
                                                                      r->Y);
@@ -1785,11 +1815,13 @@ template <class T> static int run_typed(const rtk_dev_job *job, rtk_stats *st, d
                                                          : 2));
   RTK_CHECK(seg_flush(r, st));
   if (job->diag) RTK_CHECK(final_diag(r, job->diag));
-  /* results back: final particles, acceptance counters, boundary histograms */
-  if (sizeof(T) == sizeof(double)) {
-    CU(cudaMemcpyAsync(job->X, r->X + r->off * d, sizeof(double) * r->n * d, cudaMemcpyDeviceToHost, g_stream));
-  } else {
-    CU(cudaMemcpyAsync(r->hX, r->X + r->off * d, sizeof(T) * r->n * d, cudaMemcpyDeviceToHost, g_stream));
+  /* results back: the final particles the driver asked for (the first copy_rows), acceptance counters,
+   * boundary histograms */
+  const int64_t nx = job->copy_rows < 0 ? 0 : job->copy_rows < r->n ? job->copy_rows : r->n;
+  if (nx > 0 && sizeof(T) == sizeof(double)) {
+    CU(cudaMemcpyAsync(job->X, r->X + r->off * d, sizeof(double) * nx * d, cudaMemcpyDeviceToHost, g_stream));
+  } else if (nx > 0) {
+    CU(cudaMemcpyAsync(r->hX, r->X + r->off * d, sizeof(T) * nx * d, cudaMemcpyDeviceToHost, g_stream));
   }
   unsigned long long *acc = (unsigned long long *)calloc((size_t)(S > 0 ? S : 1), sizeof *acc);
   if (!acc) return RTK_ERR(RTK_ERR_MEM, "out of memory");
@@ -1803,7 +1835,7 @@ template <class T> static int run_typed(const rtk_dev_job *job, rtk_stats *st, d
   free(acc);
   CU(ce);
   if (sizeof(T) != sizeof(double))
-    for (size_t i = 0; i < (size_t)r->n * d; i++) job->X[i] = (double)r->hX[i];
+    for (size_t i = 0; i < (size_t)nx * d; i++) job->X[i] = (double)r->hX[i];
   if (job->nbnd > 0) {
     const int nbin = job->bh[0].nbins + 2;
     const size_t nc = (size_t)d * nbin;
@@ -1990,8 +2022,10 @@ static int attach(int local_rank, int local_size) {
   return RTK_OK;
 }
 
+static void release(void);
 static void detach(void) {
   if (g_dev < 0) return;
+  release();
   cublasDestroy(g_blas);
   cublasDestroy(g_blas_cap);
   cudaFree(g_ws);
@@ -2002,8 +2036,31 @@ static void detach(void) {
 
 static const char *describe(void) { return g_desc; }
 
+/* the final particles of the last run, kept on the device for lin_sums (job->keep) until release */
+static struct {
+  void *X; /* float or double [R][d], the rank's rows from row off */
+  int fp32, d;
+  int64_t n;
+  size_t off;
+} g_keep;
+
+static void release(void) {
+  if (g_keep.X) cudaFree(g_keep.X);
+  memset(&g_keep, 0, sizeof g_keep);
+}
+
+template <class T> static void keep(dev_run<T> *r) {
+  g_keep.X = r->X;
+  g_keep.fp32 = sizeof(T) != sizeof(double);
+  g_keep.d = r->d;
+  g_keep.n = r->n;
+  g_keep.off = r->off;
+  r->X = nullptr; /* run_free leaves it */
+}
+
 static int run(const rtk_dev_job *job, rtk_stats *st) {
   if (g_dev < 0) return RTK_ERR(RTK_ERR_RUNTIME, "cuda backend: no device attached");
+  release();
   if (job->n <= 0) return RTK_OK;
   cudaGetLastError(); /* no stale error from an earlier call is blamed on this run */
   int rc;
@@ -2011,15 +2068,60 @@ static int run(const rtk_dev_job *job, rtk_stats *st) {
     dev_run<float> r;
     memset(&r, 0, sizeof r);
     rc = run_typed(job, st, &r);
+    if (!rc && job->keep) keep(&r);
     run_free(&r);
   } else {
     dev_run<double> r;
     memset(&r, 0, sizeof r);
     rc = run_typed(job, st, &r);
+    if (!rc && job->keep) keep(&r);
     run_free(&r);
   }
   if (rc) return rtk_error_trace(rc, __FILE__, __LINE__, __func__);
   return RTK_OK;
 }
 
-extern "C" const rtk_backend_ops rtk_backend_cuda = {"cuda", check, attach, run, detach, describe};
+template <class T>
+static int lin_launch(const T *X, const double *lo, const double *hi, int nb, const signed char *sg,
+                      unsigned long long *s) {
+  k_lin_sums<T><<<blocks_for(g_keep.n * 32, 256), 256, 0, g_stream>>>(g_keep.n, g_keep.d, g_keep.off, X, lo, hi, nb,
+                                                                       sg, s);
+  LAUNCHED();
+  return RTK_OK;
+}
+static int lin_run(const rtk_hist *h, const signed char *sign, double **lo, double **hi, signed char **sg,
+                   unsigned long long **s) {
+  const int d = g_keep.d, nb = h->nbins;
+  if (h->d != d) return RTK_ERR(RTK_ERR_INPUT, "cuda lin_sums: histogram of %d coordinates, particles of %d", h->d, d);
+  RTK_CHECK(upload(lo, h->lo, d));
+  RTK_CHECK(upload(hi, h->hi, d));
+  RTK_CHECK(dalloc(sg, (size_t)d * (nb + 2)));
+  CU(cudaMemcpyAsync(*sg, sign, (size_t)d * (nb + 2), cudaMemcpyHostToDevice, g_stream));
+  RTK_CHECK(dalloc(s, 2));
+  if (g_keep.fp32) RTK_CHECK(lin_launch((const float *)g_keep.X, *lo, *hi, nb, *sg, *s));
+  else RTK_CHECK(lin_launch((const double *)g_keep.X, *lo, *hi, nb, *sg, *s));
+  return RTK_OK;
+}
+static int lin_sums(const rtk_hist *h, const signed char *sign, int64_t *s1, int64_t *s2) {
+  if (g_keep.n <= 0) return RTK_OK; /* no particles on this rank */
+  if (!g_keep.X) return RTK_ERR(RTK_ERR_RUNTIME, "cuda lin_sums: no particles kept on the device");
+  double *lo = nullptr, *hi = nullptr;
+  signed char *sg = nullptr;
+  unsigned long long *s = nullptr, hs[2] = {0, 0};
+  int rc = lin_run(h, sign, &lo, &hi, &sg, &s);
+  if (!rc && cudaMemcpyAsync(hs, s, sizeof hs, cudaMemcpyDeviceToHost, g_stream) != cudaSuccess)
+    rc = RTK_ERR(RTK_ERR_RUNTIME, "cuda lin_sums: copy back failed");
+  if (cudaStreamSynchronize(g_stream) != cudaSuccess && !rc)
+    rc = RTK_ERR(RTK_ERR_RUNTIME, "cuda lin_sums: %s", cudaGetErrorString(cudaGetLastError()));
+  cudaFree(lo);
+  cudaFree(hi);
+  cudaFree(sg);
+  cudaFree(s);
+  if (rc) return rtk_error_trace(rc, __FILE__, __LINE__, __func__);
+  *s1 += (int64_t)hs[0];
+  *s2 += (int64_t)hs[1];
+  return RTK_OK;
+}
+
+extern "C" const rtk_backend_ops rtk_backend_cuda = {"cuda", check, attach, run, lin_sums, release, detach,
+                                                      describe};

@@ -7,6 +7,7 @@
 #include "rtk/grid.h"
 #include "rtk/metrics.h"
 #include "rtk/rng.h"
+#include "rtk/update.h"
 #include "testutil.h"
 
 /* log p_t(x) by direct summation (independent of the DGEMM expansion) */
@@ -1366,6 +1367,65 @@ static void test_blas_core(void) {
   }
 }
 
+/* The cuda backend bins with rtk_hist_bin (rtk/update.h), the host with metrics.c's branch-free bins_of
+ * (inside rtk_hist_add and rtk_tv_lin_sums): both must give the same bin for every double, including the
+ * bin edges lo + b (hi - lo) / nb and their neighbours, lo, hi, NaN, +-inf, -0 and huge values, so the
+ * histograms and the linearised standard error's sums (issue 13: taken on the device) are the host's bits.
+ * d = 70 spans two of rtk_hist_add's 64-coordinate tiles. */
+static void test_hist_bin(void) {
+  enum { D = 70, NB = 7, NP = 600 };
+  rtk_hist h = {D, NB, NULL, NULL, NULL};
+  double lo[D], hi[D];
+  for (int j = 0; j < D; j++) { /* awkward ranges: widths that are not exact in binary */
+    lo[j] = -1.3 - 0.1 * j / 3.0;
+    hi[j] = 0.7 + j / 7.0;
+  }
+  h.lo = lo;
+  h.hi = hi;
+  int64_t count[D * (NB + 2)];
+  h.count = count;
+  double *X = malloc(sizeof(double) * NP * D);
+  signed char sign[D * (NB + 2)];
+  for (int i = 0; i < D * (NB + 2); i++) sign[i] = (signed char)((int)(rtk_rng_uniform(17, (uint64_t)i, 0, 0, 0) * 3) - 1);
+  for (int p = 0; p < NP; p++)
+    for (int j = 0; j < D; j++) {
+      const double w = (hi[j] - lo[j]) / NB, e = lo[j] + (p % (NB + 1)) * w;
+      double x;
+      switch (p % 12) {
+        case 0: x = e; break;
+        case 1: x = nextafter(e, INFINITY); break;
+        case 2: x = nextafter(e, -INFINITY); break;
+        case 3: x = p % 24 < 12 ? lo[j] : hi[j]; break;
+        case 4: x = p % 24 < 12 ? nextafter(hi[j], -INFINITY) : nextafter(lo[j], -INFINITY); break;
+        case 5: x = (p / 12) % 4 == 0 ? NAN : (p / 12) % 4 == 1 ? INFINITY : (p / 12) % 4 == 2 ? -INFINITY : -0.0; break;
+        case 6: x = (p % 24 < 12 ? 1 : -1) * 1e300; break;
+        case 7: x = lo[j] + (hi[j] - lo[j]) * (p % 13) / 13.0; break;
+        default: x = 2.5 * (2 * rtk_rng_uniform(17, (uint64_t)p, (uint64_t)j, 1, 0) - 1); break;
+      }
+      X[p * D + j] = x;
+    }
+  int bad = 0;
+  int64_t s1 = 0, s2 = 0, r1 = 0, r2 = 0;
+  for (int p = 0; p < NP; p++) { /* one particle at a time: the bin each coordinate went to */
+    memset(count, 0, sizeof count);
+    rtk_hist_add(&h, 1, X + p * D);
+    int64_t u = 0;
+    for (int j = 0; j < D; j++) {
+      const int b = rtk_hist_bin(X[p * D + j], lo[j], hi[j], NB);
+      bad += count[j * (NB + 2) + b] != 1;
+      u += sign[j * (NB + 2) + b];
+    }
+    r1 += u;
+    r2 += u * u;
+  }
+  CHECK(bad == 0, "rtk_hist_add and rtk_hist_bin disagree on %d of %d values", bad, NP * D);
+  rtk_tv_lin_sums(&h, sign, NP, X, &s1, &s2);
+  CHECK(s1 == r1 && s2 == r2, "rtk_tv_lin_sums %lld %lld vs rtk_hist_bin's %lld %lld", (long long)s1, (long long)s2,
+        (long long)r1, (long long)r2);
+  CHECK(r2 > 0, "the sums are not trivially zero");
+  free(X);
+}
+
 int main(int argc, char **argv) {
   struct {
     const char *name;
@@ -1381,7 +1441,7 @@ int main(int argc, char **argv) {
                {"uld_ar", test_uld_ar}, {"segment_start", test_segment_start}, {"plan_formulas", test_plan_formulas},
                {"karras_grid", test_karras_grid}, {"solver_orders", test_solver_orders},
                {"pc_ddpm", test_pc_ddpm}, {"new_samplers", test_new_samplers}, {"smc", test_smc},
-               {"blas_core", test_blas_core}};
+               {"blas_core", test_blas_core}, {"hist_bin", test_hist_bin}};
   int ran = 0;
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
     if (argc < 2 || !strcmp(argv[1], tests[i].name)) {

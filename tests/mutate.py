@@ -174,6 +174,25 @@ CATALOGUE = [
      "info --json reports excess as mode TV"),
     ("info-floor", "src/app/info.c", "nfe, N, dim, acc, 1 - floor_, mode, accept, wall, s->verify",
      "nfe, N, dim, acc, floor_, mode, accept, wall, s->verify", "info table floor column"),
+    # ---- FORS (src/samplers/sampler_fors.c; run with --tests fors.coin_1d,fors.coin_10d,fors.segment,fors.nfe)
+    ("fors-coin", "src/samplers/sampler_fors.c", "p->prod *= (B + wh) / (2 * B);", "p->prod *= (B + wh) / B;",
+     "Bernoulli-factory coin not normalised by 2B"),
+    ("fors-rate", "src/samplers/sampler_fors.c", "p->J = rtk_fors_poisson(2 * p->B, u + 1);", "p->J = rtk_fors_poisson(p->B, u + 1);",
+     "Poisson number of coins with rate B instead of 2B"),
+    ("fors-pois-pmf", "src/samplers/sampler_fors.c", "      p *= mu / j;\n", "      p *= mu / (j + 1);\n", "Poisson CDF recursion off by one"),
+    ("fors-clip-sign", "src/samplers/sampler_fors.c", "wh = wh > 0 ? B : -B;", "wh = wh > 0 ? -B : B;", "an overflowing estimate clipped to the wrong end"),
+    ("fors-nfe", "src/samplers/sampler_fors.c", "cnt->nfe += pb->estimate(pb->user, m, idx, rnd, jdx, Z, W);",
+     "pb->estimate(pb->user, m, idx, rnd, jdx, Z, W);\n    cnt->nfe += m;", "NFE counts one per estimate, not its points"),
+    # ---- rollback journal (src/app/journal.c; run with --tests reliability.torn_flush)
+    ("jr-rank0-only", "src/app/journal.c", "if (all[2 * i] < J.base && save(all[2 * i], all[2 * i + 1])) ok = 0;",
+     "if (i == 0 && all[2 * i] < J.base && save(all[2 * i], all[2 * i + 1])) ok = 0;",
+     "a collective write saves only rank 0's span"),
+    ("jr-truncate", "src/app/journal.c", "if (J.rank == 0 && (uint64_t)size < J.base && save((uint64_t)size, J.base)) ok = 0;",
+     "if (J.rank == 0 && (uint64_t)size < J.base && 0) ok = 0;", "a truncation below the committed length is not saved"),
+    ("jr-restore-order", "src/app/journal.c", "for (size_t i = n; i-- > 0 && !rc;) {", "for (size_t i = 0; i < n && !rc; i++) {",
+     "recovery replays the records oldest first (a region saved twice ends with the newer bytes)"),
+    ("jr-restore-len", "src/app/journal.c", "if (!rc && (ftruncate(fd, (off_t)v[0]) != 0 || fsync(fd) != 0))",
+     "if (!rc && (fsync(fd) != 0))", "recovery does not cut the file back to its committed length"),
 ]
 
 
@@ -225,7 +244,7 @@ def main():
             shutil.copy2(os.path.join(src, p), os.path.join(tree, p))
     print(f"scratch copy: {tree} (log: {log})", flush=True)
     env = f"OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1"
-    make = f"cmake --build build -j{a.jobs} --target rtkbench test_core test_vmath"
+    make = f"cmake --build build -j{a.jobs}"  # every target: a mutant must reach every test binary
     names = a.tests.split(",") if a.tests else FAST
 
     def test(log):
@@ -235,11 +254,18 @@ def main():
                 return t
         return None
 
-    if sh("cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null", tree, log) or sh(make, tree, log):
+    # the cpu code is what the catalogue mutates (no GPU here): the cuda backend is left out of the build
+    if sh("cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DRTK_CUDA=OFF >/dev/null", tree, log) or sh(make, tree, log):
         print("the unmutated tree does not build")
         return 2
     t0 = time.time()
-    if sh("cd build && ctest -N | grep -q 'Total Tests'", tree, log) or test(log) is not None:
+    # every name must be exactly one CTest entry: `ctest -R` with no match passes, which would let
+    # every mutant survive unseen
+    unknown = [t for t in names if sh(f"cd build && ctest -N -R '^{re.escape(t)}$' | grep -q 'Total Tests: 1$'", tree, log)]
+    if unknown:
+        print(f"not CTest entries here: {', '.join(unknown)}")
+        return 2
+    if test(log) is not None:
         print(f"the fast tests fail on the unmutated tree (see {log})")
         return 2
     print(f"baseline: fast tests pass ({time.time() - t0:.0f} s)", flush=True)

@@ -394,11 +394,56 @@ static void test_nfe(void) {
   rtk_mixture_free(m);
 }
 
+/* ---- clip: an estimate outside [-B, B] is clipped to the nearer end (overflow = clip) ----
+ * With every estimate at +big the coins are all (B + B)/(2B) = 1: every round accepts.  At -big (or NaN,
+ * which clips to -B) they are all 0: a round accepts only when J = 0, with probability e^{-2B}.  Every
+ * estimate is counted as clipped. */
+typedef struct {
+  double w; /* the estimate every call returns */
+} clip_est;
+
+static void clip_propose(void *user, int m, const int *idx, const int64_t *round, double *Z) {
+  (void)user;
+  (void)round;
+  for (int q = 0; q < m; q++) Z[idx[q]] = 0;
+}
+
+static int64_t clip_estimate(void *user, int m, const int *idx, const int64_t *round, const int64_t *jdx,
+                             const double *Z, double *W) {
+  const clip_est *c = user;
+  (void)idx, (void)round, (void)jdx, (void)Z;
+  for (int q = 0; q < m; q++) W[q] = c->w;
+  return 0;
+}
+
+static void test_clip(void) {
+  const int n = 20000;
+  const double B = 0.4, vals[3] = {1e3, -1e3, NAN};
+  double *Z = malloc(sizeof(double) * n);
+  for (int v = 0; v < 3; v++) {
+    clip_est ce = {vals[v]};
+    rtk_fors_problem pb = {1, 77 + (uint64_t)v, 0, 0, B, 0, 0, 100000, &ce, clip_propose, clip_estimate};
+    rtk_fors_counts cnt = {0, 0, 0, 0, 0, 0};
+    OK(rtk_fors_run(&pb, n, Z, &cnt));
+    CHECK(cnt.accepted == n && cnt.exhausted == 0, "w = %g: %lld of %d accepted", vals[v], (long long)cnt.accepted, n);
+    CHECK(cnt.clipped == cnt.estimates && cnt.estimates > 0, "w = %g: %lld clipped of %lld estimates", vals[v],
+          (long long)cnt.clipped, (long long)cnt.estimates);
+    if (v == 0) {
+      CHECK(cnt.rounds == n, "w = +%g clips to +B: every first round accepts (%lld rounds for %d)", vals[v],
+            (long long)cnt.rounds, n);
+    } else { /* rounds until J = 0: acceptance per round e^{-2B} within 4 SE */
+      const double p = exp(-2 * B), r = (double)cnt.accepted / cnt.rounds, se = sqrt(p * (1 - p) / cnt.rounds);
+      CHECK(fabs(r - p) < 4 * se, "w = %g clips to -B: acceptance %.5f vs e^{-2B} = %.5f (SE %.5f)", vals[v], r, p, se);
+    }
+  }
+  free(Z);
+}
+
 int main(int argc, char **argv) {
   struct {
     const char *name;
     void (*fn)(void);
-  } tests[] = {{"coin_1d", test_coin_1d}, {"coin_10d", test_coin_10d}, {"segment", test_segment}, {"nfe", test_nfe}};
+  } tests[] = {{"coin_1d", test_coin_1d}, {"coin_10d", test_coin_10d}, {"segment", test_segment}, {"nfe", test_nfe}, {"clip", test_clip}};
   int ran = 0;
   for (size_t i = 0; i < sizeof tests / sizeof *tests; i++)
     if (argc < 2 || !strcmp(argv[1], tests[i].name)) {

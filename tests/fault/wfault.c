@@ -13,7 +13,13 @@
  * that modifies or syncs a matching file (the writes above, ftruncate,
  * fsync, fdatasync), before the call is made.  RTK_FAULT_TRACE=FILE appends
  * one line per such call ("index call path offset bytes"), so a test can
- * choose N inside a flush.  Both count the same calls. */
+ * choose N inside a flush.  Both count the same calls.
+ *
+ * RTK_FAULT_SNAPSHOT=FILE (MPI rank 0, independent of RTK_FAULT_RANK): at
+ * every commit of the results file's rollback journal (the journal emptied,
+ * ftruncate(journal, 0)) copy the results file (the journal's path without
+ * ".journal") to FILE, through FILE.tmp and a rename: the state a rollback
+ * after a later kill must restore byte for byte. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -236,14 +242,38 @@ int fdatasync(int fd) {
   return real_fdatasync(fd);
 }
 
+static void snapshot(int fd, off_t len) {
+  const char *dst = getenv("RTK_FAULT_SNAPSHOT"), *rank = getenv("OMPI_COMM_WORLD_RANK");
+  if (!dst || len != 0 || (rank && atoi(rank) != 0)) return;
+  char link[64], path[4096], tmp[4200];
+  snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+  const ssize_t m = readlink(link, path, sizeof path - 1), sfx = (ssize_t)(sizeof ".journal" - 1);
+  if (m <= sfx) return;
+  path[m] = '\0';
+  if (strcmp(path + (m - sfx), ".journal") != 0) return;
+  path[m - sfx] = '\0';
+  snprintf(tmp, sizeof tmp, "%s.tmp", dst);
+  write_fn real_write = (write_fn)dlsym(RTLD_NEXT, "write");
+  int in = open(path, O_RDONLY), out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  char buf[65536];
+  ssize_t k;
+  int ok = in >= 0 && out >= 0;
+  while (ok && (k = read(in, buf, sizeof buf)) > 0) ok = real_write(out, buf, (size_t)k) == k;
+  if (in >= 0) close(in);
+  if (out >= 0) close(out);
+  if (ok) rename(tmp, dst);
+}
+
 int ftruncate(int fd, off_t len) {
   REAL(ftruncate, trunc_fn);
   count_other(fd, "ftruncate", (long long)len);
+  snapshot(fd, len);
   return real_ftruncate(fd, len);
 }
 
 int ftruncate64(int fd, off_t len) {
   REAL(ftruncate64, trunc_fn);
   count_other(fd, "ftruncate64", (long long)len);
+  snapshot(fd, len);
   return real_ftruncate64(fd, len);
 }

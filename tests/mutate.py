@@ -183,7 +183,8 @@ CATALOGUE = [
     ("fors-clip-sign", "src/samplers/sampler_fors.c", "wh = wh > 0 ? B : -B;", "wh = wh > 0 ? -B : B;", "an overflowing estimate clipped to the wrong end"),
     ("fors-nfe", "src/samplers/sampler_fors.c", "cnt->nfe += pb->estimate(pb->user, m, idx, rnd, jdx, Z, W);",
      "pb->estimate(pb->user, m, idx, rnd, jdx, Z, W);\n    cnt->nfe += m;", "NFE counts one per estimate, not its points"),
-    # ---- rollback journal (src/app/journal.c; run with --tests reliability.torn_flush)
+    # ---- rollback journal (src/app/journal.c; run with --tests
+    # journal.rollback_1,journal.rollback_2,journal.rollback_ompio,journal.finish,reliability.torn_flush)
     ("jr-rank0-only", "src/app/journal.c", "if (all[2 * i] < J.base && save(all[2 * i], all[2 * i + 1])) ok = 0;",
      "if (i == 0 && all[2 * i] < J.base && save(all[2 * i], all[2 * i + 1])) ok = 0;",
      "a collective write saves only rank 0's span"),
@@ -193,6 +194,20 @@ CATALOGUE = [
      "recovery replays the records oldest first (a region saved twice ends with the newer bytes)"),
     ("jr-restore-len", "src/app/journal.c", "if (!rc && (ftruncate(fd, (off_t)v[0]) != 0 || fsync(fd) != 0))",
      "if (!rc && (fsync(fd) != 0))", "recovery does not cut the file back to its committed length"),
+    ("jr-commit-stale", "src/app/journal.c", "if (ftruncate(J.jfd, 0) != 0 || full_write(J.jfd, h, sizeof h, 0) != 0",
+     "if (full_write(J.jfd, h, sizeof h, 0) != 0", "a commit rewrites the header but leaves the older records behind it"),
+    ("jr-commit-base", "src/app/journal.c", "MPI_Bcast(&J.base, 1, MPI_UINT64_T, 0, J.comm);", ";",
+     "a commit's new committed length stays on rank 0"),
+    ("jr-view-span", "src/app/journal.c",
+     "*hi = (uint64_t)disp + t1 * (uint64_t)ext + (uint64_t)tlb + (uint64_t)text;",
+     "*hi = (uint64_t)disp + t1 * (uint64_t)ext + (uint64_t)tlb + (uint64_t)fsz;",
+     "a write through a strided file view: the last tile's span ends at its size, not its extent"),
+    ("jr-record-hash", "src/app/journal.c", "if (fnv(fnv(FNV0, r, 16), buf, (size_t)r[1]) != r[2]) break;", "",
+     "recovery applies a torn record (its hash unchecked)"),
+    ("jr-finish-keep", "src/app/journal.c", "if (J.rank == 0 && fsync(J.fd) == 0) unlink(J.jpath);",
+     "if (J.rank == 0) (void)fsync(J.fd);", "a clean close leaves the journal (a later --resume would undo the close)"),
+    ("jr-inode", "src/app/journal.c", "(uint64_t)sb.st_ino == v[2])", "1)",
+     "a journal is applied to another file on the same device"),
 ]
 
 

@@ -239,13 +239,8 @@ static void close_fds(void) {
   J.on = 0;
 }
 
-int rtk_journal_start(MPI_Comm comm, hid_t file, const char *path) {
-  if (rtk_test_fail("journal")) return RTK_OK; /* the control case of tests/fault/test_torn_flush.sh */
-  void *handle = NULL;
-  hid_t fapl = H5Fget_access_plist(file);
-  int rc = fapl >= 0 && H5Fget_vfd_handle(file, fapl, &handle) >= 0 && handle ? RTK_OK
-           : RTK_ERR(RTK_ERR_IO, "HDF5: no MPI-IO handle for '%s'", path);
-  if (fapl >= 0) H5Pclose(fapl);
+/* rc: an error found by the caller on this rank (agreed here with the others) */
+static int start(MPI_Comm comm, MPI_File fh, int rc, const char *path) {
   memset(&J, 0, sizeof J);
   J.fd = J.jfd = -1;
   J.comm = MPI_COMM_NULL;
@@ -273,11 +268,23 @@ int rtk_journal_start(MPI_Comm comm, hid_t file, const char *path) {
     return rc;
   }
   MPI_Bcast(&J.base, 1, MPI_UINT64_T, 0, comm); /* every rank needs the committed length */
-  J.fh = *(MPI_File *)handle;
+  J.fh = fh;
   MPI_Comm_dup(comm, &J.comm);
   J.on = 1;
   return RTK_OK;
 }
+
+int rtk_journal_start(MPI_Comm comm, hid_t file, const char *path) {
+  if (rtk_test_fail("journal")) return RTK_OK; /* the control case of tests/fault/test_torn_flush.sh */
+  void *handle = NULL;
+  hid_t fapl = H5Fget_access_plist(file);
+  int rc = fapl >= 0 && H5Fget_vfd_handle(file, fapl, &handle) >= 0 && handle ? RTK_OK
+           : RTK_ERR(RTK_ERR_IO, "HDF5: no MPI-IO handle for '%s'", path);
+  if (fapl >= 0) H5Pclose(fapl);
+  return start(comm, rc ? MPI_FILE_NULL : *(MPI_File *)handle, rc, path);
+}
+
+int rtk_journal_start_fh(MPI_Comm comm, MPI_File fh, const char *path) { return start(comm, fh, RTK_OK, path); }
 
 int rtk_journal_commit(void) {
   if (!J.on) return RTK_OK;

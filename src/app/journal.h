@@ -25,6 +25,8 @@
 /* collective: journal every later overwrite of the open results file (its
  * current length is the committed state) */
 int rtk_journal_start(MPI_Comm comm, hid_t file, const char *path);
+/* the same for a file opened with MPI_File_open (collective; tests/test_journal.c) */
+int rtk_journal_start_fh(MPI_Comm comm, MPI_File fh, const char *path);
 /* collective, after a flush that succeeded on every rank: the file as it is
  * now is the committed state */
 int rtk_journal_commit(void);

@@ -4,7 +4,7 @@
 # write faults with ROMIO and OMPIO, kill -9, kills inside flushes, hostile
 # files, limits, locks, signals, test-hook failures); then a clang build, a
 # build against BLIS (-DRTK_BLAS=blis), an ASan/UBSan build running the
-# numerical-core tests, and the
+# numerical-core tests and the rollback journal's unit test (label sanitize), and the
 # libFuzzer harnesses for a bounded time (RTK_FUZZ_SECONDS each, default 30).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,9 +29,9 @@ mpiexec -n 2 --oversubscribe build-blis/rtkbench run experiments/quickstart.ini 
   --set run.particles=2000 >/dev/null
 build-blis/rtkbench info build-blis/quickstart.h5 | grep -q '^BLAS: BLIS ' || { echo "BLIS build: the file does not name BLIS"; exit 1; }
 
-echo "== ASan/UBSan build: numerical-core tests"
+echo "== ASan/UBSan build: numerical-core tests and the rollback journal's unit test"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DRTK_SANITIZE=ON >/dev/null
-cmake --build build-asan -j"$jobs" --target test_core test_score test_frechet test_vmath test_fors >/dev/null
+cmake --build build-asan -j"$jobs" --target test_core test_score test_frechet test_vmath test_fors test_journal >/dev/null
 (cd build-asan && ctest --output-on-failure -j"$jobs" -L sanitize)
 
 echo "== libFuzzer harnesses (clang, ASan/UBSan): seed corpora, then ${RTK_FUZZ_SECONDS:-30} s each"

@@ -33,17 +33,9 @@
 
 #include "journal.h"
 #include "rtk/error.h"
+#include "testutil.h" /* CHECK (counts tu_failures) */
 
-static int fails = 0, rank = 0, nranks = 1;
-#define CHECK(cond, ...)                                                   \
-  do {                                                                     \
-    if (!(cond)) {                                                         \
-      fails++;                                                             \
-      fprintf(stderr, "FAIL rank %d %s:%d: %s: ", rank, __FILE__, __LINE__, #cond); \
-      fprintf(stderr, __VA_ARGS__);                                        \
-      fprintf(stderr, "\n");                                               \
-    }                                                                      \
-  } while (0)
+static int rank = 0, nranks = 1;
 /* an MPI or rtk call that must succeed: otherwise the rest means nothing */
 #define MUST(call)                                                                          \
   do {                                                                                      \
@@ -392,7 +384,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   int all = 0;
-  MPI_Allreduce(&fails, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+  MPI_Allreduce(&tu_failures, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
   if (rank == 0) printf("journal %s on %d rank%s: %s (%d failed checks)\n", name, nranks, nranks > 1 ? "s" : "",
                         all ? "FAILED" : "ok", all);
   MPI_Finalize();

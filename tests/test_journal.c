@@ -214,41 +214,37 @@ static void first_state(MPI_File fh, image *cur, size_t L) {
   MUST(rtk_journal_commit());
 }
 
-static void test_rollback(const char *dir) {
-  char path[1024], jp[1100], bak[1200], other[1100], ojp[1200];
-  snprintf(path, sizeof path, "%s/rollback_%d.bin", dir, nranks);
-  rtk_journal_path(path, jp, sizeof jp);
-  snprintf(bak, sizeof bak, "%s.bak", jp);
-  snprintf(other, sizeof other, "%s.other", path);
-  rtk_journal_path(other, ojp, sizeof ojp);
+/* the rollback scenario's changes up to the crash: two commits, then the
+ * uncommitted overwrites; cur: the file as they leave it, committed: its
+ * second committed state */
+static void scenario(const char *path, image *cur, image *committed) {
   const int last = nranks - 1;
-  image cur = {0}, committed = {0};
   size_t off[64] = {0}, len[64] = {0};
 
   MPI_File fh = open_fresh(path);
-  first_state(fh, &cur, 50000);
+  first_state(fh, cur, 50000);
 
   /* second committed state: the file's start rewritten, a slice from the
    * last rank, cut to 40000 and written on to 45000 */
-  write_one(fh, &cur, 0, 0, 100, 2);
+  write_one(fh, cur, 0, 0, 100, 2);
   off[last] = 12000, len[last] = 3000;
-  write_all(fh, &cur, off, len, 2);
-  set_size(fh, &cur, 40000);
-  write_one(fh, &cur, 0, 39000, 6000, 2);
+  write_all(fh, cur, off, len, 2);
+  set_size(fh, cur, 40000);
+  write_one(fh, cur, 0, 39000, 6000, 2);
   MUST(rtk_journal_commit());
-  img_copy(&committed, &cur);
-  const size_t L = committed.n; /* 45000 */
+  img_copy(committed, cur);
+  const size_t L = committed->n; /* 45000 */
 
   /* uncommitted changes, then the crash */
   memset(off, 0, sizeof off);
   memset(len, 0, sizeof len);
   off[0] = 1000, len[0] = 4000; /* A over [1000, 5000) */
-  write_all(fh, &cur, off, len, 3);
+  write_all(fh, cur, off, len, 3);
   off[0] = 3000, len[0] = 6000; /* B over [3000, 9000): [3000, 5000) saved again, now holding A */
   if (nranks > 1) off[last] = 20000, len[last] = 6000; /* and the last rank's C over [20000, 26000) */
-  write_all(fh, &cur, off, len, 4);
-  write_one(fh, &cur, 0, 8000, 100, 5); /* [8000, 8100) a third time, independently */
-  write_one(fh, &cur, last, L + 500, 100, 6); /* past the committed length: any rank may */
+  write_all(fh, cur, off, len, 4);
+  write_one(fh, cur, 0, 8000, 100, 5); /* [8000, 8100) a third time, independently */
+  write_one(fh, cur, last, L + 500, 100, 6); /* past the committed length: any rank may */
   if (nranks > 1) { /* below it, independently, from a rank other than 0: refused, nothing written */
     int rc = MPI_SUCCESS;
     if (rank == last) {
@@ -258,14 +254,24 @@ static void test_rollback(const char *dir) {
       CHECK(rc != MPI_SUCCESS, "an independent write below the committed length on rank %d was let through", rank);
     }
   }
-  write_view(fh, &cur, 30000, 2, 8); /* strided tiles over [30000, 31152) */
-  set_size(fh, &cur, L / 2); /* truncation below the committed length */
-  write_one(fh, &cur, 0, L / 2 - 500, 25000, 9); /* over the cut and past L */
-  set_size(fh, &cur, L + 20000); /* extension */
+  write_view(fh, cur, 30000, 2, 8); /* strided tiles over [30000, 31152) */
+  set_size(fh, cur, L / 2); /* truncation below the committed length */
+  write_one(fh, cur, 0, L / 2 - 500, 25000, 9); /* over the cut and past L */
+  set_size(fh, cur, L + 20000); /* extension */
   /* the crash: no commit; the journal is left as an error path or a kill leaves it */
   rtk_journal_abandon();
   MUST(MPI_File_close(&fh));
+}
 
+static void test_rollback(const char *dir) {
+  char path[1024], jp[1100], bak[1200], other[1100], ojp[1200];
+  snprintf(path, sizeof path, "%s/rollback_%d.bin", dir, nranks);
+  rtk_journal_path(path, jp, sizeof jp);
+  snprintf(bak, sizeof bak, "%s.bak", jp);
+  snprintf(other, sizeof other, "%s.other", path);
+  rtk_journal_path(other, ojp, sizeof ojp);
+  image cur = {0}, committed = {0};
+  scenario(path, &cur, &committed);
   if (rank == 0) {
     CHECK(!differs(path, &cur, "before the rollback"), "the writes did not all reach the file");
     CHECK(differs(path, &committed, NULL), "the test changed nothing");
@@ -360,13 +366,47 @@ static void test_finish(const char *dir) {
   free(cur.b);
 }
 
+/* after a kill (tests/test_journal_kill.sh; no MPI): recover FILE and compare
+ * it with SNAPSHOT, the copy of its last commit (none: the empty file) */
+static int recover_check(const char *path, const char *snap) {
+  image want = {0};
+  FILE *f = fopen(snap, "rb");
+  if (f) {
+    int c;
+    while ((c = fgetc(f)) != EOF) {
+      img_size(&want, want.n + 1);
+      want.b[want.n - 1] = (unsigned char)c;
+    }
+    fclose(f);
+  }
+  int restored = -2;
+  MUST(rtk_journal_recover(path, &restored));
+  char jp[1100];
+  rtk_journal_path(path, jp, sizeof jp);
+  CHECK(!differs(path, &want, "after the kill and the rollback"), "not the last committed state (%s)",
+        f ? snap : "the empty file");
+  CHECK(!exists(jp), "the journal is still there after the recovery");
+  printf("restored %d regions\n", restored);
+  free(want.b);
+  return tu_failures ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 4 && !strcmp(argv[1], "recover")) return recover_check(argv[2], argv[3]);
   setenv("OMPI_MCA_io", "^ompio", 0); /* as rtkbench does (src/app/main.c), unless the test chooses */
   MPI_Init(&argc, &argv);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &nranks);
   const char *name = argc > 2 ? argv[1] : "";
   if (nranks > 64) MPI_Abort(MPI_COMM_WORLD, 2);
+  if (!strcmp(name, "ops")) { /* the scenario alone, to be killed inside (tests/test_journal_kill.sh) */
+    image cur = {0}, committed = {0};
+    scenario(argv[2], &cur, &committed);
+    free(cur.b);
+    free(committed.b);
+    MPI_Finalize();
+    return 0;
+  }
   if (argc > 2 && rank == 0 && mkdir(argv[2], 0755) != 0 && errno != EEXIST) {
     fprintf(stderr, "cannot create %s: %s\n", argv[2], strerror(errno));
     MPI_Abort(MPI_COMM_WORLD, 2);
@@ -375,11 +415,10 @@ int main(int argc, char **argv) {
   if (!strcmp(name, "rollback")) {
     test_rollback(argv[2]);
     test_recommit(argv[2]);
-  }
-  else if (!strcmp(name, "finish"))
+  } else if (!strcmp(name, "finish")) {
     test_finish(argv[2]);
-  else {
-    if (rank == 0) fprintf(stderr, "usage: test_journal rollback|finish DIR\n");
+  } else {
+    if (rank == 0) fprintf(stderr, "usage: test_journal rollback|finish DIR | ops FILE | recover FILE SNAPSHOT\n");
     MPI_Finalize();
     return 2;
   }

@@ -6,7 +6,8 @@
 #                                0 / part of a rank's rows (the particles kept on the device: lin_sums)
 #   test_gpu.sh cross RTKBENCH   cpu vs cuda fp64: metrics within 95% intervals, equal NFE (MALA with a
 #                                radius: within 95% bounds), ddpm/ddim/dpm-solver++/heun/pc samples within 1e-6;
-#                                cuda fp32: the same against the cpu run, without the sample check
+#                                cuda fp32: the same against the cpu run, without the sample check; the same
+#                                fp64 comparison with run.rng = philox4x32
 # ddpm has two device paths (docs/design.md): the one-kernel step (k_ddpm_fused, chosen for small K d, as in
 # gpu.ini) and the GEMM step replayed as a CUDA graph (RTK_CUDA_FUSED=0 forces it): both are tested.
 set -euo pipefail
@@ -61,6 +62,10 @@ case $mode in
     "${run[@]}" --set run.backend=cuda --set run.precision=fp32 -o "$tmp/gpu32.h5" --force >/dev/null
     "$py" "$here/h5check.py" agree "$tmp/cpu.h5" "$tmp/gpu.h5" ddpm=1e-6 ddim=1e-6 dpm-solver++=1e-6 heun=1e-6 pc=1e-6
     "$py" "$here/h5check.py" agree "$tmp/cpu.h5" "$tmp/gpu32.h5"
+    # run.rng = philox4x32: the device draws the same Philox4x32 streams as the cpu (same sample tolerances)
+    "${run[@]}" --set run.rng=philox4x32 -o "$tmp/cpu_p32.h5" --force >/dev/null
+    "${run[@]}" --set run.rng=philox4x32 --set run.backend=cuda -o "$tmp/gpu_p32.h5" --force >/dev/null
+    "$py" "$here/h5check.py" agree "$tmp/cpu_p32.h5" "$tmp/gpu_p32.h5" ddpm=1e-6 ddim=1e-6 dpm-solver++=1e-6 heun=1e-6 pc=1e-6
     # ddpm's GEMM path (CUDA graph)
     "${run[@]}" --set run.samplers=ddpm -o "$tmp/cpu1.h5" --force >/dev/null
     "${gemm[@]}" -o "$tmp/gemm.h5" --force >/dev/null

@@ -248,7 +248,9 @@ static int run_kernel(const rtk_runspec *r, run_data *rd, int64_t b0, int64_t b1
                        .nbnd = rd->diag.nbnd,
                        .copy_boundaries = rd->bnd != NULL,
                        .diag = dev_diag ? &dd : NULL};
+    rtk_rng_set_generator(r->so.rng); /* run.rng: the backend passes it to its kernels */
     src = rtk_backend_cuda.run(&job, &rd->st);
+    rtk_rng_set_generator(RTK_RNG_PHILOX4X64);
     rd->dev_keep = dev_diag && !src;
   } else {
     rtk_rng_set_generator(r->so.rng); /* run.rng: the sampler streams only (rtk/rng.h) */

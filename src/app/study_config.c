@@ -451,12 +451,6 @@ static int resolve_run(const rtk_config *cfg, const rtk_target_loader *ld, const
     lookup(&lc, "run", "precision", &org);
     return RTK_ERR(RTK_ERR_INPUT, "%s: run.precision = fp32 is implemented on the cuda backend only (run.backend = cuda)", org);
   }
-  if (r->so.backend == RTK_BACKEND_CUDA && r->so.rng != RTK_RNG_PHILOX4X64) {
-    lookup(&lc, "run", "rng", &org);
-    return RTK_ERR(RTK_ERR_INPUT, "%s: run.rng = %s is implemented on the cpu backend only (the cuda backend draws "
-                   "philox4x64 streams); use run.rng = philox4x64 with run.backend = cuda", org,
-                   rtk_rng_generator_name(r->so.rng));
-  }
   if (r->so.backend == RTK_BACKEND_CUDA &&
       rtk_backend_cuda.check(s, r->score, r->so.precision, &r->sc, r->so.diag.trace)) {
     char msg[1024];

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "rng_isa.h"
+#include "rtk/update.h"
 #include "rtk/vmath.h"
 
 #if defined(__x86_64__) && defined(RTK_VM_X86)
@@ -97,11 +98,7 @@ static void normals64(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint
  * u01(o); normals 2c and 2c+1 are Box-Muller on (u01(e), u02(o)). */
 void rtk_rng_p4x32_layout(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose, uint32_t key[2],
                           uint32_t ctr[3]) {
-  key[0] = (uint32_t)id;
-  key[1] = (uint32_t)(seed ^ (seed >> 32) ^ (id >> 32));
-  ctr[0] = (uint32_t)(c0 & 0x0fffffffu) | (uint32_t)(purpose << 28);
-  ctr[1] = (uint32_t)c1;
-  ctr[2] = (uint32_t)((c1 >> 32) ^ (c0 >> 28));
+  rtk_p4x32_key_ctr(seed, id, c0, c1, purpose, key, ctr); /* rtk/update.h: shared with the cuda backend */
 }
 
 static inline philox4x32_ctr_t draw32(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk) {

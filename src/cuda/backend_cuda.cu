@@ -70,12 +70,48 @@ __device__ static inline philox4x64_ctr_t draw(uint64_t seed, uint64_t id, uint6
   return philox4x64(c, k);
 }
 
-/* normals 4 ch .. 4 ch + 3 of a stream (rtk_rng_normals' layout) */
+/* run.rng = philox4x32 for this run (set by run() from rtk_rng_generator()): the sampler streams' purposes draw
+ * Philox4x32 (rtk/rng.h, rtk_rng_generator_for); EXACT, TARGET and SCORE stay Philox4x64 */
+__constant__ int c_rng32;
+__device__ static inline int rng32(uint64_t purpose) {
+  return c_rng32 && purpose != RTK_RNG_EXACT && purpose != RTK_RNG_TARGET && purpose != RTK_RNG_SCORE;
+}
+/* Philox4x32-10 block `chunk` of the stream, as 64-bit words w1:w0 and w3:w2 (rtk_p4x32_key_ctr) */
+__device__ static inline void draw32(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose,
+                                     uint32_t chunk, uint64_t w[2]) {
+  uint32_t key[2], ctr[3];
+  rtk_p4x32_key_ctr(seed, id, c0, c1, purpose, key, ctr);
+  philox4x32_ctr_t c = {{ctr[0], ctr[1], ctr[2], chunk}};
+  philox4x32_key_t k = {{key[0], key[1]}};
+  philox4x32_ctr_t r = philox4x32(c, k);
+  w[0] = (uint64_t)r.v[1] << 32 | r.v[0];
+  w[1] = (uint64_t)r.v[3] << 32 | r.v[2];
+}
+
+/* normals 4 ch .. 4 ch + 3 of a stream (rtk_rng_normals' layout; philox4x32: blocks 2 ch and 2 ch + 1) */
 __device__ static inline void normals4(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose, int ch,
                                        double z[4]) {
+  if (rng32(purpose)) {
+    uint64_t w[2];
+    draw32(seed, id, c0, c1, purpose, (uint32_t)(2 * ch), w);
+    rtk_box_muller(w[0], w[1], &z[0], &z[1]);
+    draw32(seed, id, c0, c1, purpose, (uint32_t)(2 * ch + 1), w);
+    rtk_box_muller(w[0], w[1], &z[2], &z[3]);
+    return;
+  }
   philox4x64_ctr_t r = draw(seed, id, c0, c1, purpose, (uint64_t)ch);
   rtk_box_muller(r.v[0], r.v[1], &z[0], &z[1]);
   rtk_box_muller(r.v[2], r.v[3], &z[2], &z[3]);
+}
+
+/* the first uniform of a stream (rtk_rng_uniform) */
+__device__ static inline double uniform1(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose) {
+  if (rng32(purpose)) {
+    uint64_t w[2];
+    draw32(seed, id, c0, c1, purpose, 0, w);
+    return rtk_u01(w[0]);
+  }
+  return rtk_u01(draw(seed, id, c0, c1, purpose, 0).v[0]);
 }
 
 template <class T> __device__ static inline T group_sum(T v, int tpp) {
@@ -532,7 +568,7 @@ __global__ void k_accept(mala_args a, const T *X, const T *Zp, const T *P, const
       }
       log_alpha = rtk_mala_log_alpha(dg, fwd, bwd, tau);
     }
-    const double uu = rtk_u01(draw(a.seed, (uint64_t)(p0 + i), (uint64_t)a.k, (uint64_t)a.m + 1, RTK_RNG_ACCEPT, 0).v[0]);
+    const double uu = uniform1(a.seed, (uint64_t)(p0 + i), (uint64_t)a.k, (uint64_t)a.m + 1, RTK_RNG_ACCEPT);
     if (a.m < a.nwarm && lane == 0) { /* every lane has read tau: the shuffles above are past */
       rtk_dual_avg s = {taus[row], hbar[row], ltbar[row]};
       rtk_dual_average(&s, a.m, rtk_mala_prob(log_alpha), a.target, a.mu);
@@ -2063,6 +2099,8 @@ static int run(const rtk_dev_job *job, rtk_stats *st) {
   release();
   if (job->n <= 0) return RTK_OK;
   cudaGetLastError(); /* no stale error from an earlier call is blamed on this run */
+  const int rng32_host = rtk_rng_generator() == RTK_RNG_PHILOX4X32; /* run.rng, set by the driver */
+  CU(cudaMemcpyToSymbol(c_rng32, &rng32_host, sizeof rng32_host));
   int rc;
   if (job->precision == RTK_PREC_FP32) {
     dev_run<float> r;

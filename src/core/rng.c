@@ -160,9 +160,20 @@ int rtk_rng_p4x32_words(int isa, const uint32_t key[2], const uint32_t ctr[3], u
  * gives the same bits */
 enum { P4X32_MIN_SIMD = 4 };
 
+/* p4x32_for per vector-math version, resolved once (CPUID is not asked again on every draw) */
+static const p4x32_version *_Atomic resolved[RTK_VM_NISA];
+
 static void p4x32_u(int chunks, const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, double so,
                     double *ue, double *uo) {
-  const p4x32_version *v = chunks < P4X32_MIN_SIMD ? &v_scalar : p4x32_for(rtk_vm_isa());
+  const p4x32_version *v = &v_scalar;
+  if (chunks >= P4X32_MIN_SIMD) {
+    const int isa = rtk_vm_isa();
+    v = atomic_load_explicit(&resolved[isa], memory_order_relaxed);
+    if (!v) { /* racing threads store the same pointer */
+      v = p4x32_for(isa);
+      atomic_store_explicit(&resolved[isa], v, memory_order_relaxed);
+    }
+  }
   v->u(key, ctr, chunk0, chunks, so, ue, uo);
 }
 

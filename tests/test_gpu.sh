@@ -7,6 +7,8 @@
 #   test_gpu.sh cross RTKBENCH   cpu vs cuda fp64: metrics within 95% intervals, equal NFE (MALA with a
 #                                radius: within 95% bounds), ddpm/ddim/dpm-solver++/heun/pc samples within 1e-6;
 #                                cuda fp32: the same against the cpu run, without the sample check
+# Both modes also run gpu_score.ini: the score plug-ins on the device (score.model = mlp with the committed
+# network tests/data/mog_grid_mlp.h5, and perturbed), 1 vs 2 ranks bitwise and cpu vs cuda as above.
 # ddpm has two device paths (docs/design.md): the one-kernel step (k_ddpm_fused, chosen for small K d, as in
 # gpu.ini) and the GEMM step replayed as a CUDA graph (RTK_CUDA_FUSED=0 forces it): both are tested.
 set -euo pipefail
@@ -19,6 +21,7 @@ py=${RTK_PYTHON:-/usr/bin/python3}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mpi=(mpirun --oversubscribe ${RTK_MPIRUN_ARGS:-})
+score=("$here/gpu_score.ini" --set score.file="$here/data/mog_grid_mlp.h5")
 case $mode in
   ranks)
     "${mpi[@]}" -n 1 "$bin" run "$here/gpu.ini" --set run.backend=cuda -o "$tmp/r1.h5" --force >/dev/null
@@ -52,6 +55,15 @@ case $mode in
       done
       "$py" "$here/h5check.py" same "$tmp/s${1}1.h5" "$tmp/s${1}0.h5"
     done
+    # score plug-ins on the device (mlp, perturbed): 1 vs 2 ranks, fp64 (every sampler) and fp32
+    for c in "fp64 ddpm,ddim,dpm-solver++,heun,pc,rtk-ula,rtk-uld,rtk-mala-score" "fp32 ddpm,rtk-mala-score"; do
+      set -- $c
+      for n in 1 2; do
+        "${mpi[@]}" -n $n -x RTK_CUDA_SHARE_DEVICE=1 "$bin" run "${score[@]}" --set run.backend=cuda \
+          --set run.precision=$1 --set run.samplers=$2 --set run.block=7000 -o "$tmp/m$1_$n.h5" --force >/dev/null
+      done
+      "$py" "$here/h5check.py" same "$tmp/m$1_1.h5" "$tmp/m$1_2.h5"
+    done
     ;;
   cross)
     run=("${mpi[@]}" -n 1 "$bin" run "$here/gpu.ini")
@@ -67,6 +79,13 @@ case $mode in
     "${gemm[@]}" --set run.precision=fp32 -o "$tmp/gemm32.h5" --force >/dev/null
     "$py" "$here/h5check.py" agree "$tmp/cpu1.h5" "$tmp/gemm.h5" ddpm=1e-6
     "$py" "$here/h5check.py" agree "$tmp/cpu1.h5" "$tmp/gemm32.h5"
+    # score plug-ins (mlp, perturbed): cpu (any rank count gives the same file) vs cuda fp64 and fp32
+    "${mpi[@]}" -n ${RTK_CPU_RANKS:-4} "$bin" run "${score[@]}" -o "$tmp/mcpu.h5" --force >/dev/null
+    "${mpi[@]}" -n 1 "$bin" run "${score[@]}" --set run.backend=cuda -o "$tmp/mgpu.h5" --force >/dev/null
+    "${mpi[@]}" -n 1 "$bin" run "${score[@]}" --set run.backend=cuda --set run.precision=fp32 -o "$tmp/mgpu32.h5" \
+      --force >/dev/null
+    "$py" "$here/h5check.py" agree "$tmp/mcpu.h5" "$tmp/mgpu.h5" ddpm=1e-6 ddim=1e-6 dpm-solver++=1e-6 heun=1e-6 pc=1e-6
+    "$py" "$here/h5check.py" agree "$tmp/mcpu.h5" "$tmp/mgpu32.h5"
     ;;
   *) echo "usage: test_gpu.sh ranks|cross RTKBENCH" >&2; exit 2 ;;
 esac

@@ -1161,7 +1161,7 @@ template <class T> struct pert_dev {
   const void *host;
   int M;
   double c;          /* c(t) of the time last set (rtk_perturbed_scale, on the host) */
-  T *Om, *phi, *A;   /* [M][2d] = [0 | Om], [M], [M][d] */
+  T *Om, *phi, *A;   /* [M][d], [M], [M][d] */
   T *F, *E;          /* [R][M] features, [R][d] field */
 };
 /* F <- cos(F + phi) on the rank's rows */
@@ -1200,13 +1200,7 @@ template <class T> static int pert_create(dev_run<T> *r, const rtk_score *host, 
   if (f.d != r->d) return RTK_ERR(RTK_ERR_INPUT, "perturbed score: features of dim %d, target dim %d", f.d, r->d);
   m->host = host->model;
   m->M = f.M;
-  double *om = (double *)calloc((size_t)f.M * 2 * f.d, sizeof(double)); /* [0 | Om]: reads whole rows of Y */
-  if (!om) return RTK_ERR(RTK_ERR_MEM, "out of memory");
-  for (int q = 0; q < f.M; q++)
-    for (int j = 0; j < f.d; j++) om[(size_t)q * 2 * f.d + f.d + j] = f.Om[(size_t)q * f.d + j];
-  const int rc = upload_as(&m->Om, om, (size_t)f.M * 2 * f.d);
-  free(om);
-  RTK_CHECK(rc);
+  RTK_CHECK(upload_as(&m->Om, f.Om, (size_t)f.M * f.d));
   RTK_CHECK(upload_as(&m->phi, f.phi, (size_t)f.M));
   RTK_CHECK(upload_as(&m->A, f.A, (size_t)f.M * f.d));
   RTK_CHECK(dalloc(&m->F, r->R * f.M));
@@ -1225,9 +1219,9 @@ template <class T> static int pert_eval(dev_run<T> *r, void *p, int logp) {
   if (m->c == 0) return RTK_OK; /* score.error = 0: the exact score (as the cpu model) */
   const int d = r->d, M = m->M, G = RTK_CUDA_ROWS;
   PHASE(r, PH_MODEL, {
-    /* F^T = [0 | Om] Y^T = Om X^T (F [n][M] row-major), then E^T = A^T cos(F + phi)^T (E [n][d]) */
+    /* F^T = Om X^T (F [n][M] row-major), then E^T = A^T cos(F + phi)^T (E [n][d]) */
     for (size_t c0 = 0; c0 < r->R; c0 += G)
-      CB(gemm(CUBLAS_OP_T, CUBLAS_OP_N, M, G, 2 * d, m->Om, 2 * d, r->Y + c0 * 2 * d, 2 * d, m->F + c0 * M, M));
+      CB(gemm(CUBLAS_OP_T, CUBLAS_OP_N, M, G, d, m->Om, d, r->Y + c0 * 2 * d + d, 2 * d, m->F + c0 * M, M));
     k_cos_feat<T><<<blocks_for(r->n * M, 256), 256, 0, g_stream>>>(r->n, M, r->off, m->phi, m->F);
     LAUNCHED();
     for (size_t c0 = 0; c0 < r->R; c0 += G)
@@ -1243,7 +1237,7 @@ template <class T> static int pert_eval(dev_run<T> *r, void *p, int logp) {
 template <class T> struct mlp_dev {
   const rtk_mlp *net;
   int L, Wd, c0;
-  T **W, **b;     /* host arrays of device pointers [L + 1]; W[0] = [0 | W_0[:, :d]], [Wd][2d] */
+  T **W, **b;     /* host arrays of device pointers [L + 1] */
   T *B0;          /* [S + 1][Wd] b_0(t_k) */
   double *rho;    /* host [S + 1] */
   int k;          /* time last set */
@@ -1294,18 +1288,11 @@ template <class T> static int mlp_create(dev_run<T> *r, const rtk_score *host, v
   m->b = (T **)calloc((size_t)L + 1, sizeof(T *));
   m->rho = (double *)malloc(sizeof(double) * (S + 1));
   double *hb = (double *)malloc(sizeof(double) * (size_t)(S + 1) * Wd);
-  double *w0 = (double *)calloc((size_t)Wd * 2 * r->d, sizeof(double));
-  int rc = m->W && m->b && m->rho && hb && w0 ? RTK_OK : RTK_ERR(RTK_ERR_MEM, "out of memory");
-  /* layer 0 reads the whole rows of Y = [x^2 | x] (aligned, like the mixture's first GEMM) against
-   * [0 | W_0[:, :d]]: the x^2 columns meet exact zeros */
-  for (int q = 0; q < Wd && !rc; q++)
-    for (int j = 0; j < r->d; j++) w0[(size_t)q * 2 * r->d + r->d + j] = net->W[0][(size_t)q * m->c0 + j];
+  int rc = m->W && m->b && m->rho && hb ? RTK_OK : RTK_ERR(RTK_ERR_MEM, "out of memory");
   for (int l = 0; l <= L && !rc; l++) {
-    rc = l ? upload_as(&m->W[l], net->W[l], (size_t)net->rows[l] * net->cols[l])
-           : upload_as(&m->W[0], w0, (size_t)Wd * 2 * r->d);
+    rc = upload_as(&m->W[l], net->W[l], (size_t)net->rows[l] * net->cols[l]);
     if (!rc) rc = upload_as(&m->b[l], net->b[l], (size_t)net->rows[l]);
   }
-  free(w0);
   for (int k = 0; k <= S && !rc; k++) m->rho[k] = rtk_mlp_time_bias(net, r->times[k], hb + (size_t)k * Wd);
   if (!rc) rc = upload_as(&m->B0, hb, (size_t)(S + 1) * Wd);
   free(hb);
@@ -1326,9 +1313,9 @@ template <class T> static int mlp_eval(dev_run<T> *r, void *p, int logp) {
   const unsigned nh = blocks_for(r->n * Wd, 256);
   T *H = m->H, *H2 = m->H2;
   PHASE(r, PH_MODEL, {
-    /* layer 0 on the x-columns of W_0: H^T = [0 | W_0[:, :d]] Y^T, + b_0(t) */
+    /* layer 0 on the x-columns of W_0 (leading dimension d + 2 nfreq): H^T = W_0[:, :d] X^T, + b_0(t) */
     for (size_t c0 = 0; c0 < r->R; c0 += G)
-      CB(gemm(CUBLAS_OP_T, CUBLAS_OP_N, Wd, G, 2 * d, m->W[0], 2 * d, r->Y + c0 * 2 * d, 2 * d, H + c0 * Wd, Wd));
+      CB(gemm(CUBLAS_OP_T, CUBLAS_OP_N, Wd, G, d, m->W[0], m->c0, r->Y + c0 * 2 * d + d, 2 * d, H + c0 * Wd, Wd));
     k_bias_silu<T><<<nh, 256, 0, g_stream>>>(r->n, Wd, r->off, m->B0 + (size_t)m->k * Wd, H);
     LAUNCHED();
     for (int l = 1; l < L; l++) {

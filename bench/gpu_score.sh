@@ -6,15 +6,15 @@
 # configurations: mog-grid d = 10, mog-random K = 64 d = 128) with this build and with BEFORE (another
 # rtkbench, e.g. main's before the device score models), alternating, twice, on the same card.
 # On the GPU machine after `source <bundle>/env.sh`:
-#   bash bench/gpu_score.sh NETWORK OUTDIR [N] [CORES] [BEFORE]
-# (RTK_BIN: the rtkbench to measure, default the bundle's; RTK_SCORE_CPU=0: skip the cpu runs)
+#   bash bench/gpu_score.sh NETWORK OUTDIR [N] [CORES] [BEFORE] [BIN]
+# (CORES = 0: no cpu runs; BIN: the rtkbench to measure, default the bundle's; BEFORE = "": no exact runs)
 # Rate: N x NFE / wall_time (the run's kernel phase, MPI_Wtime around the sampler on every rank, max);
 # "sampling" uses the sum of seconds_per_segment instead (device time of the sampler loop; cpu: the
 # slowest rank's segment times).
 set -euo pipefail
-net=$1 out=$2 N=${3:-160000} cores=${4:-16} before=${5:-}
+net=$1 out=$2 N=${3:-160000} cores=${4:-16} before=${5:-} bin=${6:-}
 mkdir -p "$out"
-bin=${RTK_BIN:-${RTK_RT:?source the bundle env.sh first}/bin/rtkbench}
+[ -n "$bin" ] || bin=${RTK_RT:?source the bundle env.sh first}/bin/rtkbench
 export OMPI_MCA_plm=isolated OMPI_MCA_btl_vader_single_copy_mechanism=none
 report() { # label file
   python3 - "$1" "$2" <<'PY'
@@ -52,7 +52,7 @@ for model in mlp perturbed; do
       -o "$out/${model}_gpu_$prec.h5" --force > "$out/${model}_gpu_$prec.log" 2>&1 || { cat "$out/${model}_gpu_$prec.log"; exit 1; }
     report gpu "$out/${model}_gpu_$prec.h5"
   done
-  [ "${RTK_SCORE_CPU:-1}" = 0 ] && continue
+  [ "$cores" = 0 ] && continue
   mpirun -n "$cores" --bind-to core "$bin" run "$out/score.ini" --set score.model=$model -o "$out/${model}_cpu.h5" \
     --force > "$out/${model}_cpu.log" 2>&1 || { cat "$out/${model}_cpu.log"; exit 1; }
   report "cpu-$cores" "$out/${model}_cpu.h5"

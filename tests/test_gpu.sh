@@ -81,7 +81,7 @@ case $mode in
     "$py" "$here/h5check.py" agree "$tmp/cpu1.h5" "$tmp/gemm.h5" ddpm=1e-6
     "$py" "$here/h5check.py" agree "$tmp/cpu1.h5" "$tmp/gemm32.h5"
     # score plug-ins (mlp, perturbed): cpu (any rank count gives the same file) vs cuda fp64 and fp32
-    "${mpi[@]}" -n ${RTK_CPU_RANKS:-4} "$bin" run "${score[@]}" -o "$tmp/mcpu.h5" --force >/dev/null
+    "${mpi[@]}" -n 4 "$bin" run "${score[@]}" -o "$tmp/mcpu.h5" --force >/dev/null
     "${mpi[@]}" -n 1 "$bin" run "${score[@]}" --set run.backend=cuda -o "$tmp/mgpu.h5" --force >/dev/null
     "${mpi[@]}" -n 1 "$bin" run "${score[@]}" --set run.backend=cuda --set run.precision=fp32 -o "$tmp/mgpu32.h5" \
       --force >/dev/null

@@ -8,6 +8,9 @@
 #                                radius: within 95% bounds), ddpm/ddim/dpm-solver++/heun/pc samples within 1e-6;
 #                                cuda fp32: the same against the cpu run, without the sample check; the same
 #                                fp64 comparison with run.rng = philox4x32
+# Both modes also run gpu_score.ini: the score plug-ins on the device (score.model = mlp with the committed
+# network tests/data/mog_grid_mlp.h5, and perturbed), 1 vs 2 ranks bitwise and cpu vs cuda as above (samples
+# of ddpm/ddim/dpm-solver++/heun/pc within 1e-9).
 # ddpm has two device paths (docs/design.md): the one-kernel step (k_ddpm_fused, chosen for small K d, as in
 # gpu.ini) and the GEMM step replayed as a CUDA graph (RTK_CUDA_FUSED=0 forces it): both are tested.
 set -euo pipefail
@@ -20,6 +23,7 @@ py=${RTK_PYTHON:-/usr/bin/python3}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mpi=(mpirun --oversubscribe ${RTK_MPIRUN_ARGS:-})
+score=("$here/gpu_score.ini" --set score.file="$here/data/mog_grid_mlp.h5")
 case $mode in
   ranks)
     "${mpi[@]}" -n 1 "$bin" run "$here/gpu.ini" --set run.backend=cuda -o "$tmp/r1.h5" --force >/dev/null
@@ -53,6 +57,15 @@ case $mode in
       done
       "$py" "$here/h5check.py" same "$tmp/s${1}1.h5" "$tmp/s${1}0.h5"
     done
+    # score plug-ins on the device (mlp, perturbed): 1 vs 2 ranks, fp64 (every sampler) and fp32
+    for c in "fp64 ddpm,ddim,dpm-solver++,heun,pc,rtk-ula,rtk-uld,rtk-mala-score" "fp32 ddpm,rtk-mala-score"; do
+      set -- $c
+      for n in 1 2; do
+        "${mpi[@]}" -n $n -x RTK_CUDA_SHARE_DEVICE=1 "$bin" run "${score[@]}" --set run.backend=cuda \
+          --set run.precision=$1 --set run.samplers=$2 --set run.block=7000 -o "$tmp/m$1_$n.h5" --force >/dev/null
+      done
+      "$py" "$here/h5check.py" same "$tmp/m$1_1.h5" "$tmp/m$1_2.h5"
+    done
     ;;
   cross)
     run=("${mpi[@]}" -n 1 "$bin" run "$here/gpu.ini")
@@ -72,6 +85,17 @@ case $mode in
     "${gemm[@]}" --set run.precision=fp32 -o "$tmp/gemm32.h5" --force >/dev/null
     "$py" "$here/h5check.py" agree "$tmp/cpu1.h5" "$tmp/gemm.h5" ddpm=1e-6
     "$py" "$here/h5check.py" agree "$tmp/cpu1.h5" "$tmp/gemm32.h5"
+    # score plug-ins (mlp, perturbed): cpu (any rank count gives the same file) vs cuda fp64 and fp32
+    "${mpi[@]}" -n 4 "$bin" run "${score[@]}" -o "$tmp/mcpu.h5" --force >/dev/null
+    "${mpi[@]}" -n 1 "$bin" run "${score[@]}" --set run.backend=cuda -o "$tmp/mgpu.h5" --force >/dev/null
+    "${mpi[@]}" -n 1 "$bin" run "${score[@]}" --set run.backend=cuda --set run.precision=fp32 -o "$tmp/mgpu32.h5" \
+      --force >/dev/null
+    # samples to 1e-9 (1 + max|x|): per evaluation the two backends differ by rounding (GEMM order, exp/cos in the
+    # last bit), measured 1.3e-15..5.1e-15 (mlp) and 5.7e-14..2.4e-13 (perturbed) after 40 steps on an H200; an
+    # fp64 run that used fp32 weights or features anywhere would be off by ~1e-7 and fail
+    t=1e-9
+    "$py" "$here/h5check.py" agree "$tmp/mcpu.h5" "$tmp/mgpu.h5" ddpm=$t ddim=$t dpm-solver++=$t heun=$t pc=$t
+    "$py" "$here/h5check.py" agree "$tmp/mcpu.h5" "$tmp/mgpu32.h5"
     ;;
   *) echo "usage: test_gpu.sh ranks|cross RTKBENCH" >&2; exit 2 ;;
 esac

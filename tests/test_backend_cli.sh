@@ -28,8 +28,11 @@ if [ "$cuda" = yes ]; then
     --set run.samplers=heun --set heun.s_churn=5
   expect trace 2 'output.trace is not available on the cuda backend' validate "$here/gpu.ini" --set run.backend=cuda \
     --set run.samplers=rtk-mala-score --set output.trace=3
-  expect score-model 2 'not available on the cuda backend' validate "$here/gpu.ini" --set run.backend=cuda \
-    --set score.model=perturbed --set run.samplers=ddpm
+  # the score plug-ins run on the device (gpu_score.ini: mlp and perturbed); rtk-mala without an energy is
+  # refused with the cpu's message
+  expect score-models 0 '' validate "$here/gpu_score.ini" --set run.backend=cuda --set score.file="$here/data/mog_grid_mlp.h5"
+  expect score-mala 2 'rtk-mala.*needs the exact energy.*rtk-mala-score' validate "$here/gpu_score.ini" \
+    --set run.backend=cuda --set score.file="$here/data/mog_grid_mlp.h5" --set run.samplers=ddpm,rtk-mala
   # gpu.ini sweeps rtk-mala and rtk-mala-score over radius, adaptive steps and the quadrature rules
   expect fp32-cuda-ok 0 '' validate "$here/gpu.ini" --set run.backend=cuda --set run.precision=fp32
   if ! nvidia-smi -L 2>/dev/null | grep -q '^GPU'; then

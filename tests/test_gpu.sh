@@ -6,7 +6,11 @@
 #                                0 / part of a rank's rows (the particles kept on the device: lin_sums)
 #   test_gpu.sh cross RTKBENCH   cpu vs cuda fp64: metrics within 95% intervals, equal NFE (MALA with a
 #                                radius: within 95% bounds), ddpm/ddim/dpm-solver++/heun/pc samples within 1e-6;
-#                                cuda fp32: the same against the cpu run, without the sample check
+#                                cuda fp32: the same against the cpu run, without the sample check; the same
+#                                fp64 comparison with run.rng = philox4x32
+# Both modes also run gpu_score.ini: the score plug-ins on the device (score.model = mlp with the committed
+# network tests/data/mog_grid_mlp.h5, and perturbed), 1 vs 2 ranks bitwise and cpu vs cuda as above (samples
+# of ddpm/ddim/dpm-solver++/heun/pc within 1e-9).
 # ddpm has two device paths (docs/design.md): the one-kernel step (k_ddpm_fused, chosen for small K d, as in
 # gpu.ini) and the GEMM step replayed as a CUDA graph (RTK_CUDA_FUSED=0 forces it): both are tested.
 set -euo pipefail
@@ -19,6 +23,7 @@ py=${RTK_PYTHON:-/usr/bin/python3}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mpi=(mpirun --oversubscribe ${RTK_MPIRUN_ARGS:-})
+score=("$here/gpu_score.ini" --set score.file="$here/data/mog_grid_mlp.h5")
 case $mode in
   ranks)
     "${mpi[@]}" -n 1 "$bin" run "$here/gpu.ini" --set run.backend=cuda -o "$tmp/r1.h5" --force >/dev/null
@@ -52,6 +57,15 @@ case $mode in
       done
       "$py" "$here/h5check.py" same "$tmp/s${1}1.h5" "$tmp/s${1}0.h5"
     done
+    # score plug-ins on the device (mlp, perturbed): 1 vs 2 ranks, fp64 (every sampler) and fp32
+    for c in "fp64 ddpm,ddim,dpm-solver++,heun,pc,rtk-ula,rtk-uld,rtk-mala-score" "fp32 ddpm,rtk-mala-score"; do
+      set -- $c
+      for n in 1 2; do
+        "${mpi[@]}" -n $n -x RTK_CUDA_SHARE_DEVICE=1 "$bin" run "${score[@]}" --set run.backend=cuda \
+          --set run.precision=$1 --set run.samplers=$2 --set run.block=7000 -o "$tmp/m$1_$n.h5" --force >/dev/null
+      done
+      "$py" "$here/h5check.py" same "$tmp/m$1_1.h5" "$tmp/m$1_2.h5"
+    done
     ;;
   cross)
     run=("${mpi[@]}" -n 1 "$bin" run "$here/gpu.ini")
@@ -61,12 +75,27 @@ case $mode in
     "${run[@]}" --set run.backend=cuda --set run.precision=fp32 -o "$tmp/gpu32.h5" --force >/dev/null
     "$py" "$here/h5check.py" agree "$tmp/cpu.h5" "$tmp/gpu.h5" ddpm=1e-6 ddim=1e-6 dpm-solver++=1e-6 heun=1e-6 pc=1e-6
     "$py" "$here/h5check.py" agree "$tmp/cpu.h5" "$tmp/gpu32.h5"
+    # run.rng = philox4x32: the device draws the same Philox4x32 streams as the cpu (same sample tolerances)
+    "${run[@]}" --set run.rng=philox4x32 -o "$tmp/cpu_p32.h5" --force >/dev/null
+    "${run[@]}" --set run.rng=philox4x32 --set run.backend=cuda -o "$tmp/gpu_p32.h5" --force >/dev/null
+    "$py" "$here/h5check.py" agree "$tmp/cpu_p32.h5" "$tmp/gpu_p32.h5" ddpm=1e-6 ddim=1e-6 dpm-solver++=1e-6 heun=1e-6 pc=1e-6
     # ddpm's GEMM path (CUDA graph)
     "${run[@]}" --set run.samplers=ddpm -o "$tmp/cpu1.h5" --force >/dev/null
     "${gemm[@]}" -o "$tmp/gemm.h5" --force >/dev/null
     "${gemm[@]}" --set run.precision=fp32 -o "$tmp/gemm32.h5" --force >/dev/null
     "$py" "$here/h5check.py" agree "$tmp/cpu1.h5" "$tmp/gemm.h5" ddpm=1e-6
     "$py" "$here/h5check.py" agree "$tmp/cpu1.h5" "$tmp/gemm32.h5"
+    # score plug-ins (mlp, perturbed): cpu (any rank count gives the same file) vs cuda fp64 and fp32
+    "${mpi[@]}" -n 4 "$bin" run "${score[@]}" -o "$tmp/mcpu.h5" --force >/dev/null
+    "${mpi[@]}" -n 1 "$bin" run "${score[@]}" --set run.backend=cuda -o "$tmp/mgpu.h5" --force >/dev/null
+    "${mpi[@]}" -n 1 "$bin" run "${score[@]}" --set run.backend=cuda --set run.precision=fp32 -o "$tmp/mgpu32.h5" \
+      --force >/dev/null
+    # samples to 1e-9 (1 + max|x|): per evaluation the two backends differ by rounding (GEMM order, exp/cos in the
+    # last bit), measured 1.3e-15..5.1e-15 (mlp) and 5.7e-14..2.4e-13 (perturbed) after 40 steps on an H200; an
+    # fp64 run that used fp32 weights or features anywhere would be off by ~1e-7 and fail
+    t=1e-9
+    "$py" "$here/h5check.py" agree "$tmp/mcpu.h5" "$tmp/mgpu.h5" ddpm=$t ddim=$t dpm-solver++=$t heun=$t pc=$t
+    "$py" "$here/h5check.py" agree "$tmp/mcpu.h5" "$tmp/mgpu32.h5"
     ;;
   *) echo "usage: test_gpu.sh ranks|cross RTKBENCH" >&2; exit 2 ;;
 esac

@@ -89,6 +89,43 @@ with h5py.File(sys.argv[1], "r") as f:
     assert r[:-1].sum() > 0 and r[-1] == g["metrics/groups"][-1], r
 print("smc resampled groups per segment:", list(r))
 PY
+# run.rng = philox4x32 (Philox4x32-10 in SIMD lanes for the sampler streams): the same bitwise guarantees
+# across rank counts, block sizes and vector-math versions (RTK_VMATH_ISA also picks its Philox version:
+# purec/sse2 scalar, avx AVX2, avx512f AVX-512F); other bits than philox4x64, and an explicit
+# run.rng = philox4x64 is the default's file
+p32="--set run.rng=philox4x32"
+run 1 "$work/p1.h5" $p32
+run 2 "$work/p2.h5" $p32
+run 3 "$work/p3.h5" $p32 --set run.block=37
+RTK_VMATH_ISA=purec run 2 "$work/p_purec.h5" $p32
+RTK_VMATH_ISA=avx run 3 "$work/p_avx.h5" $p32
+run 1 "$work/p64.h5" --set run.rng=philox4x64
+run 2 "$work/psmc.h5" $smc $p32
+run 3 "$work/psmc3.h5" $smc $p32 --set run.block=128
+$py "$src/tests/h5verify.py" "$work/p3.h5" || fail=1
+for other in p2 p3 p_purec p_avx; do
+  echo "== p1 vs $other (philox4x32)"
+  $py "$src/tests/h5check.py" same "$work/p1.h5" "$work/$other.h5" || fail=1
+done
+echo "== psmc vs psmc3 (philox4x32)"
+$py "$src/tests/h5check.py" same "$work/psmc.h5" "$work/psmc3.h5" || fail=1
+echo "== r1 vs p64 (run.rng = philox4x64 given)"
+$py "$src/tests/h5check.py" same "$work/r1.h5" "$work/p64.h5" || fail=1
+$py - "$work/r1.h5" "$work/p1.h5" <<'PY' || { echo "FAIL: philox4x32 vs philox4x64"; fail=1; }
+import sys, h5py, numpy as np
+# the exact sampler and the target stay philox4x64 (purpose EXACT/TARGET); every other sampler's samples change
+at = lambda g, k: g.attrs[k].decode() if isinstance(g.attrs[k], bytes) else g.attrs[k]
+with h5py.File(sys.argv[1], "r") as a, h5py.File(sys.argv[2], "r") as b:
+    assert np.array_equal(a["target/means"][()], b["target/means"][()])
+    for rid, ga in a["runs"].items():
+        gb = b["runs"][rid]
+        assert at(ga, "rng") == "philox4x64" and at(gb, "rng") == "philox4x32", rid
+        eq = np.array_equal(ga["samples"][()], gb["samples"][()])
+        assert eq == (at(ga, "sampler") == "exact"), (rid, eq)
+print("philox4x32: every sampler's samples differ from philox4x64's, exact's and the target are the same")
+PY
+"$bin" info "$work/p1.h5" | grep -q "^random numbers (run.rng): philox4x64 in 0 runs, philox4x32 in" \
+  || { echo "FAIL: info does not show run.rng"; fail=1; }
 "$bin" info "$work/r3.h5" || fail=1
 # every run's checksum (rows summed over ranks) verifies, whatever the rank count and block size
 for f in r1 r2 r3 r2b m700 m0; do

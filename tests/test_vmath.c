@@ -9,6 +9,19 @@
  *   normal_dist  10^6 normals from 1000 particle streams: mean, variance,
  *                skewness, kurtosis, tail mass, pair correlations within 5
  *                sigma; Kolmogorov-Smirnov distance below its 1e-4 quantile
+ * With run.rng = philox4x32 (Philox4x32-10 for the sampler streams, src/core/rng.c):
+ *   p4x32_kat     Random123's philox4x32 against its published known answers; the scalar, AVX2 and
+ *                 AVX-512F versions' words equal Random123's for 300 keys/counters, lengths 1..70 and
+ *                 chunk numbers across 2^32
+ *   p4x32_isa     uniforms and normal streams (lengths around the vector widths and the 64-value pass) bitwise
+ *                 equal in every version; prefix property; uniforms = the documented formula on Random123's
+ *                 words, normals within 1e-14 (1 + |z|) of libm's Box-Muller on them
+ *   p4x32_layout  distinct (c0, c1, purpose) give distinct counters over the samplers' ranges
+ *   p4x32_select  the selection: philox4x64 by default and for TARGET/SCORE/EXACT; philox4x32 for the
+ *                 sampler purposes when selected; back to the default bits after
+ *   normal_dist32 normal_dist's checks on philox4x32 normals
+ * normal_dist and normal_dist32 also compare 42 bins (width 0.2 on [-4, 4] and two tails) with the exact
+ * Gaussian probabilities: chi-square below its 1e-4 upper quantile (41 degrees of freedom).
  * Usage: test_vmath NAME (one CTest entry per NAME); fixed seeds. */
 #include <stdint.h>
 
@@ -156,11 +169,12 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-static void test_normal_dist(void) {
+static void normal_dist(int gen) {
   enum { P = 1000, D = 1000 };
   const double N = (double)P * D;
   double *z = malloc(sizeof(double) * P * D);
-  for (int p = 0; p < P; p++) rtk_rng_normals(2024, (uint64_t)p, 3, 0, RTK_RNG_PROPOSE, D, z + (size_t)p * D);
+  for (int p = 0; p < P; p++)
+    rtk_rng_normals_gen(gen, 2024, (uint64_t)p, 3, 0, RTK_RNG_PROPOSE, D, z + (size_t)p * D);
   double s1 = 0, s2 = 0, s3 = 0, s4 = 0, tail = 0, cpair = 0, cnext = 0;
   for (size_t i = 0; i < (size_t)P * D; i++) {
     const double v = z[i], v2 = v * v;
@@ -180,6 +194,20 @@ static void test_normal_dist(void) {
   CHECK(fabs(tail / N - ptail) < 5 * sqrt(ptail * (1 - ptail) / N), "P(|z| > 3) = %g vs %g", tail / N, ptail);
   CHECK(fabs(cpair / npair) < 5 / sqrt(npair), "pair correlation %g", cpair / npair);
   CHECK(fabs(cnext / nnext) < 5 / sqrt(nnext), "next-pair correlation %g", cnext / nnext);
+  /* chi-square on 42 bins against the exact probabilities; its 1 - 1e-4 quantile by Wilson-Hilferty */
+  enum { NB = 42 };
+  double cnt[NB] = {0}, chi2 = 0;
+  for (size_t i = 0; i < (size_t)P * D; i++) {
+    const double v = z[i];
+    cnt[v < -4 ? 0 : v >= 4 ? NB - 1 : 1 + (int)fmin(floor((v + 4) / 0.2), NB - 3)]++;
+  }
+  for (int b = 0; b < NB; b++) {
+    const double lo = b == 0 ? -INFINITY : -4 + 0.2 * (b - 1), hi = b == NB - 1 ? INFINITY : -4 + 0.2 * b;
+    const double pb = 0.5 * (erfc(-hi / sqrt(2.0)) - erfc(-lo / sqrt(2.0))), e = N * pb;
+    chi2 += (cnt[b] - e) * (cnt[b] - e) / e;
+  }
+  const double k = NB - 1, wh = 2 / (9 * k), q = k * pow(1 - wh + 3.719 * sqrt(wh), 3);
+  CHECK(chi2 < q, "chi-square %.1f on %d bins above its 1e-4 quantile %.1f", chi2, NB, q);
   /* Kolmogorov-Smirnov: P(sqrt(N) D > x) ~ 2 exp(-2 x^2) = 1e-4 at x = 2.226 */
   qsort(z, (size_t)P * D, sizeof(double), cmp_double);
   double dmax = 0;
@@ -188,9 +216,188 @@ static void test_normal_dist(void) {
     dmax = fmax(dmax, fmax(fabs(F - (double)i / N), fabs(F - (double)(i + 1) / N)));
   }
   CHECK(sqrt(N) * dmax < 2.226, "KS: sqrt(N) D = %.3f", sqrt(N) * dmax);
-  printf("10^6 normals: mean %.2e, var %.5f, m3 %.2e, m4 %.4f, P(|z|>3) %.5f (%.5f), sqrt(N) KS %.3f\n", s1 / N,
-         s2 / N, s3 / N, s4 / N, tail / N, ptail, sqrt(N) * dmax);
+  printf("10^6 %s normals: mean %.2e, var %.5f, m3 %.2e, m4 %.4f, P(|z|>3) %.5f (%.5f), sqrt(N) KS %.3f, "
+         "chi-square %.1f (1e-4 quantile %.1f)\n", rtk_rng_generator_name(gen), s1 / N, s2 / N, s3 / N, s4 / N,
+         tail / N, ptail, sqrt(N) * dmax, chi2, q);
   free(z);
+}
+static void test_normal_dist(void) { normal_dist(RTK_RNG_PHILOX4X64); }
+static void test_normal_dist32(void) { normal_dist(RTK_RNG_PHILOX4X32); }
+
+/* ---- Philox4x32 (run.rng = philox4x32) ---- */
+static uint32_t lcg(uint64_t *s) { /* test inputs */
+  *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+  return (uint32_t)(*s >> 32);
+}
+
+static void test_p4x32_kat(void) {
+  /* Random123's known answers (its kat_vectors: philox4x32 10 ctr key -> out) */
+  static const uint32_t kat[3][10] = {
+      {0, 0, 0, 0, 0, 0, 0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8},
+      {~0u, ~0u, ~0u, ~0u, ~0u, ~0u, 0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd},
+      {0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344, 0xa4093822, 0x299f31d0, 0xd16cfe09, 0x94fdcceb, 0x5001e420,
+       0x24126ea1}};
+  for (int t = 0; t < 3; t++) {
+    philox4x32_ctr_t c = {{kat[t][0], kat[t][1], kat[t][2], kat[t][3]}};
+    philox4x32_key_t k = {{kat[t][4], kat[t][5]}};
+    philox4x32_ctr_t r = philox4x32(c, k);
+    CHECK(!memcmp(r.v, kat[t] + 6, 16), "Random123 philox4x32 known answer %d", t);
+    int v[RTK_VM_NISA];
+    const int nv = versions(v);
+    for (int i = 0; i < nv; i++) {
+      uint32_t w[4];
+      OK(rtk_rng_p4x32_words(v[i], kat[t] + 4, kat[t], kat[t][3], 1, w));
+      CHECK(!memcmp(w, kat[t] + 6, 16), "%s: known answer %d", rtk_vm_isa_name(v[i]), t);
+    }
+  }
+  int v[RTK_VM_NISA];
+  const int nv = versions(v);
+  uint64_t s = 99;
+  uint32_t *ref = malloc(sizeof(uint32_t) * 4 * 70), *w = malloc(sizeof(uint32_t) * 4 * 70);
+  long compared = 0;
+  for (int t = 0; t < 300; t++) {
+    const uint32_t key[2] = {lcg(&s), lcg(&s)}, ctr[3] = {lcg(&s), lcg(&s), lcg(&s)};
+    const uint32_t chunk0 = t % 3 == 0 ? 0xFFFFFFF0u + (uint32_t)(t % 16) : t % 3 == 1 ? (uint32_t)t : lcg(&s);
+    const int n = 1 + t % 70;
+    for (int c = 0; c < n; c++) {
+      philox4x32_ctr_t cc = {{ctr[0], ctr[1], ctr[2], chunk0 + (uint32_t)c}};
+      philox4x32_key_t kk = {{key[0], key[1]}};
+      memcpy(ref + 4 * c, philox4x32(cc, kk).v, 16);
+    }
+    for (int i = 0; i < nv; i++) {
+      memset(w, 0, sizeof(uint32_t) * 4 * 70);
+      OK(rtk_rng_p4x32_words(v[i], key, ctr, chunk0, n, w));
+      CHECK(!memcmp(w, ref, sizeof(uint32_t) * 4 * (size_t)n), "%s: words of case %d (n = %d) differ",
+            rtk_vm_isa_name(v[i]), t, n);
+      compared += 4 * n;
+    }
+  }
+  printf("philox4x32: %ld words of the scalar, AVX2 and AVX-512F versions on this CPU equal Random123's\n", compared);
+  /* the check can fail: another key gives other words */
+  const uint32_t key[2] = {1, 2}, key2[2] = {1, 3}, ctr[3] = {0, 0, 0};
+  OK(rtk_rng_p4x32_words(RTK_VM_PUREC, key, ctr, 0, 1, ref));
+  OK(rtk_rng_p4x32_words(v[nv - 1], key2, ctr, 0, 1, w));
+  CHECK(memcmp(ref, w, 16), "another key, other words");
+  free(ref), free(w);
+}
+
+static void test_p4x32_isa(void) {
+  int v[RTK_VM_NISA];
+  const int nv = versions(v);
+  const int G = RTK_RNG_PHILOX4X32;
+  const int lens[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 127, 128, 129, 1001};
+  const int nl = (int)(sizeof lens / sizeof lens[0]);
+  double *zr = malloc(sizeof(double) * 1001 * nl), *ur = malloc(sizeof(double) * 1001 * nl);
+  double *z = malloc(sizeof(double) * 1001);
+  OK(rtk_vm_set_isa(RTK_VM_PUREC));
+  for (int l = 0; l < nl; l++) {
+    rtk_rng_normals_gen(G, 3, (uint64_t)l, 7, 1, RTK_RNG_STEP, lens[l], zr + 1001 * l);
+    rtk_rng_uniforms_gen(G, 3, (uint64_t)l, 7, 1, RTK_RNG_AUX, lens[l], ur + 1001 * l);
+  }
+  for (int k = 0; k < nv; k++) {
+    const char *name = rtk_vm_isa_name(v[k]);
+    size_t at = 0;
+    OK(rtk_vm_set_isa(v[k]));
+    for (int l = 0; l < nl; l++) {
+      rtk_rng_normals_gen(G, 3, (uint64_t)l, 7, 1, RTK_RNG_STEP, lens[l], z);
+      CHECK(same_bits(zr + 1001 * l, z, (size_t)lens[l], &at), "%s: normal %zu of %d differs", name, at, lens[l]);
+      rtk_rng_uniforms_gen(G, 3, (uint64_t)l, 7, 1, RTK_RNG_AUX, lens[l], z);
+      CHECK(same_bits(ur + 1001 * l, z, (size_t)lens[l], &at), "%s: uniform %zu of %d differs", name, at, lens[l]);
+    }
+    /* prefix: the first n of a stream do not depend on n */
+    double fz[300], fu[300], part[300];
+    rtk_rng_normals_gen(G, 9, 123, 4, 5, RTK_RNG_PROPOSE, 300, fz);
+    rtk_rng_uniforms_gen(G, 9, 123, 4, 5, RTK_RNG_ACCEPT, 300, fu);
+    for (int n = 1; n < 300; n += (n < 70 ? 1 : 13)) {
+      rtk_rng_normals_gen(G, 9, 123, 4, 5, RTK_RNG_PROPOSE, n, part);
+      CHECK(!memcmp(fz, part, sizeof(double) * (size_t)n), "%s: the first %d of 300 normals differ", name, n);
+      rtk_rng_uniforms_gen(G, 9, 123, 4, 5, RTK_RNG_ACCEPT, n, part);
+      CHECK(!memcmp(fu, part, sizeof(double) * (size_t)n), "%s: the first %d of 300 uniforms differ", name, n);
+    }
+  }
+  OK(rtk_vm_set_isa(-1));
+  /* the documented formulas on Random123's words */
+  enum { M = 2000 };
+  double zz[M], uu[M], err = 0;
+  int exact = 1;
+  const uint64_t seed = 0x123456789ULL, id = 77, c0 = 5, c1 = (3ULL << 32) | 9;
+  rtk_rng_normals_gen(G, seed, id, c0, c1, RTK_RNG_PROPOSE, M, zz);
+  rtk_rng_uniforms_gen(G, seed, id, c0, c1, RTK_RNG_PROPOSE, M, uu);
+  const uint32_t key[2] = {(uint32_t)id, (uint32_t)(seed ^ (seed >> 32))};
+  const uint32_t ctr[3] = {(uint32_t)c0 | (uint32_t)RTK_RNG_PROPOSE << 28, 9, 3};
+  for (int c = 0; c < M / 2; c++) {
+    philox4x32_ctr_t cc = {{ctr[0], ctr[1], ctr[2], (uint32_t)c}};
+    philox4x32_key_t kk = {{key[0], key[1]}};
+    philox4x32_ctr_t r = philox4x32(cc, kk);
+    const uint64_t e = (uint64_t)r.v[1] << 32 | r.v[0], o = (uint64_t)r.v[3] << 32 | r.v[2];
+    const double u = ((double)(e >> 11) + 0.5) * 0x1.0p-53, h = ((double)(o >> 11) + 0.5) * 0x1.0p-52;
+    exact &= uu[2 * c] == u && uu[2 * c + 1] == h / 2;
+    const double rad = sqrt(-2 * log(u)), zc = rad * cos(M_PI * h), zs = rad * sin(M_PI * h);
+    err = fmax(err, fmax(fabs(zz[2 * c] - zc) / (1 + fabs(zc)), fabs(zz[2 * c + 1] - zs) / (1 + fabs(zs))));
+  }
+  CHECK(exact, "uniforms 2c, 2c+1 = u01(w1:w0), u01(w3:w2) of block c");
+  CHECK(err < 1e-14, "normals vs libm Box-Muller on the Philox4x32 words: %.3g", err);
+  printf("philox4x32: uniforms and normals bitwise equal in %d versions; uniforms = the formula; normals within "
+         "%.3g (1 + |z|) of libm's Box-Muller\n", nv, err);
+  free(zr), free(ur), free(z);
+}
+
+static void test_p4x32_layout(void) {
+  /* every (c0, c1, purpose) over a grid of the samplers' values (c0: step/segment < 2^28; c1: inner step, or
+   * FORS's round << 32 | index) gives its own counter words */
+  const uint64_t c0s[] = {0, 1, 2, 99, 1u << 20, (1u << 28) - 1};
+  const uint64_t c1s[] = {0, 1, 2, 0xffffffffu, 1ULL << 32, (1ULL << 32) | 1, (7ULL << 32) | 3, 50ULL << 32};
+  enum { NC0 = 6, NC1 = 8, NP = 10 };
+  static uint32_t seen[NC0 * NC1 * NP][3];
+  int n = 0, dup = 0;
+  for (int a = 0; a < NC0; a++)
+    for (int b = 0; b < NC1; b++)
+      for (int p = 1; p <= NP; p++) {
+        uint32_t key[2], ctr[3];
+        rtk_rng_p4x32_layout(1, 5, c0s[a], c1s[b], (uint64_t)p, key, ctr);
+        for (int j = 0; j < n; j++) dup += !memcmp(seen[j], ctr, sizeof ctr);
+        memcpy(seen[n++], ctr, sizeof ctr);
+      }
+  CHECK(dup == 0, "%d counter collisions among %d (c0, c1, purpose)", dup, n);
+  /* keys: particle ids below 2^32 and seeds below 2^32 are distinct keys */
+  uint32_t k1[2], k2[2], k3[2], c[3];
+  rtk_rng_p4x32_layout(1, 5, 0, 0, 1, k1, c);
+  rtk_rng_p4x32_layout(1, 6, 0, 0, 1, k2, c);
+  rtk_rng_p4x32_layout(2, 5, 0, 0, 1, k3, c);
+  CHECK(memcmp(k1, k2, 8) && memcmp(k1, k3, 8) && memcmp(k2, k3, 8), "distinct keys");
+  printf("philox4x32 layout: %d distinct counters\n", n);
+}
+
+static void test_p4x32_select(void) {
+  enum { D = 37 };
+  double a[D], b[D];
+  CHECK(rtk_rng_generator() == RTK_RNG_PHILOX4X64, "the default is philox4x64");
+  const uint64_t purposes[] = {RTK_RNG_INIT, RTK_RNG_STEP, RTK_RNG_SEGINIT, RTK_RNG_PROPOSE, RTK_RNG_ACCEPT,
+                               RTK_RNG_EXACT, RTK_RNG_VELOCITY, RTK_RNG_AUX, RTK_RNG_TARGET, RTK_RNG_SCORE};
+  for (int s = 0; s < 2; s++) {
+    const int gen = s ? RTK_RNG_PHILOX4X32 : RTK_RNG_PHILOX4X64;
+    rtk_rng_set_generator(gen);
+    for (size_t i = 0; i < sizeof purposes / sizeof purposes[0]; i++) {
+      const uint64_t p = purposes[i];
+      const int fixed = p == RTK_RNG_EXACT || p == RTK_RNG_TARGET || p == RTK_RNG_SCORE;
+      const int want = fixed ? RTK_RNG_PHILOX4X64 : gen;
+      CHECK(rtk_rng_generator_for(p) == want, "purpose %d under %s", (int)p, rtk_rng_generator_name(gen));
+      rtk_rng_normals(8, 3, 2, 1, p, D, a);
+      rtk_rng_normals_gen(want, 8, 3, 2, 1, p, D, b);
+      CHECK(!memcmp(a, b, sizeof a), "normals of purpose %d under %s", (int)p, rtk_rng_generator_name(gen));
+      rtk_rng_uniforms(8, 3, 2, 1, p, D, a);
+      rtk_rng_uniforms_gen(want, 8, 3, 2, 1, p, D, b);
+      CHECK(!memcmp(a, b, sizeof a), "uniforms of purpose %d", (int)p);
+      CHECK(a[0] == rtk_rng_uniform(8, 3, 2, 1, p), "rtk_rng_uniform = first uniform, purpose %d", (int)p);
+    }
+  }
+  /* the two generators do give different numbers, and the default comes back */
+  rtk_rng_normals_gen(RTK_RNG_PHILOX4X32, 8, 3, 2, 1, RTK_RNG_STEP, D, a);
+  rtk_rng_normals_gen(RTK_RNG_PHILOX4X64, 8, 3, 2, 1, RTK_RNG_STEP, D, b);
+  CHECK(memcmp(a, b, sizeof a), "philox4x32 and philox4x64 differ");
+  rtk_rng_set_generator(RTK_RNG_PHILOX4X64);
+  rtk_rng_normals(8, 3, 2, 1, RTK_RNG_STEP, D, a);
+  CHECK(!memcmp(a, b, sizeof a), "philox4x64 again after the selection is put back");
 }
 
 int main(int argc, char **argv) {
@@ -205,6 +412,11 @@ int main(int argc, char **argv) {
   RUN(prefix)
   RUN(accuracy)
   RUN(normal_dist)
+  RUN(normal_dist32)
+  RUN(p4x32_kat)
+  RUN(p4x32_isa)
+  RUN(p4x32_layout)
+  RUN(p4x32_select)
 #undef RUN
   if (!ran) {
     fprintf(stderr, "unknown test %s\n", which);

@@ -1,7 +1,9 @@
-/* Counter-based random numbers (Random123 Philox4x64-10).
+/* Counter-based random numbers (Random123 Philox4x64-10, or Philox4x32-10 for
+ * the sampler streams when run.rng = philox4x32 selects it).
  * Key = (seed, global particle id); counter = (c0, c1, purpose, chunk).
  * A chain's random numbers therefore depend only on which particle it is and
- * where it is in the algorithm, never on ranks, threads or block sizes. */
+ * where it is in the algorithm, never on ranks, threads or block sizes.
+ * docs/design.md ("rng.h") gives both generators' exact layouts. */
 #ifndef RTK_RNG_H
 #define RTK_RNG_H
 #include <stdint.h>
@@ -18,6 +20,37 @@ enum rtk_rng_purpose {
   RTK_RNG_TARGET = 9,   /* target construction (mog-random) */
   RTK_RNG_SCORE = 10    /* perturbed-score random features, key = (score.seed, feature) */
 };
+
+/* The generators (run.rng) */
+enum rtk_rng_gen { RTK_RNG_PHILOX4X64 = 0, RTK_RNG_PHILOX4X32 = 1 };
+#define RTK_RNG_CHOICES "philox4x64|philox4x32"
+
+/* Process-wide choice of the generator of the sampler streams (purposes INIT,
+ * STEP, SEGINIT, PROPOSE, ACCEPT, VELOCITY, AUX); the driver sets it from
+ * run.rng before a run samples and puts back RTK_RNG_PHILOX4X64 after it.
+ * TARGET, SCORE and EXACT always use Philox4x64, so the target, the score
+ * model, exact samples and the metrics' reference sets are the same under
+ * both settings.  Default: RTK_RNG_PHILOX4X64. */
+void rtk_rng_set_generator(int gen);
+int rtk_rng_generator(void);
+const char *rtk_rng_generator_name(int gen); /* "philox4x64", "philox4x32" */
+/* the generator rtk_rng_normals & co. use for `purpose` now */
+int rtk_rng_generator_for(uint64_t purpose);
+
+/* The draws below with an explicit generator (no selection by purpose). */
+void rtk_rng_normals_gen(int gen, uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose, int n,
+                         double *out);
+void rtk_rng_uniforms_gen(int gen, uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose, int n,
+                          double *out);
+
+/* Philox4x32 layout (docs/design.md): key (k0, k1) and counter words 0-2 of
+ * (seed, id, c0, c1, purpose); counter word 3 is the chunk. */
+void rtk_rng_p4x32_layout(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose, uint32_t key[2],
+                          uint32_t ctr[3]);
+/* Philox4x32-10 blocks chunk0 .. chunk0+n-1 of (key, ctr): out[4c + j] = word j of block chunk0 + c, with the
+ * version `isa` (enum rtk_vm_version: purec/sse2 = scalar Random123, avx = AVX2, avx512f = AVX-512F; all give
+ * the same words).  -1 if that version is not available.  For tests and benchmarks. */
+int rtk_rng_p4x32_words(int isa, const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int n, uint32_t *out);
 
 /* n standard normals for particle `id` at position (c0, c1, purpose). */
 void rtk_rng_normals(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose,

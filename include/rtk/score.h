@@ -134,5 +134,17 @@ void rtk_silu_block(size_t n, double *h);
  * for n particles; work must hold mlp_work_size(net, n) doubles. */
 size_t rtk_mlp_work_size(const rtk_mlp *net, int n);
 void rtk_mlp_forward(const rtk_mlp *net, double t, int n, const double *X, double *out, double *work);
+/* mlp's per-time part (what its set_time computes; device backends upload it): returns rho_t and sets
+ * bias0[width] = b_0 + W_0[:, d:] [sin(f tau), cos(f tau)].  An mlp model (rtk_score.model) is its rtk_mlp. */
+double rtk_mlp_time_bias(const rtk_mlp *net, double t, double *bias0);
+
+/* perturbed's random features and error scale (device backends upload the features and take c(t) per time):
+ * e(x) = sum_m A[m] cos(Om[m] . x + phi[m]) (A already scaled by sqrt(2/M)); s^ = s + c(t) e */
+typedef struct rtk_perturbed_features {
+  int M, d;
+  const double *Om, *phi, *A; /* [M][d], [M], [M][d] */
+} rtk_perturbed_features;
+void rtk_perturbed_features_of(const void *model, rtk_perturbed_features *f);
+double rtk_perturbed_scale(const void *model, double t); /* c(t), as set_time computes it (0: no error) */
 
 #endif

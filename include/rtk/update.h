@@ -30,6 +30,18 @@ RTK_HD static inline void rtk_box_muller(uint64_t a, uint64_t b, double *z0, dou
   *z1 = rad * s;
 }
 
+/* run.rng = philox4x32 (docs/design.md, "rng.h"): the Philox4x32 key and counter words 0-2 of the stream
+ * (seed, id, c0, c1, purpose); word 3 is the chunk.  Block c's words (w0, w1, w2, w3) give the 64-bit words
+ * w1:w0 and w3:w2, i.e. values 2c and 2c+1 (rtk_box_muller on the pair, or rtk_u01 of each). */
+RTK_HD static inline void rtk_p4x32_key_ctr(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose,
+                                            uint32_t key[2], uint32_t ctr[3]) {
+  key[0] = (uint32_t)id;
+  key[1] = (uint32_t)(seed ^ (seed >> 32) ^ (id >> 32));
+  ctr[0] = (uint32_t)(c0 & 0x0fffffffu) | (uint32_t)(purpose << 28);
+  ctr[1] = (uint32_t)c1;
+  ctr[2] = (uint32_t)((c1 >> 32) ^ (c0 >> 28));
+}
+
 /* ---- ddpm: x <- a x + b s + sd xi over a step h (SPEC §3.1) ---- */
 typedef struct rtk_ddpm_coef {
   double a, b, sd;

@@ -20,6 +20,7 @@
 #include "rtk/blas.h"
 #include "rtk/error.h"
 #include "rtk/metrics.h"
+#include "rtk/rng.h"
 #include "rtk/timers.h"
 #include "study.h"
 #include "testhook.h"
@@ -247,10 +248,14 @@ static int run_kernel(const rtk_runspec *r, run_data *rd, int64_t b0, int64_t b1
                        .nbnd = rd->diag.nbnd,
                        .copy_boundaries = rd->bnd != NULL,
                        .diag = dev_diag ? &dd : NULL};
+    rtk_rng_set_generator(r->so.rng); /* run.rng: the backend passes it to its kernels */
     src = rtk_backend_cuda.run(&job, &rd->st);
+    rtk_rng_set_generator(RTK_RNG_PHILOX4X64);
     rd->dev_keep = dev_diag && !src;
   } else {
+    rtk_rng_set_generator(r->so.rng); /* run.rng: the sampler streams only (rtk/rng.h) */
     src = rtk_sample_blocks(r->sampler, &ctx, r->so.particles, B, b0, b1, rd->X, &rd->st, block_done, bu);
+    rtk_rng_set_generator(RTK_RNG_PHILOX4X64);
   }
   rtk_timers_enter(RTK_PHASE_DIAG);
   RTK_CHECK(src);
@@ -498,6 +503,7 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
   W(rtk_h5_attr_str(g, "blas", blas));
   W(rtk_h5_attr_str(g, "backend", r->so.backend == RTK_BACKEND_CUDA ? "cuda" : "cpu"));
   W(rtk_h5_attr_str(g, "precision", r->so.precision == RTK_PREC_FP32 ? "fp32" : "fp64"));
+  W(rtk_h5_attr_str(g, "rng", rtk_rng_generator_name(r->so.rng)));
   W(rtk_h5_attr_str(g, "sweep", r->sweep));
   W(rtk_h5_attr_i64(g, "index", r->index));
   rtk_h5_sum_begin(&sum); /* every dataset of the run from here on */

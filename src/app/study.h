@@ -23,6 +23,7 @@ typedef struct rtk_study_opts {
   int backend;      /* [run] backend: enum rtk_backend_kind */
   int precision;    /* [run] precision: enum rtk_precision */
   int memory_check; /* [run] memory_check: refuse runs larger than the memory available */
+  int rng;          /* [run] rng: enum rtk_rng_gen, the generator of the sampler streams */
   double progress_every;
   rtk_diag_opts diag; /* [metrics] bins, range_sd, boundary_accuracy, slices, ...; [output] trace */
 } rtk_study_opts;

@@ -165,7 +165,8 @@ double rtk_mode_tv(const rtk_mixture *m, const int64_t *counts, int64_t N) {
 void rtk_random_directions(uint64_t seed, int ns, int d, double *U) {
   for (int i = 0; i < ns; i++) {
     double *u = U + (size_t)i * d, nrm = 0;
-    rtk_rng_normals(seed, (uint64_t)i, 0, 0, RTK_RNG_AUX, d, u);
+    /* always Philox4x64: the metrics are the same under every run.rng */
+    rtk_rng_normals_gen(RTK_RNG_PHILOX4X64, seed, (uint64_t)i, 0, 0, RTK_RNG_AUX, d, u);
     for (int j = 0; j < d; j++) nrm += u[j] * u[j];
     nrm = sqrt(nrm);
     for (int j = 0; j < d; j++) u[j] /= nrm;

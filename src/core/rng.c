@@ -1,31 +1,62 @@
 #include "rtk/rng.h"
 
 #include <Random123/philox.h>
+#include <stdatomic.h>
+#include <string.h>
 
+#include "rng_isa.h"
+#include "rtk/update.h"
 #include "rtk/vmath.h"
+
+#if defined(__x86_64__) && defined(RTK_VM_X86)
+#define HAVE_X86 1
+#else
+#define HAVE_X86 0
+#endif
 
 /* 53 random bits to a double in the open interval (0, 1) */
 static inline double u01(uint64_t x) { return ((double)(x >> 11) + 0.5) * 0x1.0p-53; }
 /* the same bits to a double in (0, 2): exactly 2 u01(x) */
 static inline double u02(uint64_t x) { return ((double)(x >> 11) + 0.5) * 0x1.0p-52; }
 
-static inline philox4x64_ctr_t draw(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1,
-                                    uint64_t purpose, uint64_t chunk) {
+/* ---- the generator of the sampler streams ---- */
+static atomic_int generator = RTK_RNG_PHILOX4X64;
+
+void rtk_rng_set_generator(int gen) {
+  atomic_store(&generator, gen == RTK_RNG_PHILOX4X32 ? RTK_RNG_PHILOX4X32 : RTK_RNG_PHILOX4X64);
+}
+int rtk_rng_generator(void) { return atomic_load_explicit(&generator, memory_order_relaxed); }
+const char *rtk_rng_generator_name(int gen) { return gen == RTK_RNG_PHILOX4X32 ? "philox4x32" : "philox4x64"; }
+
+int rtk_rng_generator_for(uint64_t purpose) {
+  switch (purpose) {
+  case RTK_RNG_INIT:
+  case RTK_RNG_STEP:
+  case RTK_RNG_SEGINIT:
+  case RTK_RNG_PROPOSE:
+  case RTK_RNG_ACCEPT:
+  case RTK_RNG_VELOCITY:
+  case RTK_RNG_AUX:
+    return rtk_rng_generator();
+  default: /* TARGET, SCORE, EXACT: the same under every run.rng */
+    return RTK_RNG_PHILOX4X64;
+  }
+}
+
+/* ---- Philox4x64-10 ---- */
+static inline philox4x64_ctr_t draw(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose,
+                                    uint64_t chunk) {
   philox4x64_ctr_t c = {{c0, c1, purpose, chunk}};
   philox4x64_key_t k = {{seed, id}};
   return philox4x64(c, k);
 }
 
-void rtk_rng_uniforms(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose,
-                      int n, double *out) {
+static void uniforms64(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose, int n,
+                       double *out) {
   for (int i = 0, chunk = 0; i < n; chunk++) {
     philox4x64_ctr_t r = draw(seed, id, c0, c1, purpose, (uint64_t)chunk);
     for (int j = 0; j < 4 && i < n; j++) out[i++] = u01(r.v[j]);
   }
-}
-
-double rtk_rng_uniform(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose) {
-  return u01(draw(seed, id, c0, c1, purpose, 0).v[0]);
 }
 
 /* Box-Muller, 4 normals per Philox call: words (w0, w1) of chunk c give
@@ -33,9 +64,18 @@ double rtk_rng_uniform(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uin
  *   r = sqrt(-2 ln u01(w_even)),  z_even = r cos(pi h),  z_odd = r sin(pi h),  h = u02(w_odd),
  * with the deterministic vector math of rtk/vmath.h.  Normal i depends only
  * on the key, the counter and i (not on n, nor on the vector width). */
-void rtk_rng_normals(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose,
-                     int n, double *out) {
-  enum { BLK = 64 }; /* normals per pass: 16 Philox calls */
+enum { BLK = 64 }; /* normals per pass */
+
+static void pairs_out(int m, const double *zc, const double *zs, double *o) {
+  for (int p = 0; p < m / 2; p++) {
+    o[2 * p] = zc[p];
+    o[2 * p + 1] = zs[p];
+  }
+  if (m % 2) o[m - 1] = zc[(m + 1) / 2 - 1];
+}
+
+static void normals64(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose, int n,
+                      double *out) {
   double u[BLK / 2], h[BLK / 2], zc[BLK / 2], zs[BLK / 2];
   for (int i0 = 0; i0 < n; i0 += BLK) {
     const int m = n - i0 < BLK ? n - i0 : BLK, pairs = (m + 1) / 2;
@@ -47,11 +87,149 @@ void rtk_rng_normals(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint6
       h[2 * c + 1] = u02(r.v[3]);
     }
     rtk_vm_box_muller((size_t)pairs, u, h, zc, zs);
-    double *o = out + i0;
-    for (int p = 0; p < m / 2; p++) {
-      o[2 * p] = zc[p];
-      o[2 * p + 1] = zs[p];
-    }
-    if (m % 2) o[m - 1] = zc[pairs - 1];
+    pairs_out(m, zc, zs, out + i0);
   }
+}
+
+/* ---- Philox4x32-10 (docs/design.md, "rng.h") ----
+ * key     = (id mod 2^32, (seed ^ seed >> 32 ^ id >> 32) mod 2^32)
+ * counter = ((c0 mod 2^28) | purpose << 28, c1 mod 2^32, (c1 >> 32 ^ c0 >> 28) mod 2^32, chunk)
+ * Block c gives two 64-bit words e = w1·2^32 + w0 and o = w3·2^32 + w2: uniforms 2c and 2c+1 are u01(e),
+ * u01(o); normals 2c and 2c+1 are Box-Muller on (u01(e), u02(o)). */
+void rtk_rng_p4x32_layout(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose, uint32_t key[2],
+                          uint32_t ctr[3]) {
+  rtk_p4x32_key_ctr(seed, id, c0, c1, purpose, key, ctr); /* rtk/update.h: shared with the cuda backend */
+}
+
+static inline philox4x32_ctr_t draw32(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk) {
+  philox4x32_ctr_t c = {{ctr[0], ctr[1], ctr[2], chunk}};
+  philox4x32_key_t k = {{key[0], key[1]}};
+  return philox4x32(c, k);
+}
+
+void rtk_p4x32_w_scalar(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int n, uint32_t *out) {
+  for (int c = 0; c < n; c++) {
+    philox4x32_ctr_t r = draw32(key, ctr, chunk0 + (uint32_t)c);
+    memcpy(out + 4 * c, r.v, sizeof r.v);
+  }
+}
+
+void rtk_p4x32_u_scalar(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int n, double so,
+                        double *ue, double *uo) {
+  for (int c = 0; c < n; c++) {
+    philox4x32_ctr_t r = draw32(key, ctr, chunk0 + (uint32_t)c);
+    ue[c] = u01((uint64_t)r.v[1] << 32 | r.v[0]);
+    uo[c] = ((double)(((uint64_t)r.v[3] << 32 | r.v[2]) >> 11) + 0.5) * so;
+  }
+}
+
+typedef struct {
+  void (*w)(const uint32_t *, const uint32_t *, uint32_t, int, uint32_t *);
+  void (*u)(const uint32_t *, const uint32_t *, uint32_t, int, double, double *, double *);
+} p4x32_version;
+
+static const p4x32_version v_scalar = {rtk_p4x32_w_scalar, rtk_p4x32_u_scalar};
+#if HAVE_X86
+static const p4x32_version v_avx2 = {rtk_p4x32_w_avx2, rtk_p4x32_u_avx2};
+static const p4x32_version v_avx512 = {rtk_p4x32_w_avx512f, rtk_p4x32_u_avx512f};
+#endif
+
+/* the version for vector-math version `isa` (RTK_VMATH_ISA picks both): avx512f -> AVX-512F, avx -> AVX2
+ * where the CPU has it, else the scalar Random123 code; NULL if `isa` is not available */
+static const p4x32_version *p4x32_for(int isa) {
+  if (!rtk_vm_isa_available(isa)) return NULL;
+#if HAVE_X86
+  if (isa == RTK_VM_AVX512F) return &v_avx512;
+  if (isa == RTK_VM_AVX) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2")) return &v_avx2;
+  }
+#endif
+  return &v_scalar;
+}
+
+int rtk_rng_p4x32_words(int isa, const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int n,
+                        uint32_t *out) {
+  const p4x32_version *v = p4x32_for(isa);
+  if (!v) return -1;
+  v->w(key, ctr, chunk0, n, out);
+  return 0;
+}
+
+/* blocks per SIMD call at least: shorter draws (a Metropolis uniform) go through the scalar code, which
+ * gives the same bits */
+enum { P4X32_MIN_SIMD = 4 };
+
+/* p4x32_for per vector-math version, resolved once (CPUID is not asked again on every draw) */
+static const p4x32_version *_Atomic resolved[RTK_VM_NISA];
+
+static void p4x32_u(int chunks, const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, double so,
+                    double *ue, double *uo) {
+  const p4x32_version *v = &v_scalar;
+  if (chunks >= P4X32_MIN_SIMD) {
+    const int isa = rtk_vm_isa();
+    v = atomic_load_explicit(&resolved[isa], memory_order_relaxed);
+    if (!v) { /* racing threads store the same pointer */
+      v = p4x32_for(isa);
+      atomic_store_explicit(&resolved[isa], v, memory_order_relaxed);
+    }
+  }
+  v->u(key, ctr, chunk0, chunks, so, ue, uo);
+}
+
+static void uniforms32(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose, int n,
+                       double *out) {
+  uint32_t key[2], ctr[3];
+  rtk_rng_p4x32_layout(seed, id, c0, c1, purpose, key, ctr);
+  double ue[BLK / 2], uo[BLK / 2];
+  for (int i0 = 0; i0 < n; i0 += BLK) {
+    const int m = n - i0 < BLK ? n - i0 : BLK, chunks = (m + 1) / 2;
+    p4x32_u(chunks, key, ctr, (uint32_t)(i0 / 2), 0x1.0p-53, ue, uo);
+    pairs_out(m, ue, uo, out + i0);
+  }
+}
+
+static void normals32(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose, int n,
+                      double *out) {
+  uint32_t key[2], ctr[3];
+  rtk_rng_p4x32_layout(seed, id, c0, c1, purpose, key, ctr);
+  double u[BLK / 2], h[BLK / 2], zc[BLK / 2], zs[BLK / 2];
+  for (int i0 = 0; i0 < n; i0 += BLK) {
+    const int m = n - i0 < BLK ? n - i0 : BLK, pairs = (m + 1) / 2;
+    p4x32_u(pairs, key, ctr, (uint32_t)(i0 / 2), 0x1.0p-52, u, h);
+    rtk_vm_box_muller((size_t)pairs, u, h, zc, zs);
+    pairs_out(m, zc, zs, out + i0);
+  }
+}
+
+/* ---- the interface ---- */
+void rtk_rng_uniforms_gen(int gen, uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose, int n,
+                          double *out) {
+  if (gen == RTK_RNG_PHILOX4X32) uniforms32(seed, id, c0, c1, purpose, n, out);
+  else uniforms64(seed, id, c0, c1, purpose, n, out);
+}
+
+void rtk_rng_normals_gen(int gen, uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose, int n,
+                         double *out) {
+  if (gen == RTK_RNG_PHILOX4X32) normals32(seed, id, c0, c1, purpose, n, out);
+  else normals64(seed, id, c0, c1, purpose, n, out);
+}
+
+void rtk_rng_uniforms(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose, int n,
+                      double *out) {
+  rtk_rng_uniforms_gen(rtk_rng_generator_for(purpose), seed, id, c0, c1, purpose, n, out);
+}
+
+double rtk_rng_uniform(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose) {
+  if (rtk_rng_generator_for(purpose) == RTK_RNG_PHILOX4X32) {
+    double u;
+    uniforms32(seed, id, c0, c1, purpose, 1, &u);
+    return u;
+  }
+  return u01(draw(seed, id, c0, c1, purpose, 0).v[0]);
+}
+
+void rtk_rng_normals(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose, int n,
+                     double *out) {
+  rtk_rng_normals_gen(rtk_rng_generator_for(purpose), seed, id, c0, c1, purpose, n, out);
 }

@@ -70,12 +70,48 @@ __device__ static inline philox4x64_ctr_t draw(uint64_t seed, uint64_t id, uint6
   return philox4x64(c, k);
 }
 
-/* normals 4 ch .. 4 ch + 3 of a stream (rtk_rng_normals' layout) */
+/* run.rng = philox4x32 for this run (set by run() from rtk_rng_generator()): the sampler streams' purposes draw
+ * Philox4x32 (rtk/rng.h, rtk_rng_generator_for); EXACT, TARGET and SCORE stay Philox4x64 */
+__constant__ int c_rng32;
+__device__ static inline int rng32(uint64_t purpose) {
+  return c_rng32 && purpose != RTK_RNG_EXACT && purpose != RTK_RNG_TARGET && purpose != RTK_RNG_SCORE;
+}
+/* Philox4x32-10 block `chunk` of the stream, as 64-bit words w1:w0 and w3:w2 (rtk_p4x32_key_ctr) */
+__device__ static inline void draw32(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose,
+                                     uint32_t chunk, uint64_t w[2]) {
+  uint32_t key[2], ctr[3];
+  rtk_p4x32_key_ctr(seed, id, c0, c1, purpose, key, ctr);
+  philox4x32_ctr_t c = {{ctr[0], ctr[1], ctr[2], chunk}};
+  philox4x32_key_t k = {{key[0], key[1]}};
+  philox4x32_ctr_t r = philox4x32(c, k);
+  w[0] = (uint64_t)r.v[1] << 32 | r.v[0];
+  w[1] = (uint64_t)r.v[3] << 32 | r.v[2];
+}
+
+/* normals 4 ch .. 4 ch + 3 of a stream (rtk_rng_normals' layout; philox4x32: blocks 2 ch and 2 ch + 1) */
 __device__ static inline void normals4(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose, int ch,
                                        double z[4]) {
+  if (rng32(purpose)) {
+    uint64_t w[2];
+    draw32(seed, id, c0, c1, purpose, (uint32_t)(2 * ch), w);
+    rtk_box_muller(w[0], w[1], &z[0], &z[1]);
+    draw32(seed, id, c0, c1, purpose, (uint32_t)(2 * ch + 1), w);
+    rtk_box_muller(w[0], w[1], &z[2], &z[3]);
+    return;
+  }
   philox4x64_ctr_t r = draw(seed, id, c0, c1, purpose, (uint64_t)ch);
   rtk_box_muller(r.v[0], r.v[1], &z[0], &z[1]);
   rtk_box_muller(r.v[2], r.v[3], &z[2], &z[3]);
+}
+
+/* the first uniform of a stream (rtk_rng_uniform) */
+__device__ static inline double uniform1(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose) {
+  if (rng32(purpose)) {
+    uint64_t w[2];
+    draw32(seed, id, c0, c1, purpose, 0, w);
+    return rtk_u01(w[0]);
+  }
+  return rtk_u01(draw(seed, id, c0, c1, purpose, 0).v[0]);
 }
 
 template <class T> __device__ static inline T group_sum(T v, int tpp) {
@@ -532,7 +568,7 @@ __global__ void k_accept(mala_args a, const T *X, const T *Zp, const T *P, const
       }
       log_alpha = rtk_mala_log_alpha(dg, fwd, bwd, tau);
     }
-    const double uu = rtk_u01(draw(a.seed, (uint64_t)(p0 + i), (uint64_t)a.k, (uint64_t)a.m + 1, RTK_RNG_ACCEPT, 0).v[0]);
+    const double uu = uniform1(a.seed, (uint64_t)(p0 + i), (uint64_t)a.k, (uint64_t)a.m + 1, RTK_RNG_ACCEPT);
     if (a.m < a.nwarm && lane == 0) { /* every lane has read tau: the shuffles above are past */
       rtk_dual_avg s = {taus[row], hbar[row], ltbar[row]};
       rtk_dual_average(&s, a.m, rtk_mala_prob(log_alpha), a.target, a.mu);
@@ -914,6 +950,7 @@ static cublasStatus_t gemm(cublasOperation_t ta, cublasOperation_t tb, int m, in
 }
 
 /* ------------------------------------------------------------------ one run */
+template <class T> struct dev_score;
 template <class T> struct dev_run {
   const rtk_dev_job *job;
   const rtk_mixture *mix;
@@ -947,9 +984,13 @@ template <class T> struct dev_run {
   int prof;                   /* RTK_CUDA_PROFILE=1: per-phase device time, printed at the end */
   double prof_s[8];
   cudaEvent_t pa, pb;
+  const dev_score<T> *sops;   /* the score model on the device (its name is the host model's) */
+  void *sm;                   /* its state */
+  int sexact;                 /* the model is exact (the ddpm fast paths) */
 };
-enum { PH_COEF, PH_GEMM1, PH_LSE, PH_GEMM2, PH_UPDATE, PH_HIST, PH_COPY, PH_N };
-static const char *const ph_name[PH_N] = {"coefficients", "gemm1", "lse", "gemm2", "update", "histograms", "copies"};
+enum { PH_COEF, PH_GEMM1, PH_LSE, PH_GEMM2, PH_MODEL, PH_UPDATE, PH_HIST, PH_COPY, PH_N };
+static const char *const ph_name[PH_N] = {"coefficients", "gemm1", "lse", "gemm2", "score model", "update",
+                                          "histograms", "copies"};
 /* run stmt as phase ph (profiling: between two events, synchronised) */
 #define PHASE(r, ph, ...)                                            \
   do {                                                                \
@@ -965,6 +1006,7 @@ static const char *const ph_name[PH_N] = {"coefficients", "gemm1", "lse", "gemm2
   } while (0)
 
 template <class T> static void run_free(dev_run<T> *r) {
+  if (r->sops) r->sops->destroy(r->sm);
   r->C2 = r->c = nullptr; /* they point into C1's allocation */
   void *dev[] = {r->X, r->Z, r->Zp, r->G, r->S, r->Y, r->L, r->P, r->lp, r->g, r->C1, r->C2, r->c,
                  r->dlo, r->dhi, r->dcount, r->dacc, r->dw, r->dmu, r->dvar, r->D, r->D1, r->D2, r->V, r->tab,
@@ -1033,7 +1075,7 @@ template <class T> static int coef_table(dev_run<T> *r, int ntimes) {
 }
 
 /* the score kernel's coefficients at grid time k */
-template <class T> static int set_time(dev_run<T> *r, int k) {
+template <class T> static int mix_time(dev_run<T> *r, int k) {
   const int K = r->K, d = r->d;
   if (r->tab) { /* one device-to-device copy into fixed buffers: cuBLAS always sees the same pointers (with a
                    * new A pointer per call, measured on H100/H200, each GEMM cost ~70 us more) */
@@ -1075,7 +1117,7 @@ template <class T> static int seg_end(dev_run<T> *r, rtk_stats *st) {
 
 /* score (P) and log-density (lp, if logp) of the rows held in Y, at the time last set:
  * L = Y C1 (+ c; C1 stored [2d][K]), softmax, P = R C2; GEMMs of RTK_CUDA_ROWS rows each (row-major via column-major cuBLAS) */
-template <class T> static int eval(dev_run<T> *r, int logp) {
+template <class T> static int mix_eval(dev_run<T> *r, int logp) {
   const int d = r->d, K = r->K, G = RTK_CUDA_ROWS;
   PHASE(r, PH_GEMM1, {
     for (size_t c0 = 0; c0 < r->R; c0 += G)
@@ -1097,6 +1139,252 @@ template <class T> static int eval(dev_run<T> *r, int logp) {
   });
   return RTK_OK;
 }
+
+/* ------------------------------------------------------------------ device score models
+ * The device side of the score plug-ins (include/rtk/score.h), IOR aiori style like the backends: a struct of
+ * function pointers per model, found by the host model's name (rtk_score_ops.name).  A device model is made
+ * from the host model (rtk_score.model: the mixture, the rtk_mlp weights, the perturbed model's features and
+ * calibration), per run:
+ *   create(r, host, &m)  upload what the model needs, allocate its scratch for the run's R rows
+ *   set_time(r, m, k)    grid time k (r->times[k]); the host computes what the cpu model's set_time does
+ *   eval(r, m, logp)     the rows in Y (x in columns d .. 2d-1 of [x^2 | x]) -> P, and lp if logp
+ *   destroy(m)
+ * The samplers' kernels read a particle's score as P1 - x o P2 (P = [P1 | P2], rows of 2d): the exact model
+ * leaves the mixture's [R MA | R A] there; every other model writes its score into P1 and zeros into P2 (then
+ * P1 - x 0 = P1 exactly), so the sampler kernels are the same for every model.  Only `exact` has the ddpm
+ * fast paths (the one-kernel step and the step graph).  Every GEMM is issued per RTK_CUDA_ROWS rows, like the
+ * mixture's, and the other kernels are per element: rank-count independent.  To add a model: write its
+ * create/set_time/eval/destroy below and add it to dev_model's table. */
+template <class T> struct dev_score {
+  const char *name; /* = rtk_score_ops.name of the host model */
+  int (*create)(dev_run<T> *r, const rtk_score *host, void **m);
+  int (*set_time)(dev_run<T> *r, void *m, int k);
+  int (*eval)(dev_run<T> *r, void *m, int logp);
+  void (*destroy)(void *m);
+};
+
+/* host doubles -> a new device array of T */
+template <class T> static int upload_as(T **dp, const double *h, size_t n) {
+  T *t = (T *)malloc(sizeof(T) * (n ? n : 1));
+  if (!t) return RTK_ERR(RTK_ERR_MEM, "out of memory");
+  for (size_t i = 0; i < n; i++) t[i] = (T)h[i];
+  int rc = dalloc(dp, n); /* on g_stream (non-blocking): the copy must follow dalloc's memset there */
+  if (!rc && (cudaMemcpyAsync(*dp, t, sizeof(T) * n, cudaMemcpyHostToDevice, g_stream) != cudaSuccess ||
+              cudaStreamSynchronize(g_stream) != cudaSuccess))
+    rc = RTK_ERR(RTK_ERR_RUNTIME, "CUDA: uploading a score model failed");
+  free(t);
+  return rc;
+}
+
+/* ---- exact: the mixture kernel itself (its buffers live in dev_run) */
+template <class T> static int ex_create(dev_run<T> *r, const rtk_score *host, void **m) {
+  (void)r, (void)host;
+  *m = nullptr;
+  return RTK_OK;
+}
+template <class T> static int ex_time(dev_run<T> *r, void *m, int k) {
+  (void)m;
+  return mix_time(r, k);
+}
+template <class T> static int ex_eval(dev_run<T> *r, void *m, int logp) {
+  (void)m;
+  return mix_eval(r, logp);
+}
+static void ex_destroy(void *m) { (void)m; }
+
+/* ---- perturbed (score_perturbed.c): the exact score plus c(t) e(x), e(x) = sum_q A_q cos(Om_q . x + phi_q) */
+template <class T> struct pert_dev {
+  const void *host;
+  int M;
+  double c;          /* c(t) of the time last set (rtk_perturbed_scale, on the host) */
+  T *Om, *phi, *A;   /* [M][d], [M], [M][d] */
+  T *F, *E;          /* [R][M] features, [R][d] field */
+};
+/* F <- cos(F + phi) on the rank's rows */
+template <class T> __global__ void k_cos_feat(int64_t n, int M, size_t off, const T *phi, T *F) {
+  const int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (e >= n * M) return;
+  const size_t ij = off * M + (size_t)e;
+  F[ij] = cos(F[ij] + phi[e % M]);
+}
+/* P1 <- (P1 - x o P2) + c E (score_perturbed.c eval: the exact score, then += c e), P2 <- 0 */
+template <class T> __global__ void k_pert_add(int64_t n, int d, size_t off, const T *Y, const T *E, T c, T *P) {
+  const int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (e >= n * d) return;
+  const size_t row = off + (size_t)(e / d);
+  const int j = (int)(e % d);
+  const T x = Y[row * 2 * d + d + j], s = P[row * 2 * d + j] - x * P[row * 2 * d + d + j];
+  P[row * 2 * d + j] = s + c * E[row * d + j];
+  P[row * 2 * d + d + j] = 0;
+}
+template <class T> static void pert_destroy(void *p) {
+  pert_dev<T> *m = (pert_dev<T> *)p;
+  if (!m) return;
+  cudaFree(m->Om);
+  cudaFree(m->phi);
+  cudaFree(m->A);
+  cudaFree(m->F);
+  cudaFree(m->E);
+  free(m);
+}
+template <class T> static int pert_create(dev_run<T> *r, const rtk_score *host, void **out) {
+  pert_dev<T> *m = (pert_dev<T> *)calloc(1, sizeof *m);
+  if (!m) return RTK_ERR(RTK_ERR_MEM, "out of memory");
+  *out = m;
+  rtk_perturbed_features f;
+  rtk_perturbed_features_of(host->model, &f);
+  if (f.d != r->d) return RTK_ERR(RTK_ERR_INPUT, "perturbed score: features of dim %d, target dim %d", f.d, r->d);
+  m->host = host->model;
+  m->M = f.M;
+  RTK_CHECK(upload_as(&m->Om, f.Om, (size_t)f.M * f.d));
+  RTK_CHECK(upload_as(&m->phi, f.phi, (size_t)f.M));
+  RTK_CHECK(upload_as(&m->A, f.A, (size_t)f.M * f.d));
+  RTK_CHECK(dalloc(&m->F, r->R * f.M));
+  RTK_CHECK(dalloc(&m->E, r->R * f.d));
+  return RTK_OK;
+}
+template <class T> static int pert_time(dev_run<T> *r, void *p, int k) {
+  pert_dev<T> *m = (pert_dev<T> *)p;
+  m->c = rtk_perturbed_scale(m->host, r->times[k]);
+  return mix_time(r, k);
+}
+template <class T> static int pert_eval(dev_run<T> *r, void *p, int logp) {
+  pert_dev<T> *m = (pert_dev<T> *)p;
+  if (logp) return RTK_ERR(RTK_ERR_RUNTIME, "score model perturbed has no energy");
+  RTK_CHECK(mix_eval(r, 0));
+  if (m->c == 0) return RTK_OK; /* score.error = 0: the exact score (as the cpu model) */
+  const int d = r->d, M = m->M, G = RTK_CUDA_ROWS;
+  PHASE(r, PH_MODEL, {
+    /* F^T = Om X^T (F [n][M] row-major), then E^T = A^T cos(F + phi)^T (E [n][d]) */
+    for (size_t c0 = 0; c0 < r->R; c0 += G)
+      CB(gemm(CUBLAS_OP_T, CUBLAS_OP_N, M, G, d, m->Om, d, r->Y + c0 * 2 * d + d, 2 * d, m->F + c0 * M, M));
+    k_cos_feat<T><<<blocks_for(r->n * M, 256), 256, 0, g_stream>>>(r->n, M, r->off, m->phi, m->F);
+    LAUNCHED();
+    for (size_t c0 = 0; c0 < r->R; c0 += G)
+      CB(gemm(CUBLAS_OP_N, CUBLAS_OP_N, d, G, M, m->A, d, m->F + c0 * M, M, m->E + c0 * d, d));
+    k_pert_add<T><<<blocks_for(r->n * d, 256), 256, 0, g_stream>>>(r->n, d, r->off, r->Y, m->E, (T)m->c, r->P);
+    LAUNCHED();
+  });
+  return RTK_OK;
+}
+
+/* ---- mlp (score_mlp.c): one GEMM per layer, bias + SiLU per element; the time embedding enters through the
+ * first layer's bias b_0(t) (rtk_mlp_time_bias), computed on the host for every grid time and uploaded once */
+template <class T> struct mlp_dev {
+  const rtk_mlp *net;
+  int L, Wd, c0;
+  T **W, **b;     /* host arrays of device pointers [L + 1] */
+  T *B0;          /* [S + 1][Wd] b_0(t_k) */
+  double *rho;    /* host [S + 1] */
+  int k;          /* time last set */
+  T *H, *H2;      /* [R][Wd] activations */
+};
+/* H <- SiLU(H + b) on the rank's rows (score_math.c rtk_silu_block: h / (1 + e^{-h})) */
+template <class T> __global__ void k_bias_silu(int64_t n, int m, size_t off, const T *b, T *H) {
+  const int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (e >= n * m) return;
+  const size_t ij = off * m + (size_t)e;
+  const T h = H[ij] + b[e % m];
+  H[ij] = h / (1 + exp(-h));
+}
+/* P1 <- (P1 + b) / rho (the output layer's result, written into P1 by the last GEMM), P2 <- 0 */
+template <class T> __global__ void k_mlp_out(int64_t n, int d, size_t off, const T *b, T rho, T *P) {
+  const int64_t e = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+  if (e >= n * d) return;
+  const size_t row = off + (size_t)(e / d);
+  const int j = (int)(e % d);
+  P[row * 2 * d + j] = (P[row * 2 * d + j] + b[j]) / rho;
+  P[row * 2 * d + d + j] = 0;
+}
+template <class T> static void mlp_destroy(void *p) {
+  mlp_dev<T> *m = (mlp_dev<T> *)p;
+  if (!m) return;
+  for (int l = 0; l <= m->L && m->W; l++) cudaFree(m->W[l]);
+  for (int l = 0; l <= m->L && m->b; l++) cudaFree(m->b[l]);
+  free(m->W);
+  free(m->b);
+  free(m->rho);
+  cudaFree(m->B0);
+  cudaFree(m->H);
+  cudaFree(m->H2);
+  free(m);
+}
+template <class T> static int mlp_create(dev_run<T> *r, const rtk_score *host, void **out) {
+  mlp_dev<T> *m = (mlp_dev<T> *)calloc(1, sizeof *m);
+  if (!m) return RTK_ERR(RTK_ERR_MEM, "out of memory");
+  *out = m;
+  const rtk_mlp *net = (const rtk_mlp *)host->model; /* an mlp model is its rtk_mlp (score_mlp.c create) */
+  if (net->d != r->d) return RTK_ERR(RTK_ERR_INPUT, "mlp score: network of dim %d, target dim %d", net->d, r->d);
+  const int L = net->depth, Wd = net->width, S = r->job->ctx->plan->nseg;
+  m->net = net;
+  m->L = L;
+  m->Wd = Wd;
+  m->c0 = net->cols[0];
+  m->W = (T **)calloc((size_t)L + 1, sizeof(T *));
+  m->b = (T **)calloc((size_t)L + 1, sizeof(T *));
+  m->rho = (double *)malloc(sizeof(double) * (S + 1));
+  double *hb = (double *)malloc(sizeof(double) * (size_t)(S + 1) * Wd);
+  int rc = m->W && m->b && m->rho && hb ? RTK_OK : RTK_ERR(RTK_ERR_MEM, "out of memory");
+  for (int l = 0; l <= L && !rc; l++) {
+    rc = upload_as(&m->W[l], net->W[l], (size_t)net->rows[l] * net->cols[l]);
+    if (!rc) rc = upload_as(&m->b[l], net->b[l], (size_t)net->rows[l]);
+  }
+  for (int k = 0; k <= S && !rc; k++) m->rho[k] = rtk_mlp_time_bias(net, r->times[k], hb + (size_t)k * Wd);
+  if (!rc) rc = upload_as(&m->B0, hb, (size_t)(S + 1) * Wd);
+  free(hb);
+  RTK_CHECK(rc);
+  RTK_CHECK(dalloc(&m->H, r->R * Wd));
+  RTK_CHECK(dalloc(&m->H2, r->R * Wd));
+  return RTK_OK;
+}
+template <class T> static int mlp_time(dev_run<T> *r, void *p, int k) {
+  (void)r;
+  ((mlp_dev<T> *)p)->k = k;
+  return RTK_OK;
+}
+template <class T> static int mlp_eval(dev_run<T> *r, void *p, int logp) {
+  mlp_dev<T> *m = (mlp_dev<T> *)p;
+  if (logp) return RTK_ERR(RTK_ERR_RUNTIME, "score model mlp has no energy");
+  const int d = r->d, Wd = m->Wd, L = m->L, G = RTK_CUDA_ROWS;
+  const unsigned nh = blocks_for(r->n * Wd, 256);
+  T *H = m->H, *H2 = m->H2;
+  PHASE(r, PH_MODEL, {
+    /* layer 0 on the x-columns of W_0 (leading dimension d + 2 nfreq): H^T = W_0[:, :d] X^T, + b_0(t) */
+    for (size_t c0 = 0; c0 < r->R; c0 += G)
+      CB(gemm(CUBLAS_OP_T, CUBLAS_OP_N, Wd, G, d, m->W[0], m->c0, r->Y + c0 * 2 * d + d, 2 * d, H + c0 * Wd, Wd));
+    k_bias_silu<T><<<nh, 256, 0, g_stream>>>(r->n, Wd, r->off, m->B0 + (size_t)m->k * Wd, H);
+    LAUNCHED();
+    for (int l = 1; l < L; l++) {
+      for (size_t c0 = 0; c0 < r->R; c0 += G)
+        CB(gemm(CUBLAS_OP_T, CUBLAS_OP_N, Wd, G, Wd, m->W[l], Wd, H + c0 * Wd, Wd, H2 + c0 * Wd, Wd));
+      k_bias_silu<T><<<nh, 256, 0, g_stream>>>(r->n, Wd, r->off, m->b[l], H2);
+      LAUNCHED();
+      T *tmp = H;
+      H = H2;
+      H2 = tmp;
+    }
+    for (size_t c0 = 0; c0 < r->R; c0 += G) /* the output into P1 (rows of 2d) */
+      CB(gemm(CUBLAS_OP_T, CUBLAS_OP_N, d, G, Wd, m->W[L], Wd, H + c0 * Wd, Wd, r->P + c0 * 2 * d, 2 * d));
+    k_mlp_out<T><<<blocks_for(r->n * d, 256), 256, 0, g_stream>>>(r->n, d, r->off, m->b[L], (T)m->rho[m->k], r->P);
+    LAUNCHED();
+  });
+  return RTK_OK;
+}
+
+template <class T> static const dev_score<T> *dev_model(const char *name) {
+  static const dev_score<T> models[] = {
+      {"exact", ex_create<T>, ex_time<T>, ex_eval<T>, ex_destroy},
+      {"perturbed", pert_create<T>, pert_time<T>, pert_eval<T>, pert_destroy<T>},
+      {"mlp", mlp_create<T>, mlp_time<T>, mlp_eval<T>, mlp_destroy<T>},
+  };
+  for (size_t i = 0; i < sizeof models / sizeof models[0]; i++)
+    if (!strcmp(models[i].name, name)) return &models[i];
+  return nullptr;
+}
+
+/* the run's score model at grid time k, and its score of the rows in Y (samplers call these) */
+template <class T> static int score_time(dev_run<T> *r, int k) { return r->sops->set_time(r, r->sm, k); }
+template <class T> static int score_eval(dev_run<T> *r, int logp) { return r->sops->eval(r, r->sm, logp); }
 
 /* histogram counts of rows off .. off+n-1 of X [][dim] into cnt [dim][nb+2] */
 template <class T>
@@ -1172,7 +1460,7 @@ template <class T> static size_t fused_smem(const dev_run<T> *r) { return sizeof
 template <class T> static int fused_ok(const dev_run<T> *r) {
   const char *e = getenv("RTK_CUDA_FUSED");
   if (e && e[0] == '0') return 0;
-  return r->tab && r->d <= 32 && fused_smem(r) <= 48 * 1024;
+  return r->sexact && r->tab && r->d <= 32 && fused_smem(r) <= 48 * 1024;
 }
 
 /* coefficients of the device's current step *dk from the table into the fixed buffers cuBLAS reads */
@@ -1190,7 +1478,7 @@ template <class T> static int ddpm_dev_step(dev_run<T> *r) {
   k_coef_copy<T><<<blocks_for((int64_t)r->stride, 256) < 64 ? blocks_for((int64_t)r->stride, 256) : 64, 256, 0,
                    g_stream>>>(r->tab, r->stride, r->dk, r->C1);
   LAUNCHED();
-  RTK_CHECK(eval(r, 0));
+  RTK_CHECK(mix_eval(r, 0));
   k_ddpm<T><<<blocks_for(r->n * r->nch, 256), 256, 0, g_stream>>>(r->n, r->d, r->nch, r->off, r->p0, ctx->seed, 0,
                                                                   rtk_ddpm_coef{0, 0, 0}, r->X, r->P, r->Y, r->dk,
                                                                   r->dcf);
@@ -1206,7 +1494,7 @@ template <class T> static int ddpm_dev_step(dev_run<T> *r) {
 template <class T> static int graph_ok(const dev_run<T> *r) {
   const char *e = getenv("RTK_CUDA_GRAPH");
   if (e && e[0] == '0') return 0;
-  return !r->prof && r->tab;
+  return r->sexact && !r->prof && r->tab;
 }
 
 template <class T> static int run_ddpm(dev_run<T> *r, rtk_stats *st) {
@@ -1262,8 +1550,8 @@ template <class T> static int run_ddpm(dev_run<T> *r, rtk_stats *st) {
       };
       PHASE(r, PH_UPDATE, rc = launch());
     } else {
-      rc = set_time(r, k);
-      if (!rc) rc = eval(r, 0);
+      rc = score_time(r, k);
+      if (!rc) rc = score_eval(r, 0);
       if (!rc)
         PHASE(r, PH_UPDATE, {
           k_ddpm<T><<<nb, 256, 0, g_stream>>>(r->n, r->d, r->nch, r->off, r->p0, ctx->seed, k, cf, r->X, r->P, r->Y,
@@ -1292,8 +1580,8 @@ template <class T> static int run_ode(dev_run<T> *r, rtk_stats *st, int general,
     RTK_CHECK(seg_begin(r, k));
     rtk_ode_step c;
     const double h = rtk_ode_step_coefs(ctx->cfg, p, k, general, order2, h1, h2, &c);
-    RTK_CHECK(set_time(r, k));
-    RTK_CHECK(eval(r, 0));
+    RTK_CHECK(score_time(r, k));
+    RTK_CHECK(score_eval(r, 0));
     PHASE(r, PH_UPDATE, {
       k_ode<T><<<nb, 256, 0, g_stream>>>(r->n, r->d, r->nch, r->off, r->p0, ctx->seed, k, c, r->X, r->P, r->D, r->D1,
                                          r->D2, r->Y);
@@ -1353,7 +1641,7 @@ static int mala_inner(dev_run<T> *r, rtk_stats *st, int k, int score_only, doubl
       LAUNCHED();
     }
   });
-  RTK_CHECK(eval(r, !score_only));
+  RTK_CHECK(score_eval(r, !score_only));
   PHASE(r, PH_UPDATE, {
     k_seg_eval<T><<<ng, 256, 0, g_stream>>>(n, r->d, r->nch, r->tpp, r->off, e, q, r->X, r->Z, r->P, r->lp, r->S,
                                             r->G, score_only ? nullptr : r->g);
@@ -1370,7 +1658,7 @@ static int mala_inner(dev_run<T> *r, rtk_stats *st, int k, int score_only, doubl
         k_propose<T><<<nb, 256, 0, g_stream>>>(a, taus, r->Z, r->G, r->Zp, r->Y);
       LAUNCHED();
     });
-    RTK_CHECK(eval(r, !score_only));
+    RTK_CHECK(score_eval(r, !score_only));
     if (score_only) {
       double aq = -1, wq = 0, an = -1, wn = 0;
       if (nodes) rtk_quad_node(cfg->quad, 0, gx, gw, &an, &wn);
@@ -1383,7 +1671,7 @@ static int mala_inner(dev_run<T> *r, rtk_stats *st, int k, int score_only, doubl
         wq = wn;
         an = -1;
         if (qn + 1 < nodes) rtk_quad_node(cfg->quad, qn + 1, gx, gw, &an, &wn);
-        RTK_CHECK(eval(r, 0));
+        RTK_CHECK(score_eval(r, 0));
         PHASE(r, PH_UPDATE, {
           k_quad_node<T><<<ng, 256, 0, g_stream>>>(a, aq, wq, an, r->Z, r->Zp, r->P, r->df, r->Y);
           LAUNCHED();
@@ -1415,9 +1703,9 @@ template <class T> static int run_pc(dev_run<T> *r, rtk_stats *st) {
     const double t = p->times[k], h = t - p->times[k + 1];
     const double eps = 2 * snr * snr * rtk_sigma2(t), sdc = sqrt(2 * eps);
     const rtk_ddpm_coef cf = rtk_ddpm_coefs(h, 0);
-    RTK_CHECK(set_time(r, k));
+    RTK_CHECK(score_time(r, k));
     for (int m = 0; m <= M; m++) { /* m = M: the predictor */
-      RTK_CHECK(eval(r, 0));
+      RTK_CHECK(score_eval(r, 0));
       PHASE(r, PH_UPDATE, {
         k_pc<T><<<nb, 256, 0, g_stream>>>(r->n, r->d, r->nch, r->off, r->p0, ctx->seed, k, m, m == M, eps, sdc, cf,
                                           r->X, r->P, r->Y);
@@ -1452,12 +1740,12 @@ template <class T> static int run_heun(dev_run<T> *r, rtk_stats *st) {
     const double e2 = -0.5 * (sig_n - sig_i) * sqrt(rtk_sigma2(s));
     const int last = k + 1 == S;
     HEUN(0, last, at, as, e, e2);
-    RTK_CHECK(set_time(r, k));
-    RTK_CHECK(eval(r, 0));
+    RTK_CHECK(score_time(r, k));
+    RTK_CHECK(score_eval(r, 0));
     HEUN(1, last, at, as, e, e2);
     if (!last) {
-      RTK_CHECK(set_time(r, k + 1));
-      RTK_CHECK(eval(r, 0));
+      RTK_CHECK(score_time(r, k + 1));
+      RTK_CHECK(score_eval(r, 0));
       HEUN(2, last, at, as, e, e2);
     }
     st->nfe[k] += r->n * (last ? 1 : 2);
@@ -1484,8 +1772,8 @@ template <class T> static int run_rtk(dev_run<T> *r, rtk_stats *st, int kind) {
     const double h = p->times[k] - p->times[k + 1];
     const double e = exp(-h), q = -expm1(-2 * h), tau = p->tau[k];
     if (init == RTK_INIT_DDPM && !have_score) { /* s_tf(x'): Y holds X's rows (k_init, or the last inner step) */
-      RTK_CHECK(set_time(r, k));
-      RTK_CHECK(eval(r, 0));
+      RTK_CHECK(score_time(r, k));
+      RTK_CHECK(score_eval(r, 0));
       PHASE(r, PH_UPDATE, {
         k_score<T><<<nb, 256, 0, g_stream>>>(n, d, nch, r->off, r->p0, r->X, r->P, r->S);
         LAUNCHED();
@@ -1498,7 +1786,7 @@ template <class T> static int run_rtk(dev_run<T> *r, rtk_stats *st, int kind) {
                                               2 * expm1(h), sqrt(expm1(2 * h)), r->X, r->S, r->Z, r->Y);
       LAUNCHED();
     });
-    RTK_CHECK(set_time(r, k + 1));
+    RTK_CHECK(score_time(r, k + 1));
     if (mala) {
       RTK_CHECK(mala_inner(r, st, k, kind == 3, e, q, tau));
     } else {
@@ -1529,7 +1817,7 @@ template <class T> static int run_rtk(dev_run<T> *r, rtk_stats *st, int kind) {
       }
       for (int m = 0; m < p->inner[k]; m++) {
         CANCEL_CHECK(ctx);
-        RTK_CHECK(eval(r, 0));
+        RTK_CHECK(score_eval(r, 0));
         a.m = m;
         if (nwarm > 0) {
           PHASE(r, PH_UPDATE, {
@@ -1609,7 +1897,7 @@ template <class T> static int final_diag_run(dev_run<T> *r, rtk_dev_diag *g, dia
     RTK_CHECK(dalloc(&b->modes, (size_t)K));
     k_fill_y<T><<<blocks_for(n * d, 256), 256, 0, g_stream>>>(n, d, off, r->X, r->Y);
     LAUNCHED();
-    RTK_CHECK(set_time(r, S));
+    RTK_CHECK(mix_time(r, S)); /* the target's coefficients, whatever the score model */
     for (size_t c0 = 0; c0 < r->R; c0 += RTK_CUDA_ROWS)
       CB(gemm(CUBLAS_OP_N, CUBLAS_OP_N, K, RTK_CUDA_ROWS, 2 * d, r->C1, K, r->Y + c0 * 2 * d, 2 * d, r->L + c0 * K, K));
     k_argmax<T><<<blocks_for(n * 32, 256), 256, 0, g_stream>>>(n, K, off, r->L, r->c, b->modes);
@@ -1796,6 +2084,14 @@ template <class T> static int run_typed(const rtk_dev_job *job, rtk_stats *st, d
   }
   if (job->copy_boundaries || (sizeof(T) != sizeof(double) && job->copy_rows > 0))
     RTK_CHECK(halloc(&r->hX, (size_t)job->n * d));
+  if (!exact) { /* the score model (the exact sampler evaluates none) */
+    const char *sn = ctx->score ? ctx->score->ops->name : "exact";
+    r->sops = dev_model<T>(sn);
+    if (!r->sops) return RTK_ERR(RTK_ERR_INPUT, "score.model = %s has no cuda version", sn);
+    r->sexact = !strcmp(sn, "exact");
+    const rtk_score own = {&rtk_score_exact, (void *)mix};
+    RTK_CHECK(r->sops->create(r, ctx->score ? ctx->score : &own, &r->sm));
+  }
   if (!exact) {
     k_init<T><<<blocks_for(r->n * r->nch, 256), 256, 0, g_stream>>>(r->n, d, r->nch, r->off, r->p0, ctx->seed, r->X,
                                                                      r->Y);
@@ -1905,15 +2201,15 @@ template <class T> static int bench_typed(int N, int K, int d, int gm, int reps,
   B_CHECK(rtk_mixcoef_init(mix, &r.coef));
   static const double t_bench[1] = {0.3};
   r.times = t_bench;
-  B_CHECK(set_time(&r, 0));
+  B_CHECK(mix_time(&r, 0));
   if (!rc) {
     k_init<T><<<blocks_for((int64_t)N * r.nch, 256), 256, 0, g_stream>>>(N, d, r.nch, 0, 0, 7, r.X, r.Y);
     rc = cudaGetLastError() == cudaSuccess ? RTK_OK : RTK_ERR(RTK_ERR_RUNTIME, "k_init failed");
   }
-  for (int i = 0; i < 3 && !rc; i++) rc = eval(&r, 1);
+  for (int i = 0; i < 3 && !rc; i++) rc = mix_eval(&r, 1);
   for (int i = 0; i < reps && !rc; i++) {
     cudaEventRecord(e0, g_stream);
-    rc = eval(&r, 1);
+    rc = mix_eval(&r, 1);
     cudaEventRecord(e1, g_stream);
     cudaEventSynchronize(e1);
     cudaEventElapsedTime(&ms[i], e0, e1);
@@ -1979,8 +2275,10 @@ static int check(const rtk_sampler_ops *s, const rtk_score_ops *score, int preci
                    s->name);
   if (s == &rtk_sampler_heun && cfg->s_churn > 0)
     return RTK_ERR(RTK_ERR_INPUT, "heun: s_churn > 0 (EDM's stochastic churn) is not ported to the cuda backend yet");
-  if (score && score != &rtk_score_exact)
-    return RTK_ERR(RTK_ERR_INPUT, "score.model = %s is not available on the cuda backend (only exact)", score->name);
+  if (score && !dev_model<double>(score->name))
+    return RTK_ERR(RTK_ERR_INPUT,
+                   "score.model = %s has no cuda version (cuda runs exact, perturbed, mlp); run it with run.backend = cpu",
+                   score->name);
   if (rtk) {
     if (trace > 0) return RTK_ERR(RTK_ERR_INPUT, "output.trace is not available on the cuda backend");
   }
@@ -2063,6 +2361,8 @@ static int run(const rtk_dev_job *job, rtk_stats *st) {
   release();
   if (job->n <= 0) return RTK_OK;
   cudaGetLastError(); /* no stale error from an earlier call is blamed on this run */
+  const int rng32_host = rtk_rng_generator() == RTK_RNG_PHILOX4X32; /* run.rng, set by the driver */
+  CU(cudaMemcpyToSymbol(c_rng32, &rng32_host, sizeof rng32_host));
   int rc;
   if (job->precision == RTK_PREC_FP32) {
     dev_run<float> r;

@@ -36,7 +36,7 @@ size_t rtk_mlp_work_size(const rtk_mlp *net, int n) {
 }
 
 /* rho_t and the first layer's time bias */
-static double time_bias(const rtk_mlp *net, double t, double *bias0) {
+double rtk_mlp_time_bias(const rtk_mlp *net, double t, double *bias0) {
   const int d = net->d, F = net->nfreq, c0 = net->cols[0];
   const double rho = sqrt(rtk_sigma2(t) + net->sigma_floor * net->sigma_floor), tau = log(rho);
   for (int r = 0; r < net->width; r++) {
@@ -84,7 +84,7 @@ static void forward(const rtk_mlp *net, const double *bias0, double rho, int n, 
 
 void rtk_mlp_forward(const rtk_mlp *net, double t, int n, const double *X, double *out, double *work) {
   double *bias0 = work + rtk_mlp_work_size(net, n) - net->width;
-  const double rho = time_bias(net, t, bias0);
+  const double rho = rtk_mlp_time_bias(net, t, bias0);
   forward(net, bias0, rho, n, X, out, work);
 }
 
@@ -123,7 +123,7 @@ static void set_time(const void *model, double t, void *ws) {
   mlp_ws *w = ws;
   if (w->t == t) return;
   w->t = t;
-  w->rho = time_bias(model, t, w->bias0);
+  w->rho = rtk_mlp_time_bias(model, t, w->bias0);
 }
 
 static void eval(const void *model, void *ws, int n, const double *X, double *logp, double *score) {

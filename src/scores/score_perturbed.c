@@ -177,21 +177,32 @@ static int create(const rtk_score_cfg *cfg, const rtk_mixture *mix, const rtk_ml
   return RTK_OK;
 }
 
-static void set_time(const void *model, double t, void *ws) {
+double rtk_perturbed_scale(const void *model, double t) {
   const pert_model *m = model;
-  pert_ws *w = ws;
-  rtk_score_exact.set_time(m->mix, t, w->ex);
-  if (!(m->err > 0)) {
-    w->c = 0;
-    return;
-  }
+  if (!(m->err > 0)) return 0;
   double u = log(t + T_OFF);
   if (u <= m->u[0]) u = m->u[0];
   if (u >= m->u[NCAL_T - 1]) u = m->u[NCAL_T - 1];
   int g = (int)((u - m->u[0]) / (m->u[1] - m->u[0]));
   if (g > NCAL_T - 2) g = NCAL_T - 2;
   const double a = (u - m->u[g]) / (m->u[g + 1] - m->u[g]);
-  w->c = sqrt(exp((1 - a) * m->logc2[g] + a * m->logc2[g + 1]));
+  return sqrt(exp((1 - a) * m->logc2[g] + a * m->logc2[g + 1]));
+}
+
+void rtk_perturbed_features_of(const void *model, rtk_perturbed_features *f) {
+  const pert_model *m = model;
+  f->M = m->M;
+  f->d = m->d;
+  f->Om = m->Om;
+  f->phi = m->phi;
+  f->A = m->A;
+}
+
+static void set_time(const void *model, double t, void *ws) {
+  const pert_model *m = model;
+  pert_ws *w = ws;
+  rtk_score_exact.set_time(m->mix, t, w->ex);
+  w->c = rtk_perturbed_scale(model, t);
 }
 
 static void eval(const void *model, void *ws, int n, const double *X, double *logp, double *score) {

@@ -1,0 +1,23 @@
+/* The Philox4x32-10 versions of src/core/rng.c (scalar there; AVX2 and AVX-512F in
+ * rng_avx2.c / rng_avx512.c, compiled with -mavx2 / -mavx512f); internal to rtkcore.
+ *
+ * Blocks chunk0 .. chunk0+n-1 of key (key[0], key[1]) and counter (ctr[0], ctr[1], ctr[2], chunk); block c
+ * has words (w0, w1, w2, w3) and the two 64-bit words e = w1·2^32 + w0, o = w3·2^32 + w2:
+ *   rtk_p4x32_w_*: out[4c + j] = wj
+ *   rtk_p4x32_u_*: ue[c] = ((double)(e >> 11) + 0.5)·2^-53,  uo[c] = ((double)(o >> 11) + 0.5)·so
+ * (so = 2^-53: a uniform in (0, 1); so = 2^-52: Box-Muller's angle in (0, 2)).  Integer arithmetic and
+ * exact conversions, so every version gives the same bits. */
+#ifndef RTK_RNG_ISA_H
+#define RTK_RNG_ISA_H
+#include <stdint.h>
+
+#define RTK_P4X32_DECLARE(sfx)                                                                               \
+  void rtk_p4x32_w_##sfx(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int n, uint32_t *out); \
+  void rtk_p4x32_u_##sfx(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int n, double so,      \
+                         double *ue, double *uo);
+RTK_P4X32_DECLARE(scalar)
+RTK_P4X32_DECLARE(avx2)
+RTK_P4X32_DECLARE(avx512f)
+#undef RTK_P4X32_DECLARE
+
+#endif

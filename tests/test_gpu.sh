@@ -96,6 +96,11 @@ case $mode in
     t=1e-9
     "$py" "$here/h5check.py" agree "$tmp/mcpu.h5" "$tmp/mgpu.h5" ddpm=$t ddim=$t dpm-solver++=$t heun=$t pc=$t
     "$py" "$here/h5check.py" agree "$tmp/mcpu.h5" "$tmp/mgpu32.h5"
+    # the score plug-ins with run.rng = philox4x32 (the device's Philox4x32 streams feed the same models)
+    "${mpi[@]}" -n 4 "$bin" run "${score[@]}" --set run.rng=philox4x32 -o "$tmp/mcpu_p32.h5" --force >/dev/null
+    "${mpi[@]}" -n 1 "$bin" run "${score[@]}" --set run.rng=philox4x32 --set run.backend=cuda -o "$tmp/mgpu_p32.h5" \
+      --force >/dev/null
+    "$py" "$here/h5check.py" agree "$tmp/mcpu_p32.h5" "$tmp/mgpu_p32.h5" ddpm=$t ddim=$t dpm-solver++=$t heun=$t pc=$t
     ;;
   *) echo "usage: test_gpu.sh ranks|cross RTKBENCH" >&2; exit 2 ;;
 esac

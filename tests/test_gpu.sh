@@ -8,7 +8,9 @@
 #                                radius: within 95% bounds), ddpm/ddim/dpm-solver++/heun/pc samples within 1e-6;
 #                                cuda fp32: the same against the cpu run, without the sample check; the same
 #                                fp64 comparison with run.rng = philox4x32
-# Both modes also run gpu_score.ini: the score plug-ins on the device (score.model = mlp with the committed
+#   test_gpu.sh gpus RTKBENCH    1 vs 2 GPUs, one rank each (needs 2 GPUs, else skipped): gpu.ini and gpu_score.ini
+#                                with run.rng = philox4x64 and philox4x32, bitwise identical (h5check same)
+# ranks and cross also run gpu_score.ini: the score plug-ins on the device (score.model = mlp with the committed
 # network tests/data/mog_grid_mlp.h5, and perturbed), 1 vs 2 ranks bitwise and cpu vs cuda as above (samples
 # of ddpm/ddim/dpm-solver++/heun/pc within 1e-9).
 # ddpm has two device paths (docs/design.md): the one-kernel step (k_ddpm_fused, chosen for small K d, as in
@@ -102,5 +104,20 @@ case $mode in
       --force >/dev/null
     "$py" "$here/h5check.py" agree "$tmp/mcpu_p32.h5" "$tmp/mgpu_p32.h5" ddpm=$t ddim=$t dpm-solver++=$t heun=$t pc=$t
     ;;
-  *) echo "usage: test_gpu.sh ranks|cross RTKBENCH" >&2; exit 2 ;;
+  gpus)
+    ngpu=$(nvidia-smi -L | grep -c '^GPU')
+    if [ "$ngpu" -lt 2 ]; then echo "$ngpu GPU visible, 2 needed: skipped"; exit 77; fi
+    for rng in philox4x64 philox4x32; do
+      for cfg in gpu score; do
+        if [ $cfg = gpu ]; then ini=("$here/gpu.ini"); else ini=("${score[@]}"); fi
+        for n in 1 2; do
+          "${mpi[@]}" -n $n "$bin" run "${ini[@]}" --set run.backend=cuda --set run.rng=$rng -o "$tmp/$cfg$n.h5" \
+            --force >/dev/null
+        done
+        echo "$cfg, run.rng = $rng: 1 GPU vs 2 GPUs"
+        "$py" "$here/h5check.py" same "$tmp/${cfg}1.h5" "$tmp/${cfg}2.h5"
+      done
+    done
+    ;;
+  *) echo "usage: test_gpu.sh ranks|cross|gpus RTKBENCH" >&2; exit 2 ;;
 esac

@@ -9,24 +9,10 @@
 set -euo pipefail
 before=$1 after=$2 out=$3 reps=${4:-3} prec=${5:-fp64}
 here=$(cd "$(dirname "$0")" && pwd)
+source "$here/gpu_ini.sh"
 check=${RTK_H5CHECK:-$here/../tests/h5check.py}
 mkdir -p "$out"
-cat > "$out/random.ini" <<INI
-[run]
-particles = 160000
-seed = 1
-samplers = ddpm, rtk-mala
-nfe = 100
-progress = 0
-[target]
-kind = mog-random
-dim = 128
-K = 64
-[metrics]
-frechet_sets = 0
-[output]
-samples = 0
-INI
+{ gpu_peer_ini random 160000; printf '[output]\nsamples = 0\n'; } > "$out/random.ini"
 for rep in $(seq "$reps"); do
   for v in before after; do
     bin=$before; [ $v = after ] && bin=$after

@@ -9,22 +9,12 @@
 set -euo pipefail
 peer=$1 out=$2 N=${3:-160000}
 here=$(cd "$(dirname "$0")" && pwd)
+source "$here/gpu_ini.sh"
 mkdir -p "$out"
 bin=${RTK_RT:?source the bundle env.sh first}/bin/rtkbench
 export OMPI_MCA_plm=isolated OMPI_MCA_btl_vader_single_copy_mechanism=none
 for tgt in grid random; do
-  cat > "$out/$tgt.ini" <<INI
-[run]
-particles = $N
-seed = 1
-samplers = ddpm, rtk-mala
-nfe = 100
-progress = 0
-[target]
-$( [ $tgt = grid ] && printf 'kind = mog-grid\ndim = 10\n' || printf 'kind = mog-random\ndim = 128\nK = 64\n' )
-[metrics]
-frechet_sets = 0
-INI
+  gpu_peer_ini $tgt "$N" > "$out/$tgt.ini"
   for prec in fp64 fp32; do
     "$bin" run "$out/$tgt.ini" --set run.backend=cuda --set run.precision=$prec -o "$out/${tgt}_$prec.h5" --force \
       > "$out/${tgt}_$prec.log" 2>&1 || { cat "$out/${tgt}_$prec.log"; exit 1; }

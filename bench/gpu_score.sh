@@ -13,6 +13,7 @@
 # slowest rank's segment times).
 set -euo pipefail
 net=$1 out=$2 N=${3:-160000} cores=${4:-16} before=${5:-} bin=${6:-}
+source "$(cd "$(dirname "$0")" && pwd)/gpu_ini.sh"
 mkdir -p "$out"
 [ -n "$bin" ] || bin=${RTK_RT:?source the bundle env.sh first}/bin/rtkbench
 export OMPI_MCA_plm=isolated OMPI_MCA_btl_vader_single_copy_mechanism=none
@@ -59,18 +60,7 @@ for model in mlp perturbed; do
 done
 [ -n "$before" ] || exit 0
 for tgt in grid random; do
-  cat > "$out/$tgt.ini" <<INI
-[run]
-particles = $N
-seed = 1
-samplers = ddpm, rtk-mala
-nfe = 100
-progress = 0
-[target]
-$( [ $tgt = grid ] && printf 'kind = mog-grid\ndim = 10\n' || printf 'kind = mog-random\ndim = 128\nK = 64\n' )
-[metrics]
-frechet_sets = 0
-INI
+  gpu_peer_ini $tgt "$N" > "$out/$tgt.ini"
   for prec in fp64 fp32; do
     for rep in 1 2; do
       for which in before after; do

@@ -26,6 +26,7 @@
 #include "testhook.h"
 #include "target_file.h"
 #include "journal.h"
+#include "schedule.h"
 
 #ifdef RTK_HAVE_OPENBLAS_THREADS
 void openblas_set_num_threads(int num_threads);
@@ -74,13 +75,20 @@ typedef struct bnd_user {
   double cost, blocks_done, nblocks;
   int rank;
   int device; /* a device backend accumulates the boundary histograms itself; X may be NULL */
+  /* where the current block's boundary rows go: bcur[(k * bstride + gid - bbase) * d] (bnd, nloc, p0 for this
+   * rank's own blocks; a staging slot for another rank's block under run.schedule = dynamic) */
+  double *bcur;
+  int64_t bstride, bbase;
+  rtk_sched *sched; /* on: run.schedule = dynamic */
+  int64_t computed; /* blocks this rank computed */
 } bnd_user;
 
 static void at_boundary(void *u, int k, int64_t gid0, int n, const double *X) {
   bnd_user *b = u;
   rtk_timers_enter(RTK_PHASE_DIAG);
   if (k == 1) rtk_test_pause("segment"); /* mid-block (RTK_TEST_PAUSE=segment): the signal and lock tests */
-  if (b->bnd && X) memcpy(b->bnd + ((size_t)k * b->nloc + (size_t)(gid0 - b->p0)) * b->d, X, sizeof(double) * n * b->d);
+  if (b->bcur && X)
+    memcpy(b->bcur + ((size_t)k * b->bstride + (size_t)(gid0 - b->bbase)) * b->d, X, sizeof(double) * n * b->d);
   if (!b->device) rtk_diag_boundary(b->diag, k, n, X);
   if (b->rank == 0 && b->prog) {
     char label[700];
@@ -199,8 +207,17 @@ int rtk_collective_stop(MPI_Comm comm) {
 }
 
 static int block_done(void *u) {
-  ((bnd_user *)u)->blocks_done++;
+  bnd_user *b = u;
+  b->computed++;
+  rtk_test_slow(); /* RTK_TEST_SLOW=RANK:MICROSECONDS: a slow core */
+  b->blocks_done = b->sched && b->sched->on ? (double)rtk_sched_block_done(b->sched) : b->blocks_done + 1;
   return stop_requested != 0;
+}
+
+/* run.schedule = dynamic: the next block of the node (src/app/schedule.c) */
+static int next_dynamic(void *u, int64_t *b, double **Xb) {
+  bnd_user *bu = u;
+  return rtk_sched_next(bu->sched, b, Xb, &bu->bcur, &bu->bstride, &bu->bbase);
 }
 
 /* output.samples: the first M particles by global id are stored (metrics use all N); of this rank's range
@@ -254,8 +271,21 @@ static int run_kernel(const rtk_runspec *r, run_data *rd, int64_t b0, int64_t b1
     rd->dev_keep = dev_diag && !src;
   } else {
     rtk_rng_set_generator(r->so.rng); /* run.rng: the sampler streams only (rtk/rng.h) */
-    src = rtk_sample_blocks(r->sampler, &ctx, r->so.particles, B, b0, b1, rd->X, &rd->st, block_done, bu);
+    if (bu->sched && bu->sched->on)
+      src = rtk_sample_blocks_next(r->sampler, &ctx, r->so.particles, B, next_dynamic, bu, &rd->st, block_done, bu);
+    else
+      src = rtk_sample_blocks(r->sampler, &ctx, r->so.particles, B, b0, b1, rd->X, &rd->st, block_done, bu);
     rtk_rng_set_generator(RTK_RNG_PHILOX4X64);
+    if (getenv("RTK_TEST_SLOW")) /* the test of the dynamic schedule counts each rank's blocks */
+      fprintf(stderr, "rtkbench: test hook: run %d rank %d computed %lld blocks (%lld of its own %lld)\n", r->index,
+              bu->rank, (long long)bu->computed, (long long)(bu->sched && bu->sched->on ? bu->sched->own : b1 - b0),
+              (long long)(b1 - b0));
+    if (bu->sched && bu->sched->on) { /* the blocks computed for other ranks go home (a node collective) */
+      rtk_timers_enter(RTK_PHASE_WAIT);
+      int abandon;
+      src = rtk_sched_finish(bu->sched, src, &abandon);
+      if (abandon) return src; /* a rank of the node failed: the caller's collective reports it */
+    }
   }
   rtk_timers_enter(RTK_PHASE_DIAG);
   RTK_CHECK(src);
@@ -382,8 +412,11 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
   const int64_t N = r->so.particles;
   char label[640];
   snprintf(label, sizeof label, "%s %s", r->sampler->name, r->sweep);
+  rtk_sched sched; /* run.schedule = dynamic on the cpu backend: the node's ranks share out their blocks */
+  rtk_sched_init(&sched, comm, r->so.schedule == RTK_SCHEDULE_DYNAMIC && r->so.backend == RTK_BACKEND_CPU, N,
+                 r->so.block, b0, b1, d, rd.bnd ? S + 1 : 0, rd.X, rd.bnd);
   bnd_user bu = {rd.bnd, &rd.diag, p0, nloc, d, S, prog, r->index, label, run_cost(r, &rd.plan, rd.mix), 0,
-                 (double)(b1 - b0), rank, 0};
+                 (double)(sched.on ? sched.total : b1 - b0), rank, 0, rd.bnd, nloc, p0, &sched, 0};
 
   MPI_Barrier(comm);
   rtk_timers_start();
@@ -392,6 +425,7 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
   rtk_timers_enter(RTK_PHASE_WAIT); /* the ranks meet here: waiting for the slowest is load imbalance */
   rc = rtk_collective(comm, krc);
   double wall_local = MPI_Wtime() - t0, wall;
+  rtk_sched_free(&sched);
   rtk_timers_enter(RTK_PHASE_DIAG);
   if (rc) {
     run_data_free(&rd);

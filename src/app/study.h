@@ -14,6 +14,9 @@
 #include "rtk/target.h"
 
 /* [run], [output] and [metrics] keys */
+enum { RTK_SCHEDULE_STATIC = 0, RTK_SCHEDULE_DYNAMIC = 1 };
+#define RTK_SCHEDULE_CHOICES "static|dynamic"
+
 typedef struct rtk_study_opts {
   int64_t particles, seed, block;
   int64_t samples; /* [output] samples: final particles stored (-1: all) */
@@ -24,6 +27,7 @@ typedef struct rtk_study_opts {
   int precision;    /* [run] precision: enum rtk_precision */
   int memory_check; /* [run] memory_check: refuse runs larger than the memory available */
   int rng;          /* [run] rng: enum rtk_rng_gen, the generator of the sampler streams */
+  int schedule;     /* [run] schedule: RTK_SCHEDULE_STATIC or _DYNAMIC (blocks to ranks; no result changes) */
   double progress_every;
   rtk_diag_opts diag; /* [metrics] bins, range_sd, boundary_accuracy, slices, ...; [output] trace */
 } rtk_study_opts;

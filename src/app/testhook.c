@@ -48,3 +48,16 @@ void rtk_test_pause(const char *point) {
   }
   sigaction(SIGUSR2, &old, NULL);
 }
+
+void rtk_test_slow(void) {
+  const char *v = getenv("RTK_TEST_SLOW");
+  const char *c = v ? strchr(v, ':') : NULL;
+  if (!c) return;
+  int init = 0, rank = 0;
+  MPI_Initialized(&init);
+  if (init) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  const long us = atol(c + 1);
+  if (atoi(v) != rank || us <= 0) return;
+  struct timespec ts = {us / 1000000, us % 1000000 * 1000};
+  nanosleep(&ts, NULL);
+}

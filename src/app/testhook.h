@@ -7,6 +7,10 @@
  *                               on stderr and waits (at most 60 s) for a stop
  *                               signal (SIGTERM/SIGINT/SIGUSR1: the run then
  *                               stops as usual) or SIGUSR2 (carry on)
+ *   RTK_TEST_SLOW=RANK:MICROSECONDS  rtk_test_slow() sleeps that long on
+ *                               MPI_COMM_WORLD rank RANK (after every block:
+ *                               a slow core for the run.schedule tests); with
+ *                               it set, each rank prints its block count
  * Points: "startup" (after the study is expanded, before the output is
  * touched), "segment" (inside a block, at the first segment/step boundary
  * of a run: the file is locked and being written), "info" (info holds its
@@ -18,5 +22,6 @@
 
 int rtk_test_fail(const char *point);
 void rtk_test_pause(const char *point);
+void rtk_test_slow(void);
 
 #endif

@@ -52,19 +52,16 @@ void rtk_sched_init(rtk_sched *s, MPI_Comm comm, int dynamic, int64_t N, int64_t
   const char *why = NULL;
   if (!all || !s->r0 || !s->r1) why = "out of memory";
   if (all) MPI_Allgather(mine, 2, MPI_INT64_T, all, 2, MPI_INT64_T, s->node);
-  int64_t parts = 0;
   for (int i = 0; all && s->r0 && s->r1 && i < s->nsize; i++) {
     s->r0[i] = all[2 * i];
     s->r1[i] = all[2 * i + 1];
     s->total += s->r1[i] - s->r0[i];
-    const int64_t q1 = s->r1[i] * B < N ? s->r1[i] * B : N;
-    parts += q1 > s->r0[i] * B ? q1 - s->r0[i] * B : 0;
   }
   free(all);
   _Atomic int64_t probe = 0;
   if (!why && !atomic_is_lock_free(&probe)) why = "no lock-free 64-bit atomics";
-  /* the exchange counts rows of d doubles in MPI ints: at most every particle of the node, with its boundaries */
-  if (!why && (double)parts * (1 + nbnd) > INT_MAX) why = "too many particles and boundary rows per node";
+  /* the exchange counts a block's rows of d doubles (with its boundary rows) in MPI ints */
+  if (!why && (double)B * (1 + nbnd) > INT_MAX) why = "too many boundary rows per block";
   void *mem = NULL;
   if (!why) {
     MPI_Comm_set_errhandler(s->node, MPI_ERRORS_RETURN);
@@ -138,6 +135,7 @@ static double *stage_block(rtk_sched *s, int64_t b, int owner) {
 int rtk_sched_next(rtk_sched *s, int64_t *b, double **Xb, double **bcur, int64_t *stride, int64_t *base) {
   if (s->err || atomic_load(stop_flag(s))) return 0;
   int64_t t = atomic_fetch_add(slot(s, s->me), 1);
+  const int64_t cap = s->nloc / 2 > s->B ? s->nloc / 2 : s->B; /* rows of others' blocks: at most half its own */
   if (t < s->r1[s->me]) { /* own block: into X, as the static schedule */
     *b = t;
     *Xb = s->X + (size_t)(t * s->B - s->p0) * s->d;
@@ -158,7 +156,7 @@ int rtk_sched_next(rtk_sched *s, int64_t *b, double **Xb, double **bcur, int64_t
         v = i;
       }
     }
-    if (v < 0) return 0;
+    if (v < 0 || s->staged + s->B > cap) return 0;
     t = atomic_fetch_add(slot(s, v), 1);
     if (t < s->r1[v]) break;
   }
@@ -170,6 +168,7 @@ int rtk_sched_next(rtk_sched *s, int64_t *b, double **Xb, double **bcur, int64_t
     return 0;
   }
   const int n = rows_of(s, t);
+  s->staged += n;
   *b = t;
   *Xb = p;
   *bcur = s->nbnd ? p + (size_t)n * s->d : NULL;
@@ -196,103 +195,83 @@ int rtk_sched_finish(rtk_sched *s, int rc, int *abandon) {
     *abandon = 1;
     return rc ? rc : s->err;
   }
+  /* which blocks come from whom: counts, then the block indices (in the order each sender computed them) */
   const int P = s->nsize;
-  const size_t rowlen = (size_t)s->d * (1 + (size_t)s->nbnd);
-  int *cnt = calloc(4 * (size_t)P + 4, sizeof(int)); /* blocks to / from each rank, rows to / from each rank */
-  int *dsp = calloc(4 * (size_t)P + 4, sizeof(int));
-  int *scnt = cnt, *rcnt = cnt + P, *srow = cnt + 2 * P, *rrow = cnt + 3 * P;
-  int *sdsp = dsp, *rdsp = dsp + P, *srdsp = dsp + 2 * P, *rrdsp = dsp + 3 * P;
+  int *cnt = calloc(4 * (size_t)P, sizeof(int));
   int64_t *sid = malloc(sizeof(int64_t) * (size_t)(s->nst + 1)), *rid = NULL;
-  double *sbuf = malloc(sizeof(double) * (s->stage_len + 1)), *rbuf = NULL;
-  int ok = cnt && dsp && sid && sbuf;
+  MPI_Request *req = NULL;
+  int ok = cnt && sid, out = RTK_OK;
+  int *scnt = cnt, *rcnt = cnt + P, *sdsp = cnt + 2 * P, *rdsp = cnt + 3 * P, nrecv = 0;
   if (ok) {
-    for (int64_t j = 0; j < s->nst; j++) {
-      scnt[s->st_owner[j]]++;
-      srow[s->st_owner[j]] += rows_of(s, s->st_block[j]) * (1 + s->nbnd);
-    }
-    for (int i = 1; i < P; i++) {
-      sdsp[i] = sdsp[i - 1] + scnt[i - 1];
-      srdsp[i] = srdsp[i - 1] + srow[i - 1];
-    }
-    int *fill = calloc((size_t)P, sizeof(int)), *rfill = calloc((size_t)P, sizeof(int));
-    ok = fill && rfill;
-    for (int64_t j = 0; ok && j < s->nst; j++) { /* packed by owner, in the order computed */
-      const int o = s->st_owner[j], n = rows_of(s, s->st_block[j]);
-      sid[sdsp[o] + fill[o]++] = s->st_block[j];
-      memcpy(sbuf + (size_t)(srdsp[o] + rfill[o]) * s->d, s->stage + s->st_off[j], sizeof(double) * n * rowlen);
-      rfill[o] += n * (1 + s->nbnd);
-    }
+    for (int64_t j = 0; j < s->nst; j++) scnt[s->st_owner[j]]++;
+    for (int i = 1; i < P; i++) sdsp[i] = sdsp[i - 1] + scnt[i - 1];
+    int *fill = calloc((size_t)P, sizeof(int));
+    ok = fill != NULL;
+    for (int64_t j = 0; ok && j < s->nst; j++) sid[sdsp[s->st_owner[j]] + fill[s->st_owner[j]]++] = s->st_block[j];
     free(fill);
-    free(rfill);
   }
-  free(s->stage); /* packed: the staging buffer is not needed any more */
-  s->stage = NULL;
-  s->stage_len = s->stage_cap = 0;
-  int out = RTK_OK;
-  if (!node_ok(s, ok)) {
-    out = ok ? RTK_OK : RTK_ERR(RTK_ERR_MEM, "out of memory exchanging blocks (run.schedule = dynamic)");
-    *abandon = 1;
-    goto done;
-  }
+  if (!node_ok(s, ok)) goto oom;
   MPI_Alltoall(scnt, 1, MPI_INT, rcnt, 1, MPI_INT, s->node);
-  int nrecv = 0;
   for (int i = 0; i < P; i++) {
     rdsp[i] = nrecv;
     nrecv += rcnt[i];
   }
   rid = malloc(sizeof(int64_t) * ((size_t)nrecv + 1));
-  if (!node_ok(s, rid != NULL)) {
-    out = rid ? RTK_OK : RTK_ERR(RTK_ERR_MEM, "out of memory exchanging blocks (run.schedule = dynamic)");
-    *abandon = 1;
-    goto done;
-  }
+  req = malloc(sizeof(MPI_Request) * (2 * ((size_t)nrecv + (size_t)s->nst) + 1));
+  ok = rid && req;
+  if (!node_ok(s, ok)) goto oom;
   MPI_Alltoallv(sid, scnt, sdsp, MPI_INT64_T, rid, rcnt, rdsp, MPI_INT64_T, s->node);
-  size_t rows = 0;
-  for (int i = 0; i < P; i++) {
-    int r = 0;
-    for (int j = 0; j < rcnt[i]; j++) r += rows_of(s, rid[rdsp[i] + j]) * (1 + s->nbnd);
-    rrow[i] = r;
-    rrdsp[i] = (int)rows;
-    rows += (size_t)r;
-  }
-  rbuf = malloc(sizeof(double) * (rows * s->d + 1));
-  if (!node_ok(s, rbuf != NULL)) {
-    out = rbuf ? RTK_OK : RTK_ERR(RTK_ERR_MEM, "out of memory exchanging blocks (run.schedule = dynamic)");
+  /* every block of this rank's range exactly once: its own and the ones received (checked before any
+   * message is posted, so that a failure cannot leave a send without its receive) */
+  int valid = s->own + nrecv == s->r1[s->me] - s->r0[s->me];
+  for (int j = 0; j < nrecv && valid; j++) valid = rid[j] >= s->r0[s->me] && rid[j] < s->r1[s->me];
+  if (!valid)
+    out = RTK_ERR(RTK_ERR_RUNTIME, "dynamic schedule: this rank computed %lld of its %lld blocks and received %d, not "
+                  "the rest of its range", (long long)s->own, (long long)(s->r1[s->me] - s->r0[s->me]), nrecv);
+  if (!node_ok(s, valid)) {
     *abandon = 1;
     goto done;
   }
+  /* then each block straight from the staging buffer into its owner's rows: X, and the boundary rows
+   * [nbnd][nloc][d] as a strided type (no packing on either side).  Messages between two ranks with the
+   * same tag arrive in the order sent, which is the order of the indices. */
+  int nreq = 0;
   MPI_Datatype row;
   MPI_Type_contiguous(s->d, MPI_DOUBLE, &row);
   MPI_Type_commit(&row);
-  MPI_Alltoallv(sbuf, srow, srdsp, row, rbuf, rrow, rrdsp, row, s->node);
-  MPI_Type_free(&row);
-  /* into this rank's rows: every block of its range exactly once (own + received) */
-  const double *src = rbuf;
-  int64_t got = s->own;
-  for (int j = 0; j < nrecv; j++) {
-    const int64_t b = rid[j];
-    const int n = rows_of(s, b);
-    if (b < s->r0[s->me] || b >= s->r1[s->me]) {
-      out = RTK_ERR(RTK_ERR_RUNTIME, "dynamic schedule: received block %lld outside this rank's range", (long long)b);
-      break;
+  for (int i = 0; i < P; i++)
+    for (int j = rdsp[i]; j < rdsp[i] + rcnt[i]; j++) {
+      const int64_t b = rid[j];
+      const int n = rows_of(s, b);
+      const size_t off = (size_t)(b * s->B - s->p0);
+      MPI_Irecv(s->X + off * s->d, n, row, i, 0, s->node, &req[nreq++]);
+      if (s->nbnd) {
+        MPI_Datatype strided;
+        MPI_Type_create_hvector(s->nbnd, n, (MPI_Aint)(sizeof(double) * (size_t)s->nloc * s->d), row, &strided);
+        MPI_Type_commit(&strided);
+        MPI_Irecv(s->bnd + off * s->d, 1, strided, i, 1, s->node, &req[nreq++]);
+        MPI_Type_free(&strided); /* freed when the receive completes */
+      }
     }
-    const size_t off = (size_t)(b * s->B - s->p0);
-    memcpy(s->X + off * s->d, src, sizeof(double) * n * s->d);
-    for (int k = 0; k < s->nbnd; k++)
-      memcpy(s->bnd + ((size_t)k * s->nloc + off) * s->d, src + (size_t)(1 + k) * n * s->d, sizeof(double) * n * s->d);
-    src += (size_t)n * rowlen;
-    got++;
-  }
-  if (!out && got != s->r1[s->me] - s->r0[s->me])
-    out = RTK_ERR(RTK_ERR_RUNTIME, "dynamic schedule: %lld of this rank's %lld blocks were computed", (long long)got,
-                  (long long)(s->r1[s->me] - s->r0[s->me]));
+  for (int i = 0; i < P; i++) /* sends in the order of sid: owner by owner, each in computed order */
+    for (int64_t j = 0; j < s->nst; j++) {
+      if (s->st_owner[j] != i) continue;
+      const int n = rows_of(s, s->st_block[j]);
+      const double *p = s->stage + s->st_off[j];
+      MPI_Isend(p, n, row, i, 0, s->node, &req[nreq++]);
+      if (s->nbnd) MPI_Isend(p + (size_t)n * s->d, n * s->nbnd, row, i, 1, s->node, &req[nreq++]);
+    }
+  MPI_Waitall(nreq, req, MPI_STATUSES_IGNORE);
+  MPI_Type_free(&row);
+  goto done;
+oom:
+  *abandon = 1;
+  out = ok ? RTK_OK : RTK_ERR(RTK_ERR_MEM, "out of memory exchanging blocks (run.schedule = dynamic)");
 done:
   free(cnt);
-  free(dsp);
   free(sid);
   free(rid);
-  free(sbuf);
-  free(rbuf);
+  free(req);
   return out;
 }
 

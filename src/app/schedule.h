@@ -37,6 +37,7 @@ typedef struct rtk_sched {
   double *stage;
   size_t stage_len, stage_cap;
   int64_t own, other;      /* blocks computed: of this rank's range, of others' */
+  int64_t staged;          /* rows of others' blocks (at most half of nloc, at least one block) */
   int err;                 /* staging out of memory */
 } rtk_sched;
 

@@ -1007,6 +1007,8 @@ double rtk_run_memory(const rtk_runspec *r, const rtk_plan *p, const rtk_mixture
   const double nb = ceil(N / B), nloc = fmin(N, ceil(nb / (nranks > 0 ? nranks : 1)) * B);
   const double bins = (double)r->so.diag.bins + 2;
   double b = nloc * d * 8 * (1 + (r->so.boundaries ? S + 1 : 0)) + nloc * 4; /* X, boundaries, modes */
+  if (r->so.schedule == RTK_SCHEDULE_DYNAMIC && r->so.backend == RTK_BACKEND_CPU && nranks > 1)
+    b += fmax(nloc / 2, B) * d * 8 * (1 + (r->so.boundaries ? S + 1 : 0)); /* others' blocks (schedule.c's cap) */
   b += K * d * 8 * 6;                                                          /* mixture + coefficients */
   b += B * (3 * K + 16 * d) * 8;                                               /* sampler workspace */
   b += d * bins * 8 * 3;                                                       /* histograms, probs, signs */

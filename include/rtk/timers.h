@@ -6,6 +6,7 @@
  *   sampler     the rest of sampling: the samplers' own arithmetic
  *   diagnostics boundary/inner callbacks, histograms, metrics, score error, reductions
  *   wait        waiting for the other ranks at the collective that ends the kernel
+ *               (run.schedule = dynamic: also the exchange of blocks between the ranks)
  *   io          writing the run to the results file
  * The driver (src/app/study.c) switches between the coarse phases sampler,
  * diagnostics and io with rtk_timers_enter (a clock read per switch, a few per

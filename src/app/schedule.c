@@ -50,9 +50,19 @@ void rtk_sched_init(rtk_sched *s, MPI_Comm comm, int dynamic, int64_t N, int64_t
   s->r0 = malloc(sizeof(int64_t) * (size_t)s->nsize);
   s->r1 = malloc(sizeof(int64_t) * (size_t)s->nsize);
   const char *why = NULL;
-  if (!all || !s->r0 || !s->r1) why = "out of memory";
-  if (all) MPI_Allgather(mine, 2, MPI_INT64_T, all, 2, MPI_INT64_T, s->node);
-  for (int i = 0; all && s->r0 && s->r1 && i < s->nsize; i++) {
+  int ok = all && s->r0 && s->r1, allok = 0;
+  MPI_Allreduce(&ok, &allok, 1, MPI_INT, MPI_MIN, s->node);
+  if (!allok) {
+    if (s->me == 0) note("out of memory");
+    free(all);
+    free(s->r0);
+    free(s->r1);
+    s->r0 = s->r1 = NULL;
+    MPI_Comm_free(&s->node);
+    return;
+  }
+  MPI_Allgather(mine, 2, MPI_INT64_T, all, 2, MPI_INT64_T, s->node);
+  for (int i = 0; i < s->nsize; i++) {
     s->r0[i] = all[2 * i];
     s->r1[i] = all[2 * i + 1];
     s->total += s->r1[i] - s->r0[i];
@@ -70,8 +80,9 @@ void rtk_sched_init(rtk_sched *s, MPI_Comm comm, int dynamic, int64_t N, int64_t
       s->win = MPI_WIN_NULL;
       why = "MPI_Win_allocate_shared failed";
     }
+    MPI_Comm_set_errhandler(s->node, MPI_ERRORS_ARE_FATAL); /* the exchange's collectives as everywhere else */
   }
-  int ok = !why, allok = 0;
+  ok = !why;
   MPI_Allreduce(&ok, &allok, 1, MPI_INT, MPI_MIN, s->node);
   if (allok && MPI_Win_shared_query(s->win, 0, &(MPI_Aint){0}, &(int){0}, &mem) != MPI_SUCCESS) ok = 0;
   if (allok) MPI_Allreduce(&ok, &allok, 1, MPI_INT, MPI_MIN, s->node);

@@ -19,14 +19,29 @@ run() { # ranks out [extra args]: tests/repro.ini (every sampler, boundaries and
     || { bad "run with $n ranks $*"; cat "$out.log"; }
 }
 same() { echo "== $1 vs $2"; $py "$src/tests/h5check.py" same "$1" "$2" || fail=1; }
-dyn="--set run.schedule=dynamic"
-run 1 s1.h5
-run 3 s3.h5
+dyn="--set run.schedule=dynamic" sta="--set run.schedule=static" # explicit: whatever the default
+run 1 s1.h5 $sta
+run 3 s3.h5 $sta
 for n in 1 2 3; do
   run $n d$n.h5 $dyn
   same s1.h5 d$n.h5
 done
 same s3.h5 d3.h5
+# the schedule used, per run: static for static, and for dynamic on one rank (nothing to share); the study's
+# digest (run ids and resolved configurations) is the same, since run.schedule is not part of a run's configuration
+$py - <<'PY' || bad "schedule attributes / study digest"
+import h5py
+want = {"s1": "static", "s3": "static", "d1": "static", "d2": "dynamic", "d3": "dynamic"}
+digest = set()
+for f, w in want.items():
+    with h5py.File(f + ".h5", "r") as h:
+        got = {g.attrs["schedule"].decode() if isinstance(g.attrs["schedule"], bytes) else g.attrs["schedule"]
+               for g in h["runs"].values()}
+        assert got == {w}, (f, got)
+        digest.add(h.attrs["study_digest"])
+assert len(digest) == 1, digest
+print("schedule attributes as used; one study digest")
+PY
 # a last block of 20 particles (1500 = 40 x 37 + 20), output.samples cutting through a rank's range
 run 3 d3b.h5 $dyn --set run.block=37 --set output.samples=700
 $py - s1.h5 d3b.h5 <<'PY' || bad "block 37 / output.samples = 700"
@@ -42,7 +57,7 @@ print("block 37, output.samples = 700: the same samples, boundaries, traces and 
 PY
 # smc (resampling inside groups of 64 ids: blocks of 128)
 smc="--set run.samplers=smc --set smc.ess_threshold=0.9 --set run.nfe=25 --set run.block=128"
-run 1 smc_s1.h5 $smc
+run 1 smc_s1.h5 $smc $sta
 run 3 smc_d3.h5 $smc $dyn
 same smc_s1.h5 smc_d3.h5
 
@@ -54,7 +69,7 @@ count() { # log rank column: sum over runs of "computed" (col=c) or "own range" 
     awk -v c="$3" '{s += (c == "c" ? $1 : $2)} END {print s + 0}'
 }
 export RTK_TEST_SLOW=1:20000 MPIX="-x RTK_TEST_SLOW"
-run 3 slow_s3.h5
+run 3 slow_s3.h5 $sta
 run 3 slow_d3.h5 $dyn
 unset RTK_TEST_SLOW MPIX
 same s1.h5 slow_s3.h5
@@ -73,7 +88,8 @@ total=$(($(count slow_d3.h5.log 0 c) + $(count slow_d3.h5.log 1 c) + $(count slo
 [ "$total" = "$(($(count slow_s3.h5.log 0 o) * 3))" ] || bad "dynamic: $total blocks computed in all"
 
 # SIGTERM to one rank (held by the test hook mid-block at its first step boundary, while the
-# other two take the remaining blocks): every rank stops, exit 3, and --resume finishes the same file
+# other two take the remaining blocks): every rank stops, exit 3, and --resume with the other
+# schedule (static) finishes the same file
 "$mpiexec" -n 3 --oversubscribe -x RTK_TEST_PAUSE=segment@1 "$bin" run "$src/tests/repro.ini" -o sig.h5 --force $dyn \
   >sig.log 2>&1 &
 job=$!
@@ -89,9 +105,17 @@ timeout 120 tail --pid=$job -f /dev/null
 wait $job
 rc=$?
 [ $rc -eq 3 ] || { bad "SIGTERM to one rank (dynamic): exit $rc (expected 3)"; cat sig.log; }
-timeout 300 "$mpiexec" -n 2 --oversubscribe "$bin" run "$src/tests/repro.ini" -o sig.h5 --resume $dyn >resume.log 2>&1 \
+timeout 300 "$mpiexec" -n 2 --oversubscribe "$bin" run "$src/tests/repro.ini" -o sig.h5 --resume $sta >resume.log 2>&1 \
   || { bad "--resume after SIGTERM"; cat resume.log; }
 same s1.h5 sig.h5
 "$bin" info sig.h5 --verify >/dev/null || bad "checksums of sig.h5"
+$py - <<'PY' || bad "sig.h5: runs before the signal dynamic, after the resume static"
+import h5py
+with h5py.File("sig.h5", "r") as h:
+    got = {rid: (g.attrs["schedule"].decode() if isinstance(g.attrs["schedule"], bytes) else g.attrs["schedule"])
+           for rid, g in h["runs"].items()}
+assert set(got.values()) == {"dynamic", "static"}, got
+print("resumed with the other schedule:", sorted(got.items())[:3], "...")
+PY
 [ $fail = 0 ] && echo "1 passed, 0 failed" || echo "0 passed, 1 failed"
 exit $fail

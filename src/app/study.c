@@ -425,6 +425,9 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
   rtk_timers_enter(RTK_PHASE_WAIT); /* the ranks meet here: waiting for the slowest is load imbalance */
   rc = rtk_collective(comm, krc);
   double wall_local = MPI_Wtime() - t0, wall;
+  int used[2] = {sched.on, -sched.on}; /* the schedule used: on every node, on none, or on some */
+  MPI_Allreduce(MPI_IN_PLACE, used, 2, MPI_INT, MPI_MIN, comm);
+  const char *schedule_used = used[0] ? "dynamic" : used[1] ? "mixed" : "static";
   rtk_sched_free(&sched);
   rtk_timers_enter(RTK_PHASE_DIAG);
   if (rc) {
@@ -538,6 +541,7 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
   W(rtk_h5_attr_str(g, "backend", r->so.backend == RTK_BACKEND_CUDA ? "cuda" : "cpu"));
   W(rtk_h5_attr_str(g, "precision", r->so.precision == RTK_PREC_FP32 ? "fp32" : "fp64"));
   W(rtk_h5_attr_str(g, "rng", rtk_rng_generator_name(r->so.rng)));
+  W(rtk_h5_attr_str(g, "schedule", schedule_used));
   W(rtk_h5_attr_str(g, "sweep", r->sweep));
   W(rtk_h5_attr_i64(g, "index", r->index));
   rtk_h5_sum_begin(&sum); /* every dataset of the run from here on */

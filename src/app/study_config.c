@@ -31,7 +31,7 @@ static const rtk_opt run_opts[] = {
     {"backend", RTK_OPT_ENUM, offsetof(rtk_study_opts, backend), "cpu", 0, 0, RTK_BACKEND_CHOICES, "where the samplers run: cpu (every rank on its cores) or cuda (one GPU per rank, by node-local rank; docs/design.md)"},
     {"precision", RTK_OPT_ENUM, offsetof(rtk_study_opts, precision), "fp64", 0, 0, RTK_PRECISION_CHOICES, "floating point of the sampler's state and score kernel (fp32: cuda backend only)"},
     {"rng", RTK_OPT_ENUM, offsetof(rtk_study_opts, rng), "philox4x64", 0, 0, RTK_RNG_CHOICES, "generator of the sampler streams (particle noise, proposals, coins): philox4x64 (Random123 Philox4x64-10) or philox4x32 (Philox4x32-10 in SIMD lanes, faster; other bits, same law); target, score and metrics always use philox4x64 (docs/design.md)"},
-    {"schedule", RTK_OPT_ENUM, offsetof(rtk_study_opts, schedule), "static", 0, 0, RTK_SCHEDULE_CHOICES, "which rank computes which block on the cpu backend: static (each rank its own contiguous range) or dynamic (the ranks of a node share out their blocks at run time, so faster cores take more; the same bits either way; docs/design.md)"},
+    {"schedule", RTK_OPT_ENUM, offsetof(rtk_study_opts, schedule), "dynamic", 0, 0, RTK_SCHEDULE_CHOICES, "which rank computes which block on the cpu backend: static (each rank its own contiguous range) or dynamic (the ranks of a node share out their blocks at run time, so faster cores take more; the same bits either way; docs/design.md)"},
     {"memory_check", RTK_OPT_BOOL, offsetof(rtk_study_opts, memory_check), "true", 0, 0, 0, "refuse a run whose estimated memory per rank (see validate) exceeds what the node has available per rank"},
     RTK_OPT_END};
 static const rtk_opt output_opts[] = {

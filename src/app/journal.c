@@ -288,6 +288,10 @@ int rtk_journal_start_fh(MPI_Comm comm, MPI_File fh, const char *path) { return 
 
 int rtk_journal_commit(void) {
   if (!J.on) return RTK_OK;
+  /* every rank's writes of the committed state have returned before rank 0 takes the file's length (a
+   * collective write does not synchronise: without this, rank 0 could record a length that misses another
+   * rank's part, as journal.rollback_ompio showed under load) */
+  MPI_Barrier(J.comm);
   int rc = J.rank == 0 && mark_committed()
                ? RTK_ERR(RTK_ERR_IO, "cannot commit the journal '%s': %s", J.jpath, strerror(errno))
                : RTK_OK;

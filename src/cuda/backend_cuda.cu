@@ -691,22 +691,23 @@ template <class T> __global__ void k_velocity(int64_t n, int d, int nch, size_t 
   }
 }
 
-/* one ULA (uld = 0) or ULD step of the RTK inner chain at Z (evaluated: P): grad g from the score, then
- * rtk_ula_update / rtk_uld_update; writes Y for the next evaluation */
+/* one ULA (uld = 0) or ULD step of the RTK inner chain at Z (evaluated: P) on the coordinates 4ch .. 4ch+3 of
+ * row: grad g from the score, then rtk_ula_update / rtk_uld_update; writes Y for the next evaluation; Zo, Go (may
+ * be null) get the evaluated state and its gradient (the adaptive warm-up's secant).  Both Langevin kernels. */
 template <class T>
-__global__ void k_langevin(int64_t n, int d, int nch, size_t off, int64_t p0, uint64_t seed, int k, int m, int uld,
-                           double e, double q, double tau, rtk_uld_coef uc, const T *X, const T *P, T *Z, T *V, T *Y) {
-  PER_CHUNK_PROLOGUE
-  double xi[4], xi2[4] = {0, 0, 0, 0};
-  normals4(seed, id, (uint64_t)k, (uint64_t)m + 1, RTK_RNG_PROPOSE, ch, xi);
-  if (uld) normals4(seed, id, (uint64_t)k, (uint64_t)m + 1, RTK_RNG_VELOCITY, ch, xi2);
-  const double sq = sqrt(2 * tau);
+__device__ inline void langevin_chunk(int d, size_t row, int ch, int uld, T e, T q, double tau, double sq,
+                                      const rtk_uld_coef &uc, const double *xi, const double *xi2, const T *X,
+                                      const T *P, T *Z, T *V, T *Y, T *Zo, T *Go) {
   for (int u = 0; u < 4; u++) {
     const int j = 4 * ch + u;
     if (j >= d) break;
     const size_t ij = row * d + j;
     const T z = Z[ij], s = P[row * 2 * d + j] - z * P[row * 2 * d + d + j];
-    const T r = RTK_SEG_RESID(X[ij], z, (T)e), gr = RTK_SEG_GRAD(s, r, (T)e, (T)q);
+    const T r = RTK_SEG_RESID(X[ij], z, e), gr = RTK_SEG_GRAD(s, r, e, q);
+    if (Zo) {
+      Zo[ij] = z;
+      Go[ij] = gr;
+    }
     double zn = z;
     if (uld) {
       double v = V[ij];
@@ -720,6 +721,17 @@ __global__ void k_langevin(int64_t n, int d, int nch, size_t off, int64_t p0, ui
     Y[row * 2 * d + j] = zz * zz;
     Y[row * 2 * d + d + j] = zz;
   }
+}
+
+/* one ULA/ULD step (fixed step tau) on one chunk of 4 coordinates per thread */
+template <class T>
+__global__ void k_langevin(int64_t n, int d, int nch, size_t off, int64_t p0, uint64_t seed, int k, int m, int uld,
+                           double e, double q, double tau, rtk_uld_coef uc, const T *X, const T *P, T *Z, T *V, T *Y) {
+  PER_CHUNK_PROLOGUE
+  double xi[4], xi2[4] = {0, 0, 0, 0};
+  normals4(seed, id, (uint64_t)k, (uint64_t)m + 1, RTK_RNG_PROPOSE, ch, xi);
+  if (uld) normals4(seed, id, (uint64_t)k, (uint64_t)m + 1, RTK_RNG_VELOCITY, ch, xi2);
+  langevin_chunk<T>(d, row, ch, uld, (T)e, (T)q, tau, sqrt(2 * tau), uc, xi, xi2, X, P, Z, V, Y, nullptr, nullptr);
 }
 
 /* one ULA/ULD step with step_mode = adaptive (a group per particle; sampler_rtk.c secant_update and
@@ -761,27 +773,7 @@ __global__ void k_langevin_adapt(mala_args a, int uld, double gam, double c, con
     double xi[4], xi2[4] = {0, 0, 0, 0};
     normals4(a.seed, (uint64_t)(p0 + i), (uint64_t)a.k, (uint64_t)a.m + 1, RTK_RNG_PROPOSE, ch, xi);
     if (uld) normals4(a.seed, (uint64_t)(p0 + i), (uint64_t)a.k, (uint64_t)a.m + 1, RTK_RNG_VELOCITY, ch, xi2);
-    for (int u = 0; u < 4; u++) {
-      const int j = 4 * ch + u;
-      if (j >= d) break;
-      const size_t ij = row * d + j;
-      const T z = Z[ij], s = P[row * 2 * d + j] - z * P[row * 2 * d + d + j];
-      const T r = RTK_SEG_RESID(X[ij], z, te), gr = RTK_SEG_GRAD(s, r, te, tq);
-      Zo[ij] = z;
-      Go[ij] = gr;
-      double zn = z;
-      if (uld) {
-        double v = V[ij];
-        rtk_uld_update(&uc, &zn, &v, gr, xi[u], xi2[u]);
-        V[ij] = (T)v;
-      } else {
-        zn = rtk_ula_update(z, gr, tau, sq, xi[u]);
-      }
-      const T zz = (T)zn;
-      Z[ij] = zz;
-      Y[row * 2 * d + j] = zz * zz;
-      Y[row * 2 * d + d + j] = zz;
-    }
+    langevin_chunk<T>(d, row, ch, uld, te, tq, tau, sq, uc, xi, xi2, X, P, Z, V, Y, Zo, Go);
   }
 }
 

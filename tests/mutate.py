@@ -51,7 +51,7 @@ CATALOGUE = [
      "Box-Muller angle only in (0, pi) for the first pair of each chunk"),
     ("rng-chunk", "src/core/rng.c", "(uint64_t)(i0 / 4 + c));", "(uint64_t)c);",
      "every 64-normal pass repeats the first 16 Philox blocks"),
-    ("rng-odd-tail", "src/core/rng.c", "if (m % 2) o[m - 1] = zc[pairs - 1];", "if (m % 2) o[m - 1] = zs[pairs - 1];",
+    ("rng-odd-tail", "src/core/rng.c", "if (m % 2) o[m - 1] = zc[(m + 1) / 2 - 1];", "if (m % 2) o[m - 1] = zs[(m + 1) / 2 - 1];",
      "odd count: the last normal is the sine of its pair"),
     ("vm-radius", "src/core/vmath_impl.h", "VM_SQRT(VM_MUL(VM_SET1(-2.0), VM_LOG(VM_LOAD(u))))",
      "VM_SQRT(VM_MUL(VM_SET1(-1.9), VM_LOG(VM_LOAD(u))))", "Box-Muller radius 5 % too small"),
@@ -230,6 +230,8 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
     ap.add_argument("--list", action="store_true", help="print the catalogue and exit")
     ap.add_argument("--report", help="also write the results table (markdown) to this file")
+    ap.add_argument("--check", action="store_true",
+                    help="only check that every find string occurs exactly once (CTest docs.mutants), then exit")
     a = ap.parse_args()
     src = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     cat = CATALOGUE
@@ -249,6 +251,9 @@ def main():
         if n != 1:
             print(f"catalogue error: {mid}: {find!r} occurs {n} times in {path}")
             return 2
+    if a.check:
+        print(f"{len(cat)} mutants, each find string once in its file")
+        return 0
     tmp = tempfile.mkdtemp(prefix="rtk-mutate-")
     tree, build, log = os.path.join(tmp, "tree"), os.path.join(tmp, "tree", "build"), os.path.join(tmp, "log.txt")
     files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=src, capture_output=True,

@@ -37,6 +37,18 @@ const char *rtk_rng_generator_name(int gen); /* "philox4x64", "philox4x32" */
 /* the generator rtk_rng_normals & co. use for `purpose` now */
 int rtk_rng_generator_for(uint64_t purpose);
 
+/* The normal transform of the sampler streams (run.normal): Box-Muller on pairs of words, or the
+ * ziggurat on one word per normal (rtk/ziggurat.h).  Process-wide like the generator: the driver sets it
+ * before a run samples and puts back RTK_RNG_BOX_MULLER after it; TARGET, SCORE and EXACT always use
+ * Box-Muller.  Default: RTK_RNG_BOX_MULLER. */
+enum rtk_rng_normal_kind { RTK_RNG_BOX_MULLER = 0, RTK_RNG_ZIGGURAT = 1 };
+#define RTK_RNG_NORMAL_CHOICES "box-muller|ziggurat"
+void rtk_rng_set_normal(int kind);
+int rtk_rng_normal(void);
+const char *rtk_rng_normal_name(int kind); /* "box-muller", "ziggurat" */
+/* the transform rtk_rng_normals uses for `purpose` now */
+int rtk_rng_normal_for(uint64_t purpose);
+
 /* The draws below with an explicit generator (no selection by purpose). */
 void rtk_rng_normals_gen(int gen, uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose, int n,
                          double *out);

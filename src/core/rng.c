@@ -28,7 +28,8 @@ void rtk_rng_set_generator(int gen) {
 int rtk_rng_generator(void) { return atomic_load_explicit(&generator, memory_order_relaxed); }
 const char *rtk_rng_generator_name(int gen) { return gen == RTK_RNG_PHILOX4X32 ? "philox4x32" : "philox4x64"; }
 
-int rtk_rng_generator_for(uint64_t purpose) {
+/* the sampler streams' purposes: run.rng and run.normal apply to them only */
+static int sampler_stream(uint64_t purpose) {
   switch (purpose) {
   case RTK_RNG_INIT:
   case RTK_RNG_STEP:
@@ -37,11 +38,24 @@ int rtk_rng_generator_for(uint64_t purpose) {
   case RTK_RNG_ACCEPT:
   case RTK_RNG_VELOCITY:
   case RTK_RNG_AUX:
-    return rtk_rng_generator();
-  default: /* TARGET, SCORE, EXACT: the same under every run.rng */
-    return RTK_RNG_PHILOX4X64;
+    return 1;
+  default: /* TARGET, SCORE, EXACT: the same under every run.rng and run.normal */
+    return 0;
   }
 }
+
+int rtk_rng_generator_for(uint64_t purpose) { return sampler_stream(purpose) ? rtk_rng_generator() : RTK_RNG_PHILOX4X64; }
+
+/* ---- the normal transform of the sampler streams (run.normal) ---- */
+static atomic_int normal_kind = RTK_RNG_BOX_MULLER;
+
+void rtk_rng_set_normal(int kind) {
+  atomic_store(&normal_kind, kind == RTK_RNG_ZIGGURAT ? RTK_RNG_ZIGGURAT : RTK_RNG_BOX_MULLER);
+}
+int rtk_rng_normal(void) { return atomic_load_explicit(&normal_kind, memory_order_relaxed); }
+const char *rtk_rng_normal_name(int kind) { return kind == RTK_RNG_ZIGGURAT ? "ziggurat" : "box-muller"; }
+
+int rtk_rng_normal_for(uint64_t purpose) { return sampler_stream(purpose) ? rtk_rng_normal() : RTK_RNG_BOX_MULLER; }
 
 /* ---- Philox4x64-10 ---- */
 static inline philox4x64_ctr_t draw(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose,

@@ -34,6 +34,7 @@ extern "C" {
 #include "rtk/rng.h"
 }
 #include "rtk/update.h"
+#include "rtk/ziggurat.h"
 
 extern "C" const int rtk_have_cuda = 1;
 
@@ -88,20 +89,55 @@ __device__ static inline void draw32(uint64_t seed, uint64_t id, uint64_t c0, ui
   w[1] = (uint64_t)r.v[3] << 32 | r.v[2];
 }
 
-/* normals 4 ch .. 4 ch + 3 of a stream (rtk_rng_normals' layout; philox4x32: blocks 2 ch and 2 ch + 1) */
+/* run.normal = ziggurat for this run (set by run() from rtk_rng_normal()): the sampler streams' normals are the
+ * ziggurat of one 64-bit word each (rtk/rng.h, rtk_rng_normal_for); EXACT, TARGET and SCORE stay Box-Muller */
+__constant__ int c_zig;
+__device__ static inline int zig(uint64_t purpose) {
+  return c_zig && purpose != RTK_RNG_EXACT && purpose != RTK_RNG_TARGET && purpose != RTK_RNG_SCORE;
+}
+
+/* Normal i of a stream from its word w (rtk/ziggurat.h; the cpu's layout, docs/design.md "Ziggurat normals"): the
+ * fast path, else attempt a = 0, 1, .. on the first two 64-bit words of the stream's block at chunk
+ * RTK_ZIG_CHUNK(i, a) (Philox4x32: the 32-bit chunk word).  The rejections (~0.7 % of the words) diverge from
+ * their warp for a Philox block and one exp or two logs each. */
+__device__ __noinline__ static double zig_slow(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose,
+                                               int p32, int64_t i, uint64_t w) {
+  double z;
+  for (int a = 0; a < RTK_ZIG_ATTEMPTS; a++) {
+    const uint64_t chunk = RTK_ZIG_CHUNK(i, a);
+    uint64_t ab[2];
+    if (p32) {
+      draw32(seed, id, c0, c1, purpose, (uint32_t)chunk, ab);
+    } else {
+      const philox4x64_ctr_t r = draw(seed, id, c0, c1, purpose, chunk);
+      ab[0] = r.v[0];
+      ab[1] = r.v[1];
+    }
+    if (rtk_zig_retry(&w, ab[0], ab[1], &z)) return z;
+  }
+  return rtk_zig_signed(w, rtk_zig_abs(w));
+}
+
+/* normals 4 ch .. 4 ch + 3 of a stream (rtk_rng_normals' layout; philox4x32: blocks 2 ch and 2 ch + 1): Box-Muller
+ * on the pairs of 64-bit words, or (run.normal = ziggurat) the ziggurat of each word */
 __device__ static inline void normals4(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose, int ch,
                                        double z[4]) {
-  if (rng32(purpose)) {
-    uint64_t w[2];
+  const int p32 = rng32(purpose);
+  uint64_t w[4];
+  if (p32) {
     draw32(seed, id, c0, c1, purpose, (uint32_t)(2 * ch), w);
+    draw32(seed, id, c0, c1, purpose, (uint32_t)(2 * ch + 1), w + 2);
+  } else {
+    const philox4x64_ctr_t r = draw(seed, id, c0, c1, purpose, (uint64_t)ch);
+    for (int u = 0; u < 4; u++) w[u] = r.v[u];
+  }
+  if (!zig(purpose)) {
     rtk_box_muller(w[0], w[1], &z[0], &z[1]);
-    draw32(seed, id, c0, c1, purpose, (uint32_t)(2 * ch + 1), w);
-    rtk_box_muller(w[0], w[1], &z[2], &z[3]);
+    rtk_box_muller(w[2], w[3], &z[2], &z[3]);
     return;
   }
-  philox4x64_ctr_t r = draw(seed, id, c0, c1, purpose, (uint64_t)ch);
-  rtk_box_muller(r.v[0], r.v[1], &z[0], &z[1]);
-  rtk_box_muller(r.v[2], r.v[3], &z[2], &z[3]);
+  for (int u = 0; u < 4; u++)
+    if (!rtk_zig_fast(w[u], &z[u])) z[u] = zig_slow(seed, id, c0, c1, purpose, p32, 4 * (int64_t)ch + u, w[u]);
 }
 
 /* the first uniform of a stream (rtk_rng_uniform) */
@@ -2355,6 +2391,8 @@ static int run(const rtk_dev_job *job, rtk_stats *st) {
   cudaGetLastError(); /* no stale error from an earlier call is blamed on this run */
   const int rng32_host = rtk_rng_generator() == RTK_RNG_PHILOX4X32; /* run.rng, set by the driver */
   CU(cudaMemcpyToSymbol(c_rng32, &rng32_host, sizeof rng32_host));
+  const int zig_host = rtk_rng_normal() == RTK_RNG_ZIGGURAT; /* run.normal, likewise */
+  CU(cudaMemcpyToSymbol(c_zig, &zig_host, sizeof zig_host));
   int rc;
   if (job->precision == RTK_PREC_FP32) {
     dev_run<float> r;

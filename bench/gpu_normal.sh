@@ -25,7 +25,7 @@ for rep in $(seq "$reps"); do
     done
   done
 done
-python3 - "$out" <<'PY'
+"${RTK_PYTHON:-python3}" - "$out" <<'PY'
 import glob, os, sys, h5py, numpy as np
 rate = {}
 for path in sorted(glob.glob(os.path.join(sys.argv[1], "philox*_*_*.h5"))):
@@ -33,6 +33,7 @@ for path in sorted(glob.glob(os.path.join(sys.argv[1], "philox*_*_*.h5"))):
     with h5py.File(path, "r") as f:
         for g in f["runs"].values():
             m, s = g["metrics"], g.attrs["sampler"]
+            s = s.decode() if isinstance(s, bytes) else str(s)
             N, nfe = int(g.attrs["particles"]), float(g.attrs["nfe"])
             r = N * nfe / float(np.sum(m["seconds_per_segment"][()]))
             rate.setdefault((s, rng, nrm), []).append(r)

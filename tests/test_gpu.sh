@@ -12,6 +12,7 @@
 #   test_gpu.sh gpus RTKBENCH    1 vs 2 GPUs, one rank each (needs 2 GPUs, else skipped): gpu.ini and gpu_score.ini
 #                                with run.rng = philox4x64 and philox4x32, each with run.normal = box-muller and
 #                                ziggurat, bitwise identical (h5check same)
+#   test_gpu.sh ziggurat RTKBENCH  the run.normal = ziggurat parts of ranks and cross alone
 # ranks also runs gpu.ini and gpu_score.ini with run.normal = ziggurat (both generators), 1 vs 2 ranks bitwise.
 # ranks and cross also run gpu_score.ini: the score plug-ins on the device (score.model = mlp with the committed
 # network tests/data/mog_grid_mlp.h5, and perturbed), 1 vs 2 ranks bitwise and cpu vs cuda as above (samples
@@ -29,6 +30,40 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mpi=(mpirun --oversubscribe ${RTK_MPIRUN_ARGS:-})
 score=("$here/gpu_score.ini" --set score.file="$here/data/mog_grid_mlp.h5")
+# the run.normal = ziggurat checks of ranks and cross (also alone: mode ziggurat)
+zig_ranks() {
+  # run.normal = ziggurat (one Philox word per normal, retries at the stream's far chunks): 1 vs 2 ranks, both
+  # generators, gpu.ini (every ported sampler) and the score plug-ins
+  for rng in philox4x64 philox4x32; do
+    for cfg in gpu score; do
+      if [ $cfg = gpu ]; then ini=("$here/gpu.ini"); else ini=("${score[@]}"); fi
+      for n in 1 2; do
+        "${mpi[@]}" -n $n -x RTK_CUDA_SHARE_DEVICE=1 "$bin" run "${ini[@]}" --set run.backend=cuda --set run.rng=$rng \
+          --set run.normal=ziggurat --set run.block=7000 -o "$tmp/z$cfg$n.h5" --force >/dev/null
+      done
+      echo "$cfg, run.rng = $rng, run.normal = ziggurat: 1 rank vs 2 ranks"
+      "$py" "$here/h5check.py" same "$tmp/z${cfg}1.h5" "$tmp/z${cfg}2.h5"
+    done
+  done
+}
+zig_cross() {
+  local t=1e-9
+  # run.normal = ziggurat under both generators: the device transforms the same words with the same tables (the
+  # fast path is exact, so those normals are the cpu's bit for bit; a rejected word's retries draw the same far
+  # chunks, and only an exp/log within an ulp of the accept/reject line could decide otherwise), so the
+  # deterministic-stream samplers keep cross's tolerances (1e-6 on gpu.ini, 1e-9 on the score plug-ins); a wrong
+  # word, chunk or table would move a normal by O(1)
+  for rng in philox4x64 philox4x32; do
+    z=(--set run.rng=$rng --set run.normal=ziggurat)
+    echo "run.rng = $rng, run.normal = ziggurat: cpu vs cuda"
+    "${mpi[@]}" -n 1 "$bin" run "$here/gpu.ini" "${z[@]}" -o "$tmp/cpu_z.h5" --force >/dev/null
+    "${mpi[@]}" -n 1 "$bin" run "$here/gpu.ini" "${z[@]}" --set run.backend=cuda -o "$tmp/gpu_z.h5" --force >/dev/null
+    "$py" "$here/h5check.py" agree "$tmp/cpu_z.h5" "$tmp/gpu_z.h5" ddpm=1e-6 ddim=1e-6 dpm-solver++=1e-6 heun=1e-6 pc=1e-6
+    "${mpi[@]}" -n 4 "$bin" run "${score[@]}" "${z[@]}" -o "$tmp/mcpu_z.h5" --force >/dev/null
+    "${mpi[@]}" -n 1 "$bin" run "${score[@]}" "${z[@]}" --set run.backend=cuda -o "$tmp/mgpu_z.h5" --force >/dev/null
+    "$py" "$here/h5check.py" agree "$tmp/mcpu_z.h5" "$tmp/mgpu_z.h5" ddpm=$t ddim=$t dpm-solver++=$t heun=$t pc=$t
+  done
+}
 case $mode in
   ranks)
     "${mpi[@]}" -n 1 "$bin" run "$here/gpu.ini" --set run.backend=cuda -o "$tmp/r1.h5" --force >/dev/null
@@ -71,19 +106,7 @@ case $mode in
       done
       "$py" "$here/h5check.py" same "$tmp/m$1_1.h5" "$tmp/m$1_2.h5"
     done
-    # run.normal = ziggurat (one Philox word per normal, retries at the stream's far chunks): 1 vs 2 ranks, both
-    # generators, gpu.ini (every ported sampler) and the score plug-ins
-    for rng in philox4x64 philox4x32; do
-      for cfg in gpu score; do
-        if [ $cfg = gpu ]; then ini=("$here/gpu.ini"); else ini=("${score[@]}"); fi
-        for n in 1 2; do
-          "${mpi[@]}" -n $n -x RTK_CUDA_SHARE_DEVICE=1 "$bin" run "${ini[@]}" --set run.backend=cuda --set run.rng=$rng \
-            --set run.normal=ziggurat --set run.block=7000 -o "$tmp/z$cfg$n.h5" --force >/dev/null
-        done
-        echo "$cfg, run.rng = $rng, run.normal = ziggurat: 1 rank vs 2 ranks"
-        "$py" "$here/h5check.py" same "$tmp/z${cfg}1.h5" "$tmp/z${cfg}2.h5"
-      done
-    done
+    zig_ranks
     ;;
   cross)
     run=("${mpi[@]}" -n 1 "$bin" run "$here/gpu.ini")
@@ -119,20 +142,7 @@ case $mode in
     "${mpi[@]}" -n 1 "$bin" run "${score[@]}" --set run.rng=philox4x32 --set run.backend=cuda -o "$tmp/mgpu_p32.h5" \
       --force >/dev/null
     "$py" "$here/h5check.py" agree "$tmp/mcpu_p32.h5" "$tmp/mgpu_p32.h5" ddpm=$t ddim=$t dpm-solver++=$t heun=$t pc=$t
-    # run.normal = ziggurat under both generators: the device transforms the same words with the same tables (the
-    # fast path is exact, so those normals are the cpu's bit for bit; a rejected word's retries draw the same far
-    # chunks, and only an exp/log within an ulp of the accept/reject line could decide otherwise), so the
-    # deterministic-stream samplers keep the tolerances above; a wrong word, chunk or table would move a normal by O(1)
-    for rng in philox4x64 philox4x32; do
-      z=(--set run.rng=$rng --set run.normal=ziggurat)
-      echo "run.rng = $rng, run.normal = ziggurat: cpu vs cuda"
-      "${run[@]}" "${z[@]}" -o "$tmp/cpu_z.h5" --force >/dev/null
-      "${run[@]}" "${z[@]}" --set run.backend=cuda -o "$tmp/gpu_z.h5" --force >/dev/null
-      "$py" "$here/h5check.py" agree "$tmp/cpu_z.h5" "$tmp/gpu_z.h5" ddpm=1e-6 ddim=1e-6 dpm-solver++=1e-6 heun=1e-6 pc=1e-6
-      "${mpi[@]}" -n 4 "$bin" run "${score[@]}" "${z[@]}" -o "$tmp/mcpu_z.h5" --force >/dev/null
-      "${mpi[@]}" -n 1 "$bin" run "${score[@]}" "${z[@]}" --set run.backend=cuda -o "$tmp/mgpu_z.h5" --force >/dev/null
-      "$py" "$here/h5check.py" agree "$tmp/mcpu_z.h5" "$tmp/mgpu_z.h5" ddpm=$t ddim=$t dpm-solver++=$t heun=$t pc=$t
-    done
+    zig_cross
     ;;
   gpus)
     ngpu=$(nvidia-smi -L | grep -c '^GPU')
@@ -151,5 +161,6 @@ case $mode in
       done
     done
     ;;
-  *) echo "usage: test_gpu.sh ranks|cross|gpus RTKBENCH" >&2; exit 2 ;;
+  ziggurat) zig_ranks; zig_cross ;;
+  *) echo "usage: test_gpu.sh ranks|cross|gpus|ziggurat RTKBENCH" >&2; exit 2 ;;
 esac

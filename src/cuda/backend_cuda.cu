@@ -24,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <type_traits>
+
 #include <Random123/philox.h>
 
 extern "C" {
@@ -60,6 +62,19 @@ static char g_desc[512];
 static int g_sms = 132; /* multiprocessors of the attached device */
 static void *g_ws;      /* g_blas_cap's workspace */
 #define RTK_CUDA_WS ((size_t)32 << 20)
+static int g_zig; /* run.normal = ziggurat for this run (run(), from rtk_rng_normal()) */
+
+/* f(std::integral_constant<int, Z>) with this run's transform Z; ZLAUNCH(launch) compiles `launch`, which names
+ * its kernel's template argument NZ, for both and runs this run's */
+template <class F> static void with_zig(F f) {
+  if (g_zig) f(std::integral_constant<int, 1>());
+  else f(std::integral_constant<int, 0>());
+}
+#define ZLAUNCH(...)                            \
+  with_zig([&](auto z_) {                       \
+    constexpr int NZ = decltype(z_)::value;     \
+    __VA_ARGS__;                                \
+  })
 
 /* ------------------------------------------------------------------ device helpers */
 
@@ -89,20 +104,23 @@ __device__ static inline void draw32(uint64_t seed, uint64_t id, uint64_t c0, ui
   w[1] = (uint64_t)r.v[3] << 32 | r.v[2];
 }
 
-/* run.normal = ziggurat for this run (set by run() from rtk_rng_normal()): the sampler streams' normals are the
- * ziggurat of one 64-bit word each (rtk/rng.h, rtk_rng_normal_for); EXACT, TARGET and SCORE stay Box-Muller */
-__constant__ int c_zig;
-__device__ static inline int zig(uint64_t purpose) {
-  return c_zig && purpose != RTK_RNG_EXACT && purpose != RTK_RNG_TARGET && purpose != RTK_RNG_SCORE;
+/* run.normal = ziggurat (rtk/rng.h, rtk_rng_normal_for): the sampler streams' normals are the ziggurat of one
+ * 64-bit word each; EXACT, TARGET and SCORE stay Box-Muller.  The kernels that draw normals are compiled for each
+ * transform (template parameter NZ; with_zig picks the one of this run at launch): a rejected word's slow path
+ * (Philox, exp or log) needs registers that a run-time flag would charge to the Box-Muller kernels too (ptxas:
+ * k_propose 34 -> 110, k_init 34 -> 108 registers). */
+__device__ static inline int zig_stream(uint64_t purpose) {
+  return purpose != RTK_RNG_EXACT && purpose != RTK_RNG_TARGET && purpose != RTK_RNG_SCORE;
 }
 
 /* Normal i of a stream from its word w (rtk/ziggurat.h; the cpu's layout, docs/design.md "Ziggurat normals"): the
  * fast path, else attempt a = 0, 1, .. on the first two 64-bit words of the stream's block at chunk
  * RTK_ZIG_CHUNK(i, a) (Philox4x32: the 32-bit chunk word).  The rejections (~0.7 % of the words) diverge from
  * their warp for a Philox block and one exp or two logs each. */
-__device__ __noinline__ static double zig_slow(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose,
+__device__ static inline double zig_slow(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose,
                                                int p32, int64_t i, uint64_t w) {
   double z;
+#pragma unroll 1
   for (int a = 0; a < RTK_ZIG_ATTEMPTS; a++) {
     const uint64_t chunk = RTK_ZIG_CHUNK(i, a);
     uint64_t ab[2];
@@ -119,25 +137,37 @@ __device__ __noinline__ static double zig_slow(uint64_t seed, uint64_t id, uint6
 }
 
 /* normals 4 ch .. 4 ch + 3 of a stream (rtk_rng_normals' layout; philox4x32: blocks 2 ch and 2 ch + 1): Box-Muller
- * on the pairs of 64-bit words, or (run.normal = ziggurat) the ziggurat of each word */
+ * on the pairs of 64-bit words, or (Z = 1: run.normal = ziggurat, sampler streams) the ziggurat of each word */
+template <int Z>
 __device__ static inline void normals4(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose, int ch,
                                        double z[4]) {
-  const int p32 = rng32(purpose);
-  uint64_t w[4];
-  if (p32) {
-    draw32(seed, id, c0, c1, purpose, (uint32_t)(2 * ch), w);
-    draw32(seed, id, c0, c1, purpose, (uint32_t)(2 * ch + 1), w + 2);
-  } else {
-    const philox4x64_ctr_t r = draw(seed, id, c0, c1, purpose, (uint64_t)ch);
-    for (int u = 0; u < 4; u++) w[u] = r.v[u];
+  if constexpr (Z != 0) {
+    if (zig_stream(purpose)) {
+      const int p32 = rng32(purpose);
+      uint64_t w[4];
+      if (p32) {
+        draw32(seed, id, c0, c1, purpose, (uint32_t)(2 * ch), w);
+        draw32(seed, id, c0, c1, purpose, (uint32_t)(2 * ch + 1), w + 2);
+      } else {
+        const philox4x64_ctr_t r = draw(seed, id, c0, c1, purpose, (uint64_t)ch);
+        for (int u = 0; u < 4; u++) w[u] = r.v[u];
+      }
+      for (int u = 0; u < 4; u++)
+        if (!rtk_zig_fast(w[u], &z[u])) z[u] = zig_slow(seed, id, c0, c1, purpose, p32, 4 * (int64_t)ch + u, w[u]);
+      return;
+    }
   }
-  if (!zig(purpose)) {
+  if (rng32(purpose)) {
+    uint64_t w[2];
+    draw32(seed, id, c0, c1, purpose, (uint32_t)(2 * ch), w);
     rtk_box_muller(w[0], w[1], &z[0], &z[1]);
-    rtk_box_muller(w[2], w[3], &z[2], &z[3]);
+    draw32(seed, id, c0, c1, purpose, (uint32_t)(2 * ch + 1), w);
+    rtk_box_muller(w[0], w[1], &z[2], &z[3]);
     return;
   }
-  for (int u = 0; u < 4; u++)
-    if (!rtk_zig_fast(w[u], &z[u])) z[u] = zig_slow(seed, id, c0, c1, purpose, p32, 4 * (int64_t)ch + u, w[u]);
+  philox4x64_ctr_t r = draw(seed, id, c0, c1, purpose, (uint64_t)ch);
+  rtk_box_muller(r.v[0], r.v[1], &z[0], &z[1]);
+  rtk_box_muller(r.v[2], r.v[3], &z[2], &z[3]);
 }
 
 /* the first uniform of a stream (rtk_rng_uniform) */
@@ -168,11 +198,11 @@ template <class T> __device__ static inline T group_sum(T v, int tpp) {
   (void)id;
 
 /* x_T ~ N(0, I) (rtk_draw_initial), and Y = [x^2, x] */
-template <class T>
+template <class T, int NZ>
 __global__ void k_init(int64_t n, int d, int nch, size_t off, int64_t p0, uint64_t seed, T *X, T *Y) {
   PER_CHUNK_PROLOGUE
   double z[4];
-  normals4(seed, id, 0, 0, RTK_RNG_INIT, ch, z);
+  normals4<NZ>(seed, id, 0, 0, RTK_RNG_INIT, ch, z);
   for (int u = 0; u < 4; u++) {
     const int j = 4 * ch + u;
     if (j >= d) break;
@@ -193,7 +223,7 @@ __global__ void k_exact(int64_t n, int d, int nch, size_t off, int64_t p0, uint6
   double cum = w[0];
   while (k < K - 1 && uu >= cum) cum += w[++k];
   double z[4];
-  normals4(seed, id, 0, 1, RTK_RNG_EXACT, ch, z);
+  normals4<0>(seed, id, 0, 1, RTK_RNG_EXACT, ch, z);
   for (int u = 0; u < 4; u++) {
     const int j = 4 * ch + u;
     if (j >= d) break;
@@ -278,7 +308,7 @@ __global__ void k_score(int64_t n, int d, int nch, size_t off, int64_t p0, const
 }
 
 /* one ddpm step (rtk_ddpm_update) with the score assembled from P; writes Y for the next evaluation */
-template <class T>
+template <class T, int NZ>
 __global__ void k_ddpm(int64_t n, int d, int nch, size_t off, int64_t p0, uint64_t seed, int k, rtk_ddpm_coef cf,
                        T *X, const T *P, T *Y, const int *dk, const rtk_ddpm_coef *dcf) {
   PER_CHUNK_PROLOGUE
@@ -287,7 +317,7 @@ __global__ void k_ddpm(int64_t n, int d, int nch, size_t off, int64_t p0, uint64
     cf = dcf[k];
   }
   double z[4];
-  normals4(seed, id, (uint64_t)k, 0, RTK_RNG_STEP, ch, z);
+  normals4<NZ>(seed, id, (uint64_t)k, 0, RTK_RNG_STEP, ch, z);
   for (int u = 0; u < 4; u++) {
     const int j = 4 * ch + u;
     if (j >= d) break;
@@ -304,7 +334,7 @@ __global__ void k_ddpm(int64_t n, int d, int nch, size_t off, int64_t p0, uint64
  * (C2 = [MA | A] per component, c), then rtk_ddpm_update with the same Philox normals as k_ddpm.  One thread
  * per particle; the [n][K] logits and [n][2d] P never go to memory.  Two passes over the components (the max,
  * then the weights), so a weight below e^{-40} of the largest is dropped as in k_lse and the cpu kernel. */
-template <class T, int DM>
+template <class T, int DM, int NZ>
 __global__ void k_ddpm_fused(int64_t n, int d, int K, size_t off, int64_t p0, uint64_t seed, int k, rtk_ddpm_coef cf,
                              const T *C2, const T *c, T *X) {
   extern __shared__ unsigned char sh_raw[];
@@ -352,7 +382,7 @@ __global__ void k_ddpm_fused(int64_t n, int d, int K, size_t off, int64_t p0, ui
   for (int ch = 0; ch < DM / 4; ch++)
     if (4 * ch < d) {
       double z[4];
-      normals4(seed, id, (uint64_t)k, 0, RTK_RNG_STEP, ch, z);
+      normals4<NZ>(seed, id, (uint64_t)k, 0, RTK_RNG_STEP, ch, z);
 #pragma unroll
       for (int u = 0; u < 4; u++) {
         const int j = 4 * ch + u;
@@ -365,12 +395,12 @@ __global__ void k_ddpm_fused(int64_t n, int d, int K, size_t off, int64_t p0, ui
 }
 
 /* RTK segment start z_0 from x' (sampler_rtk.c init_segment) */
-template <class T>
+template <class T, int NZ>
 __global__ void k_seg_init(int64_t n, int d, int nch, size_t off, int64_t p0, uint64_t seed, int k, int init,
                            int have_score, double eh, double b, double sd, const T *X, const T *S, T *Z, T *Y) {
   PER_CHUNK_PROLOGUE
   double z[4] = {0, 0, 0, 0};
-  if (init != RTK_INIT_MEAN) normals4(seed, id, (uint64_t)k, 0, RTK_RNG_SEGINIT, ch, z);
+  if (init != RTK_INIT_MEAN) normals4<NZ>(seed, id, (uint64_t)k, 0, RTK_RNG_SEGINIT, ch, z);
   for (int u = 0; u < 4; u++) {
     const int j = 4 * ch + u;
     if (j >= d) break;
@@ -413,11 +443,11 @@ struct mala_args {
 
 /* MALA proposal zp = z + rtk_mala_step(grad g(z), tau, sqrt(2 tau), xi); writes Y for its evaluation.
  * taus: per-particle steps (adaptive) or NULL (a.tau) */
-template <class T> __global__ void k_propose(mala_args a, const double *taus, const T *Z, const T *G, T *Zp, T *Y) {
+template <class T, int NZ> __global__ void k_propose(mala_args a, const double *taus, const T *Z, const T *G, T *Zp, T *Y) {
   MALA_UNPACK(a)
   PER_CHUNK_PROLOGUE
   double z[4];
-  normals4(a.seed, id, (uint64_t)a.k, (uint64_t)a.m + 1, RTK_RNG_PROPOSE, ch, z);
+  normals4<NZ>(a.seed, id, (uint64_t)a.k, (uint64_t)a.m + 1, RTK_RNG_PROPOSE, ch, z);
   const double tau = taus ? taus[row] : a.tau, sq = sqrt(2 * tau);
   for (int u = 0; u < 4; u++) {
     const int j = 4 * ch + u;
@@ -441,7 +471,7 @@ template <class T> __global__ void k_propose(mala_args a, const double *taus, co
 
 /* the same proposal with the projection radius: pass[row] = |zp - z|^2 <= r2, passes counted in *npass
  * (a rejected proposal costs no NFE: sampler_rtk.c's accounting) */
-template <class T>
+template <class T, int NZ>
 __global__ void k_propose_r(mala_args a, const double *taus, const T *Z, const T *G, T *Zp, T *Y, unsigned char *pass,
                             unsigned long long *npass) {
   MALA_UNPACK(a)
@@ -451,7 +481,7 @@ __global__ void k_propose_r(mala_args a, const double *taus, const T *Z, const T
     const double tau = taus ? taus[row] : a.tau, sq = sqrt(2 * tau);
     for (int ch = lane; ch < nch; ch += tpp) {
       double xi[4];
-      normals4(a.seed, (uint64_t)(p0 + i), (uint64_t)a.k, (uint64_t)a.m + 1, RTK_RNG_PROPOSE, ch, xi);
+      normals4<NZ>(a.seed, (uint64_t)(p0 + i), (uint64_t)a.k, (uint64_t)a.m + 1, RTK_RNG_PROPOSE, ch, xi);
       for (int u = 0; u < 4; u++) {
         const int j = 4 * ch + u;
         if (j >= d) break;
@@ -634,12 +664,12 @@ __global__ void k_accept(mala_args a, const T *X, const T *Zp, const T *P, const
 }
 
 /* ddim / dpm-solver++ step (rtk_ode_denoise, rtk_ode_update) with the score assembled from P */
-template <class T>
+template <class T, int NZ>
 __global__ void k_ode(int64_t n, int d, int nch, size_t off, int64_t p0, uint64_t seed, int k, rtk_ode_step c, T *X,
                       const T *P, T *D, const T *D1, const T *D2, T *Y) {
   PER_CHUNK_PROLOGUE
   double z[4] = {0, 0, 0, 0};
-  if (c.sde && !c.final) normals4(seed, id, (uint64_t)k, 0, RTK_RNG_STEP, ch, z);
+  if (c.sde && !c.final) normals4<NZ>(seed, id, (uint64_t)k, 0, RTK_RNG_STEP, ch, z);
   for (int u = 0; u < 4; u++) {
     const int j = 4 * ch + u;
     if (j >= d) break;
@@ -657,12 +687,12 @@ __global__ void k_ode(int64_t n, int d, int nch, size_t off, int64_t p0, uint64_
 /* ---- pc and heun (sampler_pc.c, sampler_heun.c) ---- */
 /* one pc move with the score from P: the Langevin corrector rtk_pc_correct (RNG PROPOSE, counters (k, m)) or,
  * if predict, ddpm's predictor rtk_ddpm_update (RNG STEP, (k, 0)); writes Y for the next evaluation */
-template <class T>
+template <class T, int NZ>
 __global__ void k_pc(int64_t n, int d, int nch, size_t off, int64_t p0, uint64_t seed, int k, int m, int predict,
                      double eps, double sdc, rtk_ddpm_coef cf, T *X, const T *P, T *Y) {
   PER_CHUNK_PROLOGUE
   double z[4];
-  normals4(seed, id, (uint64_t)k, predict ? 0 : (uint64_t)m, predict ? RTK_RNG_STEP : RTK_RNG_PROPOSE, ch, z);
+  normals4<NZ>(seed, id, (uint64_t)k, predict ? 0 : (uint64_t)m, predict ? RTK_RNG_STEP : RTK_RNG_PROPOSE, ch, z);
   for (int u = 0; u < 4; u++) {
     const int j = 4 * ch + u;
     if (j >= d) break;
@@ -716,10 +746,10 @@ __global__ void k_heun(int64_t n, int d, int nch, size_t off, int64_t p0, int ph
 }
 
 /* ULD: the segment's velocities ~ N(0, I) */
-template <class T> __global__ void k_velocity(int64_t n, int d, int nch, size_t off, int64_t p0, uint64_t seed, int k, T *V) {
+template <class T, int NZ> __global__ void k_velocity(int64_t n, int d, int nch, size_t off, int64_t p0, uint64_t seed, int k, T *V) {
   PER_CHUNK_PROLOGUE
   double z[4];
-  normals4(seed, id, (uint64_t)k, 0, RTK_RNG_VELOCITY, ch, z);
+  normals4<NZ>(seed, id, (uint64_t)k, 0, RTK_RNG_VELOCITY, ch, z);
   for (int u = 0; u < 4; u++) {
     const int j = 4 * ch + u;
     if (j >= d) break;
@@ -760,13 +790,13 @@ __device__ inline void langevin_chunk(int d, size_t row, int ch, int uld, T e, T
 }
 
 /* one ULA/ULD step (fixed step tau) on one chunk of 4 coordinates per thread */
-template <class T>
+template <class T, int NZ>
 __global__ void k_langevin(int64_t n, int d, int nch, size_t off, int64_t p0, uint64_t seed, int k, int m, int uld,
                            double e, double q, double tau, rtk_uld_coef uc, const T *X, const T *P, T *Z, T *V, T *Y) {
   PER_CHUNK_PROLOGUE
   double xi[4], xi2[4] = {0, 0, 0, 0};
-  normals4(seed, id, (uint64_t)k, (uint64_t)m + 1, RTK_RNG_PROPOSE, ch, xi);
-  if (uld) normals4(seed, id, (uint64_t)k, (uint64_t)m + 1, RTK_RNG_VELOCITY, ch, xi2);
+  normals4<NZ>(seed, id, (uint64_t)k, (uint64_t)m + 1, RTK_RNG_PROPOSE, ch, xi);
+  if (uld) normals4<NZ>(seed, id, (uint64_t)k, (uint64_t)m + 1, RTK_RNG_VELOCITY, ch, xi2);
   langevin_chunk<T>(d, row, ch, uld, (T)e, (T)q, tau, sqrt(2 * tau), uc, xi, xi2, X, P, Z, V, Y, nullptr, nullptr);
 }
 
@@ -774,7 +804,7 @@ __global__ void k_langevin(int64_t n, int d, int nch, size_t off, int64_t p0, ui
  * langevin_steps): during the warm-up (1 <= m <= nwarm) the secant curvature from the previous state
  * (Zo, Go) raises L (lcurv), and at m = nwarm the particle's step becomes rtk_secant_tau; then the
  * step with the particle's tau (taus), and Zo, Go <- the evaluated state.  a.tau: tau_0; c: cfg step */
-template <class T>
+template <class T, int NZ>
 __global__ void k_langevin_adapt(mala_args a, int uld, double gam, double c, const T *X, const T *P, T *Z, T *V,
                                  T *Zo, T *Go, double *taus, double *lcurv, T *Y) {
   MALA_UNPACK(a)
@@ -807,8 +837,8 @@ __global__ void k_langevin_adapt(mala_args a, int uld, double gam, double c, con
   const double sq = sqrt(2 * tau);
   for (int ch = lane; ch < nch; ch += tpp) {
     double xi[4], xi2[4] = {0, 0, 0, 0};
-    normals4(a.seed, (uint64_t)(p0 + i), (uint64_t)a.k, (uint64_t)a.m + 1, RTK_RNG_PROPOSE, ch, xi);
-    if (uld) normals4(a.seed, (uint64_t)(p0 + i), (uint64_t)a.k, (uint64_t)a.m + 1, RTK_RNG_VELOCITY, ch, xi2);
+    normals4<NZ>(a.seed, (uint64_t)(p0 + i), (uint64_t)a.k, (uint64_t)a.m + 1, RTK_RNG_PROPOSE, ch, xi);
+    if (uld) normals4<NZ>(a.seed, (uint64_t)(p0 + i), (uint64_t)a.k, (uint64_t)a.m + 1, RTK_RNG_VELOCITY, ch, xi2);
     langevin_chunk<T>(d, row, ch, uld, te, tq, tau, sq, uc, xi, xi2, X, P, Z, V, Y, Zo, Go);
   }
 }
@@ -1507,9 +1537,8 @@ template <class T> static int ddpm_dev_step(dev_run<T> *r) {
                    g_stream>>>(r->tab, r->stride, r->dk, r->C1);
   LAUNCHED();
   RTK_CHECK(mix_eval(r, 0));
-  k_ddpm<T><<<blocks_for(r->n * r->nch, 256), 256, 0, g_stream>>>(r->n, r->d, r->nch, r->off, r->p0, ctx->seed, 0,
-                                                                  rtk_ddpm_coef{0, 0, 0}, r->X, r->P, r->Y, r->dk,
-                                                                  r->dcf);
+  ZLAUNCH(k_ddpm<T, NZ><<<blocks_for(r->n * r->nch, 256), 256, 0, g_stream>>>(
+      r->n, r->d, r->nch, r->off, r->p0, ctx->seed, 0, rtk_ddpm_coef{0, 0, 0}, r->X, r->P, r->Y, r->dk, r->dcf));
   LAUNCHED();
   k_step_next<<<1, 1, 0, g_stream>>>(r->dk);
   LAUNCHED();
@@ -1569,10 +1598,10 @@ template <class T> static int run_ddpm(dev_run<T> *r, rtk_stats *st) {
       const int64_t n = r->n;
       const int d = r->d, K = r->K;
       auto launch = [&]() -> int {
-        if (d <= 4) k_ddpm_fused<T, 4><<<nf, 256, sm, g_stream>>>(n, d, K, r->off, r->p0, ctx->seed, k, cf, C2, c, r->X);
-        else if (d <= 8) k_ddpm_fused<T, 8><<<nf, 256, sm, g_stream>>>(n, d, K, r->off, r->p0, ctx->seed, k, cf, C2, c, r->X);
-        else if (d <= 16) k_ddpm_fused<T, 16><<<nf, 256, sm, g_stream>>>(n, d, K, r->off, r->p0, ctx->seed, k, cf, C2, c, r->X);
-        else k_ddpm_fused<T, 32><<<nf, 256, sm, g_stream>>>(n, d, K, r->off, r->p0, ctx->seed, k, cf, C2, c, r->X);
+        ZLAUNCH(if (d <= 4) k_ddpm_fused<T, 4, NZ><<<nf, 256, sm, g_stream>>>(n, d, K, r->off, r->p0, ctx->seed, k, cf, C2, c, r->X);
+                else if (d <= 8) k_ddpm_fused<T, 8, NZ><<<nf, 256, sm, g_stream>>>(n, d, K, r->off, r->p0, ctx->seed, k, cf, C2, c, r->X);
+                else if (d <= 16) k_ddpm_fused<T, 16, NZ><<<nf, 256, sm, g_stream>>>(n, d, K, r->off, r->p0, ctx->seed, k, cf, C2, c, r->X);
+                else k_ddpm_fused<T, 32, NZ><<<nf, 256, sm, g_stream>>>(n, d, K, r->off, r->p0, ctx->seed, k, cf, C2, c, r->X));
         LAUNCHED();
         return RTK_OK;
       };
@@ -1582,8 +1611,8 @@ template <class T> static int run_ddpm(dev_run<T> *r, rtk_stats *st) {
       if (!rc) rc = score_eval(r, 0);
       if (!rc)
         PHASE(r, PH_UPDATE, {
-          k_ddpm<T><<<nb, 256, 0, g_stream>>>(r->n, r->d, r->nch, r->off, r->p0, ctx->seed, k, cf, r->X, r->P, r->Y,
-                                              nullptr, nullptr);
+          ZLAUNCH(k_ddpm<T, NZ><<<nb, 256, 0, g_stream>>>(r->n, r->d, r->nch, r->off, r->p0, ctx->seed, k, cf, r->X, r->P,
+                                                         r->Y, nullptr, nullptr));
           if (cudaGetLastError() != cudaSuccess) rc = RTK_ERR(RTK_ERR_RUNTIME, "CUDA: k_ddpm launch failed");
         });
     }
@@ -1611,8 +1640,8 @@ template <class T> static int run_ode(dev_run<T> *r, rtk_stats *st, int general,
     RTK_CHECK(score_time(r, k));
     RTK_CHECK(score_eval(r, 0));
     PHASE(r, PH_UPDATE, {
-      k_ode<T><<<nb, 256, 0, g_stream>>>(r->n, r->d, r->nch, r->off, r->p0, ctx->seed, k, c, r->X, r->P, r->D, r->D1,
-                                         r->D2, r->Y);
+      ZLAUNCH(k_ode<T, NZ><<<nb, 256, 0, g_stream>>>(r->n, r->d, r->nch, r->off, r->p0, ctx->seed, k, c, r->X, r->P, r->D,
+                                                    r->D1, r->D2, r->Y));
       LAUNCHED();
     });
     T *tmp = r->D2; /* D_2 <- D_1 <- D */
@@ -1680,10 +1709,8 @@ static int mala_inner(dev_run<T> *r, rtk_stats *st, int k, int score_only, doubl
     CANCEL_CHECK(ctx);
     a.m = m;
     PHASE(r, PH_UPDATE, {
-      if (pass)
-        k_propose_r<T><<<ng, 256, 0, g_stream>>>(a, taus, r->Z, r->G, r->Zp, r->Y, pass, r->dpass + k);
-      else
-        k_propose<T><<<nb, 256, 0, g_stream>>>(a, taus, r->Z, r->G, r->Zp, r->Y);
+      ZLAUNCH(if (pass) k_propose_r<T, NZ><<<ng, 256, 0, g_stream>>>(a, taus, r->Z, r->G, r->Zp, r->Y, pass, r->dpass + k);
+              else k_propose<T, NZ><<<nb, 256, 0, g_stream>>>(a, taus, r->Z, r->G, r->Zp, r->Y));
       LAUNCHED();
     });
     RTK_CHECK(score_eval(r, !score_only));
@@ -1735,8 +1762,8 @@ template <class T> static int run_pc(dev_run<T> *r, rtk_stats *st) {
     for (int m = 0; m <= M; m++) { /* m = M: the predictor */
       RTK_CHECK(score_eval(r, 0));
       PHASE(r, PH_UPDATE, {
-        k_pc<T><<<nb, 256, 0, g_stream>>>(r->n, r->d, r->nch, r->off, r->p0, ctx->seed, k, m, m == M, eps, sdc, cf,
-                                          r->X, r->P, r->Y);
+        ZLAUNCH(k_pc<T, NZ><<<nb, 256, 0, g_stream>>>(r->n, r->d, r->nch, r->off, r->p0, ctx->seed, k, m, m == M, eps,
+                                                     sdc, cf, r->X, r->P, r->Y));
         LAUNCHED();
       });
     }
@@ -1810,8 +1837,9 @@ template <class T> static int run_rtk(dev_run<T> *r, rtk_stats *st, int kind) {
       have_score = 1;
     }
     PHASE(r, PH_UPDATE, {
-      k_seg_init<T><<<nb, 256, 0, g_stream>>>(n, d, nch, r->off, r->p0, ctx->seed, k, init, have_score, exp(h),
-                                              2 * expm1(h), sqrt(expm1(2 * h)), r->X, r->S, r->Z, r->Y);
+      ZLAUNCH(k_seg_init<T, NZ><<<nb, 256, 0, g_stream>>>(n, d, nch, r->off, r->p0, ctx->seed, k, init, have_score,
+                                                         exp(h), 2 * expm1(h), sqrt(expm1(2 * h)), r->X, r->S, r->Z,
+                                                         r->Y));
       LAUNCHED();
     });
     RTK_CHECK(score_time(r, k + 1));
@@ -1821,7 +1849,7 @@ template <class T> static int run_rtk(dev_run<T> *r, rtk_stats *st, int kind) {
       const double gam = cfg->step_mode == RTK_STEP_ABSOLUTE ? cfg->gamma : cfg->gamma * sqrt(cfg->step / tau);
       const rtk_uld_coef uc = rtk_uld_coefs(gam, tau);
       if (kind == 2) {
-        k_velocity<T><<<nb, 256, 0, g_stream>>>(n, d, nch, r->off, r->p0, ctx->seed, k, r->V);
+        ZLAUNCH(k_velocity<T, NZ><<<nb, 256, 0, g_stream>>>(n, d, nch, r->off, r->p0, ctx->seed, k, r->V));
         LAUNCHED();
       }
       const int nwarm = p->warmup[k];
@@ -1849,16 +1877,16 @@ template <class T> static int run_rtk(dev_run<T> *r, rtk_stats *st, int kind) {
         a.m = m;
         if (nwarm > 0) {
           PHASE(r, PH_UPDATE, {
-            k_langevin_adapt<T><<<blocks_for(n * r->tpp, 256), 256, 0, g_stream>>>(
-                a, kind == 2, gam, cfg->step, r->X, r->P, r->Z, r->V, r->Zp, r->G, r->taus, r->lcurv, r->Y);
+            ZLAUNCH(k_langevin_adapt<T, NZ><<<blocks_for(n * r->tpp, 256), 256, 0, g_stream>>>(
+                a, kind == 2, gam, cfg->step, r->X, r->P, r->Z, r->V, r->Zp, r->G, r->taus, r->lcurv, r->Y));
             LAUNCHED();
           });
           st->nfe[k] += n;
           continue;
         }
         PHASE(r, PH_UPDATE, {
-          k_langevin<T><<<nb, 256, 0, g_stream>>>(n, d, nch, r->off, r->p0, ctx->seed, k, m, kind == 2, e, q, tau, uc,
-                                                  r->X, r->P, r->Z, r->V, r->Y);
+          ZLAUNCH(k_langevin<T, NZ><<<nb, 256, 0, g_stream>>>(n, d, nch, r->off, r->p0, ctx->seed, k, m, kind == 2, e, q,
+                                                             tau, uc, r->X, r->P, r->Z, r->V, r->Y));
           LAUNCHED();
         });
         st->nfe[k] += n;
@@ -2121,8 +2149,8 @@ template <class T> static int run_typed(const rtk_dev_job *job, rtk_stats *st, d
     RTK_CHECK(r->sops->create(r, ctx->score ? ctx->score : &own, &r->sm));
   }
   if (!exact) {
-    k_init<T><<<blocks_for(r->n * r->nch, 256), 256, 0, g_stream>>>(r->n, d, r->nch, r->off, r->p0, ctx->seed, r->X,
-                                                                     r->Y);
+    ZLAUNCH(k_init<T, NZ><<<blocks_for(r->n * r->nch, 256), 256, 0, g_stream>>>(r->n, d, r->nch, r->off, r->p0,
+                                                                                ctx->seed, r->X, r->Y));
     LAUNCHED();
   }
   if (exact) RTK_CHECK(run_exact(r));
@@ -2231,7 +2259,7 @@ template <class T> static int bench_typed(int N, int K, int d, int gm, int reps,
   r.times = t_bench;
   B_CHECK(mix_time(&r, 0));
   if (!rc) {
-    k_init<T><<<blocks_for((int64_t)N * r.nch, 256), 256, 0, g_stream>>>(N, d, r.nch, 0, 0, 7, r.X, r.Y);
+    k_init<T, 0><<<blocks_for((int64_t)N * r.nch, 256), 256, 0, g_stream>>>(N, d, r.nch, 0, 0, 7, r.X, r.Y);
     rc = cudaGetLastError() == cudaSuccess ? RTK_OK : RTK_ERR(RTK_ERR_RUNTIME, "k_init failed");
   }
   for (int i = 0; i < 3 && !rc; i++) rc = mix_eval(&r, 1);
@@ -2391,8 +2419,7 @@ static int run(const rtk_dev_job *job, rtk_stats *st) {
   cudaGetLastError(); /* no stale error from an earlier call is blamed on this run */
   const int rng32_host = rtk_rng_generator() == RTK_RNG_PHILOX4X32; /* run.rng, set by the driver */
   CU(cudaMemcpyToSymbol(c_rng32, &rng32_host, sizeof rng32_host));
-  const int zig_host = rtk_rng_normal() == RTK_RNG_ZIGGURAT; /* run.normal, likewise */
-  CU(cudaMemcpyToSymbol(c_zig, &zig_host, sizeof zig_host));
+  g_zig = rtk_rng_normal() == RTK_RNG_ZIGGURAT; /* run.normal, likewise */
   int rc;
   if (job->precision == RTK_PREC_FP32) {
     dev_run<float> r;

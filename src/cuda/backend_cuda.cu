@@ -64,8 +64,8 @@ static void *g_ws;      /* g_blas_cap's workspace */
 #define RTK_CUDA_WS ((size_t)32 << 20)
 static int g_zig; /* run.normal = ziggurat for this run (run(), from rtk_rng_normal()) */
 
-/* f(std::integral_constant<int, Z>) with this run's transform Z; ZLAUNCH(launch) compiles `launch`, which names
- * its kernel's template argument NZ, for both and runs this run's */
+/* f(std::integral_constant<int, NZ>) with this run's transform NZ (1: ziggurat); ZLAUNCH(launch) compiles
+ * `launch`, a kernel launch that names the template argument NZ, for both transforms and runs this run's */
 template <class F> static void with_zig(F f) {
   if (g_zig) f(std::integral_constant<int, 1>());
   else f(std::integral_constant<int, 0>());
@@ -118,7 +118,7 @@ __device__ static inline int zig_stream(uint64_t purpose) {
  * RTK_ZIG_CHUNK(i, a) (Philox4x32: the 32-bit chunk word).  The rejections (~0.7 % of the words) diverge from
  * their warp for a Philox block and one exp or two logs each. */
 __device__ static inline double zig_slow(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose,
-                                               int p32, int64_t i, uint64_t w) {
+                                        int p32, int64_t i, uint64_t w) {
   double z;
 #pragma unroll 1
   for (int a = 0; a < RTK_ZIG_ATTEMPTS; a++) {

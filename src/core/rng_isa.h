@@ -6,7 +6,10 @@
  *   rtk_p4x32_w_*: out[4c + j] = wj
  *   rtk_p4x32_u_*: ue[c] = ((double)(e >> 11) + 0.5)·2^-53,  uo[c] = ((double)(o >> 11) + 0.5)·so
  * (so = 2^-53: a uniform in (0, 1); so = 2^-52: Box-Muller's angle in (0, 2)).  Integer arithmetic and
- * exact conversions, so every version gives the same bits. */
+ * exact conversions, so every version gives the same bits.
+ *   rtk_zig_fast_*: the ziggurat's fast path on words w[0..n-1] (rtk/ziggurat.h): z[i] = rtk_zig_fast's value
+ *                   where it accepts; returns the number of rejected words, their positions in rej[] ascending
+ *                   (z[i] there is unspecified).  Exact IEEE arithmetic: the same bits in every version. */
 #ifndef RTK_RNG_ISA_H
 #define RTK_RNG_ISA_H
 #include <stdint.h>
@@ -14,7 +17,8 @@
 #define RTK_P4X32_DECLARE(sfx)                                                                               \
   void rtk_p4x32_w_##sfx(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int n, uint32_t *out); \
   void rtk_p4x32_u_##sfx(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int n, double so,      \
-                         double *ue, double *uo);
+                         double *ue, double *uo);                                                       \
+  int rtk_zig_fast_##sfx(const uint64_t *w, int n, double *z, int *rej);
 RTK_P4X32_DECLARE(scalar)
 RTK_P4X32_DECLARE(avx2)
 RTK_P4X32_DECLARE(avx512f)

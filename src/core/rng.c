@@ -289,7 +289,7 @@ static void normals_zig(int gen, uint64_t seed, uint64_t id, uint64_t c0, uint64
       }
     } else {
       for (int c = 0; 4 * c < m; c++) {
-        philox4x64_ctr_t r = draw(seed, id, c0, c1, purpose, (uint64_t)(i0 / 4 + c));
+        philox4x64_ctr_t r = draw(seed, id, c0, c1, purpose, (uint64_t)i0 / 4 + (uint64_t)c);
         memcpy(w + 4 * c, r.v, sizeof r.v);
       }
     }

@@ -12,6 +12,7 @@
 #define P_ADD _mm256_add_epi64
 #define P_MUL _mm256_mul_epu32
 #define P_SRLI _mm256_srli_epi64
+#define P_SLLI _mm256_slli_epi64
 #define P_XOR _mm256_xor_si256
 #define P_AND _mm256_and_si256
 #define P_OR _mm256_or_si256

@@ -12,6 +12,7 @@
 #define P_ADD _mm512_add_epi64
 #define P_MUL _mm512_mul_epu32
 #define P_SRLI _mm512_srli_epi64
+#define P_SLLI _mm512_slli_epi64
 #define P_XOR _mm512_xor_si512
 #define P_AND _mm512_and_si512
 #define P_OR _mm512_or_si512

@@ -6,7 +6,7 @@
  * The includer defines
  *   P_SUFFIX, P_W, P_T, P_D              name suffix, 64-bit lanes, integer and double vector types
  *   P_SET1(x), P_IDX                     broadcast a 64-bit integer; the lane numbers 0..P_W-1
- *   P_ADD, P_MUL, P_SRLI, P_XOR, P_AND, P_OR, P_STORE
+ *   P_ADD, P_MUL, P_SRLI, P_SLLI, P_XOR, P_AND, P_OR, P_STORE
  *   P_CASTPD, P_SET1PD, P_ADDPD, P_SUBPD, P_MULPD, P_STOREPD */
 #include <string.h>
 
@@ -57,6 +57,28 @@ void P_CAT(rtk_p4x32_w_, P_SUFFIX)(const uint32_t key[2], const uint32_t ctr[3],
     }
     for (int l = 0; l < 2 * P_W && c + l < n; l++)
       for (int j = 0; j < 4; j++) out[4 * (c + l) + j] = (uint32_t)t[j][l];
+  }
+}
+
+/* the two 64-bit words of each block: we[c] = w1·2^32 + w0, wo[c] = w3·2^32 + w2 (the ziggurat's words) */
+void P_CAT(rtk_p4x32_e_, P_SUFFIX)(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int n, uint64_t *we,
+                                   uint64_t *wo) {
+  const P_T mask = P_SET1(0xffffffffu);
+  for (int c = 0; c < n; c += 2 * P_W) {
+    P_T w[4][2];
+    const int one = n - c <= P_W;
+    P_CAT(blocks_, P_SUFFIX)(key, ctr, chunk0 + (uint32_t)c, one, w);
+    uint64_t te[2 * P_W], to[2 * P_W];
+    const int full = n - c >= 2 * P_W;
+    uint64_t *pe = full ? we + c : te, *po = full ? wo + c : to;
+    for (int v = 0; v < 2 - one; v++) {
+      P_STORE(pe + v * P_W, P_OR(P_SLLI(w[1][v], 32), P_AND(w[0][v], mask)));
+      P_STORE(po + v * P_W, P_OR(P_SLLI(w[3][v], 32), P_AND(w[2][v], mask)));
+    }
+    if (!full) {
+      memcpy(we + c, te, sizeof(uint64_t) * (size_t)(n - c));
+      memcpy(wo + c, to, sizeof(uint64_t) * (size_t)(n - c));
+    }
   }
 }
 

@@ -21,12 +21,17 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "rtk/hd.h"
-
+/* Under nvcc the tables are __device__ arrays (one copy per translation unit, static) read through the read-only
+ * data cache (__ldg: the layer index differs across a warp, which constant memory would serialise), so the
+ * functions below are device code there; in C they are plain static inline functions. */
 #ifdef __CUDACC__
 #define RTK_ZIG_MEM __device__
+#define RTK_ZIG_FN __device__ static inline
+#define RTK_ZIG_LD(t, j) __ldg(&(t)[j])
 #else
 #define RTK_ZIG_MEM
+#define RTK_ZIG_FN static inline
+#define RTK_ZIG_LD(t, j) ((t)[j])
 #include <sleef.h>
 #endif
 #include "rtk/ziggurat_tables.h"
@@ -37,15 +42,15 @@ enum { RTK_ZIG_ATTEMPTS = 64 };
 /* normals per stream the layout allows (i * 64 + a < 2^31) */
 #define RTK_ZIG_MAX_N (1 << 25)
 
-RTK_HD static inline double rtk_zig_exp(double x) {
-#ifdef __CUDA_ARCH__
+RTK_ZIG_FN double rtk_zig_exp(double x) {
+#ifdef __CUDACC__
   return exp(x);
 #else
   return Sleef_cinz_expd1_u10purec(x);
 #endif
 }
-RTK_HD static inline double rtk_zig_log(double x) {
-#ifdef __CUDA_ARCH__
+RTK_ZIG_FN double rtk_zig_log(double x) {
+#ifdef __CUDACC__
   return log(x);
 #else
   return Sleef_cinz_logd1_u35purec(x);
@@ -53,19 +58,19 @@ RTK_HD static inline double rtk_zig_log(double x) {
 }
 
 /* |x| of word w: (m 2^-52) X[j], the value the SIMD versions build as (bits(1.0 | m) - 1) X[j] */
-RTK_HD static inline double rtk_zig_abs(uint64_t w) { return (double)(w >> 12) * 0x1.0p-52 * rtk_zig_x[w & 255]; }
-RTK_HD static inline double rtk_zig_signed(uint64_t w, double x) { return (w & 256) ? -x : x; }
+RTK_ZIG_FN double rtk_zig_abs(uint64_t w) { return (double)(w >> 12) * 0x1.0p-52 * RTK_ZIG_LD(rtk_zig_x, w & 255); }
+RTK_ZIG_FN double rtk_zig_signed(uint64_t w, double x) { return (w & 256) ? -x : x; }
 
 /* 1 and *z when word w is accepted by the fast path */
-RTK_HD static inline int rtk_zig_fast(uint64_t w, double *z) {
-  if ((w >> 12) >= rtk_zig_k[w & 255]) return 0;
+RTK_ZIG_FN int rtk_zig_fast(uint64_t w, double *z) {
+  if ((w >> 12) >= RTK_ZIG_LD(rtk_zig_k, w & 255)) return 0;
   *z = rtk_zig_signed(w, rtk_zig_abs(w));
   return 1;
 }
 
 /* One retry attempt for the rejected candidate *w with the attempt's words (a, b): 1 and *z when a
  * normal is accepted; 0 with the candidate for the next attempt in *w (unchanged in the tail) */
-RTK_HD static inline int rtk_zig_retry(uint64_t *w, uint64_t a, uint64_t b, double *z) {
+RTK_ZIG_FN int rtk_zig_retry(uint64_t *w, uint64_t a, uint64_t b, double *z) {
   const uint64_t c = *w;
   const int j = (int)(c & 255);
   const double ua = ((double)(a >> 11) + 0.5) * 0x1.0p-53, ub = ((double)(b >> 11) + 0.5) * 0x1.0p-53;
@@ -78,7 +83,8 @@ RTK_HD static inline int rtk_zig_retry(uint64_t *w, uint64_t a, uint64_t b, doub
     return 0;
   }
   const double x = rtk_zig_abs(c);
-  if (rtk_zig_f[j] + ub * (rtk_zig_f[j + 1] - rtk_zig_f[j]) < rtk_zig_exp(-0.5 * x * x)) {
+  const double f0 = RTK_ZIG_LD(rtk_zig_f, j), f1 = RTK_ZIG_LD(rtk_zig_f, j + 1);
+  if (f0 + ub * (f1 - f0) < rtk_zig_exp(-0.5 * x * x)) {
     *z = rtk_zig_signed(c, x);
     return 1;
   }

@@ -379,12 +379,14 @@ static void test_p4x32_layout(void) {
   printf("philox4x32 layout: %d distinct counters\n", n);
 }
 
+/* every purpose, in enum order */
+static const uint64_t purposes[] = {RTK_RNG_INIT, RTK_RNG_STEP, RTK_RNG_SEGINIT, RTK_RNG_PROPOSE, RTK_RNG_ACCEPT,
+                                    RTK_RNG_EXACT, RTK_RNG_VELOCITY, RTK_RNG_AUX, RTK_RNG_TARGET, RTK_RNG_SCORE};
+
 static void test_p4x32_select(void) {
   enum { D = 37 };
   double a[D], b[D];
   CHECK(rtk_rng_generator() == RTK_RNG_PHILOX4X64, "the default is philox4x64");
-  const uint64_t purposes[] = {RTK_RNG_INIT, RTK_RNG_STEP, RTK_RNG_SEGINIT, RTK_RNG_PROPOSE, RTK_RNG_ACCEPT,
-                               RTK_RNG_EXACT, RTK_RNG_VELOCITY, RTK_RNG_AUX, RTK_RNG_TARGET, RTK_RNG_SCORE};
   for (int s = 0; s < 2; s++) {
     const int gen = s ? RTK_RNG_PHILOX4X32 : RTK_RNG_PHILOX4X64;
     rtk_rng_set_generator(gen);
@@ -662,8 +664,6 @@ static void test_zig_select(void) {
   enum { D = 37 };
   double a[D], b[D];
   CHECK(rtk_rng_normal() == RTK_RNG_BOX_MULLER, "the default is box-muller");
-  const uint64_t purposes[] = {RTK_RNG_INIT, RTK_RNG_STEP, RTK_RNG_SEGINIT, RTK_RNG_PROPOSE, RTK_RNG_ACCEPT,
-                               RTK_RNG_EXACT, RTK_RNG_VELOCITY, RTK_RNG_AUX, RTK_RNG_TARGET, RTK_RNG_SCORE};
   rtk_rng_set_normal(RTK_RNG_ZIGGURAT);
   for (int s = 0; s < 2; s++) {
     const int gen = s ? RTK_RNG_PHILOX4X32 : RTK_RNG_PHILOX4X64;

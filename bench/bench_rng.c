@@ -6,7 +6,9 @@
  *     per pair: how rtk_rng_normals worked before the vector math),
  *   - rtk_rng_uniforms (Philox alone) and rtk_vm_exp,
  *   - the same normals and uniforms with Philox4x32-10 (run.rng = philox4x32: AVX-512F, AVX2 or scalar
- *     Philox by the version, the same bits in all of them).
+ *     Philox by the version, the same bits in all of them),
+ *   - ziggurat normals (run.normal = ziggurat) with each generator: the fast path in AVX-512F, AVX2 or scalar
+ *     code by the version (the same bits in all of them).
  * Per particle and step the samplers draw d normals with one call, so the
  * rates are for calls of d normals, over many particle ids.
  *
@@ -80,6 +82,18 @@ static void f_uniforms32(ctx *c) {
     rtk_rng_uniforms_gen(RTK_RNG_PHILOX4X32, 7, (uint64_t)p, c->step, 0, RTK_RNG_STEP, c->d,
                          c->out + (size_t)p * c->d);
 }
+static void f_zig(ctx *c) {
+  c->step++;
+  for (int p = 0; p < PARTICLES; p++)
+    rtk_rng_normals_with(RTK_RNG_PHILOX4X64, RTK_RNG_ZIGGURAT, 7, (uint64_t)p, c->step, 0, RTK_RNG_STEP, c->d,
+                         c->out + (size_t)p * c->d);
+}
+static void f_zig32(ctx *c) {
+  c->step++;
+  for (int p = 0; p < PARTICLES; p++)
+    rtk_rng_normals_with(RTK_RNG_PHILOX4X32, RTK_RNG_ZIGGURAT, 7, (uint64_t)p, c->step, 0, RTK_RNG_STEP, c->d,
+                         c->out + (size_t)p * c->d);
+}
 static void f_exp(ctx *c) { rtk_vm_exp((size_t)PARTICLES * c->d, c->out, c->out); }
 static void f_libm_exp(ctx *c) {
   for (size_t i = 0; i < (size_t)PARTICLES * c->d; i++) c->out[i] = exp(c->out[i]);
@@ -126,28 +140,31 @@ int main(int argc, char **argv) {
     if (rtk_vm_isa_available(v)) avail[nv++] = v;
   printf("# ns per value, calls of d values for %d particle ids; best of %d trials of %.2f s; default version %s\n",
          PARTICLES, TRIALS, trial_s, rtk_vm_isa_name(rtk_vm_isa()));
-  printf("# -N: normals (philox4x64), -e: exp, -N32 / -U32: normals / uniforms with philox4x32 (run.rng)\n");
+  printf("# -N: normals (philox4x64), -e: exp, -N32 / -U32: normals / uniforms with philox4x32 (run.rng);\n"
+         "# -Z / -Z32: ziggurat normals (run.normal = ziggurat) with philox4x64 / philox4x32\n");
   printf("#     d | %10s %10s %10s", "libm-BM", "uniforms", "libm-exp");
   for (int k = 0; k < nv; k++) {
     const char *nm = rtk_vm_isa_name(avail[k]);
-    printf(" %9s-N %9s-e %7s-N32 %7s-U32", nm, nm, nm, nm);
+    printf(" %9s-N %9s-e %7s-N32 %7s-U32 %9s-Z %7s-Z32", nm, nm, nm, nm, nm, nm);
   }
-  printf(" | libm-BM/best-N libm-exp/best-e best-N/best-N32\n");
+  printf(" | libm-BM/best-N libm-exp/best-e best-N/best-N32 best-N/best-Z best-N32/best-Z32 best-N/best-Z32\n");
   for (int i = 0; i < nd; i++) {
     ctx c = {.d = dims[i], .out = malloc(sizeof(double) * PARTICLES * (size_t)dims[i]), .step = 0};
     const double tl = ns_per_value(f_libm, &c, trial_s, 0), tu = ns_per_value(f_uniforms, &c, trial_s, 0);
     const double tle = ns_per_value(f_libm_exp, &c, trial_s, 1);
     printf("%7d | %10.2f %10.2f %10.2f", dims[i], tl, tu, tle);
-    double bn = INFINITY, be = INFINITY, bn32 = INFINITY;
+    double bn = INFINITY, be = INFINITY, bn32 = INFINITY, bz = INFINITY, bz32 = INFINITY;
     for (int k = 0; k < nv; k++) {
       rtk_vm_set_isa(avail[k]);
       const double tn = ns_per_value(f_normals, &c, trial_s, 0), te = ns_per_value(f_exp, &c, trial_s, 1);
       const double tn32 = ns_per_value(f_normals32, &c, trial_s, 0), tu32 = ns_per_value(f_uniforms32, &c, trial_s, 0);
-      printf(" %11.2f %11.2f %11.2f %11.2f", tn, te, tn32, tu32);
-      bn = fmin(bn, tn), be = fmin(be, te), bn32 = fmin(bn32, tn32);
+      const double tz = ns_per_value(f_zig, &c, trial_s, 0), tz32 = ns_per_value(f_zig32, &c, trial_s, 0);
+      printf(" %11.2f %11.2f %11.2f %11.2f %11.2f %11.2f", tn, te, tn32, tu32, tz, tz32);
+      bn = fmin(bn, tn), be = fmin(be, te), bn32 = fmin(bn32, tn32), bz = fmin(bz, tz), bz32 = fmin(bz32, tz32);
     }
     rtk_vm_set_isa(-1);
-    printf(" | %14.2f %15.2f %16.2f\n", tl / bn, tle / be, bn / bn32);
+    printf(" | %14.2f %15.2f %16.2f %13.2f %17.2f %15.2f\n", tl / bn, tle / be, bn / bn32, bn / bz, bn32 / bz32,
+           bn / bz32);
     free(c.out);
   }
   return 0;

@@ -208,6 +208,17 @@ CATALOGUE = [
      "if (J.rank == 0) (void)fsync(J.fd);", "a clean close leaves the journal (a later --resume would undo the close)"),
     ("jr-inode", "src/app/journal.c", "(uint64_t)sb.st_ino == v[2])", "1)",
      "a journal is applied to another file on the same device"),
+    # ---- the ziggurat (run.normal = ziggurat: include/rtk/ziggurat.h, src/core/rng.c, src/core/rng_avx512.c)
+    ("zig-sign", "include/rtk/ziggurat.h", "return (w & 256) ? -x : x;", "return (w & 128) ? -x : x;",
+     "the sign from the layer's bit 7 instead of bit 8 (sign and |z| correlated)"),
+    ("zig-k-index", "include/rtk/ziggurat.h", "if ((w >> 12) >= RTK_ZIG_LD(rtk_zig_k, w & 255)) return 0;",
+     "if ((w >> 12) >= RTK_ZIG_LD(rtk_zig_k, (w + 1) & 255)) return 0;", "the fast path compares with the next layer's K"),
+    ("zig-tail", "include/rtk/ziggurat.h", "if (2 * eta > xi * xi) {", "if (eta > xi * xi) {",
+     "Marsaglia's tail test without the factor 2 (the tail too light)"),
+    ("zig-retry-chunk", "src/core/rng.c", "zig_words2(s, RTK_ZIG_CHUNK(i, a), &A, &B);",
+     "zig_words2(s, RTK_ZIG_CHUNK(i, 0), &A, &B);", "every retry attempt of a normal redraws the same block"),
+    ("zig-simd-sign", "src/core/rng_avx512.c", "_mm512_slli_epi64(_mm512_and_si512(v, sgn), 55)",
+     "_mm512_slli_epi64(_mm512_and_si512(v, sgn), 54)", "AVX-512 fast path: the sign bit lands in the exponent"),
 ]
 
 

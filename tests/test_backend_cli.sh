@@ -19,6 +19,9 @@ expect() { # name, exit code, message regex, args...
 cuda=$("$bin" validate "$here/gpu.ini" --set run.backend=cuda >/dev/null 2>&1 && echo yes || echo no)
 expect fp32-on-cpu 2 'fp32 is implemented on the cuda backend only' validate "$here/gpu.ini" --set run.precision=fp32
 expect bad-backend 2 'backend' validate "$here/gpu.ini" --set run.backend=tpu
+# run.normal = ziggurat: cpu only until the cuda backend draws it (the refusal comes before the backend's own checks)
+expect zig-on-cuda 2 'run.normal = ziggurat is implemented on the cpu backend only' validate "$here/gpu.ini" \
+  --set run.backend=cuda --set run.normal=ziggurat
 if [ "$cuda" = yes ]; then
   expect unported-sampler 2 'sampler pmm is not ported to the cuda backend' validate "$here/gpu.ini" \
     --set run.backend=cuda --set run.samplers=ddpm,pmm

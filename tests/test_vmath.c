@@ -25,8 +25,11 @@
  * Usage: test_vmath NAME (one CTest entry per NAME); fixed seeds. */
 #include <stdint.h>
 
+#include <Random123/philox.h>
+
 #include "rtk/rng.h"
 #include "rtk/vmath.h"
+#include "rtk/ziggurat.h"
 #include "testutil.h"
 
 static int versions(int *v) { /* the available versions, purec first */
@@ -169,12 +172,12 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-static void normal_dist(int gen) {
+static void normal_dist(int gen, int kind) {
   enum { P = 1000, D = 1000 };
   const double N = (double)P * D;
   double *z = malloc(sizeof(double) * P * D);
   for (int p = 0; p < P; p++)
-    rtk_rng_normals_gen(gen, 2024, (uint64_t)p, 3, 0, RTK_RNG_PROPOSE, D, z + (size_t)p * D);
+    rtk_rng_normals_with(gen, kind, 2024, (uint64_t)p, 3, 0, RTK_RNG_PROPOSE, D, z + (size_t)p * D);
   double s1 = 0, s2 = 0, s3 = 0, s4 = 0, tail = 0, cpair = 0, cnext = 0;
   for (size_t i = 0; i < (size_t)P * D; i++) {
     const double v = z[i], v2 = v * v;
@@ -187,6 +190,11 @@ static void normal_dist(int gen) {
     for (int j = 1; j + 1 < D; j += 2) cnext += zp[j] * zp[j + 1];       /* across pairs */
   }
   const double npair = N / 2, nnext = (double)P * (D / 2 - 1), ptail = erfc(3 / sqrt(2.0));
+  /* beyond the ziggurat's base strip r: the tail its slow path draws */
+  double rtail = 0;
+  for (size_t i = 0; i < (size_t)P * D; i++) rtail += fabs(z[i]) > RTK_ZIG_R;
+  const double pr = erfc(RTK_ZIG_R / sqrt(2.0));
+  CHECK(fabs(rtail / N - pr) < 5 * sqrt(pr * (1 - pr) / N), "P(|z| > r) = %g vs %g", rtail / N, pr);
   CHECK(fabs(s1 / N) < 5 / sqrt(N), "mean %g", s1 / N);
   CHECK(fabs(s2 / N - 1) < 5 * sqrt(2 / N), "variance %g", s2 / N);
   CHECK(fabs(s3 / N) < 5 * sqrt(15 / N), "third moment %g", s3 / N);    /* Var z^3 = 15 */
@@ -216,13 +224,16 @@ static void normal_dist(int gen) {
     dmax = fmax(dmax, fmax(fabs(F - (double)i / N), fabs(F - (double)(i + 1) / N)));
   }
   CHECK(sqrt(N) * dmax < 2.226, "KS: sqrt(N) D = %.3f", sqrt(N) * dmax);
-  printf("10^6 %s normals: mean %.2e, var %.5f, m3 %.2e, m4 %.4f, P(|z|>3) %.5f (%.5f), sqrt(N) KS %.3f, "
-         "chi-square %.1f (1e-4 quantile %.1f)\n", rtk_rng_generator_name(gen), s1 / N, s2 / N, s3 / N, s4 / N,
-         tail / N, ptail, sqrt(N) * dmax, chi2, q);
+  printf("10^6 %s %s normals: mean %.2e, var %.5f, m3 %.2e, m4 %.4f, P(|z|>3) %.5f (%.5f), P(|z|>r) %.2e (%.2e), "
+         "sqrt(N) KS %.3f, chi-square %.1f (1e-4 quantile %.1f)\n", rtk_rng_generator_name(gen),
+         rtk_rng_normal_name(kind), s1 / N, s2 / N, s3 / N, s4 / N, tail / N, ptail, rtail / N, pr, sqrt(N) * dmax,
+         chi2, q);
   free(z);
 }
-static void test_normal_dist(void) { normal_dist(RTK_RNG_PHILOX4X64); }
-static void test_normal_dist32(void) { normal_dist(RTK_RNG_PHILOX4X32); }
+static void test_normal_dist(void) { normal_dist(RTK_RNG_PHILOX4X64, RTK_RNG_BOX_MULLER); }
+static void test_normal_dist32(void) { normal_dist(RTK_RNG_PHILOX4X32, RTK_RNG_BOX_MULLER); }
+static void test_zig_dist(void) { normal_dist(RTK_RNG_PHILOX4X64, RTK_RNG_ZIGGURAT); }
+static void test_zig_dist32(void) { normal_dist(RTK_RNG_PHILOX4X32, RTK_RNG_ZIGGURAT); }
 
 /* ---- Philox4x32 (run.rng = philox4x32) ---- */
 static uint32_t lcg(uint64_t *s) { /* test inputs */
@@ -368,12 +379,14 @@ static void test_p4x32_layout(void) {
   printf("philox4x32 layout: %d distinct counters\n", n);
 }
 
+/* every purpose, in enum order */
+static const uint64_t purposes[] = {RTK_RNG_INIT, RTK_RNG_STEP, RTK_RNG_SEGINIT, RTK_RNG_PROPOSE, RTK_RNG_ACCEPT,
+                                    RTK_RNG_EXACT, RTK_RNG_VELOCITY, RTK_RNG_AUX, RTK_RNG_TARGET, RTK_RNG_SCORE};
+
 static void test_p4x32_select(void) {
   enum { D = 37 };
   double a[D], b[D];
   CHECK(rtk_rng_generator() == RTK_RNG_PHILOX4X64, "the default is philox4x64");
-  const uint64_t purposes[] = {RTK_RNG_INIT, RTK_RNG_STEP, RTK_RNG_SEGINIT, RTK_RNG_PROPOSE, RTK_RNG_ACCEPT,
-                               RTK_RNG_EXACT, RTK_RNG_VELOCITY, RTK_RNG_AUX, RTK_RNG_TARGET, RTK_RNG_SCORE};
   for (int s = 0; s < 2; s++) {
     const int gen = s ? RTK_RNG_PHILOX4X32 : RTK_RNG_PHILOX4X64;
     rtk_rng_set_generator(gen);
@@ -400,6 +413,286 @@ static void test_p4x32_select(void) {
   CHECK(!memcmp(a, b, sizeof a), "philox4x64 again after the selection is put back");
 }
 
+/* ---- the ziggurat (run.normal = ziggurat; rtk/ziggurat.h, src/core/rng.c) ---- */
+static void test_zig_tables(void) {
+  /* every layer has area v: the base strip x_0 f(r) (= r f(r) + the tail), layer j x_j (f(x_{j+1}) - f(x_j)) */
+  const double *X = rtk_zig_x, *F = rtk_zig_f, v = RTK_ZIG_V, r = RTK_ZIG_R;
+  double worst = 0;
+  CHECK(X[1] == r && X[256] == 0 && F[256] == 1, "X[1] = r, X[256] = 0, F[256] = 1");
+  worst = fabs(X[0] * F[1] - v) / v;
+  const double tail = r * F[1] + sqrt(M_PI / 2) * erfc(r / sqrt(2.0));
+  CHECK(fabs(tail - v) < 1e-14 * v, "v = r f(r) + int_r^inf f: %.17g vs %.17g", tail, v);
+  /* each X[j] is its exact x_j rounded (relative error <= 2^-53); the area's sensitivity to that is its
+   * condition number c_j = (x_j |d area / d x_j| + x_{j+1} |d area / d x_{j+1}|) / v, so the bound is
+   * c_j 2^-53 plus a few roundings of the evaluation (long double) and of F[j] */
+  int aok = 1;
+  for (int j = 1; j < 256; j++) {
+    /* f(x_{j+1}) - f(x_j) without cancellation: f(x_j) (exp((x_j^2 - x_{j+1}^2) / 2) - 1) */
+    const long double a = X[j], b = X[j + 1];
+    const long double area = a * F[j] * expm1l((a * a - b * b) / 2);
+    const double c = (double)((a * fabsl(F[j + 1] - F[j] - a * a * F[j]) + a * b * b * F[j + 1]) / v);
+    const double e = (double)fabsl(area / v - 1);
+    aok &= e <= c * 0x1.0p-53 + 0x1.0p-50;
+    worst = fmax(worst, e);
+  }
+  CHECK(aok, "layer areas within their rounding bound of v (worst %.3g relative)", worst);
+  int mono = 1, fok = 1, kok = 1;
+  for (int j = 0; j < 256; j++) {
+    mono &= X[j] > X[j + 1];
+    /* F[j] = f(x_j) rounded; f of the rounded X[j] is off by up to x_j^2 2^-53 relative, libm's exp by 1 ulp */
+    fok &= fabs(F[j] - exp(-0.5 * X[j] * X[j])) <= (X[j] * X[j] * 0x1.0p-53 + 0x1.0p-51) * F[j];
+    /* K[j] = floor(2^52 x_{j+1} / x_j) of the exact x_j; the doubles' ratio is within 2^-52 relative of it */
+    const long double q = ldexpl((long double)X[j + 1] / X[j], 52);
+    kok &= (long double)rtk_zig_k[j] <= q + 1 && (long double)rtk_zig_k[j] + 1 > q - 1 && rtk_zig_k[j] < (1ULL << 52);
+  }
+  CHECK(mono, "X decreasing");
+  CHECK(fok, "F[j] = exp(-X[j]^2 / 2)");
+  CHECK(kok && rtk_zig_k[255] == 0, "K[j] = floor(2^52 X[j+1] / X[j]), K[255] = 0");
+  /* the fast path's value: m 2^-52 X[j] with m < K[j] stays below X[j+1] (under the curve) */
+  int below = 1;
+  for (int j = 0; j < 255; j++) {
+    const uint64_t w = (rtk_zig_k[j] - 1) << 12 | (uint64_t)j;
+    double z;
+    below &= rtk_zig_fast(w, &z) && z < X[j + 1] && !rtk_zig_fast(rtk_zig_k[j] << 12 | (uint64_t)j, &z);
+  }
+  CHECK(below, "the largest accepted m of each layer gives x < X[j+1]; m = K[j] is rejected");
+  printf("ziggurat tables: layer areas within %.2g of v, X decreasing, F and K consistent\n", worst);
+}
+
+static void test_zig_chunks(void) {
+  /* the retry chunks lie above every primary chunk of a stream of RTK_ZIG_MAX_N values (philox4x64: i / 4;
+   * philox4x32: i / 2, and below 2^29 for uniforms) and fit philox4x32's 32-bit chunk word */
+  const uint64_t n = RTK_ZIG_MAX_N, prim = (n - 1) / 2;
+  CHECK(RTK_ZIG_CHUNK(0, 0) > prim && RTK_ZIG_CHUNK(0, 0) > (uint64_t)INT32_MAX / 2, "first retry chunk above the primaries");
+  CHECK(RTK_ZIG_CHUNK(n - 1, RTK_ZIG_ATTEMPTS - 1) <= UINT32_MAX, "last retry chunk fits 32 bits");
+  /* distinct (i, a) give distinct chunks: consecutive attempts and normals are adjacent, never overlapping */
+  int ok = 1;
+  for (uint64_t i = 0; i + 1 < n; i += 4099)
+    ok &= RTK_ZIG_CHUNK(i, RTK_ZIG_ATTEMPTS - 1) + 1 == RTK_ZIG_CHUNK(i + 1, 0) &&
+          RTK_ZIG_CHUNK(i, 1) == RTK_ZIG_CHUNK(i, 0) + 1;
+  CHECK(ok, "retry chunks of normal i: [C(i, 0), C(i, 0) + attempts), next normal right after");
+  printf("ziggurat chunks: primaries < %llu <= retries <= %llu\n", (unsigned long long)RTK_ZIG_CHUNK(0, 0),
+         (unsigned long long)RTK_ZIG_CHUNK(n - 1, RTK_ZIG_ATTEMPTS - 1));
+}
+
+/* the documented layout, recomputed from Random123 (docs/design.md, "Ziggurat normals"): word i of the stream,
+ * then the retries at chunk RTK_ZIG_CHUNK(i, a); *slow = 1 when the fast path rejected word i */
+static uint64_t zig_word(int gen, uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t p, uint64_t chunk,
+                         int k) {
+  if (gen == RTK_RNG_PHILOX4X32) {
+    uint32_t key[2], ctr[3];
+    rtk_rng_p4x32_layout(seed, id, c0, c1, p, key, ctr);
+    philox4x32_ctr_t cc = {{ctr[0], ctr[1], ctr[2], (uint32_t)chunk}};
+    philox4x32_key_t kk = {{key[0], key[1]}};
+    philox4x32_ctr_t r = philox4x32(cc, kk);
+    return (uint64_t)r.v[2 * k + 1] << 32 | r.v[2 * k];
+  }
+  philox4x64_ctr_t cc = {{c0, c1, p, chunk}};
+  philox4x64_key_t kk = {{seed, id}};
+  return philox4x64(cc, kk).v[k];
+}
+
+static double zig_ref(int gen, uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t p, int i, int *slow) {
+  const int per = gen == RTK_RNG_PHILOX4X32 ? 2 : 4;
+  uint64_t w = zig_word(gen, seed, id, c0, c1, p, (uint64_t)(i / per), i % per);
+  double z;
+  *slow = !rtk_zig_fast(w, &z);
+  if (!*slow) return z;
+  for (int a = 0; a < RTK_ZIG_ATTEMPTS; a++) {
+    const uint64_t ch = RTK_ZIG_CHUNK(i, a);
+    if (rtk_zig_retry(&w, zig_word(gen, seed, id, c0, c1, p, ch, 0), zig_word(gen, seed, id, c0, c1, p, ch, 1), &z))
+      return z;
+  }
+  return rtk_zig_signed(w, rtk_zig_abs(w));
+}
+
+static void test_zig_layout(void) {
+  enum { P = 400, D = 301 };
+  double z[D];
+  for (int g = 0; g < 2; g++) {
+    const int gen = g ? RTK_RNG_PHILOX4X32 : RTK_RNG_PHILOX4X64;
+    int bad = 0, nslow = 0;
+    for (int p = 0; p < P && !bad; p++) {
+      const uint64_t seed = 77 + (uint64_t)p * 0x9e3779b97f4a7c15ULL, c1 = (uint64_t)p % 3 << 32 | 5;
+      rtk_rng_normals_with(gen, RTK_RNG_ZIGGURAT, seed, (uint64_t)p, 9, c1, RTK_RNG_PROPOSE, D, z);
+      for (int i = 0; i < D; i++) {
+        int slow;
+        const double ref = zig_ref(gen, seed, (uint64_t)p, 9, c1, RTK_RNG_PROPOSE, i, &slow);
+        nslow += slow;
+        if (memcmp(&ref, z + i, sizeof ref)) {
+          bad = 1;
+          CHECK(0, "%s: normal %d of particle %d: %.17g, the layout gives %.17g (slow path %d)",
+                rtk_rng_generator_name(gen), i, p, z[i], ref, slow);
+          break;
+        }
+      }
+    }
+    /* P D = 120400 normals, about 0.7 % through the slow path */
+    CHECK(nslow > 400, "%s: %d normals through the slow path", rtk_rng_generator_name(gen), nslow);
+    printf("ziggurat %s: %d normals = the documented layout on Random123's words, %d of them via the slow path\n",
+           rtk_rng_generator_name(gen), P * D, nslow);
+  }
+}
+
+/* the step function under the curve that the fast path covers: f(x_k) on [x_{k+1}, x_k) (k >= 1), 0 beyond r */
+static double zig_h_integral(double a, double b) { /* int_a^b h, 0 <= a <= b */
+  double s = 0;
+  for (int k = 1; k < 256; k++) {
+    const double lo = fmax(a, rtk_zig_x[k + 1]), hi = fmin(b, rtk_zig_x[k]);
+    if (hi > lo) s += (hi - lo) * rtk_zig_f[k];
+  }
+  return s;
+}
+
+static double chi2_q(int nb) { /* 1 - 1e-4 quantile, Wilson-Hilferty */
+  const double k = nb - 1, wh = 2 / (9 * k);
+  return k * pow(1 - wh + 3.719 * sqrt(wh), 3);
+}
+
+static void test_zig_slow(void) {
+  /* (a) the tail: candidates of the base strip beyond r through rtk_zig_retry with Philox words until one is
+   * accepted; |z| must follow the normal law conditioned on |z| > r (KS below its 1e-4 quantile) */
+  enum { T = 200000 };
+  double *t = malloc(sizeof(double) * T);
+  long attempts = 0;
+  int neg = 0;
+  for (int i = 0; i < T; i++) {
+    philox4x64_key_t kk = {{31, (uint64_t)i}};
+    uint64_t w = (rtk_zig_k[0] + (uint64_t)i * 997 % ((1ULL << 52) - rtk_zig_k[0])) << 12 | (uint64_t)(i & 1) << 8;
+    double z = NAN;
+    for (uint64_t a = 0;; a++) {
+      philox4x64_ctr_t cc = {{a, 0, 0, 0}};
+      philox4x64_ctr_t r = philox4x64(cc, kk);
+      attempts++;
+      if (rtk_zig_retry(&w, r.v[0], r.v[1], &z)) break;
+    }
+    neg += z < 0;
+    t[i] = fabs(z);
+  }
+  CHECK(neg == T / 2, "the sign is the candidate's bit 8: %d negative of %d", neg, T);
+  qsort(t, T, sizeof(double), cmp_double);
+  const double tr = erfc(RTK_ZIG_R / sqrt(2.0));
+  double dmax = 0;
+  for (int i = 0; i < T; i++) {
+    const double F = 1 - erfc(t[i] / sqrt(2.0)) / tr;
+    dmax = fmax(dmax, fmax(fabs(F - (double)i / T), fabs(F - (double)(i + 1) / T)));
+  }
+  CHECK(t[0] >= RTK_ZIG_R, "tail values beyond r");
+  CHECK(sqrt((double)T) * dmax < 2.226, "tail KS: sqrt(N) D = %.3f", sqrt((double)T) * dmax);
+  printf("tail: %d values, %.4f attempts each, sqrt(N) KS %.3f\n", T, (double)attempts / T, sqrt((double)T) * dmax);
+  free(t);
+
+  /* (b) the normals of whole streams whose own word the fast path rejected (both generators): their |z| has
+   * density prop. to (f - h) + (256 v - sqrt(pi/2)) f / sqrt(pi/2): the wedges and the tail under the curve, plus
+   * a fresh normal for the part above the curve; chi-square on 16 bins against it */
+  enum { P = 2000, D = 1000, NB = 16 };
+  const double edges[NB + 1] = {0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.2, 1.4, 1.6, 1.8, 2.0, 2.3, 2.6, 3.0, 3.4, RTK_ZIG_R, INFINITY};
+  const double s2pi = sqrt(M_PI / 2), above = 256 * RTK_ZIG_V - s2pi;
+  double pb[NB], tot = 0;
+  for (int b = 0; b < NB; b++) {
+    const double lo = edges[b], hi = edges[b + 1];
+    const double fint = s2pi * (erfc(lo / sqrt(2.0)) - (isinf(hi) ? 0 : erfc(hi / sqrt(2.0))));
+    pb[b] = fint - zig_h_integral(lo, isinf(hi) ? RTK_ZIG_R : hi) + above * fint / s2pi;
+    tot += pb[b];
+  }
+  for (int g = 0; g < 2; g++) {
+    const int gen = g ? RTK_RNG_PHILOX4X32 : RTK_RNG_PHILOX4X64, per = g ? 2 : 4;
+    double cnt[NB] = {0}, n = 0, z[D];
+    for (int p = 0; p < P; p++) {
+      rtk_rng_normals_with(gen, RTK_RNG_ZIGGURAT, 5, (uint64_t)p, 1, 2, RTK_RNG_STEP, D, z);
+      for (int i = 0; i < D; i++) {
+        double y;
+        if (rtk_zig_fast(zig_word(gen, 5, (uint64_t)p, 1, 2, RTK_RNG_STEP, (uint64_t)(i / per), i % per), &y)) continue;
+        int b = 0;
+        while (b + 1 < NB && fabs(z[i]) >= edges[b + 1]) b++;
+        cnt[b]++, n++;
+      }
+    }
+    double chi2 = 0;
+    for (int b = 0; b < NB; b++) {
+      const double e = n * pb[b] / tot;
+      chi2 += (cnt[b] - e) * (cnt[b] - e) / e;
+    }
+    const double rate = n / ((double)P * D), prate = tot / (256 * RTK_ZIG_V);
+    CHECK(chi2 < chi2_q(NB), "%s: slow-path normals: chi-square %.1f above %.1f", rtk_rng_generator_name(gen), chi2,
+          chi2_q(NB));
+    CHECK(fabs(rate - prate) < 5 * sqrt(prate * (1 - prate) / ((double)P * D)), "%s: rejection rate %g vs %g",
+          rtk_rng_generator_name(gen), rate, prate);
+    printf("%s: %.0f slow-path normals (rate %.5f, exact %.5f), chi-square %.1f on %d bins (1e-4 quantile %.1f)\n",
+           rtk_rng_generator_name(gen), n, rate, prate, chi2, NB, chi2_q(NB));
+  }
+}
+
+static void test_zig_isa(void) {
+  /* whole streams of every length 1..200 and a few long ones, both generators: every version's bits equal the
+   * scalar code's */
+  int v[RTK_VM_NISA];
+  const int nv = versions(v);
+  enum { L = 200, LONG = 1031 };
+  double *ref = malloc(sizeof(double) * 2 * (L + 3) * LONG), z[LONG];
+  int nslow = 0;
+  for (int k = 0; k < nv; k++) {
+    OK(rtk_vm_set_isa(v[k]));
+    for (int g = 0; g < 2; g++) {
+      const int gen = g ? RTK_RNG_PHILOX4X32 : RTK_RNG_PHILOX4X64;
+      for (int l = 1; l <= L + 3; l++) {
+        const int n = l <= L ? l : LONG - 3 + (l - L);
+        double *r = ref + ((size_t)g * (L + 3) + (size_t)l - 1) * LONG;
+        rtk_rng_normals_with(gen, RTK_RNG_ZIGGURAT, 41, (uint64_t)l, 3, 8, RTK_RNG_SEGINIT, n, k ? z : r);
+        if (!k) {
+          const int per = g ? 2 : 4;
+          for (int i = 0; i < n; i++) {
+            double y;
+            nslow += !rtk_zig_fast(zig_word(gen, 41, (uint64_t)l, 3, 8, RTK_RNG_SEGINIT, (uint64_t)(i / per), i % per), &y);
+          }
+          continue;
+        }
+        size_t at = 0;
+        CHECK(same_bits(r, z, (size_t)n, &at), "%s %s: normal %zu of %d differs from purec's", rtk_vm_isa_name(v[k]),
+              rtk_rng_generator_name(gen), at, n);
+      }
+    }
+  }
+  OK(rtk_vm_set_isa(-1));
+  CHECK(nslow > 50, "only %d slow-path normals in the test streams", nslow);
+  printf("ziggurat streams of lengths 1..%d and ~%d, both generators: bitwise equal in %d versions (%d slow-path "
+         "normals among them)\n", L, LONG, nv, nslow);
+  free(ref);
+}
+
+static void test_zig_select(void) {
+  enum { D = 37 };
+  double a[D], b[D];
+  CHECK(rtk_rng_normal() == RTK_RNG_BOX_MULLER, "the default is box-muller");
+  rtk_rng_set_normal(RTK_RNG_ZIGGURAT);
+  for (int s = 0; s < 2; s++) {
+    const int gen = s ? RTK_RNG_PHILOX4X32 : RTK_RNG_PHILOX4X64;
+    rtk_rng_set_generator(gen);
+    for (size_t i = 0; i < sizeof purposes / sizeof purposes[0]; i++) {
+      const uint64_t p = purposes[i];
+      const int fixed = p == RTK_RNG_EXACT || p == RTK_RNG_TARGET || p == RTK_RNG_SCORE;
+      const int want = fixed ? RTK_RNG_BOX_MULLER : RTK_RNG_ZIGGURAT;
+      CHECK(rtk_rng_normal_for(p) == want, "purpose %d: %s", (int)p, rtk_rng_normal_name(rtk_rng_normal_for(p)));
+      rtk_rng_normals(8, 3, 2, 1, p, D, a);
+      rtk_rng_normals_with(fixed ? RTK_RNG_PHILOX4X64 : gen, want, 8, 3, 2, 1, p, D, b);
+      CHECK(!memcmp(a, b, sizeof a), "normals of purpose %d under ziggurat, %s", (int)p, rtk_rng_generator_name(gen));
+      rtk_rng_uniforms(8, 3, 2, 1, p, D, a);
+      rtk_rng_uniforms_gen(fixed ? RTK_RNG_PHILOX4X64 : gen, 8, 3, 2, 1, p, D, b);
+      CHECK(!memcmp(a, b, sizeof a), "uniforms of purpose %d unchanged by run.normal", (int)p);
+    }
+  }
+  rtk_rng_set_generator(RTK_RNG_PHILOX4X64);
+  rtk_rng_normals_with(RTK_RNG_PHILOX4X64, RTK_RNG_BOX_MULLER, 8, 3, 2, 1, RTK_RNG_STEP, D, b);
+  rtk_rng_normals(8, 3, 2, 1, RTK_RNG_STEP, D, a);
+  CHECK(memcmp(a, b, sizeof a), "ziggurat and box-muller differ");
+  rtk_rng_set_normal(RTK_RNG_BOX_MULLER);
+  rtk_rng_normals(8, 3, 2, 1, RTK_RNG_STEP, D, a);
+  CHECK(!memcmp(a, b, sizeof a), "box-muller again after the selection is put back");
+  rtk_rng_normals_gen(RTK_RNG_PHILOX4X32, 8, 3, 2, 1, RTK_RNG_STEP, D, a);
+  rtk_rng_normals_with(RTK_RNG_PHILOX4X32, RTK_RNG_BOX_MULLER, 8, 3, 2, 1, RTK_RNG_STEP, D, b);
+  CHECK(!memcmp(a, b, sizeof a), "rtk_rng_normals_gen is box-muller");
+}
+
 int main(int argc, char **argv) {
   const char *which = argc > 1 ? argv[1] : "all";
   int ran = 0;
@@ -417,6 +710,14 @@ int main(int argc, char **argv) {
   RUN(p4x32_isa)
   RUN(p4x32_layout)
   RUN(p4x32_select)
+  RUN(zig_tables)
+  RUN(zig_chunks)
+  RUN(zig_layout)
+  RUN(zig_slow)
+  RUN(zig_isa)
+  RUN(zig_select)
+  RUN(zig_dist)
+  RUN(zig_dist32)
 #undef RUN
   if (!ran) {
     fprintf(stderr, "unknown test %s\n", which);

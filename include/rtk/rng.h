@@ -49,11 +49,16 @@ const char *rtk_rng_normal_name(int kind); /* "box-muller", "ziggurat" */
 /* the transform rtk_rng_normals uses for `purpose` now */
 int rtk_rng_normal_for(uint64_t purpose);
 
-/* The draws below with an explicit generator (no selection by purpose). */
+/* The draws below with an explicit generator (no selection by purpose); rtk_rng_normals_gen is Box-Muller. */
 void rtk_rng_normals_gen(int gen, uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose, int n,
                          double *out);
 void rtk_rng_uniforms_gen(int gen, uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose, int n,
                           double *out);
+
+/* n standard normals with an explicit generator and transform (enum rtk_rng_normal_kind); n <= RTK_ZIG_MAX_N
+ * (rtk/ziggurat.h, 2^25) with the ziggurat. */
+void rtk_rng_normals_with(int gen, int kind, uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose,
+                          int n, double *out);
 
 /* Philox4x32 layout (docs/design.md): key (k0, k1) and counter words 0-2 of
  * (seed, id, c0, c1, purpose); counter word 3 is the chunk. */

@@ -19,6 +19,7 @@ typedef struct {
   FILE *out;
   int json, verify, count, bad, checked;
   int nrng[2]; /* runs with run.rng = philox4x64, philox4x32 (attribute rng; absent in older files) */
+  int nnorm[2]; /* runs with run.normal = box-muller, ziggurat (attribute normal; absent in older files) */
 } info_state;
 
 /* a JSON string literal: quotes, backslashes and control bytes escaped;
@@ -61,6 +62,10 @@ static herr_t visit(hid_t runs, const char *name, const H5L_info_t *info, void *
   rtk_h5_read_str_attr(g, "rng", rng, sizeof rng);
   if (!strcmp(rng, "philox4x64")) s->nrng[0]++;
   else if (!strcmp(rng, "philox4x32")) s->nrng[1]++;
+  char normal[32] = "";
+  rtk_h5_read_str_attr(g, "normal", normal, sizeof normal);
+  if (!strcmp(normal, "box-muller")) s->nnorm[0]++;
+  else if (!strcmp(normal, "ziggurat")) s->nnorm[1]++;
   double nfe = rtk_h5_read_num_attr(g, "nfe"), N = rtk_h5_read_num_attr(g, "particles"), dim = rtk_h5_read_num_attr(g, "dim");
   double acc = NAN, floor_ = NAN, mode = NAN, accept = NAN, wall = NAN, nps = NAN, excess = NAN;
   double fd = NAN, fd_floor = NAN, fd_sd = NAN; /* absent (NaN -> null) without metrics.frechet */
@@ -114,6 +119,9 @@ static herr_t visit(hid_t runs, const char *name, const H5L_info_t *info, void *
     fprintf(o, ", \"rng\": ");
     if (rng[0]) json_str(o, rng);
     else fprintf(o, "null");
+    fprintf(o, ", \"normal\": ");
+    if (normal[0]) json_str(o, normal);
+    else fprintf(o, "null");
     fprintf(o, ", ");
     if (s->verify) {
       fprintf(o, "\"verify\": ");
@@ -155,7 +163,7 @@ int rtk_info_file(hid_t f, const char *path, int json, int verify, FILE *o) {
   rtk_h5_read_str_attr(f, "software_version", version, sizeof version);
   snprintf(ppath, sizeof ppath, "%s", path);
   const double ranks = rtk_h5_read_num_attr(f, "mpi_ranks");
-  info_state s = {o, json, verify, 0, 0, 0, {0, 0}};
+  info_state s = {o, json, verify, 0, 0, 0, {0, 0}, {0, 0}};
   /* BLAS provenance (root attributes; absent in files written before it was recorded) */
   static const char *const bkeys[] = {"blas_library", "blas_version", "blas_core", "blas_path", "blas_autofix", "cpu_isa"};
   char bval[6][512];
@@ -206,6 +214,9 @@ int rtk_info_file(hid_t f, const char *path, int json, int verify, FILE *o) {
   if (!json && (s.nrng[0] || s.nrng[1]))
     fprintf(o, "\nrandom numbers (run.rng): philox4x64 in %d run%s, philox4x32 in %d run%s\n", s.nrng[0],
             s.nrng[0] == 1 ? "" : "s", s.nrng[1], s.nrng[1] == 1 ? "" : "s");
+  if (!json && (s.nnorm[0] || s.nnorm[1]))
+    fprintf(o, "normals (run.normal): box-muller in %d run%s, ziggurat in %d run%s\n", s.nnorm[0],
+            s.nnorm[0] == 1 ? "" : "s", s.nnorm[1], s.nnorm[1] == 1 ? "" : "s");
   if (json) fprintf(o, "\n]}\n");
   else if (verify) fprintf(o, "\nverify: %d complete run%s verified, %d failed\n", s.checked, s.checked == 1 ? "" : "s", s.bad);
   if (s.bad)

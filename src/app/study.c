@@ -265,17 +265,21 @@ static int run_kernel(const rtk_runspec *r, run_data *rd, int64_t b0, int64_t b1
                        .nbnd = rd->diag.nbnd,
                        .copy_boundaries = rd->bnd != NULL,
                        .diag = dev_diag ? &dd : NULL};
-    rtk_rng_set_generator(r->so.rng); /* run.rng: the backend passes it to its kernels */
+    rtk_rng_set_generator(r->so.rng); /* run.rng, run.normal: the backend passes them to its kernels */
+    rtk_rng_set_normal(r->so.normal);
     src = rtk_backend_cuda.run(&job, &rd->st);
     rtk_rng_set_generator(RTK_RNG_PHILOX4X64);
+    rtk_rng_set_normal(RTK_RNG_BOX_MULLER);
     rd->dev_keep = dev_diag && !src;
   } else {
-    rtk_rng_set_generator(r->so.rng); /* run.rng: the sampler streams only (rtk/rng.h) */
+    rtk_rng_set_generator(r->so.rng); /* run.rng, run.normal: the sampler streams only (rtk/rng.h) */
+    rtk_rng_set_normal(r->so.normal);
     if (bu->sched && bu->sched->on)
       src = rtk_sample_blocks_next(r->sampler, &ctx, r->so.particles, B, next_dynamic, bu, &rd->st, block_done, bu);
     else
       src = rtk_sample_blocks(r->sampler, &ctx, r->so.particles, B, b0, b1, rd->X, &rd->st, block_done, bu);
     rtk_rng_set_generator(RTK_RNG_PHILOX4X64);
+    rtk_rng_set_normal(RTK_RNG_BOX_MULLER);
     if (getenv("RTK_TEST_SLOW")) /* the test of the dynamic schedule counts each rank's blocks */
       fprintf(stderr, "rtkbench: test hook: run %d rank %d computed %lld blocks (%lld of its own %lld)\n", r->index,
               bu->rank, (long long)bu->computed, (long long)(bu->sched && bu->sched->on ? bu->sched->own : b1 - b0),
@@ -541,6 +545,7 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
   W(rtk_h5_attr_str(g, "backend", r->so.backend == RTK_BACKEND_CUDA ? "cuda" : "cpu"));
   W(rtk_h5_attr_str(g, "precision", r->so.precision == RTK_PREC_FP32 ? "fp32" : "fp64"));
   W(rtk_h5_attr_str(g, "rng", rtk_rng_generator_name(r->so.rng)));
+  W(rtk_h5_attr_str(g, "normal", rtk_rng_normal_name(r->so.normal)));
   W(rtk_h5_attr_str(g, "schedule", schedule_used));
   W(rtk_h5_attr_str(g, "sweep", r->sweep));
   W(rtk_h5_attr_i64(g, "index", r->index));

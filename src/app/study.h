@@ -27,6 +27,7 @@ typedef struct rtk_study_opts {
   int precision;    /* [run] precision: enum rtk_precision */
   int memory_check; /* [run] memory_check: refuse runs larger than the memory available */
   int rng;          /* [run] rng: enum rtk_rng_gen, the generator of the sampler streams */
+  int normal;       /* [run] normal: enum rtk_rng_normal_kind, the normal transform of the sampler streams */
   int schedule;     /* [run] schedule: RTK_SCHEDULE_STATIC or _DYNAMIC (blocks to ranks; no result changes) */
   double progress_every;
   rtk_diag_opts diag; /* [metrics] bins, range_sd, boundary_accuracy, slices, ...; [output] trace */

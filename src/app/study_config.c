@@ -12,6 +12,7 @@
 #include "rtk/error.h"
 #include "rtk/grid.h"
 #include "rtk/rng.h"
+#include "rtk/ziggurat.h"
 #include "study.h"
 #include "verify.h"
 
@@ -32,6 +33,7 @@ static const rtk_opt run_opts[] = {
     {"precision", RTK_OPT_ENUM, offsetof(rtk_study_opts, precision), "fp64", 0, 0, RTK_PRECISION_CHOICES, "floating point of the sampler's state and score kernel (fp32: cuda backend only)"},
     {"rng", RTK_OPT_ENUM, offsetof(rtk_study_opts, rng), "philox4x64", 0, 0, RTK_RNG_CHOICES, "generator of the sampler streams (particle noise, proposals, coins): philox4x64 (Random123 Philox4x64-10) or philox4x32 (Philox4x32-10 in SIMD lanes, faster; other bits, same law); target, score and metrics always use philox4x64 (docs/design.md)"},
     {"schedule", RTK_OPT_ENUM, offsetof(rtk_study_opts, schedule), "dynamic", 0, 0, RTK_SCHEDULE_CHOICES, "which rank computes which block on the cpu backend: static (each rank its own contiguous range) or dynamic (the ranks of a node share out their blocks at run time, so faster cores take more; the same bits either way; docs/design.md)"},
+    {"normal", RTK_OPT_ENUM, offsetof(rtk_study_opts, normal), "box-muller", 0, 0, RTK_RNG_NORMAL_CHOICES, "normal transform of the sampler streams: box-muller (two words per pair of normals, SLEEF log and sincospi) or ziggurat (Marsaglia-Tsang, one word per normal; other bits, same law); orthogonal to run.rng; target, score and metrics always use box-muller (docs/design.md)"},
     {"memory_check", RTK_OPT_BOOL, offsetof(rtk_study_opts, memory_check), "true", 0, 0, 0, "refuse a run whose estimated memory per rank (see validate) exceeds what the node has available per rank"},
     RTK_OPT_END};
 static const rtk_opt output_opts[] = {
@@ -454,6 +456,11 @@ static int resolve_run(const rtk_config *cfg, const rtk_target_loader *ld, const
     lookup(&lc, "run", "precision", &org);
     return RTK_ERR(RTK_ERR_INPUT, "%s: run.precision = fp32 is implemented on the cuda backend only (run.backend = cuda)", org);
   }
+  if (r->so.backend == RTK_BACKEND_CUDA && r->so.normal == RTK_RNG_ZIGGURAT) { /* H11c removes this */
+    lookup(&lc, "run", "normal", &org);
+    return RTK_ERR(RTK_ERR_INPUT, "%s: run.normal = ziggurat is implemented on the cpu backend only (the cuda "
+                   "backend draws box-muller normals); use run.normal = box-muller with run.backend = cuda", org);
+  }
   if (r->so.backend == RTK_BACKEND_CUDA &&
       rtk_backend_cuda.check(s, r->score, r->so.precision, &r->sc, r->so.diag.trace)) {
     char msg[1024];
@@ -503,6 +510,13 @@ static int resolve_run(const rtk_config *cfg, const rtk_target_loader *ld, const
   rc = s->plan(&r->sc, mix, &plan);
   const int d = mix->d;
   rtk_mixture_free(mix);
+  if (!rc && r->so.normal == RTK_RNG_ZIGGURAT && d > RTK_ZIG_MAX_N) {
+    rtk_plan_free(&plan);
+    const char *torg = cfg->path;
+    lookup(&lc, "target", "dim", &torg);
+    return RTK_ERR(RTK_ERR_INPUT, "%s: run.normal = ziggurat draws at most %d normals per stream (rtk/ziggurat.h), "
+                   "and dim = %d needs %d; use run.normal = box-muller", torg, RTK_ZIG_MAX_N, d, d);
+  }
   if (rc) {
     /* a plan fails on a combination of keys: name where each was set */
     static const char *keys[] = {"nfe", "segments", "inner_steps", "substeps", "grid", "times", "T", "t_min", "delta", "rho"};

@@ -2,11 +2,14 @@
 
 #include <Random123/philox.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "rng_isa.h"
 #include "rtk/update.h"
 #include "rtk/vmath.h"
+#include "rtk/ziggurat.h"
 
 #if defined(__x86_64__) && defined(RTK_VM_X86)
 #define HAVE_X86 1
@@ -128,6 +131,15 @@ void rtk_p4x32_w_scalar(const uint32_t key[2], const uint32_t ctr[3], uint32_t c
   }
 }
 
+void rtk_p4x32_e_scalar(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int n, uint64_t *we,
+                        uint64_t *wo) {
+  for (int c = 0; c < n; c++) {
+    philox4x32_ctr_t r = draw32(key, ctr, chunk0 + (uint32_t)c);
+    we[c] = (uint64_t)r.v[1] << 32 | r.v[0];
+    wo[c] = (uint64_t)r.v[3] << 32 | r.v[2];
+  }
+}
+
 void rtk_p4x32_u_scalar(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int n, double so,
                         double *ue, double *uo) {
   for (int c = 0; c < n; c++) {
@@ -137,15 +149,26 @@ void rtk_p4x32_u_scalar(const uint32_t key[2], const uint32_t ctr[3], uint32_t c
   }
 }
 
+/* the ziggurat's fast path on n words (rng_isa.h): z[i] = the fast path's value where it accepts; returns the
+ * number of rejected words and their positions in rej[] (ascending) */
+int rtk_zig_fast_scalar(const uint64_t *w, int n, double *z, int *rej) {
+  int nr = 0;
+  for (int i = 0; i < n; i++)
+    if (!rtk_zig_fast(w[i], z + i)) rej[nr++] = i;
+  return nr;
+}
+
 typedef struct {
   void (*w)(const uint32_t *, const uint32_t *, uint32_t, int, uint32_t *);
   void (*u)(const uint32_t *, const uint32_t *, uint32_t, int, double, double *, double *);
+  void (*e)(const uint32_t *, const uint32_t *, uint32_t, int, uint64_t *, uint64_t *);
+  int (*zig)(const uint64_t *, int, double *, int *);
 } p4x32_version;
 
-static const p4x32_version v_scalar = {rtk_p4x32_w_scalar, rtk_p4x32_u_scalar};
+static const p4x32_version v_scalar = {rtk_p4x32_w_scalar, rtk_p4x32_u_scalar, rtk_p4x32_e_scalar, rtk_zig_fast_scalar};
 #if HAVE_X86
-static const p4x32_version v_avx2 = {rtk_p4x32_w_avx2, rtk_p4x32_u_avx2};
-static const p4x32_version v_avx512 = {rtk_p4x32_w_avx512f, rtk_p4x32_u_avx512f};
+static const p4x32_version v_avx2 = {rtk_p4x32_w_avx2, rtk_p4x32_u_avx2, rtk_p4x32_e_avx2, rtk_zig_fast_avx2};
+static const p4x32_version v_avx512 = {rtk_p4x32_w_avx512f, rtk_p4x32_u_avx512f, rtk_p4x32_e_avx512f, rtk_zig_fast_avx512f};
 #endif
 
 /* the version for vector-math version `isa` (RTK_VMATH_ISA picks both): avx512f -> AVX-512F, avx -> AVX2
@@ -177,17 +200,19 @@ enum { P4X32_MIN_SIMD = 4 };
 /* p4x32_for per vector-math version, resolved once (CPUID is not asked again on every draw) */
 static const p4x32_version *_Atomic resolved[RTK_VM_NISA];
 
+static const p4x32_version *version_now(void) {
+  const int isa = rtk_vm_isa();
+  const p4x32_version *v = atomic_load_explicit(&resolved[isa], memory_order_relaxed);
+  if (!v) { /* racing threads store the same pointer */
+    v = p4x32_for(isa);
+    atomic_store_explicit(&resolved[isa], v, memory_order_relaxed);
+  }
+  return v;
+}
+
 static void p4x32_u(int chunks, const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, double so,
                     double *ue, double *uo) {
-  const p4x32_version *v = &v_scalar;
-  if (chunks >= P4X32_MIN_SIMD) {
-    const int isa = rtk_vm_isa();
-    v = atomic_load_explicit(&resolved[isa], memory_order_relaxed);
-    if (!v) { /* racing threads store the same pointer */
-      v = p4x32_for(isa);
-      atomic_store_explicit(&resolved[isa], v, memory_order_relaxed);
-    }
-  }
+  const p4x32_version *v = chunks >= P4X32_MIN_SIMD ? version_now() : &v_scalar;
   v->u(key, ctr, chunk0, chunks, so, ue, uo);
 }
 
@@ -216,6 +241,77 @@ static void normals32(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint
   }
 }
 
+/* ---- the ziggurat (run.normal = ziggurat; rtk/ziggurat.h, docs/design.md "Ziggurat normals") ----
+ * Normal i of a stream is the transform of the stream's 64-bit word i, the word of uniform i (philox4x64:
+ * word i % 4 of block i / 4; philox4x32: w1:w0 of block i / 2 for even i, w3:w2 for odd i).  A word the fast
+ * path rejects goes to the slow path: attempt a = 0, 1, ... draws the same stream's block at chunk
+ * RTK_ZIG_CHUNK(i, a) and passes its first two 64-bit words to rtk_zig_retry. */
+typedef struct {
+  int gen;
+  uint64_t seed, id, c0, c1, purpose; /* philox4x64 */
+  uint32_t key[2], ctr[3];            /* philox4x32 */
+} zig_stream;
+
+/* the first two 64-bit words of the stream's block at `chunk` */
+static inline void zig_words2(const zig_stream *s, uint64_t chunk, uint64_t *a, uint64_t *b) {
+  if (s->gen == RTK_RNG_PHILOX4X32) {
+    philox4x32_ctr_t r = draw32(s->key, s->ctr, (uint32_t)chunk);
+    *a = (uint64_t)r.v[1] << 32 | r.v[0];
+    *b = (uint64_t)r.v[3] << 32 | r.v[2];
+  } else {
+    philox4x64_ctr_t r = draw(s->seed, s->id, s->c0, s->c1, s->purpose, chunk);
+    *a = r.v[0];
+    *b = r.v[1];
+  }
+}
+
+/* normal i whose word w the fast path rejected */
+static double zig_slow(const zig_stream *s, int i, uint64_t w) {
+  for (int a = 0; a < RTK_ZIG_ATTEMPTS; a++) {
+    uint64_t A, B;
+    double z;
+    zig_words2(s, RTK_ZIG_CHUNK(i, a), &A, &B);
+    if (rtk_zig_retry(&w, A, B, &z)) return z;
+  }
+  return rtk_zig_signed(w, rtk_zig_abs(w)); /* probability below 1e-60 */
+}
+
+static void normals_zig(int gen, uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose, int n,
+                        double *out) {
+  if (n > RTK_ZIG_MAX_N) { /* the configuration refuses such dimensions (study_config.c) */
+    fprintf(stderr, "rtkbench: internal error: %d ziggurat normals in one stream, more than %d\n", n, RTK_ZIG_MAX_N);
+    abort();
+  }
+  zig_stream s = {gen, seed, id, c0, c1, purpose, {0, 0}, {0, 0, 0}};
+  if (gen == RTK_RNG_PHILOX4X32) rtk_rng_p4x32_layout(seed, id, c0, c1, purpose, s.key, s.ctr);
+  const p4x32_version *v = version_now();
+  int rej[BLK];
+  if (gen == RTK_RNG_PHILOX4X32) { /* words e and o of each block in two arrays: normals 2c and 2c + 1 */
+    uint64_t we[BLK / 2], wo[BLK / 2];
+    double ze[BLK / 2], zo[BLK / 2];
+    for (int i0 = 0; i0 < n; i0 += BLK) {
+      const int m = n - i0 < BLK ? n - i0 : BLK, chunks = (m + 1) / 2;
+      (chunks >= P4X32_MIN_SIMD ? v : &v_scalar)->e(s.key, s.ctr, (uint32_t)(i0 / 2), chunks, we, wo);
+      int nr = v->zig(we, chunks, ze, rej);
+      for (int k = 0; k < nr; k++) ze[rej[k]] = zig_slow(&s, i0 + 2 * rej[k], we[rej[k]]);
+      nr = v->zig(wo, m / 2, zo, rej); /* an odd m leaves the last o word unused */
+      for (int k = 0; k < nr; k++) zo[rej[k]] = zig_slow(&s, i0 + 2 * rej[k] + 1, wo[rej[k]]);
+      pairs_out(m, ze, zo, out + i0);
+    }
+    return;
+  }
+  uint64_t w[BLK];
+  for (int i0 = 0; i0 < n; i0 += BLK) {
+    const int m = n - i0 < BLK ? n - i0 : BLK;
+    for (int c = 0; 4 * c < m; c++) {
+      philox4x64_ctr_t r = draw(seed, id, c0, c1, purpose, (uint64_t)i0 / 4 + (uint64_t)c);
+      memcpy(w + 4 * c, r.v, sizeof r.v);
+    }
+    const int nr = v->zig(w, m, out + i0, rej);
+    for (int k = 0; k < nr; k++) out[i0 + rej[k]] = zig_slow(&s, i0 + rej[k], w[rej[k]]);
+  }
+}
+
 /* ---- the interface ---- */
 void rtk_rng_uniforms_gen(int gen, uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose, int n,
                           double *out) {
@@ -227,6 +323,12 @@ void rtk_rng_normals_gen(int gen, uint64_t seed, uint64_t id, uint64_t c0, uint6
                          double *out) {
   if (gen == RTK_RNG_PHILOX4X32) normals32(seed, id, c0, c1, purpose, n, out);
   else normals64(seed, id, c0, c1, purpose, n, out);
+}
+
+void rtk_rng_normals_with(int gen, int kind, uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose,
+                          int n, double *out) {
+  if (kind == RTK_RNG_ZIGGURAT) normals_zig(gen, seed, id, c0, c1, purpose, n, out);
+  else rtk_rng_normals_gen(gen, seed, id, c0, c1, purpose, n, out);
 }
 
 void rtk_rng_uniforms(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose, int n,
@@ -245,5 +347,6 @@ double rtk_rng_uniform(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uin
 
 void rtk_rng_normals(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose, int n,
                      double *out) {
-  rtk_rng_normals_gen(rtk_rng_generator_for(purpose), seed, id, c0, c1, purpose, n, out);
+  rtk_rng_normals_with(rtk_rng_generator_for(purpose), rtk_rng_normal_for(purpose), seed, id, c0, c1, purpose, n,
+                       out);
 }

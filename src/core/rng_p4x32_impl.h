@@ -6,7 +6,7 @@
  * The includer defines
  *   P_SUFFIX, P_W, P_T, P_D              name suffix, 64-bit lanes, integer and double vector types
  *   P_SET1(x), P_IDX                     broadcast a 64-bit integer; the lane numbers 0..P_W-1
- *   P_ADD, P_MUL, P_SRLI, P_XOR, P_AND, P_OR, P_STORE
+ *   P_ADD, P_MUL, P_SRLI, P_SLLI, P_XOR, P_AND, P_OR, P_STORE
  *   P_CASTPD, P_SET1PD, P_ADDPD, P_SUBPD, P_MULPD, P_STOREPD */
 #include <string.h>
 
@@ -70,27 +70,44 @@ static inline P_D P_CAT(top53_, P_SUFFIX)(P_T lo, P_T hi) {
   return P_ADDPD(P_MULPD(dh, P_SET1PD(0x1.0p21)), dl);
 }
 
-void P_CAT(rtk_p4x32_u_, P_SUFFIX)(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int n, double so,
-                                   double *ue, double *uo) {
+/* one pass over blocks chunk0 .. chunk0+n-1 with two 64-bit outputs per block (rtk_p4x32_e_* and _u_*): words = 1:
+ * the words e and o; words = 0: their uniforms, u(e) and the (0, 2·so·2^53) value of o.  Inlined with a constant
+ * `words` into each. */
+static inline void P_CAT(pairs_, P_SUFFIX)(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int n,
+                                           int words, double so, void *oe, void *oo) {
+  const P_T mask = P_SET1(0xffffffffu);
   const P_D half = P_SET1PD(0.5), se = P_SET1PD(0x1.0p-53), vso = P_SET1PD(so);
   for (int c = 0; c < n; c += 2 * P_W) {
     P_T w[4][2];
     const int one = n - c <= P_W;
     P_CAT(blocks_, P_SUFFIX)(key, ctr, chunk0 + (uint32_t)c, one, w);
-    double te[2 * P_W], to[2 * P_W];
+    uint64_t te[2 * P_W], to[2 * P_W];
     const int full = n - c >= 2 * P_W;
-    double *pe = full ? ue + c : te, *po = full ? uo + c : to;
+    uint64_t *pe = full ? (uint64_t *)oe + c : te, *po = full ? (uint64_t *)oo + c : to;
     for (int v = 0; v < 2 - one; v++) {
-      P_STOREPD(pe + v * P_W, P_MULPD(P_ADDPD(P_CAT(top53_, P_SUFFIX)(w[0][v], w[1][v]), half), se));
-      P_STOREPD(po + v * P_W, P_MULPD(P_ADDPD(P_CAT(top53_, P_SUFFIX)(w[2][v], w[3][v]), half), vso));
+      if (words) {
+        P_STORE(pe + v * P_W, P_OR(P_SLLI(w[1][v], 32), P_AND(w[0][v], mask)));
+        P_STORE(po + v * P_W, P_OR(P_SLLI(w[3][v], 32), P_AND(w[2][v], mask)));
+      } else {
+        double *de = (double *)(void *)(pe + v * P_W), *dn = (double *)(void *)(po + v * P_W);
+        P_STOREPD(de, P_MULPD(P_ADDPD(P_CAT(top53_, P_SUFFIX)(w[0][v], w[1][v]), half), se));
+        P_STOREPD(dn, P_MULPD(P_ADDPD(P_CAT(top53_, P_SUFFIX)(w[2][v], w[3][v]), half), vso));
+      }
     }
     if (!full) {
-      memcpy(ue + c, te, sizeof(double) * (size_t)(n - c));
-      memcpy(uo + c, to, sizeof(double) * (size_t)(n - c));
+      memcpy((uint64_t *)oe + c, te, sizeof(uint64_t) * (size_t)(n - c));
+      memcpy((uint64_t *)oo + c, to, sizeof(uint64_t) * (size_t)(n - c));
     }
   }
 }
 
-#undef P_ROUND
-#undef P_CAT
-#undef P_CAT2
+/* the two 64-bit words of each block: we[c] = w1·2^32 + w0, wo[c] = w3·2^32 + w2 (the ziggurat's words) */
+void P_CAT(rtk_p4x32_e_, P_SUFFIX)(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int n, uint64_t *we,
+                                   uint64_t *wo) {
+  P_CAT(pairs_, P_SUFFIX)(key, ctr, chunk0, n, 1, 0.0, we, wo);
+}
+
+void P_CAT(rtk_p4x32_u_, P_SUFFIX)(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int n, double so,
+                                   double *ue, double *uo) {
+  P_CAT(pairs_, P_SUFFIX)(key, ctr, chunk0, n, 0, so, ue, uo);
+}

@@ -19,9 +19,6 @@ expect() { # name, exit code, message regex, args...
 cuda=$("$bin" validate "$here/gpu.ini" --set run.backend=cuda >/dev/null 2>&1 && echo yes || echo no)
 expect fp32-on-cpu 2 'fp32 is implemented on the cuda backend only' validate "$here/gpu.ini" --set run.precision=fp32
 expect bad-backend 2 'backend' validate "$here/gpu.ini" --set run.backend=tpu
-# run.normal = ziggurat: cpu only until the cuda backend draws it (the refusal comes before the backend's own checks)
-expect zig-on-cuda 2 'run.normal = ziggurat is implemented on the cpu backend only' validate "$here/gpu.ini" \
-  --set run.backend=cuda --set run.normal=ziggurat
 if [ "$cuda" = yes ]; then
   expect unported-sampler 2 'sampler pmm is not ported to the cuda backend' validate "$here/gpu.ini" \
     --set run.backend=cuda --set run.samplers=ddpm,pmm
@@ -38,6 +35,8 @@ if [ "$cuda" = yes ]; then
     --set run.backend=cuda --set score.file="$here/data/mog_grid_mlp.h5" --set run.samplers=ddpm,rtk-mala
   # gpu.ini sweeps rtk-mala and rtk-mala-score over radius, adaptive steps and the quadrature rules
   expect fp32-cuda-ok 0 '' validate "$here/gpu.ini" --set run.backend=cuda --set run.precision=fp32
+  # run.normal = ziggurat runs on the device too (both generators)
+  expect zig-cuda-ok 0 '' validate "$here/gpu.ini" --set run.backend=cuda --set run.normal=ziggurat --set run.rng=philox4x32
   if ! nvidia-smi -L 2>/dev/null | grep -q '^GPU'; then
     expect no-gpu 2 'run.backend = cuda: no CUDA device' run "$here/gpu.ini" --set run.backend=cuda -o "$tmp/x.h5"
     [ -e "$tmp/x.h5" ] && { echo "FAIL no-gpu left $tmp/x.h5"; fail=1; }

@@ -28,10 +28,13 @@
 #define RTK_ZIG_MEM __device__
 #define RTK_ZIG_FN __device__ static inline
 #define RTK_ZIG_LD(t, j) __ldg(&(t)[j])
+/* f0 + u df rounded twice, as the cpu (nvcc would contract it into an FMA) */
+#define RTK_ZIG_WEDGE(f0, u, df) __dadd_rn((f0), __dmul_rn((u), (df)))
 #else
 #define RTK_ZIG_MEM
 #define RTK_ZIG_FN static inline
 #define RTK_ZIG_LD(t, j) ((t)[j])
+#define RTK_ZIG_WEDGE(f0, u, df) ((f0) + (u) * (df))
 #include <sleef.h>
 #endif
 #include "rtk/ziggurat_tables.h"
@@ -84,7 +87,7 @@ RTK_ZIG_FN int rtk_zig_retry(uint64_t *w, uint64_t a, uint64_t b, double *z) {
   }
   const double x = rtk_zig_abs(c);
   const double f0 = RTK_ZIG_LD(rtk_zig_f, j), f1 = RTK_ZIG_LD(rtk_zig_f, j + 1);
-  if (f0 + ub * (f1 - f0) < rtk_zig_exp(-0.5 * x * x)) {
+  if (RTK_ZIG_WEDGE(f0, ub, f1 - f0) < rtk_zig_exp(-0.5 * x * x)) {
     *z = rtk_zig_signed(c, x);
     return 1;
   }

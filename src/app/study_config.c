@@ -456,11 +456,6 @@ static int resolve_run(const rtk_config *cfg, const rtk_target_loader *ld, const
     lookup(&lc, "run", "precision", &org);
     return RTK_ERR(RTK_ERR_INPUT, "%s: run.precision = fp32 is implemented on the cuda backend only (run.backend = cuda)", org);
   }
-  if (r->so.backend == RTK_BACKEND_CUDA && r->so.normal == RTK_RNG_ZIGGURAT) { /* H11c removes this */
-    lookup(&lc, "run", "normal", &org);
-    return RTK_ERR(RTK_ERR_INPUT, "%s: run.normal = ziggurat is implemented on the cpu backend only (the cuda "
-                   "backend draws box-muller normals); use run.normal = box-muller with run.backend = cuda", org);
-  }
   if (r->so.backend == RTK_BACKEND_CUDA &&
       rtk_backend_cuda.check(s, r->score, r->so.precision, &r->sc, r->so.diag.trace)) {
     char msg[1024];

@@ -32,7 +32,7 @@ FAST = ["core." + t for t in
         ["grid", "rng", "score_fd", "score_far", "segment_start", "plan_formulas", "nfe_accounting", "exact_accuracy",
          "ode_order", "moment_kl", "block_invariance", "mala_subproblem", "moments", "ddpm_gaussian",
          "mala_score_subproblem", "uld_ar", "pmm_lmc", "adaptive_projected", "langevin_subproblem",
-         "gaussian_convergence"]] + ["vmath." + t for t in ["isa_bitwise", "prefix", "accuracy", "normal_dist"]] + \
+         "gaussian_convergence", "quantise"]] + ["vmath." + t for t in ["isa_bitwise", "prefix", "accuracy", "normal_dist"]] + \
        ["mpi.quickstart", "mpi.mog_random", "mpi.hard_kill_resume"]
 
 # (id, file, find, replace, what the bug is)
@@ -208,6 +208,11 @@ CATALOGUE = [
      "if (J.rank == 0) (void)fsync(J.fd);", "a clean close leaves the journal (a later --resume would undo the close)"),
     ("jr-inode", "src/app/journal.c", "(uint64_t)sb.st_ino == v[2])", "1)",
      "a journal is applied to another file on the same device"),
+    # ---- the diagnostics' rounding without libm calls (include/rtk/update.h)
+    ("quant-zero-sign", "include/rtk/update.h", "return copysign((v + c) - c, v);", "return (v + c) - c;",
+     "nearbyint's stand-in loses the sign of a zero result (-0.3 -> +0)"),
+    ("lround-half", "include/rtk/update.h", "return t + (f >= 0.5) - (f <= -0.5);", "return t + (f > 0.5) - (f < -0.5);",
+     "llround's stand-in rounds halves towards zero"),
 ]
 
 

@@ -28,7 +28,8 @@
 # length of rtk_bench_kernel), TAG (a label printed in every row, e.g. before/after),
 # TIMERS (1: also measure the timer overhead; 0 for an rtkbench without timers),
 # RNG (empty: the default generator; else run.rng for every run, e.g. philox4x32),
-# SCHEDULE (empty: the default; else run.schedule for every run: static or dynamic).
+# SCHEDULE (empty: the default; else run.schedule for every run: static or dynamic),
+# NORMAL (empty: the default transform; else run.normal for every run: box-muller or ziggurat).
 # Every rtkbench, also the 1-rank runs, starts under $MPIRUN -n N: on the lent
 # machine's image a singleton MPI_Init cannot start its daemon.
 set -u
@@ -45,6 +46,7 @@ KSECONDS=${KSECONDS:-0.1}
 TAG=${TAG:-}
 RNG=${RNG:-}
 SCHEDULE=${SCHEDULE:-}
+NORMAL=${NORMAL:-}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
 work=$(mktemp -d "${TMPDIR:-/tmp}/rtk-e2e.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -59,7 +61,7 @@ shapes=${SHAPES:-25x10 64x128 256x1024}
   echo "# rtkbench: $RTKBENCH"
   # shellcheck disable=SC2086
   "$MPIRUN" -n 1 $MPI_ARGS "$RTKBENCH" --version 2>&1 | sed 's/^/# /'
-  echo "# run.rng: ${RNG:-(default)}  run.schedule: ${SCHEDULE:-(default)}"
+  echo "# run.rng: ${RNG:-(default)}  run.normal: ${NORMAL:-(default)}  run.schedule: ${SCHEDULE:-(default)}"
   echo "# OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(unset)} RTK_BLAS_AUTOFIX=${RTK_BLAS_AUTOFIX:-(unset)}"
 } | tee "$out"
 
@@ -87,6 +89,7 @@ block = 256
 progress = 0
 ${RNG:+rng = $RNG}
 ${SCHEDULE:+schedule = $SCHEDULE}
+${NORMAL:+normal = $NORMAL}
 [target]
 kind = mog-random
 K = $K

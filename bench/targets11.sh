@@ -5,7 +5,7 @@
 # OpenBLAS as shipped).  After `source <bundle>/env.sh` of a bundle made with
 #   RTK_BUILD=build RTK_EXTRA_BINS="<pre>/build/rtkbench=rtkbench-pre <pre>/build/rtk_bench_kernel=rtk_bench_kernel-pre" \
 #     bash bench/device/pack.sh <bundle>
-# run:  bash bench/targets11.sh OUTDIR
+# run:  bash bench/targets11.sh OUTDIR       (OPTIN=1: see the end)
 set -u
 out=${1:?usage: bash bench/targets11.sh OUTDIR}
 R=${RTK_RT:?source the bundle env.sh first}/bin
@@ -27,3 +27,15 @@ for rep in 1 2 3; do
     grep -vE '^#' "$out/e2e$v$rep.txt"
   done
 done
+# OPTIN=1: also this build with the opt-in random numbers (run.rng = philox4x32 with Box-Muller and with the
+# ziggurat), alternated with the default twice, at (64, 128)
+if [ "${OPTIN:-0}" = 1 ]; then
+  for rep in 1 2; do
+    for cfg in philox4x64:box-muller philox4x32:box-muller philox4x32:ziggurat; do
+      g=${cfg%%:*} nm=${cfg##*:}
+      SHAPES=64x128 RNG=$g NORMAL=$nm RTKBENCH="$R/rtkbench" RTK_BENCH_KERNEL="$R/rtk_bench_kernel" TAG="o$rep-${g#philox}-${nm%%-*}" \
+        TIMERS=0 bash "$here/e2e.sh" "$out/opt-$g-$nm-$rep.txt" >/dev/null 2>&1
+      grep -vE '^#' "$out/opt-$g-$nm-$rep.txt"
+    done
+  done
+fi

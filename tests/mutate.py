@@ -32,7 +32,7 @@ FAST = ["core." + t for t in
         ["grid", "rng", "score_fd", "score_far", "segment_start", "plan_formulas", "nfe_accounting", "exact_accuracy",
          "ode_order", "moment_kl", "block_invariance", "mala_subproblem", "moments", "ddpm_gaussian",
          "mala_score_subproblem", "uld_ar", "pmm_lmc", "adaptive_projected", "langevin_subproblem",
-         "gaussian_convergence"]] + ["vmath." + t for t in ["isa_bitwise", "prefix", "accuracy", "normal_dist"]] + \
+         "gaussian_convergence", "quantise"]] + ["vmath." + t for t in ["isa_bitwise", "prefix", "accuracy", "normal_dist"]] + \
        ["mpi.quickstart", "mpi.mog_random", "mpi.hard_kill_resume"]
 
 # (id, file, find, replace, what the bug is)
@@ -219,6 +219,11 @@ CATALOGUE = [
      "zig_words2(s, RTK_ZIG_CHUNK(i, 0), &A, &B);", "every retry attempt of a normal redraws the same block"),
     ("zig-simd-sign", "src/core/rng_avx512.c", "_mm512_slli_epi64(_mm512_and_si512(v, sgn), 55)",
      "_mm512_slli_epi64(_mm512_and_si512(v, sgn), 54)", "AVX-512 fast path: the sign bit lands in the exponent"),
+    # ---- the diagnostics' rounding without libm calls (include/rtk/update.h)
+    ("quant-zero-sign", "include/rtk/update.h", "return copysign((v + c) - c, v);", "return (v + c) - c;",
+     "nearbyint's stand-in loses the sign of a zero result (-0.3 -> +0)"),
+    ("lround-half", "include/rtk/update.h", "return t + (f >= 0.5) - (f <= -0.5);", "return t + (f > 0.5) - (f < -0.5);",
+     "llround's stand-in rounds halves towards zero"),
 ]
 
 

@@ -1426,6 +1426,65 @@ static void test_hist_bin(void) {
   free(X);
 }
 
+/* The diagnostics' rounding without libm calls (rtk/update.h: rtk_lround_small, rtk_rint_small, and through them
+ * rtk_fixed, rtk_fd_quant) gives exactly llround / nearbyint, the sign of a zero included, for every value tried:
+ * halves and their neighbours (ties to even against away from zero), +-0, subnormals, the edges of the range
+ * 2^51, the clamps, NaN and +-inf, and 2x10^6 values of random magnitude; and rtk_fixed and rtk_fd_quant equal
+ * their libm formulas (the moment and Frechet sums are these integers). A (v + c) - c without copysign fails
+ * on -0.3; a trunc + 0.5 fails on 0.49999999999999994. */
+static int same_bits(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
+static double ref_fd_quant(double y) {
+  if (!(y == y)) y = RTK_FD_CLAMP;
+  y = y > RTK_FD_CLAMP ? RTK_FD_CLAMP : y < -RTK_FD_CLAMP ? -RTK_FD_CLAMP : y;
+  return nearbyint(y * RTK_FD_SCALE);
+}
+static int64_t ref_fixed(double x, double scale) {
+  if (!(x == x)) return 0;
+  x = x > 1e3 ? 1e3 : x < -1e3 ? -1e3 : x;
+  return (int64_t)llround(x * scale);
+}
+static void test_quantise(void) {
+  int bad_l = 0, bad_r = 0, bad_f = 0, bad_q = 0, n = 0;
+  const double lim = 0x1.0p51;
+  double edge[] = {0.0, 0.49999999999999994, 0.5, 0.5000000000000001, 1.5, 2.5, 3.5, 1e-300, 4.9e-324, 0.3, 0.7,
+                   1.0, 1048576.5, 1048575.5, 0x1.0p20, 0x1.0p31 + 0.5, 0x1.0p50 + 0.5, 0x1.0p50 + 1.5, lim - 0.5,
+                   lim - 1, 123456789.49999999, 1e9 + 0.5};
+  const int ne = (int)(sizeof edge / sizeof edge[0]);
+  for (int i = 0; i < 2 * ne + 4000000; i++) {
+    double v;
+    if (i < 2 * ne) {
+      v = i % 2 ? -edge[i / 2] : edge[i / 2];
+    } else { /* random magnitude 2^-30 .. 2^51, halves and their neighbours one in four */
+      const int k = i - 2 * ne;
+      const double u = rtk_rng_uniform(31, (uint64_t)k, 0, 0, 0), e = rtk_rng_uniform(31, (uint64_t)k, 1, 0, 0);
+      v = ldexp(u, (int)(e * 81) - 30);
+      if (k % 4 == 1) v = floor(v) + 0.5;
+      if (k % 4 == 2) v = nextafter(floor(v) + 0.5, k % 8 < 4 ? INFINITY : -INFINITY);
+      if (k % 2) v = -v;
+      if (!(fabs(v) < lim)) continue;
+    }
+    n++;
+    bad_l += rtk_lround_small(v) != (int64_t)llround(v);
+    bad_r += !same_bits(rtk_rint_small(v), nearbyint(v));
+    for (int s = 0; s < 3; s++) { /* the values the diagnostics pass: x scale and y RTK_FD_SCALE */
+      const double x = v * (s == 0 ? 1 : s == 1 ? 0x1.0p-20 : 1e-6), scale = s == 2 ? 1024.0 * 1e3 : 1048576.0;
+      bad_f += rtk_fixed(x, scale) != ref_fixed(x, scale);
+      bad_q += !same_bits(rtk_fd_quant(x), ref_fd_quant(x));
+    }
+  }
+  const double special[] = {NAN, -NAN, INFINITY, -INFINITY, 1e300, -1e300, -0.0, 256.0, -256.0, 256.00001, 1e3, -1e3};
+  for (int i = 0; i < (int)(sizeof special / sizeof special[0]); i++) {
+    bad_f += rtk_fixed(special[i], 1048576.0) != ref_fixed(special[i], 1048576.0);
+    bad_f += rtk_fixed(special[i], 1024.0 * 1e3) != ref_fixed(special[i], 1024.0 * 1e3);
+    bad_q += !same_bits(rtk_fd_quant(special[i]), ref_fd_quant(special[i]));
+  }
+  CHECK(n > 3000000, "only %d values tried", n);
+  CHECK(bad_l == 0, "rtk_lround_small differs from llround on %d of %d values", bad_l, n);
+  CHECK(bad_r == 0, "rtk_rint_small differs from nearbyint on %d of %d values", bad_r, n);
+  CHECK(bad_f == 0, "rtk_fixed differs from its llround formula on %d values", bad_f);
+  CHECK(bad_q == 0, "rtk_fd_quant differs from its nearbyint formula on %d values", bad_q);
+}
+
 int main(int argc, char **argv) {
   struct {
     const char *name;
@@ -1441,7 +1500,7 @@ int main(int argc, char **argv) {
                {"uld_ar", test_uld_ar}, {"segment_start", test_segment_start}, {"plan_formulas", test_plan_formulas},
                {"karras_grid", test_karras_grid}, {"solver_orders", test_solver_orders},
                {"pc_ddpm", test_pc_ddpm}, {"new_samplers", test_new_samplers}, {"smc", test_smc},
-               {"blas_core", test_blas_core}, {"hist_bin", test_hist_bin}};
+               {"blas_core", test_blas_core}, {"hist_bin", test_hist_bin}, {"quantise", test_quantise}};
   int ran = 0;
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
     if (argc < 2 || !strcmp(argv[1], tests[i].name)) {

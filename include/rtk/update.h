@@ -5,6 +5,7 @@
  * scalars out) and of library calls nvcc's device code lacks. */
 #ifndef RTK_UPDATE_H
 #define RTK_UPDATE_H
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 
@@ -69,12 +70,37 @@ RTK_HD static inline int rtk_hist_bin(double x, double lo, double hi, int nb) {
 
 /* ---- exact integer sums of the final-sample diagnostics (metrics.c; the cuda backend's device diagnostics) ----
  * Both backends turn a coordinate into the same integer, so the sums are equal whichever adds them up. */
-/* fixed point: round(x scale), NaN -> 0, |x| clamped to 1e3 (rtk_moment_sums) */
+/* Host code rounds the diagnostics' values without a libm call per coordinate (baseline x86-64 has no rounding
+ * instruction, so llround and nearbyint are calls); both give exactly the libm result for |v| < 2^51, the only
+ * range they are used on (test core.quantise); device code keeps llround and nearbyint. */
+/* llround(v) (halves away from zero) for |v| < 2^51: the truncation and the fraction v - trunc(v) are exact */
+RTK_HD static inline int64_t rtk_lround_small(double v) {
+#ifdef __CUDA_ARCH__
+  return (int64_t)llround(v);
+#else
+  const int64_t t = (int64_t)v;
+  const double f = v - (double)t;
+  return t + (f >= 0.5) - (f <= -0.5);
+#endif
+}
+/* nearbyint(v) in the default rounding mode (to nearest, ties to even) for |v| < 2^51: v + 1.5 2^52 lies where the
+ * spacing of doubles is 1, so the add rounds v to an integer and the subtraction is exact; copysign keeps the sign
+ * of a zero result (nearbyint(-0.3) = -0). Evaluated in double only where FLT_EVAL_METHOD is 0 (not x87). */
+RTK_HD static inline double rtk_rint_small(double v) {
+#if defined(__CUDA_ARCH__) || !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
+  return nearbyint(v);
+#else
+  const double c = 0x1.8p52;
+  return copysign((v + c) - c, v);
+#endif
+}
+/* fixed point: round(x scale), NaN -> 0, |x| clamped to 1e3 (rtk_moment_sums; |x scale| < 2^51 for the scales used,
+ * 2^20 and 1.024e6) */
 RTK_HD static inline int64_t rtk_fixed(double x, double scale) {
   if (!(x == x)) return 0;
   if (x > 1e3) x = 1e3;
   if (x < -1e3) x = -1e3;
-  return (int64_t)llround(x * scale);
+  return rtk_lround_small(x * scale);
 }
 /* the Fréchet sums' quantisation of y = x - mean: nearest multiple of 1/RTK_FD_SCALE, |y| <= RTK_FD_CLAMP, NaN at
  * the clamp; an integer-valued double (rtk_frechet_sums) */
@@ -83,7 +109,7 @@ RTK_HD static inline int64_t rtk_fixed(double x, double scale) {
 RTK_HD static inline double rtk_fd_quant(double y) {
   if (!(y == y)) y = RTK_FD_CLAMP; /* NaN: as far off as can be counted */
   y = y > RTK_FD_CLAMP ? RTK_FD_CLAMP : y < -RTK_FD_CLAMP ? -RTK_FD_CLAMP : y;
-  return nearbyint(y * RTK_FD_SCALE);
+  return rtk_rint_small(y * RTK_FD_SCALE); /* |y RTK_FD_SCALE| <= 2^20 */
 }
 
 /* ---- RTK with MALA: dual averaging of log tau (Stan's constants) ---- */

@@ -1,0 +1,167 @@
+/* rtk-mala's per-row pass after a score evaluation (sampler_rtk.c assemble_row): the segment gradient at the
+ * proposal and the three sums |x' - e zp|^2, fwd, bwd, in arrangements that give the same bits:
+ *   fused     the shipped loop: every operation of coordinate j, the three sums added as it goes
+ *   fused_dz  the same with zp - z computed once (z - zp = -(zp - z) exactly; bwd's term tau g - dz)
+ *   fused_r2  two rows per loop (six independent sums)
+ *   split_P_isa  per row an elementwise pass that stores the squared terms (vectorises: sse2 = the baseline
+ *             build, avx2, avx512f by target attributes, no FMA contraction), then one pass adding the terms of
+ *             P rows side by side (scalar, in the order of j)
+ * It prints ns per coordinate (256 rows x d = 128, the rows of one block, repeated) and whether the sums and
+ * gradients equal the fused loop's bit for bit.  gcc only (target attributes):
+ *   gcc -std=c17 -O3 -ffp-contract=off -D_DEFAULT_SOURCE mala_row.c -o /tmp/mala_row -lm && /tmp/mala_row */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define N 256
+#define D 128
+static double *x, *z, *gr, *zp, *sp, *gp, *T;
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec + 1e-9 * t.tv_nsec;
+}
+
+/* out[3 i + 0..2] = quad, fwd, bwd of row i; gradients into gp (N x D) */
+typedef void (*pass_fn)(int i0, double e, double q, double tau, double *out);
+
+__attribute__((noinline)) static void fused(int i, double e, double q, double tau, double *out) {
+  const double *X = x + i * D, *Z = z + i * D, *G = gr + i * D, *ZP = zp + i * D, *SP = sp + i * D;
+  double *GP = gp + i * D, quad = 0, f = 0, b = 0;
+  for (int j = 0; j < D; j++) {
+    double r = X[j] - e * ZP[j], g = -SP[j] - e * r / q;
+    quad += r * r;
+    GP[j] = g;
+    double a = ZP[j] - Z[j] + tau * G[j], bb = Z[j] - ZP[j] + tau * g;
+    f += a * a;
+    b += bb * bb;
+  }
+  out[3 * i] = quad, out[3 * i + 1] = f, out[3 * i + 2] = b;
+}
+
+__attribute__((noinline)) static void fused_dz(int i, double e, double q, double tau, double *out) {
+  const double *X = x + i * D, *Z = z + i * D, *G = gr + i * D, *ZP = zp + i * D, *SP = sp + i * D;
+  double *GP = gp + i * D, quad = 0, f = 0, b = 0;
+  for (int j = 0; j < D; j++) {
+    double r = X[j] - e * ZP[j], g = -SP[j] - e * r / q, dz = ZP[j] - Z[j];
+    quad += r * r;
+    GP[j] = g;
+    double a = dz + tau * G[j], bb = tau * g - dz;
+    f += a * a;
+    b += bb * bb;
+  }
+  out[3 * i] = quad, out[3 * i + 1] = f, out[3 * i + 2] = b;
+}
+
+static inline void one(const double *restrict X, const double *restrict Z, const double *restrict G,
+                       const double *restrict ZP, const double *restrict SP, double *restrict GP, int j, double e,
+                       double q, double tau, double *quad, double *f, double *b) {
+  double r = X[j] - e * ZP[j], g = -SP[j] - e * r / q;
+  *quad += r * r;
+  GP[j] = g;
+  double a = ZP[j] - Z[j] + tau * G[j], bb = Z[j] - ZP[j] + tau * g;
+  *f += a * a;
+  *b += bb * bb;
+}
+__attribute__((noinline)) static void fused_r2(int i, double e, double q, double tau, double *out) {
+  double q0 = 0, f0 = 0, b0 = 0, q1 = 0, f1 = 0, b1 = 0;
+  const size_t o = (size_t)i * D, p = o + D;
+  for (int j = 0; j < D; j++) {
+    one(x + o, z + o, gr + o, zp + o, sp + o, gp + o, j, e, q, tau, &q0, &f0, &b0);
+    one(x + p, z + p, gr + p, zp + p, sp + p, gp + p, j, e, q, tau, &q1, &f1, &b1);
+  }
+  out[3 * i] = q0, out[3 * i + 1] = f0, out[3 * i + 2] = b0;
+  out[3 * i + 3] = q1, out[3 * i + 4] = f1, out[3 * i + 5] = b1;
+}
+
+/* the elementwise pass of one row: gradient and squared terms (T: 3 x D) */
+#define TERMS(attr, name)                                                                                        \
+  attr static void name(const double *restrict X, const double *restrict Z, const double *restrict G,          \
+                        const double *restrict ZP, const double *restrict SP, double *restrict GP,             \
+                        double *restrict r2, double *restrict a2, double *restrict b2, double e, double q,      \
+                        double tau) {                                                                          \
+    for (int j = 0; j < D; j++) {                                                                              \
+      double r = X[j] - e * ZP[j], g = -SP[j] - e * r / q;                                                     \
+      GP[j] = g;                                                                                               \
+      double a = ZP[j] - Z[j] + tau * G[j], bb = Z[j] - ZP[j] + tau * g;                                       \
+      r2[j] = r * r, a2[j] = a * a, b2[j] = bb * bb;                                                           \
+    }                                                                                                          \
+  }
+TERMS(__attribute__((noinline)), terms_sse2)
+TERMS(__attribute__((noinline, target("avx2"))), terms_avx2)
+TERMS(__attribute__((noinline, target("avx512f"))), terms_avx512)
+
+/* the sums of P rows side by side, each in the order of j (not vectorised: gcc would add each sum's lanes in
+ * order, which is slower) */
+#define SUMS(P)                                                                                                \
+  __attribute__((optimize("no-tree-vectorize"))) static void sums##P(int i0, double *out) {                   \
+    double s[3][P] = {{0}};                                                                                    \
+    for (int j = 0; j < D; j++)                                                                                \
+      for (int p = 0; p < P; p++)                                                                              \
+        for (int c = 0; c < 3; c++) s[c][p] += T[(p * 3 + c) * D + j];                                        \
+    for (int p = 0; p < P; p++)                                                                                \
+      for (int c = 0; c < 3; c++) out[3 * (i0 + p) + c] = s[c][p];                                            \
+  }
+SUMS(1)
+SUMS(2)
+SUMS(4)
+
+#define SPLIT(name, terms, P)                                                                                  \
+  __attribute__((noinline)) static void name(int i0, double e, double q, double tau, double *out) {           \
+    for (int p = 0; p < P; p++) {                                                                              \
+      const size_t o = (size_t)(i0 + p) * D;                                                                   \
+      terms(x + o, z + o, gr + o, zp + o, sp + o, gp + o, T + 3 * p * D, T + (3 * p + 1) * D,                 \
+            T + (3 * p + 2) * D, e, q, tau);                                                                   \
+    }                                                                                                          \
+    sums##P(i0, out);                                                                                          \
+  }
+SPLIT(split1_sse2, terms_sse2, 1)
+SPLIT(split2_sse2, terms_sse2, 2)
+SPLIT(split4_sse2, terms_sse2, 4)
+SPLIT(split2_avx2, terms_avx2, 2)
+SPLIT(split4_avx2, terms_avx2, 4)
+SPLIT(split4_avx512, terms_avx512, 4)
+
+int main(void) {
+  double **arr[] = {&x, &z, &gr, &zp, &sp, &gp};
+  srand48(1);
+  for (int k = 0; k < 6; k++) {
+    *arr[k] = malloc(sizeof(double) * N * D);
+    for (int i = 0; i < N * D; i++) (*arr[k])[i] = 4 * drand48() - 2;
+  }
+  T = malloc(sizeof(double) * 3 * 4 * D);
+  double *ref = malloc(sizeof(double) * 3 * N), *out = malloc(sizeof(double) * 3 * N),
+         *gref = malloc(sizeof(double) * N * D);
+  const double e = exp(-0.05), q = -expm1(-0.1), tau = 0.013;
+  for (int i = 0; i < N; i++) fused(i, e, q, tau, ref);
+  memcpy(gref, gp, sizeof(double) * N * D);
+  struct {
+    const char *name;
+    pass_fn fn;
+    int rows, avx2, avx512;
+  } v[] = {{"fused", fused, 1, 0, 0},
+           {"fused_dz", fused_dz, 1, 0, 0},
+           {"fused_r2", fused_r2, 2, 0, 0},
+           {"split1_sse2", split1_sse2, 1, 0, 0},
+           {"split2_sse2", split2_sse2, 2, 0, 0},
+           {"split4_sse2", split4_sse2, 4, 0, 0},
+           {"split2_avx2", split2_avx2, 2, 1, 0},
+           {"split4_avx2", split4_avx2, 4, 1, 0},
+           {"split4_avx512", split4_avx512, 4, 0, 1}};
+  __builtin_cpu_init();
+  for (int rep = 0; rep < 3; rep++)
+    for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) {
+      if ((v[k].avx2 && !__builtin_cpu_supports("avx2")) || (v[k].avx512 && !__builtin_cpu_supports("avx512f")))
+        continue;
+      double t = now();
+      for (int it = 0; it < 200; it++)
+        for (int i = 0; i < N; i += v[k].rows) v[k].fn(i, e, q, tau, out);
+      t = now() - t;
+      const int same = !memcmp(out, ref, sizeof(double) * 3 * N) && !memcmp(gp, gref, sizeof(double) * N * D);
+      printf("%-14s %.3f ns per coordinate  same-bits=%d\n", v[k].name, t / 200 / N / D * 1e9, same);
+    }
+  return 0;
+}

@@ -190,9 +190,10 @@ def gen_paper_mog(files):
         o.table(f"**{grid} grid**: marginal accuracy ± 95% half-width (mode-weight TV)", lines)
     ex = one(runs, sampler="exact")
     if ex:
-        o.sentence(f"exact samples, N = {ex.N:,}: accuracy {ex.acc:.4f} ± {ex.hw:.4f}, mode TV {ex.mode:.4f}; "
+        n = f"{ex.N:,}".replace(",", " ")
+        o.sentence(f"exact samples, N = {n}: accuracy {ex.acc:.4f} ± {ex.hw:.4f}, mode TV {ex.mode:.4f}; "
                    f"the expected accuracy of exact samples of this size (1 − noise floor) is "
-                   f"{1 - ex.m['noise_floor']:.4f}.".replace(",", " ", 1))
+                   f"{1 - ex.m['noise_floor']:.4f}.")
     pm = [r for r in runs if r.sampler == "pmm"]
     if pm:
         o.quote("PMM mean NFE / budget (all runs)", f"{np.mean([r.nfe / r.budget for r in pm]):.2f}")

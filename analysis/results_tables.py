@@ -10,6 +10,8 @@ usage: results_tables.py show SECTION FILE...    the section's tables (markdown,
        results_tables.py sections                the sections, their files and their anchors
        results_tables.py figures                 which figures each section's files regenerate, and how
        options: --doc PATH (default: the section's docs/results.md or README.md beside this script)
+                --only TEXT (only the tables whose anchor contains TEXT, no sentences: for
+                partial files, e.g. the CTest docs.results_tables)
 
 FILE is KEY=PATH or a plain PATH (taken by the next unassigned KEY, in the order of
 `sections`); keys in [brackets] there are optional. Missing optional files only
@@ -478,7 +480,8 @@ def gen_solvers(files):
     paths = [files["main"]] + ([files["smc"]] if "smc" in files else [])
     acc, tv, floor = T.load(paths)
     lines = T.tables(acc, tv, floor, heading="####")
-    o.sentence(lines[0])
+    if floor:
+        o.sentence(lines[0])
     blocks = _split_blocks(lines)
     for head, tbl in blocks:
         if tbl:
@@ -496,6 +499,8 @@ def gen_solvers(files):
                 o.quote(f"3M {k[0]} {k[1]} {k[2]} NFE: published / taylor", f"{acc[k]:.3f} / {ta[k]:.3f}")
     for grid in ("uniform", "geometric", "karras"):
         ks = sorted((k for k in acc if k[0] == "rtk-mala" and k[1] == grid), key=lambda k: k[2])
+        if not ks:
+            continue
         o.quote(f"rtk-mala {grid}: accuracy range 50–200 NFE", rng([acc[k] for k in ks if 50 <= k[2] <= 200]))
         o.quote(f"rtk-mala {grid}: mode TV range (all NFE)", rng([tv[k] for k in ks]))
     return o
@@ -741,11 +746,16 @@ def compare(section, o, doc_path):
 
 
 def main(argv):
-    doc = None
-    if "--doc" in argv:
-        i = argv.index("--doc")
-        doc = argv[i + 1]
-        argv = argv[:i] + argv[i + 2:]
+    opt = {}
+    for name in ("--doc", "--only"):
+        if name in argv:
+            i = argv.index(name)
+            if i + 1 >= len(argv):
+                print(__doc__)
+                return 2
+            opt[name] = argv[i + 1]
+            argv = argv[:i] + argv[i + 2:]
+    doc = opt.get("--doc")
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__)
         return 0 if argv else 2
@@ -766,6 +776,12 @@ def main(argv):
     section = argv[1]
     files = assign(section, argv[2:])
     o = SECTIONS[section][0](files)
+    if "--only" in opt:  # the tables whose anchor contains the string; no sentences
+        o.tables = [t for t in o.tables if opt["--only"] in t[0]]
+        o.sentences = []
+        if not o.tables:
+            print(f"results_tables: no table of {section} matches --only '{opt['--only']}'")
+            return 2
     if mode == "show":
         print(render(o))
         return 0

@@ -25,6 +25,8 @@
 #              fashion_mnist_d64_k100_mlp.h5 (default targets/; git-ignored, so carry them to the
 #              lent machine). They are linked into targets/ so that the resolved configuration,
 #              and with it --resume, does not depend on where they were carried.
+#   EXTRA      options added to every study, e.g. "--set run.rng=philox4x32 --set run.normal=ziggurat"
+#              to measure another generator before it is the default (keep them the same on --resume)
 #   PM_SAMPLES paper_mog's output.samples (default -1 = all, as in the docs: 324 MB; its
 #              hist_x2/clusters figures use the stored samples). Other studies set theirs as the docs do.
 # Every study prints its wall seconds; a study whose file is already complete is cheap.
@@ -105,7 +107,7 @@ group() {
 if [ "$GROUP" = list ]; then
   for g in g1 g2 g3 dim_main dim_tuned; do echo "$g: $(group $g)"; done
   echo
-  studies | while IFS='|' read -r n c o; do echo "$n: $RTKBENCH run $c -o $OUTDIR/$n.h5 --resume $o"; done
+  studies | while IFS='|' read -r n c o; do echo "$n: $RTKBENCH run $c -o $OUTDIR/$n.h5 --resume $o ${EXTRA:-}"; done
   sed -n '/^# Estimated wall time/,/^# the tuned study/p' "$0"
   exit 0
 fi
@@ -125,7 +127,7 @@ status=0
 for n in $LIST; do
   line=$(studies | grep "^$n|")
   cfg=$(echo "$line" | cut -d'|' -f2)
-  opts=$(echo "$line" | cut -d'|' -f3)
+  opts="$(echo "$line" | cut -d'|' -f3) ${EXTRA:-}"
   out=$OUTDIR/$n.h5
   if [ ! -e "$out" ] && [ -n "${RESUME_FROM:-}" ]; then
     if [ -e "$RESUME_FROM/$n.h5" ]; then cp "$RESUME_FROM/$n.h5" "$out"

@@ -721,19 +721,36 @@ def compare(section, o, doc_path):
             continue
         g, d = [cells(x) for x in lines], [cells(x) for x in dt]
         bad = []
-        if len(g) != len(d):
-            bad.append(f"{len(d)} rows in the docs, {len(g)} generated")
         hdr = d[0]
-        for i in range(min(len(g), len(d))):
-            if g[i] == d[i]:
+        # rows matched by their first cell (and its occurrence: labels may repeat), header and rule by position
+        def keyed(rows):
+            seen, out = {}, {}
+            for i, c in enumerate(rows):
+                k = (i,) if i < 2 else (c[0], seen.setdefault(c[0], 0))
+                if i >= 2:
+                    seen[c[0]] += 1
+                out[k] = c
+            return out
+        gk, dk = keyed(g), keyed(d)
+        only_d = [k[0] for k in dk if k not in gk]
+        only_g = [k[0] for k in gk if k not in dk]
+        if only_d:
+            bad.append(f"rows only in the docs: {', '.join(map(str, only_d))}")
+        if only_g:
+            bad.append(f"rows only generated: {', '.join(map(str, only_g))}")
+        if [k for k in dk if k in gk] != [k for k in gk if k in dk]:
+            bad.append("rows in another order")
+        for k, dr in dk.items():
+            gr = gk.get(k)
+            if gr is None or gr == dr:
                 continue
-            if len(g[i]) != len(d[i]):
-                bad.append(f"row {i} '{d[i][0]}': {len(d[i])} cells in the docs, {len(g[i])} generated")
+            if len(gr) != len(dr):
+                bad.append(f"row '{dr[0]}': {len(dr)} cells in the docs, {len(gr)} generated")
                 continue
-            for k, (a, b) in enumerate(zip(d[i], g[i])):
+            for j, (a, b) in enumerate(zip(dr, gr)):
                 if a != b:
-                    col = hdr[k] if k < len(hdr) else str(k)
-                    bad.append(f"row '{d[i][0]}', column '{col}': docs '{a}', generated '{b}'")
+                    col = hdr[j] if j < len(hdr) else str(j)
+                    bad.append(f"row '{dr[0]}', column '{col}': docs '{a}', generated '{b}'")
         if bad:
             diffs.append(f"table after '{anchor}': {len(bad)} difference(s)")
             diffs += ["    " + b for b in bad[:12]] + (["    ..."] if len(bad) > 12 else [])

@@ -188,6 +188,8 @@ def main(mix_path, dim_path, out_png, lin_path=None):
             cells.append(v + (f" ({r['nfe']:.0f})" if r["sampler"] == "fors" else ""))
         print(f"| {k[0]} | {k[1]} | " + " | ".join(cells) + " |")
 
+    if out_png is None:  # tables only (results_tables.py)
+        return
     fig, ax = plt.subplots(2, 3, figsize=(17, 9.5))
     colors = {k: f"C{i}" for i, k in enumerate(order)}
     for k in order:

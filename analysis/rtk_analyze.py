@@ -999,13 +999,10 @@ def scaling_value(st, r, metric):
     return float((m["marginal_tv"][:] - floor_i).max())
 
 
-def scaling(st, outdir, args):
-    dims = sorted({r.dim for r in st.runs if not r.is_exact})
-    if len(dims) < 2:
-        return []
-    metric = scaling_metric(st, args.scaling_metric)
-    tgt = args.scaling_target if args.scaling_target is not None else SCALING_METRICS[metric][0]
-    mname, short = SCALING_METRICS[metric][1:]
+def scaling_results(st, metric, tgt):
+    """NFE* per (label, other panel values) and dimension, and the log-log fit:
+    [(group key, {d: ((nfe_star, status), (nfe_min, nfe_max))}, fitted dims, (a, b, b_lo, b_hi))]
+    (also used by results_tables.py)"""
     other = [k for k in st.pkeys if k != "dim"]
     groups = {}
     for r in st.runs:
@@ -1025,7 +1022,18 @@ def scaling(st, outdir, args):
         fitd = [d for d in sorted(per_dim) if per_dim[d][0][1] == "interp"]
         a, b, blo, bhi = R.loglog_fit(fitd, [per_dim[d][0][0] for d in fitd])
         results.append((gk, per_dim, fitd, (a, b, blo, bhi)))
+    return results
 
+
+def scaling(st, outdir, args):
+    dims = sorted({r.dim for r in st.runs if not r.is_exact})
+    if len(dims) < 2:
+        return []
+    metric = scaling_metric(st, args.scaling_metric)
+    tgt = args.scaling_target if args.scaling_target is not None else SCALING_METRICS[metric][0]
+    mname, short = SCALING_METRICS[metric][1:]
+    other = [k for k in st.pkeys if k != "dim"]
+    results = scaling_results(st, metric, tgt)
     # markdown table
     p_md = os.path.join(outdir, "scaling.md")
     lines = [f"# Dimensional scaling — `{os.path.basename(st.path)}`", "",

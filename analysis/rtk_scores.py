@@ -41,7 +41,9 @@ def collect(f):
         r = {"id": rid, "sampler": R.sval(g.attrs["sampler"]), "budget": int(g.attrs.get("nfe_budget", 0)),
              "nfe": float(g.attrs.get("nfe", 0)), "model": model, "error": err, "label": _label(model, err),
              "acc": float(m["marginal_accuracy"][()]), "se": float(m["marginal_accuracy_se"][()]),
-             "excess": float(m["excess_tv"][()]), "floor": 1 - float(m["noise_floor"][()])}
+             "excess": float(m["excess_tv"][()]), "floor": 1 - float(m["noise_floor"][()]),
+             "mode": float(m["mode_tv"][()]),
+             "accept": float(m["acceptance_overall"][()]) if "acceptance_overall" in m else float("nan")}
         if "score_error" in m:
             r["times"] = g["times"][()]
             r["score_error"] = m["score_error"][()]
@@ -215,7 +217,8 @@ def fig_error_vs_t(runs, outdir, plt):
     return [path]
 
 
-def write_table(runs, outdir):
+def accuracy_table(runs):
+    """accuracy ± 95% per sampler x score model (rows) and NFE budget (columns): markdown lines"""
     labels, samplers = _model_order(runs), _samplers(runs)
     budgets = sorted({r["budget"] for r in runs if r["sampler"] != "exact"})
     lines = ["| sampler | score | " + " | ".join(f"NFE {b}" for b in budgets) + " |",
@@ -227,6 +230,11 @@ def write_table(runs, outdir):
                 rr = [r for r in runs if r["sampler"] == s and r["label"] == lab and r["budget"] == b]
                 cells.append(f"{rr[0]['acc']:.4f} ± {1.96 * rr[0]['se']:.4f}" if rr else "—")
             lines.append(f"| {s} | {lab} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def write_table(runs, outdir):
+    lines = accuracy_table(runs)
     ex = [r for r in runs if r["sampler"] == "exact"]
     if ex:
         lines.append(f"\nexact samples: accuracy {ex[0]['acc']:.4f} ± {1.96 * ex[0]['se']:.4f}; "

@@ -51,10 +51,8 @@ def figure(out, acc, tv, floor):
     fig.savefig(out, dpi=110)
 
 
-def main(paths):
-    out = None
-    if paths and paths[0] == "--figure":
-        out, paths = paths[1], paths[2:]
+def load(paths):
+    """{(name, grid, nfe): accuracy}, {...: mode TV} and (accuracy, mode TV) of the exact run"""
     acc, tv, floor = {}, {}, None
     for path in paths:
         with h5py.File(path, "r") as f:
@@ -70,27 +68,31 @@ def main(paths):
                 key = label(s, sw)
                 acc[key] = m["marginal_accuracy"][()]
                 tv[key] = m["mode_tv"][()]
-    if out:
-        figure(out, acc, tv, floor)
+    return acc, tv, floor
+
+
+def tables(acc, tv, floor, heading="###"):
+    """the markdown tables as a list of lines"""
+    out = []
     names = sorted({k[0] for k in acc})
     grids = [g for g in ("uniform", "geometric", "karras") if any(k[1] == g for k in acc)]
     nfes = sorted({k[2] for k in acc})
     if floor:
-        print(f"exact samples (same N): accuracy {floor[0]:.4f}, mode-TV {floor[1]:.4f}\n")
+        out += [f"exact samples (same N): accuracy {floor[0]:.4f}, mode-TV {floor[1]:.4f}", ""]
     for grid in grids:
-        print(f"### grid = {grid}: marginal accuracy / mode-weight TV\n")
-        print("| sampler | " + " | ".join(str(n) for n in nfes) + " |")
-        print("|---|" + "---|" * len(nfes))
+        out += [f"{heading} grid = {grid}: marginal accuracy / mode-weight TV", ""]
+        out.append("| sampler | " + " | ".join(str(n) for n in nfes) + " |")
+        out.append("|---|" + "---|" * len(nfes))
         for nm in names:
             cells = []
             for n in nfes:
                 k = (nm, grid, n)
                 cells.append(f"{acc[k]:.3f} / {tv[k]:.3f}" if k in acc else "")
-            print(f"| {nm} | " + " | ".join(cells) + " |")
-        print()
-    print("### best practical solver (any grid) vs rtk-mala (its best grid), per NFE\n")
-    print("| NFE | best practical (accuracy) | accuracy | mode-TV | rtk-mala accuracy | rtk-mala mode-TV | best practical (mode-TV) | mode-TV |")
-    print("|---|---|---|---|---|---|---|---|")
+            out.append(f"| {nm} | " + " | ".join(cells) + " |")
+        out.append("")
+    out += [f"{heading} best practical solver (any grid) vs rtk-mala (its best grid), per NFE", ""]
+    out.append("| NFE | best practical (accuracy) | accuracy | mode-TV | rtk-mala accuracy | rtk-mala mode-TV | best practical (mode-TV) | mode-TV |")
+    out.append("|---|---|---|---|---|---|---|---|")
     for n in nfes:
         prac = [(acc[k], k) for k in acc if k[2] == n and not k[0].startswith("rtk")]
         rtk = [(acc[k], k) for k in acc if k[2] == n and k[0] == "rtk-mala"]
@@ -99,7 +101,18 @@ def main(paths):
         a, kb = max(prac)
         ar, kr = max(rtk)
         tvb, kt = min((tv[k], k) for _, k in prac)
-        print(f"| {n} | {kb[0]} ({kb[1]}) | {a:.4f} | {tv[kb]:.4f} | {ar:.4f} ({kr[1]}) | {tv[kr]:.4f} | {kt[0]} ({kt[1]}) | {tvb:.4f} |")
+        out.append(f"| {n} | {kb[0]} ({kb[1]}) | {a:.4f} | {tv[kb]:.4f} | {ar:.4f} ({kr[1]}) | {tv[kr]:.4f} | {kt[0]} ({kt[1]}) | {tvb:.4f} |")
+    return out
+
+
+def main(paths):
+    out = None
+    if paths and paths[0] == "--figure":
+        out, paths = paths[1], paths[2:]
+    acc, tv, floor = load(paths)
+    if out:
+        figure(out, acc, tv, floor)
+    print("\n".join(tables(acc, tv, floor)))
 
 
 if __name__ == "__main__":

@@ -149,6 +149,14 @@ void rtk_p4x32_u_scalar(const uint32_t key[2], const uint32_t ctr[3], uint32_t c
   }
 }
 
+void rtk_p4x32_i_scalar(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int m, double *out) {
+  for (int c = 0; 2 * c < m; c++) {
+    philox4x32_ctr_t r = draw32(key, ctr, chunk0 + (uint32_t)c);
+    out[2 * c] = u01((uint64_t)r.v[1] << 32 | r.v[0]);
+    if (2 * c + 1 < m) out[2 * c + 1] = u01((uint64_t)r.v[3] << 32 | r.v[2]);
+  }
+}
+
 /* the ziggurat's fast path on n words (rng_isa.h): z[i] = the fast path's value where it accepts; returns the
  * number of rejected words and their positions in rej[] (ascending) */
 int rtk_zig_fast_scalar(const uint64_t *w, int n, double *z, int *rej) {
@@ -162,13 +170,17 @@ typedef struct {
   void (*w)(const uint32_t *, const uint32_t *, uint32_t, int, uint32_t *);
   void (*u)(const uint32_t *, const uint32_t *, uint32_t, int, double, double *, double *);
   void (*e)(const uint32_t *, const uint32_t *, uint32_t, int, uint64_t *, uint64_t *);
+  void (*i)(const uint32_t *, const uint32_t *, uint32_t, int, double *);
   int (*zig)(const uint64_t *, int, double *, int *);
 } p4x32_version;
 
-static const p4x32_version v_scalar = {rtk_p4x32_w_scalar, rtk_p4x32_u_scalar, rtk_p4x32_e_scalar, rtk_zig_fast_scalar};
+static const p4x32_version v_scalar = {rtk_p4x32_w_scalar, rtk_p4x32_u_scalar, rtk_p4x32_e_scalar, rtk_p4x32_i_scalar,
+                                       rtk_zig_fast_scalar};
 #if HAVE_X86
-static const p4x32_version v_avx2 = {rtk_p4x32_w_avx2, rtk_p4x32_u_avx2, rtk_p4x32_e_avx2, rtk_zig_fast_avx2};
-static const p4x32_version v_avx512 = {rtk_p4x32_w_avx512f, rtk_p4x32_u_avx512f, rtk_p4x32_e_avx512f, rtk_zig_fast_avx512f};
+static const p4x32_version v_avx2 = {rtk_p4x32_w_avx2, rtk_p4x32_u_avx2, rtk_p4x32_e_avx2, rtk_p4x32_i_avx2,
+                                     rtk_zig_fast_avx2};
+static const p4x32_version v_avx512 = {rtk_p4x32_w_avx512f, rtk_p4x32_u_avx512f, rtk_p4x32_e_avx512f, rtk_p4x32_i_avx512f,
+                                       rtk_zig_fast_avx512f};
 #endif
 
 /* the version for vector-math version `isa` (RTK_VMATH_ISA picks both): avx512f -> AVX-512F, avx -> AVX2
@@ -220,12 +232,8 @@ static void uniforms32(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uin
                        double *out) {
   uint32_t key[2], ctr[3];
   rtk_rng_p4x32_layout(seed, id, c0, c1, purpose, key, ctr);
-  double ue[BLK / 2], uo[BLK / 2];
-  for (int i0 = 0; i0 < n; i0 += BLK) {
-    const int m = n - i0 < BLK ? n - i0 : BLK, chunks = (m + 1) / 2;
-    p4x32_u(chunks, key, ctr, (uint32_t)(i0 / 2), 0x1.0p-53, ue, uo);
-    pairs_out(m, ue, uo, out + i0);
-  }
+  /* the whole stream in one call: the SIMD versions write the interleaved uniforms straight from their lanes */
+  ((n + 1) / 2 >= P4X32_MIN_SIMD ? version_now() : &v_scalar)->i(key, ctr, 0, n, out);
 }
 
 static void normals32(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose, int n,

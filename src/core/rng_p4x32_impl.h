@@ -87,11 +87,11 @@ P_INLINE P_D P_CAT(top53_, P_SUFFIX)(P_T lo, P_T hi) {
 }
 
 /* what a pass writes (a constant in each inlined copy) */
-enum { P_E, P_U, P_WORDS, P_UNIF };
+enum { P_U, P_WORDS, P_UNIF };
 
-/* the two 64-bit outputs of each block of vector v: 64-bit words (e, o) or their uniforms */
+/* the two 64-bit outputs of each block of vector v: the 64-bit words (e, o) or their uniforms */
 P_INLINE void P_CAT(outs_, P_SUFFIX)(const int mode, P_T w[4][P_NV], int v, P_D so, P_T *e, P_T *o) {
-  if (mode == P_E || mode == P_WORDS) {
+  if (mode == P_WORDS) {
     const P_T mask = P_SET1(0xffffffffu);
     *e = P_OR(P_SLLI(w[1][v], 32), P_AND(w[0][v], mask));
     *o = P_OR(P_SLLI(w[3][v], 32), P_AND(w[2][v], mask));
@@ -103,7 +103,7 @@ P_INLINE void P_CAT(outs_, P_SUFFIX)(const int mode, P_T w[4][P_NV], int v, P_D 
 }
 
 /* nv vectors of blocks from chunk c0 + c (block c of this call first); `left` = 64-bit outputs still to write:
- * blocks for P_E / P_U (to oe[c..], oo[c..]), values for P_WORDS / P_UNIF (to oe[2c..], interleaved e, o) */
+ * blocks for P_U (to oe[c..], oo[c..]), values for P_WORDS / P_UNIF (to oe[2c..], interleaved e, o) */
 P_INLINE void P_CAT(pass_, P_SUFFIX)(const int mode, const int nv, const P_SCHED *s, uint32_t c0, int c, int left,
                                      P_D so, uint64_t *oe, uint64_t *oo) {
   P_T w[4][P_NV];
@@ -111,7 +111,7 @@ P_INLINE void P_CAT(pass_, P_SUFFIX)(const int mode, const int nv, const P_SCHED
   for (int v = 0; v < nv; v++) {
     P_T e, o;
     P_CAT(outs_, P_SUFFIX)(mode, w, v, so, &e, &o);
-    if (mode == P_E || mode == P_U) {
+    if (mode == P_U) {
       const int b = v * P_W, k = left - b < P_W ? left - b : P_W;
       if (k <= 0) break;
       P_STOREN(oe + c + b, e, k);
@@ -131,7 +131,7 @@ P_INLINE void P_CAT(run_, P_SUFFIX)(const int mode, const uint32_t key[2], const
   P_SCHED s;
   P_CAT(sched_init_, P_SUFFIX)(key, ctr, &s);
   const P_D vso = P_SET1PD(so);
-  const int per = mode == P_E || mode == P_U ? 1 : 2; /* outputs per block in `vals` */
+  const int per = mode == P_U ? 1 : 2; /* outputs per block in `vals` */
   int c = 0;
   for (; n - c >= P_NV * P_W; c += P_NV * P_W)
     P_CAT(pass_, P_SUFFIX)(mode, P_NV, &s, chunk0, c, vals - per * c, vso, oe, oo);
@@ -146,14 +146,14 @@ P_INLINE void P_CAT(run_, P_SUFFIX)(const int mode, const uint32_t key[2], const
   else if (rest) P_CAT(pass_, P_SUFFIX)(mode, P_NV, &s, chunk0, c, vals - per * c, vso, oe, oo);
 }
 
-void P_CAT(rtk_p4x32_w_, P_SUFFIX)(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int n, uint32_t *out) {
-  /* out[4c + j] = wj: the little-endian 64-bit words e, o of block c (x86) */
-  P_CAT(run_, P_SUFFIX)(P_WORDS, key, ctr, chunk0, n, 2 * n, 0.0, (uint64_t *)(void *)out, NULL);
+void P_CAT(rtk_p4x32_wi_, P_SUFFIX)(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int n,
+                                    uint64_t *out) {
+  P_CAT(run_, P_SUFFIX)(P_WORDS, key, ctr, chunk0, n, 2 * n, 0.0, out, NULL);
 }
 
-void P_CAT(rtk_p4x32_e_, P_SUFFIX)(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int n, uint64_t *we,
-                                   uint64_t *wo) {
-  P_CAT(run_, P_SUFFIX)(P_E, key, ctr, chunk0, n, n, 0.0, we, wo);
+void P_CAT(rtk_p4x32_w_, P_SUFFIX)(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int n, uint32_t *out) {
+  /* out[4c + j] = wj: the 64-bit words e, o of block c, little-endian (x86) */
+  P_CAT(rtk_p4x32_wi_, P_SUFFIX)(key, ctr, chunk0, n, (uint64_t *)(void *)out);
 }
 
 void P_CAT(rtk_p4x32_u_, P_SUFFIX)(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int n, double so,

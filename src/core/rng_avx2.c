@@ -5,7 +5,7 @@
 
 #define P_SUFFIX avx2
 #define P_W 4
-#define P_NV 2
+#define P_NV 4
 #define P_T __m256i
 #define P_D __m256d
 #define P_SET1(x) _mm256_set1_epi64x((long long)(x))

@@ -16,6 +16,7 @@
  *   p4x32_isa     uniforms and normal streams (lengths around the vector widths and the 64-value pass) bitwise
  *                 equal in every version; prefix property; uniforms = the documented formula on Random123's
  *                 words, normals within 1e-14 (1 + |z|) of libm's Box-Muller on them
+ *   p4x32_tail    every length 1..140 at an odd offset: the SIMD paths write exactly the stream's values
  *   p4x32_layout  distinct (c0, c1, purpose) give distinct counters over the samplers' ranges
  *   p4x32_select  the selection: philox4x64 by default and for TARGET/SCORE/EXACT; philox4x32 for the
  *                 sampler purposes when selected; back to the default bits after
@@ -693,6 +694,45 @@ static void test_zig_select(void) {
   CHECK(!memcmp(a, b, sizeof a), "rtk_rng_normals_gen is box-muller");
 }
 
+/* the SIMD Philox4x32 paths write exactly their n values: a stream of every length 1..140 (whole passes of 2..4
+ * vectors, partial last vectors, odd lengths) into a buffer at an odd double offset leaves the values before and
+ * after it untouched, in every version and for uniforms, Box-Muller and ziggurat normals and the raw words */
+static void test_p4x32_tail(void) {
+  int v[RTK_VM_NISA];
+  const int nv = versions(v);
+  enum { N = 140, PAD = 24 };
+  double buf[N + 2 * PAD + 1];
+  uint32_t wbuf[4 * (N + PAD)];
+  const uint32_t key[2] = {11, 22}, ctr[3] = {1, 2, 3};
+  long checked = 0;
+  for (int k = 0; k < nv; k++) {
+    OK(rtk_vm_set_isa(v[k]));
+    for (int n = 1; n <= N; n++)
+      for (int f = 0; f < 3; f++) {
+        for (int i = 0; i < N + 2 * PAD + 1; i++) buf[i] = -7.0;
+        double *o = buf + PAD + 1; /* 8 bytes off a 16-byte boundary */
+        if (f == 0) rtk_rng_uniforms_gen(RTK_RNG_PHILOX4X32, 5, 9, 1, 2, RTK_RNG_AUX, n, o);
+        else rtk_rng_normals_with(RTK_RNG_PHILOX4X32, f == 1 ? RTK_RNG_BOX_MULLER : RTK_RNG_ZIGGURAT, 5, 9, 1, 2,
+                                  RTK_RNG_STEP, n, o);
+        int ok = 1;
+        for (int i = 0; i < N + 2 * PAD + 1; i++) ok &= (buf + i >= o && buf + i < o + n) ? buf[i] != -7.0 : buf[i] == -7.0;
+        CHECK(ok, "%s: %s stream of %d values wrote outside its %d values", rtk_vm_isa_name(v[k]),
+              f == 0 ? "uniform" : f == 1 ? "box-muller" : "ziggurat", n, n);
+        checked++;
+      }
+    for (int n = 1; n <= N / 2; n++) {
+      for (int i = 0; i < 4 * (N + PAD); i++) wbuf[i] = 0xA5A5A5A5u;
+      OK(rtk_rng_p4x32_words(v[k], key, ctr, 0xFFFFFFF0u, n, wbuf + 4));
+      int ok = 1;
+      for (int i = 0; i < 4 * (N + PAD); i++) ok &= i < 4 || i >= 4 * n + 4 ? wbuf[i] == 0xA5A5A5A5u : 1;
+      CHECK(ok, "%s: %d blocks of words wrote outside their %d words", rtk_vm_isa_name(v[k]), n, 4 * n);
+      checked++;
+    }
+  }
+  OK(rtk_vm_set_isa(-1));
+  printf("philox4x32: %ld streams in %d versions wrote exactly their values\n", checked, nv);
+}
+
 int main(int argc, char **argv) {
   const char *which = argc > 1 ? argv[1] : "all";
   int ran = 0;
@@ -710,6 +750,7 @@ int main(int argc, char **argv) {
   RUN(p4x32_isa)
   RUN(p4x32_layout)
   RUN(p4x32_select)
+  RUN(p4x32_tail)
   RUN(zig_tables)
   RUN(zig_chunks)
   RUN(zig_layout)

@@ -131,21 +131,28 @@ void rtk_p4x32_w_scalar(const uint32_t key[2], const uint32_t ctr[3], uint32_t c
   }
 }
 
-void rtk_p4x32_e_scalar(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int n, uint64_t *we,
-                        uint64_t *wo) {
-  for (int c = 0; c < n; c++) {
-    philox4x32_ctr_t r = draw32(key, ctr, chunk0 + (uint32_t)c);
-    we[c] = (uint64_t)r.v[1] << 32 | r.v[0];
-    wo[c] = (uint64_t)r.v[3] << 32 | r.v[2];
-  }
-}
-
 void rtk_p4x32_u_scalar(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int n, double so,
                         double *ue, double *uo) {
   for (int c = 0; c < n; c++) {
     philox4x32_ctr_t r = draw32(key, ctr, chunk0 + (uint32_t)c);
     ue[c] = u01((uint64_t)r.v[1] << 32 | r.v[0]);
     uo[c] = ((double)(((uint64_t)r.v[3] << 32 | r.v[2]) >> 11) + 0.5) * so;
+  }
+}
+
+void rtk_p4x32_wi_scalar(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int n, uint64_t *out) {
+  for (int c = 0; c < n; c++) {
+    philox4x32_ctr_t r = draw32(key, ctr, chunk0 + (uint32_t)c);
+    out[2 * c] = (uint64_t)r.v[1] << 32 | r.v[0];
+    out[2 * c + 1] = (uint64_t)r.v[3] << 32 | r.v[2];
+  }
+}
+
+void rtk_p4x32_i_scalar(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int m, double *out) {
+  for (int c = 0; 2 * c < m; c++) {
+    philox4x32_ctr_t r = draw32(key, ctr, chunk0 + (uint32_t)c);
+    out[2 * c] = u01((uint64_t)r.v[1] << 32 | r.v[0]);
+    if (2 * c + 1 < m) out[2 * c + 1] = u01((uint64_t)r.v[3] << 32 | r.v[2]);
   }
 }
 
@@ -161,14 +168,18 @@ int rtk_zig_fast_scalar(const uint64_t *w, int n, double *z, int *rej) {
 typedef struct {
   void (*w)(const uint32_t *, const uint32_t *, uint32_t, int, uint32_t *);
   void (*u)(const uint32_t *, const uint32_t *, uint32_t, int, double, double *, double *);
-  void (*e)(const uint32_t *, const uint32_t *, uint32_t, int, uint64_t *, uint64_t *);
+  void (*i)(const uint32_t *, const uint32_t *, uint32_t, int, double *);
+  void (*wi)(const uint32_t *, const uint32_t *, uint32_t, int, uint64_t *);
   int (*zig)(const uint64_t *, int, double *, int *);
 } p4x32_version;
 
-static const p4x32_version v_scalar = {rtk_p4x32_w_scalar, rtk_p4x32_u_scalar, rtk_p4x32_e_scalar, rtk_zig_fast_scalar};
+static const p4x32_version v_scalar = {rtk_p4x32_w_scalar, rtk_p4x32_u_scalar, rtk_p4x32_i_scalar, rtk_p4x32_wi_scalar,
+                                       rtk_zig_fast_scalar};
 #if HAVE_X86
-static const p4x32_version v_avx2 = {rtk_p4x32_w_avx2, rtk_p4x32_u_avx2, rtk_p4x32_e_avx2, rtk_zig_fast_avx2};
-static const p4x32_version v_avx512 = {rtk_p4x32_w_avx512f, rtk_p4x32_u_avx512f, rtk_p4x32_e_avx512f, rtk_zig_fast_avx512f};
+static const p4x32_version v_avx2 = {rtk_p4x32_w_avx2, rtk_p4x32_u_avx2, rtk_p4x32_i_avx2, rtk_p4x32_wi_avx2,
+                                     rtk_zig_fast_avx2};
+static const p4x32_version v_avx512 = {rtk_p4x32_w_avx512f, rtk_p4x32_u_avx512f, rtk_p4x32_i_avx512f, rtk_p4x32_wi_avx512f,
+                                       rtk_zig_fast_avx512f};
 #endif
 
 /* the version for vector-math version `isa` (RTK_VMATH_ISA picks both): avx512f -> AVX-512F, avx -> AVX2
@@ -220,12 +231,8 @@ static void uniforms32(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uin
                        double *out) {
   uint32_t key[2], ctr[3];
   rtk_rng_p4x32_layout(seed, id, c0, c1, purpose, key, ctr);
-  double ue[BLK / 2], uo[BLK / 2];
-  for (int i0 = 0; i0 < n; i0 += BLK) {
-    const int m = n - i0 < BLK ? n - i0 : BLK, chunks = (m + 1) / 2;
-    p4x32_u(chunks, key, ctr, (uint32_t)(i0 / 2), 0x1.0p-53, ue, uo);
-    pairs_out(m, ue, uo, out + i0);
-  }
+  /* the whole stream in one call: the SIMD versions write the interleaved uniforms straight from their lanes */
+  ((n + 1) / 2 >= P4X32_MIN_SIMD ? version_now() : &v_scalar)->i(key, ctr, 0, n, out);
 }
 
 static void normals32(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose, int n,
@@ -286,21 +293,16 @@ static void normals_zig(int gen, uint64_t seed, uint64_t id, uint64_t c0, uint64
   if (gen == RTK_RNG_PHILOX4X32) rtk_rng_p4x32_layout(seed, id, c0, c1, purpose, s.key, s.ctr);
   const p4x32_version *v = version_now();
   int rej[BLK];
-  if (gen == RTK_RNG_PHILOX4X32) { /* words e and o of each block in two arrays: normals 2c and 2c + 1 */
-    uint64_t we[BLK / 2], wo[BLK / 2];
-    double ze[BLK / 2], zo[BLK / 2];
+  uint64_t w[BLK];
+  if (gen == RTK_RNG_PHILOX4X32) { /* the words e, o of block c are words 2c, 2c + 1 (an odd m: one unused) */
     for (int i0 = 0; i0 < n; i0 += BLK) {
       const int m = n - i0 < BLK ? n - i0 : BLK, chunks = (m + 1) / 2;
-      (chunks >= P4X32_MIN_SIMD ? v : &v_scalar)->e(s.key, s.ctr, (uint32_t)(i0 / 2), chunks, we, wo);
-      int nr = v->zig(we, chunks, ze, rej);
-      for (int k = 0; k < nr; k++) ze[rej[k]] = zig_slow(&s, i0 + 2 * rej[k], we[rej[k]]);
-      nr = v->zig(wo, m / 2, zo, rej); /* an odd m leaves the last o word unused */
-      for (int k = 0; k < nr; k++) zo[rej[k]] = zig_slow(&s, i0 + 2 * rej[k] + 1, wo[rej[k]]);
-      pairs_out(m, ze, zo, out + i0);
+      (chunks >= P4X32_MIN_SIMD ? v : &v_scalar)->wi(s.key, s.ctr, (uint32_t)(i0 / 2), chunks, w);
+      const int nr = v->zig(w, m, out + i0, rej);
+      for (int k = 0; k < nr; k++) out[i0 + rej[k]] = zig_slow(&s, i0 + rej[k], w[rej[k]]);
     }
     return;
   }
-  uint64_t w[BLK];
   for (int i0 = 0; i0 < n; i0 += BLK) {
     const int m = n - i0 < BLK ? n - i0 : BLK;
     for (int c = 0; 4 * c < m; c++) {

@@ -5,6 +5,7 @@
 
 #define P_SUFFIX avx2
 #define P_W 4
+#define P_NV 4
 #define P_T __m256i
 #define P_D __m256d
 #define P_SET1(x) _mm256_set1_epi64x((long long)(x))
@@ -16,13 +17,18 @@
 #define P_XOR _mm256_xor_si256
 #define P_AND _mm256_and_si256
 #define P_OR _mm256_or_si256
-#define P_STORE(p, v) _mm256_storeu_si256((__m256i *)(void *)(p), v)
+#define P_ZIPLO(a, b) _mm256_permute2x128_si256(_mm256_unpacklo_epi64(a, b), _mm256_unpackhi_epi64(a, b), 0x20)
+#define P_ZIPHI(a, b) _mm256_permute2x128_si256(_mm256_unpacklo_epi64(a, b), _mm256_unpackhi_epi64(a, b), 0x31)
+#define P_STOREN(p, v, k)                                                                                   \
+  ((k) == 4 ? _mm256_storeu_si256((__m256i *)(void *)(p), v)                                                \
+            : _mm256_maskstore_epi64((long long *)(void *)(p),                                              \
+                                     _mm256_cmpgt_epi64(_mm256_set1_epi64x(k), _mm256_set_epi64x(3, 2, 1, 0)), v))
 #define P_CASTPD _mm256_castsi256_pd
+#define P_CASTSI _mm256_castpd_si256
 #define P_SET1PD _mm256_set1_pd
 #define P_ADDPD _mm256_add_pd
 #define P_SUBPD _mm256_sub_pd
 #define P_MULPD _mm256_mul_pd
-#define P_STOREPD _mm256_storeu_pd
 #include "rng_p4x32_impl.h"
 
 /* ---- the ziggurat's fast path (rng_isa.h, rtk/ziggurat.h): 4 words per pass ----

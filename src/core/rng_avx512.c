@@ -5,6 +5,7 @@
 
 #define P_SUFFIX avx512f
 #define P_W 8
+#define P_NV 4
 #define P_T __m512i
 #define P_D __m512d
 #define P_SET1(x) _mm512_set1_epi64((long long)(x))
@@ -16,13 +17,15 @@
 #define P_XOR _mm512_xor_si512
 #define P_AND _mm512_and_si512
 #define P_OR _mm512_or_si512
-#define P_STORE(p, v) _mm512_storeu_si512((void *)(p), v)
+#define P_ZIPLO(a, b) _mm512_permutex2var_epi64(a, _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0), b)
+#define P_ZIPHI(a, b) _mm512_permutex2var_epi64(a, _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4), b)
+#define P_STOREN(p, v, k) _mm512_mask_storeu_epi64((void *)(p), (__mmask8)((1u << (k)) - 1), v)
 #define P_CASTPD _mm512_castsi512_pd
+#define P_CASTSI _mm512_castpd_si512
 #define P_SET1PD _mm512_set1_pd
 #define P_ADDPD _mm512_add_pd
 #define P_SUBPD _mm512_sub_pd
 #define P_MULPD _mm512_mul_pd
-#define P_STOREPD _mm512_storeu_pd
 #include "rng_p4x32_impl.h"
 
 /* ---- the ziggurat's fast path (rng_isa.h, rtk/ziggurat.h): 8 words per pass ----

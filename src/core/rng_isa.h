@@ -4,8 +4,10 @@
  * Blocks chunk0 .. chunk0+n-1 of key (key[0], key[1]) and counter (ctr[0], ctr[1], ctr[2], chunk); block c
  * has words (w0, w1, w2, w3) and the two 64-bit words e = w1·2^32 + w0, o = w3·2^32 + w2:
  *   rtk_p4x32_w_*: out[4c + j] = wj
- *   rtk_p4x32_e_*: we[c] = e, wo[c] = o
  *   rtk_p4x32_u_*: ue[c] = ((double)(e >> 11) + 0.5)·2^-53,  uo[c] = ((double)(o >> 11) + 0.5)·so
+ *   rtk_p4x32_wi_*: out[2c] = e, out[2c + 1] = o (word i of the stream is the word of uniform i)
+ *   rtk_p4x32_i_*: m uniforms interleaved, out[2c] = ue[c], out[2c + 1] = uo[c] with so = 2^-53 (the blocks
+ *                  chunk0 .. chunk0 + (m + 1)/2 - 1; an odd m leaves the last o unused)
  * (so = 2^-53: a uniform in (0, 1); so = 2^-52: Box-Muller's angle in (0, 2)).  Integer arithmetic and
  * exact conversions, so every version gives the same bits.
  *   rtk_zig_fast_*: the ziggurat's fast path on words w[0..n-1] (rtk/ziggurat.h): z[i] = rtk_zig_fast's value
@@ -19,8 +21,8 @@
   void rtk_p4x32_w_##sfx(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int n, uint32_t *out); \
   void rtk_p4x32_u_##sfx(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int n, double so,      \
                          double *ue, double *uo);                                                       \
-  void rtk_p4x32_e_##sfx(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int n, uint64_t *we,   \
-                         uint64_t *wo);                                                                        \
+  void rtk_p4x32_wi_##sfx(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int n, uint64_t *out); \
+  void rtk_p4x32_i_##sfx(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int m, double *out);   \
   int rtk_zig_fast_##sfx(const uint64_t *w, int n, double *z, int *rej);
 RTK_P4X32_DECLARE(scalar)
 RTK_P4X32_DECLARE(avx2)

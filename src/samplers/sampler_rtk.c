@@ -44,6 +44,15 @@
 #include "rtk/rng.h"
 #include "rtk/sampler.h"
 #include "rtk/update.h"
+#include "rtk/vmath.h"
+
+#include "mala_row.h"
+
+#if defined(__x86_64__) && defined(RTK_VM_X86)
+#define HAVE_MALA_ROW 1
+#else
+#define HAVE_MALA_ROW 0
+#endif
 
 typedef enum { IN_ULA, IN_MALA, IN_MALA_SCORE, IN_ULD } inner_kind;
 
@@ -143,6 +152,7 @@ typedef struct {
   double *gp; /* MALA: grad g at the proposal of the particle in hand (one row) */
   double *tau, *hbar, *ltbar, *lcurv; /* per-particle adaptive state */
   int *pass;
+  rtk_mala_row_fn *row; /* assemble_row's vector version (NULL: the scalar loop) */
   double gl_x[32], gl_w[32];          /* Gauss-Legendre nodes/weights on [0, 1] */
   int B;
 } rtk_ws;
@@ -186,6 +196,21 @@ static void work_free(void *p) {
   free(w);
 }
 
+/* assemble_row's version for the vector-math version in use (rtk_vm_isa(); RTK_VMATH_ISA picks it): avx512f ->
+ * AVX-512F, avx -> AVX2 where the CPU has it, purec and sse2 the scalar loop (NULL).  Every version gives the
+ * scalar loop's bits (mala_row_impl.h). */
+static rtk_mala_row_fn *row_version(void) {
+#if HAVE_MALA_ROW
+  const int isa = rtk_vm_isa();
+  if (isa == RTK_VM_AVX512F) return rtk_mala_row_avx512f;
+  if (isa == RTK_VM_AVX) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2")) return rtk_mala_row_avx2;
+  }
+#endif
+  return NULL;
+}
+
 static int work_create(const rtk_block_ctx *ctx, int B, void **out) {
   rtk_ws *w;
   RTK_MALLOC(w, 1);
@@ -208,6 +233,7 @@ static int work_create(const rtk_block_ctx *ctx, int B, void **out) {
   RTK_MALLOC(w->ltbar, B);
   RTK_MALLOC(w->lcurv, B);
   RTK_MALLOC(w->pass, B);
+  w->row = row_version();
   if (ctx->cfg->quad == RTK_QUAD_GAUSS) rtk_gauss_legendre((int)ctx->cfg->quad_nodes, w->gl_x, w->gl_w);
   return RTK_OK;
 }
@@ -345,19 +371,25 @@ static int propose_row(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int i,
  * gradient at the proposal (into the row w->gp, and prop.g if `energy`;
  * eval_segment's arithmetic) together with the proposal densities' squared norms
  *   fwd = |zp - z + tau grad(z)|^2,  bwd = |z - zp + tau grad(zp)|^2.
- * The three sums run side by side, each in the order of j as before. */
+ * The three sums run side by side, each in the order of j as before; on AVX2 / AVX-512F the elementwise part
+ * runs in vector lanes (w->row, mala_row_impl.h), with the same bits and the sums in the same order. */
 static void assemble_row(rtk_ws *w, int i, int d, const seg_geom *sg, int energy, double tau, double *fwd,
                          double *bwd) {
   const size_t o = (size_t)i * d;
   const double *x = w->xprev + o, *z = w->cur.z + o, *gr = w->cur.grad + o, *zp = w->prop.z + o,
                *sp = w->prop.score + o;
   double *grp = w->gp, quad = 0, f = 0, b = 0;
-  for (int j = 0; j < d; j++) {
-    const double r = RTK_SEG_RESID(x[j], zp[j], sg->e), gj = seg_grad(sp[j], r, sg);
-    quad += r * r;
-    grp[j] = gj;
-    rtk_mala_terms(z[j], zp[j], gr[j], gj, tau, &f, &b); /* rtk/update.h */
-  }
+  if (w->row) {
+    double sums[3];
+    w->row(d, x, z, gr, zp, sp, sg->e, sg->q, tau, grp, sums);
+    quad = sums[0], f = sums[1], b = sums[2];
+  } else
+    for (int j = 0; j < d; j++) {
+      const double r = RTK_SEG_RESID(x[j], zp[j], sg->e), gj = seg_grad(sp[j], r, sg);
+      quad += r * r;
+      grp[j] = gj;
+      rtk_mala_terms(z[j], zp[j], gr[j], gj, tau, &f, &b); /* rtk/update.h */
+    }
   w->prop.g[i] = energy ? seg_energy(w->prop.logp[i], quad, sg) : NAN;
   *fwd = f;
   *bwd = b;

@@ -30,8 +30,8 @@ for other in r2 r3 r2b isa_purec isa_sse2 isa_avx; do
   echo "== r1 vs $other"
   $py "$src/tests/h5check.py" same "$work/r1.h5" "$work/$other.h5" || fail=1
 done
-# rtk-mala's row pass (src/samplers/mala_row_impl.h: AVX-512F for avx512f, AVX2 for avx, the scalar loop for
-# purec/sse2) at d = 19: full vectors and a padded tail in both vector versions, the scalar loop's bits
+# rtk-mala's row pass (src/samplers/mala_row_impl.h: AVX2 for avx and avx512f, the scalar loop for purec/sse2)
+# at d = 19: full vectors and a padded tail, the scalar loop's bits
 row=(--set run.samplers=rtk-mala,rtk-mala-score --set target.kind=mog-random --set target.K=5 --set target.dim=19
      --set run.particles=300)
 run 1 "$work/row.h5" "${row[@]}"

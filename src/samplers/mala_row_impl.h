@@ -1,5 +1,5 @@
 /* rtk-mala's per-row pass (sampler_rtk.c assemble_row) with the elementwise part in vector lanes: included by
- * mala_row_avx2.c and mala_row_avx512.c with MR_* defined (and by bench/explore/mala_row.c).
+ * mala_row_avx2.c with MR_* defined (and, for AVX2 and AVX-512F, by bench/explore/mala_row.c).
  *
  * For particle i after its proposal's score is known, coordinate j:
  *   r = x' - e zp,  g = -s(zp) - e r / q           (the segment gradient at zp, into grp),

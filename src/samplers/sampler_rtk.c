@@ -198,14 +198,13 @@ static void work_free(void *p) {
   free(w);
 }
 
-/* assemble_row's version for the vector-math version in use (rtk_vm_isa(); RTK_VMATH_ISA picks it): avx512f ->
- * AVX-512F, avx -> AVX2 where the CPU has it, purec and sse2 the scalar loop (NULL).  Every version gives the
- * scalar loop's bits (mala_row_impl.h). */
+/* assemble_row's version for the vector-math version in use (rtk_vm_isa(); RTK_VMATH_ISA picks it): avx and
+ * avx512f -> AVX2 where the CPU has it (an AVX-512F version was slower, mala_row.h), purec and sse2 the scalar
+ * loop (NULL).  Both give the same bits (mala_row_impl.h). */
 static rtk_mala_row_fn *row_version(void) {
 #if HAVE_MALA_ROW
   const int isa = rtk_vm_isa();
-  if (isa == RTK_VM_AVX512F) return rtk_mala_row_avx512f;
-  if (isa == RTK_VM_AVX) {
+  if (isa == RTK_VM_AVX || isa == RTK_VM_AVX512F) {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx2")) return rtk_mala_row_avx2;
   }
@@ -375,8 +374,8 @@ static int propose_row(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int i,
  * eval_segment's arithmetic) together with the proposal densities' squared norms
  *   fwd = |zp - z + tau grad(z)|^2,  bwd = |z - zp + tau grad(zp)|^2,
  * and *qp = |x' - e zp|^2 / (2q) (quad_part of the proposal: the same sum, so the same bits).
- * The three sums run side by side, each in the order of j as before; on AVX2 / AVX-512F the elementwise part
- * runs in vector lanes (w->row, mala_row_impl.h), with the same bits and the sums in the same order. */
+ * The three sums run side by side, each in the order of j as before; on AVX2 the elementwise part runs in
+ * vector lanes (w->row, mala_row_impl.h), with the same bits and the sums in the same order. */
 static void assemble_row(rtk_ws *w, int i, int d, const seg_geom *sg, int energy, double tau, double *fwd,
                          double *bwd, double *qp) {
   const size_t o = (size_t)i * d;

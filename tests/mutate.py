@@ -224,6 +224,13 @@ CATALOGUE = [
      "nearbyint's stand-in loses the sign of a zero result (-0.3 -> +0)"),
     ("lround-half", "include/rtk/update.h", "return t + (f >= 0.5) - (f <= -0.5);", "return t + (f > 0.5) - (f < -0.5);",
      "llround's stand-in rounds halves towards zero"),
+    # ---- rtk-mala's row pass in vector lanes (src/samplers/mala_row_impl.h; run with --tests mpi.reproducibility)
+    ("row-grad-order", "src/samplers/mala_row_impl.h", "*g = MR_SUB(MR_NEG(sp), MR_DIV(MR_MUL(e, r), q));",
+     "*g = MR_SUB(MR_NEG(sp), MR_MUL(e, MR_DIV(r, q)));", "vector row pass: e r / q rounded as e (r / q) (other bits)"),
+    ("row-tail-sum", "src/samplers/mala_row_impl.h", "for (size_t l = 0; l < m; l++) {", "for (size_t l = 1; l < m; l++) {",
+     "vector row pass: the padded tail's first coordinate left out of the three sums"),
+    ("rtk-score-qcur", "src/samplers/sampler_rtk.c", "    w->qcur[i] = qp;\n", "",
+     "rtk-mala-score keeps the quadratic part of the state before an accepted proposal"),
 ]
 
 

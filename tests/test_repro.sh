@@ -25,9 +25,21 @@ $py "$src/tests/h5verify.py" "$work/r3.h5" || fail=1 # every metric recomputed i
 # widest version this CPU has (AVX-512F or AVX), end to end
 RTK_VMATH_ISA=purec run 2 "$work/isa_purec.h5"
 RTK_VMATH_ISA=sse2 run 3 "$work/isa_sse2.h5"
-for other in r2 r3 r2b isa_purec isa_sse2; do
+RTK_VMATH_ISA=avx run 2 "$work/isa_avx.h5" # also rtk-mala's row pass in AVX2 lanes (sampler_rtk.c)
+for other in r2 r3 r2b isa_purec isa_sse2 isa_avx; do
   echo "== r1 vs $other"
   $py "$src/tests/h5check.py" same "$work/r1.h5" "$work/$other.h5" || fail=1
+done
+# rtk-mala's row pass (src/samplers/mala_row_impl.h: AVX2 for avx and avx512f, the scalar loop for purec/sse2)
+# at d = 19: full vectors and a padded tail, the scalar loop's bits
+row=(--set run.samplers=rtk-mala,rtk-mala-score --set target.kind=mog-random --set target.K=5 --set target.dim=19
+     --set run.particles=300)
+run 1 "$work/row.h5" "${row[@]}"
+RTK_VMATH_ISA=purec run 1 "$work/row_purec.h5" "${row[@]}"
+RTK_VMATH_ISA=avx run 2 "$work/row_avx.h5" "${row[@]}" --set run.block=37
+for other in row_purec row_avx; do
+  echo "== row vs $other (rtk-mala's row pass, d = 19)"
+  $py "$src/tests/h5check.py" same "$work/row.h5" "$work/$other.h5" || fail=1
 done
 # output.samples: M = 700 cuts through rank 1's shard (3 ranks own 500
 # particles each) and leaves rank 2 with nothing to write; M = 0 stores an

@@ -6,6 +6,9 @@
  *   split_P_isa  per row an elementwise pass that stores the squared terms (vectorises: sse2 = the baseline
  *             build, avx2, avx512f by target attributes, no FMA contraction), then one pass adding the terms of
  *             P rows side by side (scalar, in the order of j)
+ *   row_isa   the product's version (src/samplers/mala_row_impl.h, dispatched by sampler_rtk.c): per vector of
+ *             coordinates the elementwise part in AVX2 / AVX-512F lanes, then its lanes added to the three
+ *             scalar sums in the order of j
  * It prints ns per coordinate (256 rows x d = 128, the rows of one block, repeated) and whether the sums and
  * gradients equal the fused loop's bit for bit.  gcc only (target attributes):
  *   gcc -std=c17 -O3 -ffp-contract=off -D_DEFAULT_SOURCE mala_row.c -o /tmp/mala_row -lm && /tmp/mala_row */
@@ -125,6 +128,55 @@ SPLIT(split2_avx2, terms_avx2, 2)
 SPLIT(split4_avx2, terms_avx2, 4)
 SPLIT(split4_avx512, terms_avx512, 4)
 
+/* the product's row pass (src/samplers/mala_row_impl.h), built here by target attributes */
+#include <immintrin.h>
+#include <stdint.h>
+#define MR_ATTR __attribute__((target("avx2")))
+#define MR_SUFFIX avx2
+#define MR_W 4
+#define MR_T __m256d
+#define MR_LOAD _mm256_loadu_pd
+#define MR_STORE _mm256_storeu_pd
+#define MR_SET1 _mm256_set1_pd
+#define MR_ADD _mm256_add_pd
+#define MR_SUB _mm256_sub_pd
+#define MR_MUL _mm256_mul_pd
+#define MR_DIV _mm256_div_pd
+#define MR_NEG(v) _mm256_xor_pd(v, _mm256_set1_pd(-0.0))
+#include "../../src/samplers/mala_row_impl.h"
+#undef MR_ATTR
+#undef MR_SUFFIX
+#undef MR_W
+#undef MR_T
+#undef MR_LOAD
+#undef MR_STORE
+#undef MR_SET1
+#undef MR_ADD
+#undef MR_SUB
+#undef MR_MUL
+#undef MR_DIV
+#undef MR_NEG
+#define MR_ATTR __attribute__((target("avx512f")))
+#define MR_SUFFIX avx512f
+#define MR_W 8
+#define MR_T __m512d
+#define MR_LOAD _mm512_loadu_pd
+#define MR_STORE _mm512_storeu_pd
+#define MR_SET1 _mm512_set1_pd
+#define MR_ADD _mm512_add_pd
+#define MR_SUB _mm512_sub_pd
+#define MR_MUL _mm512_mul_pd
+#define MR_DIV _mm512_div_pd
+#define MR_NEG(v) _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(v), _mm512_set1_epi64(INT64_MIN)))
+#include "../../src/samplers/mala_row_impl.h"
+#define ROW(isa)                                                                                               \
+  __attribute__((noinline)) static void row_##isa(int i, double e, double q, double tau, double *out) {      \
+    const size_t o = (size_t)i * D;                                                                          \
+    rtk_mala_row_##isa(D, x + o, z + o, gr + o, zp + o, sp + o, e, q, tau, gp + o, out + 3 * i);            \
+  }
+ROW(avx2)
+ROW(avx512f)
+
 int main(void) {
   double **arr[] = {&x, &z, &gr, &zp, &sp, &gp};
   srand48(1);
@@ -150,7 +202,9 @@ int main(void) {
            {"split4_sse2", split4_sse2, 4, 0, 0},
            {"split2_avx2", split2_avx2, 2, 1, 0},
            {"split4_avx2", split4_avx2, 4, 1, 0},
-           {"split4_avx512", split4_avx512, 4, 0, 1}};
+           {"split4_avx512", split4_avx512, 4, 0, 1},
+           {"row_avx2", row_avx2, 1, 1, 0},
+           {"row_avx512f", row_avx512f, 1, 0, 1}};
   __builtin_cpu_init();
   for (int rep = 0; rep < 3; rep++)
     for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) {

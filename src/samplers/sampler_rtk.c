@@ -44,6 +44,15 @@
 #include "rtk/rng.h"
 #include "rtk/sampler.h"
 #include "rtk/update.h"
+#include "rtk/vmath.h"
+
+#include "mala_row.h"
+
+#if defined(__x86_64__) && defined(RTK_VM_X86)
+#define HAVE_MALA_ROW 1
+#else
+#define HAVE_MALA_ROW 0
+#endif
 
 typedef enum { IN_ULA, IN_MALA, IN_MALA_SCORE, IN_ULD } inner_kind;
 
@@ -142,7 +151,9 @@ typedef struct {
   double *xprev, *xi, *xi2, *v, *zold, *gold;
   double *gp; /* MALA: grad g at the proposal of the particle in hand (one row) */
   double *tau, *hbar, *ltbar, *lcurv; /* per-particle adaptive state */
+  double *qcur; /* rtk-mala-score: quad_part of the current state (kept, not recomputed, within a segment) */
   int *pass;
+  rtk_mala_row_fn *row; /* assemble_row's vector version (NULL: the scalar loop) */
   double gl_x[32], gl_w[32];          /* Gauss-Legendre nodes/weights on [0, 1] */
   int B;
 } rtk_ws;
@@ -182,8 +193,23 @@ static void work_free(void *p) {
   free(w->hbar);
   free(w->ltbar);
   free(w->lcurv);
+  free(w->qcur);
   free(w->pass);
   free(w);
+}
+
+/* assemble_row's version for the vector-math version in use (rtk_vm_isa(); RTK_VMATH_ISA picks it): avx and
+ * avx512f -> AVX2 where the CPU has it (an AVX-512F version was slower, mala_row.h), purec and sse2 the scalar
+ * loop (NULL).  Both give the same bits (mala_row_impl.h). */
+static rtk_mala_row_fn *row_version(void) {
+#if HAVE_MALA_ROW
+  const int isa = rtk_vm_isa();
+  if (isa == RTK_VM_AVX || isa == RTK_VM_AVX512F) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2")) return rtk_mala_row_avx2;
+  }
+#endif
+  return NULL;
 }
 
 static int work_create(const rtk_block_ctx *ctx, int B, void **out) {
@@ -207,7 +233,9 @@ static int work_create(const rtk_block_ctx *ctx, int B, void **out) {
   RTK_MALLOC(w->hbar, B);
   RTK_MALLOC(w->ltbar, B);
   RTK_MALLOC(w->lcurv, B);
+  RTK_MALLOC(w->qcur, B);
   RTK_MALLOC(w->pass, B);
+  w->row = row_version();
   if (ctx->cfg->quad == RTK_QUAD_GAUSS) rtk_gauss_legendre((int)ctx->cfg->quad_nodes, w->gl_x, w->gl_w);
   return RTK_OK;
 }
@@ -344,21 +372,29 @@ static int propose_row(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int i,
 /* One pass over particle i's row after the proposal's score is known: the segment
  * gradient at the proposal (into the row w->gp, and prop.g if `energy`;
  * eval_segment's arithmetic) together with the proposal densities' squared norms
- *   fwd = |zp - z + tau grad(z)|^2,  bwd = |z - zp + tau grad(zp)|^2.
- * The three sums run side by side, each in the order of j as before. */
+ *   fwd = |zp - z + tau grad(z)|^2,  bwd = |z - zp + tau grad(zp)|^2,
+ * and *qp = |x' - e zp|^2 / (2q) (quad_part of the proposal: the same sum, so the same bits).
+ * The three sums run side by side, each in the order of j as before; on AVX2 the elementwise part runs in
+ * vector lanes (w->row, mala_row_impl.h), with the same bits and the sums in the same order. */
 static void assemble_row(rtk_ws *w, int i, int d, const seg_geom *sg, int energy, double tau, double *fwd,
-                         double *bwd) {
+                         double *bwd, double *qp) {
   const size_t o = (size_t)i * d;
   const double *x = w->xprev + o, *z = w->cur.z + o, *gr = w->cur.grad + o, *zp = w->prop.z + o,
                *sp = w->prop.score + o;
   double *grp = w->gp, quad = 0, f = 0, b = 0;
-  for (int j = 0; j < d; j++) {
-    const double r = RTK_SEG_RESID(x[j], zp[j], sg->e), gj = seg_grad(sp[j], r, sg);
-    quad += r * r;
-    grp[j] = gj;
-    rtk_mala_terms(z[j], zp[j], gr[j], gj, tau, &f, &b); /* rtk/update.h */
-  }
+  if (w->row) {
+    double sums[3];
+    w->row(d, x, z, gr, zp, sp, sg->e, sg->q, tau, grp, sums);
+    quad = sums[0], f = sums[1], b = sums[2];
+  } else
+    for (int j = 0; j < d; j++) {
+      const double r = RTK_SEG_RESID(x[j], zp[j], sg->e), gj = seg_grad(sp[j], r, sg);
+      quad += r * r;
+      grp[j] = gj;
+      rtk_mala_terms(z[j], zp[j], gr[j], gj, tau, &f, &b); /* rtk/update.h */
+    }
   w->prop.g[i] = energy ? seg_energy(w->prop.logp[i], quad, sg) : NAN;
+  *qp = RTK_SEG_QUAD(quad, sg->q);
   *fwd = f;
   *bwd = b;
 }
@@ -398,14 +434,13 @@ static int step_row(const mala_step *s, int i) {
   const int d = s->d, k = s->k, m = s->m;
   chain *cur = &w->cur, *prop = &w->prop;
   const double *df = prop->logp;
-  const double *z = cur->z + (size_t)i * d, *zp = prop->z + (size_t)i * d, tau = w->tau[i];
-  double log_alpha = -INFINITY;
+  const double tau = w->tau[i];
+  double log_alpha = -INFINITY, qp = 0;
   if (w->pass[i]) {
     double fwd, bwd; /* |zp - z + tau grad(z)|^2 and |z - zp + tau grad(zp)|^2 */
-    assemble_row(w, i, d, s->sg, s->kind == IN_MALA, tau, &fwd, &bwd);
-    const double *x = w->xprev + (size_t)i * d;
-    double dg = s->kind == IN_MALA_SCORE ? df[i] + quad_part(x, zp, d, s->sg) - quad_part(x, z, d, s->sg)
-                                         : prop->g[i] - cur->g[i];
+    assemble_row(w, i, d, s->sg, s->kind == IN_MALA, tau, &fwd, &bwd, &qp);
+    /* score-only: quad_part(x', zp) is qp, quad_part(x', z) the kept w->qcur (bitwise what a fresh pass gives) */
+    double dg = s->kind == IN_MALA_SCORE ? df[i] + qp - w->qcur[i] : prop->g[i] - cur->g[i];
     log_alpha = rtk_mala_log_alpha(dg, fwd, bwd, tau); /* rtk/update.h: shared with the cuda backend */
   }
   double u = rtk_rng_uniform(ctx->seed, (uint64_t)(s->gid0 + i), (uint64_t)k, (uint64_t)m + 1, RTK_RNG_ACCEPT);
@@ -413,8 +448,9 @@ static int step_row(const mala_step *s, int i) {
     dual_average(w, i, m, rtk_mala_prob(log_alpha), ctx->cfg->target_accept, s->mu);
     if (m == s->nwarm - 1) w->tau[i] = exp(w->ltbar[i]);
   }
-  if (rtk_mala_accept(u, log_alpha)) {
+  if (rtk_mala_accept(u, log_alpha)) { /* never with log_alpha = -inf: only a proposal that passed */
     accept_row(w, i, d);
+    w->qcur[i] = qp;
     s->st->accept[k]++;
   }
   return s->next ? w->pass[i] = propose_row(ctx, w, s->gid0, i, d, k, m + 1, s->r2) : 0;
@@ -432,6 +468,8 @@ static void mala_steps(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int n,
   mala_step s = {ctx, w, sg, st, gid0, d, k, 0, ctx->plan->warmup[k], 0,
                  ctx->cfg->radius * ctx->cfg->radius, log(10 * ctx->plan->tau[k]), kind};
   int npass = 0;
+  if (kind == IN_MALA_SCORE && nin > 0)
+    for (int i = 0; i < n; i++) w->qcur[i] = quad_part(w->xprev + (size_t)i * d, w->cur.z + (size_t)i * d, d, sg);
   if (nin > 0)
     for (int i = 0; i < n; i++) npass += w->pass[i] = propose_row(ctx, w, gid0, i, d, k, 0, s.r2);
   for (int m = 0; m < nin; m++) {

@@ -128,22 +128,12 @@ SPLIT(split2_avx2, terms_avx2, 2)
 SPLIT(split4_avx2, terms_avx2, 4)
 SPLIT(split4_avx512, terms_avx512, 4)
 
-/* the product's row pass (src/samplers/mala_row_impl.h), built here by target attributes */
+/* the product's row pass (src/samplers/mala_row_impl.h): its AVX2 file included, and an AVX-512F build of the same
+ * header, both by target attributes */
 #include <immintrin.h>
 #include <stdint.h>
 #define MR_ATTR __attribute__((target("avx2")))
-#define MR_SUFFIX avx2
-#define MR_W 4
-#define MR_T __m256d
-#define MR_LOAD _mm256_loadu_pd
-#define MR_STORE _mm256_storeu_pd
-#define MR_SET1 _mm256_set1_pd
-#define MR_ADD _mm256_add_pd
-#define MR_SUB _mm256_sub_pd
-#define MR_MUL _mm256_mul_pd
-#define MR_DIV _mm256_div_pd
-#define MR_NEG(v) _mm256_xor_pd(v, _mm256_set1_pd(-0.0))
-#include "../../src/samplers/mala_row_impl.h"
+#include "../../src/samplers/mala_row_avx2.c" /* the product's AVX2 file as it is, here by a target attribute */
 #undef MR_ATTR
 #undef MR_SUFFIX
 #undef MR_W

@@ -18,8 +18,11 @@
 #include <string.h>
 #include <time.h>
 
+#ifndef N
 #define N 256
+#endif
 #define D 128
+#define REPS (200 * 256 / N) /* the same coordinates per timing whatever N */
 static double *x, *z, *gr, *zp, *sp, *gp, *T;
 
 static double now(void) {
@@ -146,6 +149,7 @@ SPLIT(split4_avx512, terms_avx512, 4)
 #undef MR_MUL
 #undef MR_DIV
 #undef MR_NEG
+#undef MR_TRANSPOSE
 #define MR_ATTR __attribute__((target("avx512f")))
 #define MR_SUFFIX avx512f
 #define MR_W 8
@@ -158,6 +162,25 @@ SPLIT(split4_avx512, terms_avx512, 4)
 #define MR_MUL _mm512_mul_pd
 #define MR_DIV _mm512_div_pd
 #define MR_NEG(v) _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(v), _mm512_set1_epi64(INT64_MIN)))
+/* 8 x 8: in-lane unpacks, then two rounds of 128-bit block shuffles (rows_avx512f: 8 rows at once) */
+#define MR_TRANSPOSE(v)                                                                                        \
+  do {                                                                                                         \
+    __m512d t_[8], a_[4];                                                                                      \
+    for (int k_ = 0; k_ < 4; k_++) {                                                                           \
+      t_[2 * k_] = _mm512_unpacklo_pd((v)[2 * k_], (v)[2 * k_ + 1]);                                           \
+      t_[2 * k_ + 1] = _mm512_unpackhi_pd((v)[2 * k_], (v)[2 * k_ + 1]);                                       \
+    }                                                                                                          \
+    for (int o_ = 0; o_ < 2; o_++) { /* o_ = 0: even coordinates, 1: odd */                                  \
+      a_[0] = _mm512_shuffle_f64x2(t_[o_], t_[2 + o_], 0x44);                                                  \
+      a_[1] = _mm512_shuffle_f64x2(t_[o_], t_[2 + o_], 0xEE);                                                  \
+      a_[2] = _mm512_shuffle_f64x2(t_[4 + o_], t_[6 + o_], 0x44);                                              \
+      a_[3] = _mm512_shuffle_f64x2(t_[4 + o_], t_[6 + o_], 0xEE);                                              \
+      (v)[o_] = _mm512_shuffle_f64x2(a_[0], a_[2], 0x88);                                                      \
+      (v)[2 + o_] = _mm512_shuffle_f64x2(a_[0], a_[2], 0xDD);                                                  \
+      (v)[4 + o_] = _mm512_shuffle_f64x2(a_[1], a_[3], 0x88);                                                  \
+      (v)[6 + o_] = _mm512_shuffle_f64x2(a_[1], a_[3], 0xDD);                                                  \
+    }                                                                                                          \
+  } while (0)
 #include "../../src/samplers/mala_row_impl.h"
 #define ROW(isa)                                                                                               \
   __attribute__((noinline)) static void row_##isa(int i, double e, double q, double tau, double *out) {      \
@@ -166,6 +189,15 @@ SPLIT(split4_avx512, terms_avx512, 4)
   }
 ROW(avx2)
 ROW(avx512f)
+/* the product's rows at once: 4 (AVX2) or 8 (AVX-512F) rows per call */
+#define ROWS(isa, P)                                                                                           \
+  __attribute__((noinline)) static void rows_##isa(int i, double e, double q, double tau, double *out) {     \
+    const size_t o = (size_t)i * D;                                                                          \
+    const double t[P] = {[0 ... P - 1] = tau};                                                               \
+    rtk_mala_rows_##isa(D, x + o, z + o, gr + o, zp + o, sp + o, e, q, t, gp + o, out + 3 * i);             \
+  }
+ROWS(avx2, 4)
+ROWS(avx512f, 8)
 
 int main(void) {
   double **arr[] = {&x, &z, &gr, &zp, &sp, &gp};
@@ -194,18 +226,20 @@ int main(void) {
            {"split4_avx2", split4_avx2, 4, 1, 0},
            {"split4_avx512", split4_avx512, 4, 0, 1},
            {"row_avx2", row_avx2, 1, 1, 0},
-           {"row_avx512f", row_avx512f, 1, 0, 1}};
+           {"row_avx512f", row_avx512f, 1, 0, 1},
+           {"rows4_avx2", rows_avx2, 4, 1, 0},
+           {"rows8_avx512f", rows_avx512f, 8, 0, 1}};
   __builtin_cpu_init();
   for (int rep = 0; rep < 3; rep++)
     for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) {
       if ((v[k].avx2 && !__builtin_cpu_supports("avx2")) || (v[k].avx512 && !__builtin_cpu_supports("avx512f")))
         continue;
       double t = now();
-      for (int it = 0; it < 200; it++)
+      for (int it = 0; it < REPS; it++)
         for (int i = 0; i < N; i += v[k].rows) v[k].fn(i, e, q, tau, out);
       t = now() - t;
       const int same = !memcmp(out, ref, sizeof(double) * 3 * N) && !memcmp(gp, gref, sizeof(double) * N * D);
-      printf("%-14s %.3f ns per coordinate  same-bits=%d\n", v[k].name, t / 200 / N / D * 1e9, same);
+      printf("%-14s %.3f ns per coordinate  same-bits=%d\n", v[k].name, t / REPS / N / D * 1e9, same);
     }
   return 0;
 }

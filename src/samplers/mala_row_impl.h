@@ -76,3 +76,66 @@ MR_ATTR void MR_CAT(rtk_mala_row_, MR_SUFFIX)(int d, const double *restrict x, c
   sums[1] = f;
   sums[2] = b;
 }
+
+#ifdef MR_TRANSPOSE
+/* MR_W rows at once (mala_row.h, rtk_mala_rows_fn; MR_W = RTK_MALA_ROWS): per vector of coordinates each row's
+ * elementwise part as above, then its squared terms transposed, MR_TRANSPOSE(v): v[p][l] -> v[l][p], so that
+ * vector l holds coordinate j + l of every row, and added to three vector sums whose lane p is row p's sum: one
+ * vector add per coordinate and sum, j ascending, i.e. each row's three sums term by term in the scalar loop's
+ * order (the same bits), with MR_W rows' chains in one.  The tail is padded as above; only its first vectors
+ * (coordinates) are added. */
+MR_ATTR void MR_CAT(rtk_mala_rows_, MR_SUFFIX)(int d, const double *restrict x, const double *restrict z,
+                                              const double *restrict gr, const double *restrict zp,
+                                              const double *restrict sp, double e, double q,
+                                              const double *restrict tau, double *restrict grp,
+                                              double *restrict sums) {
+  const MR_T ve = MR_SET1(e), vq = MR_SET1(q);
+  MR_T vt[MR_W], acc[3], t[3][MR_W], g;
+  for (int p = 0; p < MR_W; p++) vt[p] = MR_SET1(tau[p]);
+  for (int c = 0; c < 3; c++) acc[c] = MR_SET1(0.0);
+  int j = 0;
+  for (; j + MR_W <= d; j += MR_W) {
+#ifdef MR_PREFETCH
+    if (MR_PREFETCH) {
+      const size_t nx = (size_t)MR_W * d + (size_t)MR_W * j;
+      for (int l = 0; l < MR_W * MR_W; l += 8) {
+        __builtin_prefetch(x + nx + l); __builtin_prefetch(z + nx + l); __builtin_prefetch(gr + nx + l);
+        __builtin_prefetch(zp + nx + l); __builtin_prefetch(sp + nx + l);
+      }
+    }
+#endif
+    for (int p = 0; p < MR_W; p++) {
+      const size_t o = (size_t)p * d + j;
+      MR_CAT(mr_terms_, MR_SUFFIX)(MR_LOAD(x + o), MR_LOAD(z + o), MR_LOAD(gr + o), MR_LOAD(zp + o),
+                                   MR_LOAD(sp + o), ve, vq, vt[p], &g, &t[0][p], &t[1][p], &t[2][p]);
+      MR_STORE(grp + o, g);
+    }
+    for (int c = 0; c < 3; c++) MR_TRANSPOSE(t[c]);
+    for (int l = 0; l < MR_W; l++)
+      for (int c = 0; c < 3; c++) acc[c] = MR_ADD(acc[c], t[c][l]);
+  }
+  if (j < d) { /* the tail, padded with zeros */
+    const size_t m = (size_t)(d - j);
+    for (int p = 0; p < MR_W; p++) {
+      const size_t o = (size_t)p * d + j;
+      double in[5][MR_W] = {{0}};
+      memcpy(in[0], x + o, sizeof(double) * m);
+      memcpy(in[1], z + o, sizeof(double) * m);
+      memcpy(in[2], gr + o, sizeof(double) * m);
+      memcpy(in[3], zp + o, sizeof(double) * m);
+      memcpy(in[4], sp + o, sizeof(double) * m);
+      MR_CAT(mr_terms_, MR_SUFFIX)(MR_LOAD(in[0]), MR_LOAD(in[1]), MR_LOAD(in[2]), MR_LOAD(in[3]), MR_LOAD(in[4]),
+                                   ve, vq, vt[p], &g, &t[0][p], &t[1][p], &t[2][p]);
+      MR_STORE(in[0], g);
+      memcpy(grp + o, in[0], sizeof(double) * m);
+    }
+    for (int c = 0; c < 3; c++) MR_TRANSPOSE(t[c]);
+    for (size_t l = 0; l < m; l++)
+      for (int c = 0; c < 3; c++) acc[c] = MR_ADD(acc[c], t[c][l]);
+  }
+  double out[3][MR_W];
+  for (int c = 0; c < 3; c++) MR_STORE(out[c], acc[c]);
+  for (int p = 0; p < MR_W; p++)
+    for (int c = 0; c < 3; c++) sums[3 * p + c] = out[c][p];
+}
+#endif

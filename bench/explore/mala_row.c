@@ -9,8 +9,12 @@
  *   row_isa   the product's version (src/samplers/mala_row_impl.h, dispatched by sampler_rtk.c): per vector of
  *             coordinates the elementwise part in AVX2 / AVX-512F lanes, then its lanes added to the three
  *             scalar sums in the order of j
- * It prints ns per coordinate (256 rows x d = 128, the rows of one block, repeated) and whether the sums and
- * gradients equal the fused loop's bit for bit.  gcc only (target attributes):
+ *   rowsP_isa the product's rows at once (rtk_mala_rows_*, mala_row_impl.h): P = 4 rows (AVX2, the product's) or
+ *             8 (AVX-512F, here only), the squared terms transposed so that lane p is row p, one vector add per
+ *             coordinate and sum
+ * It prints ns per coordinate (N = 256 rows x d = 128, the rows of one block, repeated: 1.5 MB, past the L2 of
+ * the development machine; -DN=16 for rows hot in L1/L2) and whether the sums and gradients equal the fused
+ * loop's bit for bit.  gcc only (target attributes):
  *   gcc -std=c17 -O3 -ffp-contract=off -D_DEFAULT_SOURCE mala_row.c -o /tmp/mala_row -lm && /tmp/mala_row */
 #include <math.h>
 #include <stdio.h>

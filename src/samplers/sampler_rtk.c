@@ -492,12 +492,19 @@ static int step_row(const mala_step *s, int i, const double *gp, double fwd, dou
     double dg = s->kind == IN_MALA_SCORE ? df[i] + qp - w->qcur[i] : prop->g[i] - cur->g[i];
     log_alpha = rtk_mala_log_alpha(dg, fwd, bwd, tau); /* rtk/update.h: shared with the cuda backend */
   }
-  double u = rtk_rng_uniform(ctx->seed, (uint64_t)(s->gid0 + i), (uint64_t)k, (uint64_t)m + 1, RTK_RNG_ACCEPT);
   if (m < s->nwarm) {
     dual_average(w, i, m, rtk_mala_prob(log_alpha), ctx->cfg->target_accept, s->mu);
     if (m == s->nwarm - 1) w->tau[i] = exp(w->ltbar[i]);
   }
-  if (rtk_mala_accept(u, log_alpha)) { /* never with log_alpha = -inf: only a proposal that passed */
+  /* The test log u < log_alpha needs u only for a finite log_alpha <= 0: u lies in (0, 1] (rtk_u01; 1 by
+   * rounding), so log u <= 0 < log_alpha accepts any log_alpha > 0, and nothing beats -inf (a proposal that
+   * failed the projection) or NaN.  Its stream is keyed by (particle, k, m + 1), so the uniforms not drawn change
+   * no other number: the decisions are the ones of drawing every u. */
+  const int decide = log_alpha <= 0 && log_alpha > -INFINITY;
+  if (log_alpha > 0 ||
+      (decide && rtk_mala_accept(rtk_rng_uniform(ctx->seed, (uint64_t)(s->gid0 + i), (uint64_t)k, (uint64_t)m + 1,
+                                                 RTK_RNG_ACCEPT),
+                                 log_alpha))) {
     accept_row(w, i, d, gp);
     w->qcur[i] = qp;
     s->st->accept[k]++;

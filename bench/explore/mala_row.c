@@ -11,7 +11,7 @@
  *             scalar sums in the order of j
  *   rowsP_isa the product's rows at once (rtk_mala_rows_*, mala_row_impl.h): P = 4 rows (AVX2, the product's) or
  *             8 (AVX-512F, here only), the squared terms transposed so that lane p is row p, one vector add per
- *             coordinate and sum
+ *             coordinate and sum; rows2_avx2 (here only) 2 rows with in-lane unpacks and 128-bit sums
  * It prints ns per coordinate (N = 256 rows x d = 128, the rows of one block, repeated: 1.5 MB, past the L2 of
  * the development machine; -DN=16 for rows hot in L1/L2) and whether the sums and gradients equal the fused
  * loop's bit for bit.  gcc only (target attributes):
@@ -141,6 +141,47 @@ SPLIT(split4_avx512, terms_avx512, 4)
 #include <stdint.h>
 #define MR_ATTR __attribute__((target("avx2")))
 #include "../../src/samplers/mala_row_avx2.c" /* the product's AVX2 file as it is, here by a target attribute */
+/* 2 rows at once in AVX2 (not in the product): in-lane unpacks only, the sums in 128-bit vectors (lane p = row p),
+ * 4 dependent adds per sum and 4 coordinates; the tail scalar */
+__attribute__((target("avx2"))) static void rtk_mala_rows2_avx2(int d, const double *restrict x, const double *restrict z, const double *restrict gr,
+                         const double *restrict zp, const double *restrict sp, double e, double q,
+                         const double *restrict tau, double *restrict grp, double *restrict sums) {
+  const __m256d ve = _mm256_set1_pd(e), vq = _mm256_set1_pd(q), t0 = _mm256_set1_pd(tau[0]),
+                t1 = _mm256_set1_pd(tau[1]);
+  __m128d acc[3] = {_mm_setzero_pd(), _mm_setzero_pd(), _mm_setzero_pd()};
+  __m256d g, a[3], b[3];
+  int j = 0;
+  for (; j + 4 <= d; j += 4) {
+    const size_t o = (size_t)d + j;
+    mr_terms_avx2(_mm256_loadu_pd(x + j), _mm256_loadu_pd(z + j), _mm256_loadu_pd(gr + j), _mm256_loadu_pd(zp + j),
+                  _mm256_loadu_pd(sp + j), ve, vq, t0, &g, &a[0], &a[1], &a[2]);
+    _mm256_storeu_pd(grp + j, g);
+    mr_terms_avx2(_mm256_loadu_pd(x + o), _mm256_loadu_pd(z + o), _mm256_loadu_pd(gr + o), _mm256_loadu_pd(zp + o),
+                  _mm256_loadu_pd(sp + o), ve, vq, t1, &g, &b[0], &b[1], &b[2]);
+    _mm256_storeu_pd(grp + o, g);
+    for (int c = 0; c < 3; c++) {
+      const __m256d u = _mm256_unpacklo_pd(a[c], b[c]), h = _mm256_unpackhi_pd(a[c], b[c]);
+      acc[c] = _mm_add_pd(acc[c], _mm256_castpd256_pd128(u));
+      acc[c] = _mm_add_pd(acc[c], _mm256_castpd256_pd128(h));
+      acc[c] = _mm_add_pd(acc[c], _mm256_extractf128_pd(u, 1));
+      acc[c] = _mm_add_pd(acc[c], _mm256_extractf128_pd(h, 1));
+    }
+  }
+  double out[3][2];
+  for (int c = 0; c < 3; c++) _mm_storeu_pd(out[c], acc[c]);
+  for (; j < d; j++) /* the tail, scalar */
+    for (int p = 0; p < 2; p++) {
+      const size_t o = (size_t)p * d + j;
+      const double r = x[o] - e * zp[o], gj = -sp[o] - e * r / q, aa = zp[o] - z[o] + tau[p] * gr[o],
+                   bb = z[o] - zp[o] + tau[p] * gj;
+      grp[o] = gj;
+      out[0][p] += r * r;
+      out[1][p] += aa * aa;
+      out[2][p] += bb * bb;
+    }
+  for (int p = 0; p < 2; p++)
+    for (int c = 0; c < 3; c++) sums[3 * p + c] = out[c][p];
+}
 #undef MR_ATTR
 #undef MR_SUFFIX
 #undef MR_W
@@ -201,6 +242,8 @@ ROW(avx512f)
     rtk_mala_rows_##isa(D, x + o, z + o, gr + o, zp + o, sp + o, e, q, t, gp + o, out + 3 * i);             \
   }
 ROWS(avx2, 4)
+#define rtk_mala_rows_avx2x2 rtk_mala_rows2_avx2
+ROWS(avx2x2, 2)
 ROWS(avx512f, 8)
 
 int main(void) {
@@ -232,6 +275,7 @@ int main(void) {
            {"row_avx2", row_avx2, 1, 1, 0},
            {"row_avx512f", row_avx512f, 1, 0, 1},
            {"rows4_avx2", rows_avx2, 4, 1, 0},
+           {"rows2_avx2", rows_avx2x2, 2, 1, 0},
            {"rows8_avx512f", rows_avx512f, 8, 0, 1}};
   __builtin_cpu_init();
   for (int rep = 0; rep < 3; rep++)

@@ -95,15 +95,6 @@ MR_ATTR void MR_CAT(rtk_mala_rows_, MR_SUFFIX)(int d, const double *restrict x, 
   for (int c = 0; c < 3; c++) acc[c] = MR_SET1(0.0);
   int j = 0;
   for (; j + MR_W <= d; j += MR_W) {
-#ifdef MR_PREFETCH
-    if (MR_PREFETCH) {
-      const size_t nx = (size_t)MR_W * d + (size_t)MR_W * j;
-      for (int l = 0; l < MR_W * MR_W; l += 8) {
-        __builtin_prefetch(x + nx + l); __builtin_prefetch(z + nx + l); __builtin_prefetch(gr + nx + l);
-        __builtin_prefetch(zp + nx + l); __builtin_prefetch(sp + nx + l);
-      }
-    }
-#endif
     for (int p = 0; p < MR_W; p++) {
       const size_t o = (size_t)p * d + j;
       MR_CAT(mr_terms_, MR_SUFFIX)(MR_LOAD(x + o), MR_LOAD(z + o), MR_LOAD(gr + o), MR_LOAD(zp + o),

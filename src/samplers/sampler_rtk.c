@@ -417,12 +417,14 @@ static void rows_scalar(int d, const double *restrict x, const double *restrict 
 static void assemble_rows(rtk_ws *w, int i0, int cnt, int d, const seg_geom *sg, int energy, double *fwd,
                           double *bwd, double *qp) {
   const size_t o0 = (size_t)i0 * d;
+  /* the rows version: the vector one, else the scalar one, unless only a one-row vector version exists */
+  rtk_mala_rows_fn *rows = w->rows ? w->rows : w->row ? NULL : rows_scalar;
   double sums[3 * RTK_MALA_ROWS];
-  int all = cnt == RTK_MALA_ROWS;
+  int all = cnt == RTK_MALA_ROWS && rows;
   for (int p = 0; p < cnt; p++) all &= w->pass[i0 + p];
   if (all)
-    (w->rows ? w->rows : rows_scalar)(d, w->xprev + o0, w->cur.z + o0, w->cur.grad + o0, w->prop.z + o0,
-                                      w->prop.score + o0, sg->e, sg->q, w->tau + i0, w->gp, sums);
+    rows(d, w->xprev + o0, w->cur.z + o0, w->cur.grad + o0, w->prop.z + o0, w->prop.score + o0, sg->e, sg->q,
+         w->tau + i0, w->gp, sums);
   for (int p = 0; p < cnt; p++) {
     const int i = i0 + p;
     const size_t o = (size_t)i * d;

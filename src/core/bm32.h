@@ -79,7 +79,8 @@ static inline void bm32_place(int q, double xc, double xs, double *a, double *b)
 
 static inline void bm32_sincos(uint64_t o, double *cosv, double *sinv) {
   double c, s;
-  bm32_place(bm32_octant(o, &c, &s), c, s, cosv, sinv);
+  const int q = bm32_octant(o, &c, &s);
+  bm32_place(q, c, s, cosv, sinv);
 }
 
 static inline void bm32_pair(uint64_t e, uint64_t o, double *zc, double *zs) {

@@ -113,7 +113,8 @@ static void normals64(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint
  * key     = (id mod 2^32, (seed ^ seed >> 32 ^ id >> 32) mod 2^32)
  * counter = ((c0 mod 2^28) | purpose << 28, c1 mod 2^32, (c1 >> 32 ^ c0 >> 28) mod 2^32, chunk)
  * Block c gives two 64-bit words e = w1·2^32 + w0 and o = w3·2^32 + w2: uniforms 2c and 2c+1 are u01(e),
- * u01(o); normals 2c and 2c+1 are Box-Muller on (u01(e), u02(o)) with own polynomials, bm32_pair (bm32.h). */
+ * u01(o); normals 2c and 2c+1 are Box-Muller on (u01(e), u02(o)) (u02 taken exactly) with own polynomials,
+ * bm32_pair (bm32.h). */
 void rtk_rng_p4x32_layout(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose, uint32_t key[2],
                           uint32_t ctr[3]) {
   rtk_p4x32_key_ctr(seed, id, c0, c1, purpose, key, ctr); /* rtk/update.h: shared with the cuda backend */

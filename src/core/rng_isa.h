@@ -7,8 +7,8 @@
  *   rtk_p4x32_n_*: m Box-Muller normals interleaved, out[2c], out[2c + 1] = bm32_pair(e, o) (bm32.h) of block c
  *                  (the blocks chunk0 .. chunk0 + (m + 1)/2 - 1; an odd m leaves the last sine unused)
  *   rtk_p4x32_wi_*: out[2c] = e, out[2c + 1] = o (word i of the stream is the word of uniform i)
- *   rtk_p4x32_i_*: m uniforms interleaved, out[2c] = ue[c], out[2c + 1] = uo[c] with so = 2^-53 (the blocks
- *                  chunk0 .. chunk0 + (m + 1)/2 - 1; an odd m leaves the last o unused)
+ *   rtk_p4x32_i_*: m uniforms interleaved, out[2c] = u(e), out[2c + 1] = u(o), u(w) = ((double)(w >> 11) + 0.5)·2^-53
+ *                  (the blocks chunk0 .. chunk0 + (m + 1)/2 - 1; an odd m leaves the last o unused)
  * Integer arithmetic and exact conversions, and for the normals the same IEEE operations in the same order
  * without FMA, so every version gives the same bits.
  *   rtk_zig_fast_*: the ziggurat's fast path on words w[0..n-1] (rtk/ziggurat.h): z[i] = rtk_zig_fast's value

@@ -231,6 +231,16 @@ CATALOGUE = [
      "vector row pass: the padded tail's first coordinate left out of the three sums"),
     ("rtk-score-qcur", "src/samplers/sampler_rtk.c", "    w->qcur[i] = qp;\n", "",
      "rtk-mala-score keeps the quadratic part of the state before an accepted proposal"),
+    # ---- philox4x32's Box-Muller (src/core/bm32.h, rng_p4x32_impl.h; run with --tests vmath.bm32_accuracy,
+    # vmath.p4x32_isa,vmath.p4x32_tail)
+    ("bm-octant-swap", "src/core/bm32.h", "if ((q + 1) & 2) {", "if (q & 2) {",
+     "philox4x32 Box-Muller (scalar): cos and sin exchanged in octants 2, 3, 6, 7 instead of 1, 2, 5, 6"),
+    ("bm-log-lo", "src/core/bm32.h", "const double lo = s * (hfsq + R) + E * BM_LN2_LO;",
+     "const double lo = s * (hfsq + R);", "philox4x32 Box-Muller (scalar): -2 ln u without ln 2's tail (E·1.9e-15 off)"),
+    ("bm-simd-sign", "src/core/rng_p4x32_impl.h", "zs[v] = P_XOR(b, P_SLLI(P_AND(q[v], four), 61));",
+     "zs[v] = P_XOR(b, P_SLLI(P_AND(q[v], two), 62));", "SIMD Box-Muller: the sine's sign from octant bit 1, not 2"),
+    ("bm-simd-odd", "src/core/rng_p4x32_impl.h", "P_CAT(run_, P_SUFFIX)(P_BM, key, ctr, chunk0, (m + 1) / 2, m,",
+     "P_CAT(run_, P_SUFFIX)(P_BM, key, ctr, chunk0, m / 2, m,", "SIMD Box-Muller: an odd count's last normal unwritten"),
     # ---- rtk-mala's rows 4 at a time (sampler_rtk.c assemble_rows, mala_row_impl.h rtk_mala_rows_*; run with
     # --tests mpi.reproducibility)
     ("rows-sums-row", "src/samplers/mala_row_impl.h", "sums[3 * p + c] = out[c][p];",

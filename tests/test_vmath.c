@@ -16,7 +16,12 @@
  *   p4x32_isa     uniforms and normal streams (lengths around the vector widths and the 64-value pass) bitwise
  *                 equal in every version; prefix property; uniforms = the documented formula on Random123's
  *                 words, normals within 1e-14 (1 + |z|) of libm's Box-Muller on them
- *   p4x32_tail    every length 1..140 at an odd offset: the SIMD paths write exactly the stream's values
+ *   p4x32_tail    every length 1..140 at an odd offset: the SIMD paths write exactly the stream's values, and
+ *                 the scalar version's bits at every position
+ *   bm32_accuracy the philox4x32 Box-Muller transform (src/core/bm32.h) against long double on 10^6 random
+ *                 word pairs and the extremes (smallest u, u -> 1, the binade edges, both ends of every
+ *                 octant): -2 ln u, cos, sin and the normals within the error analysis's bounds; every
+ *                 version's stream = the scalar transform on Random123's words
  *   p4x32_layout  distinct (c0, c1, purpose) give distinct counters over the samplers' ranges
  *   p4x32_select  the selection: philox4x64 by default and for TARGET/SCORE/EXACT; philox4x32 for the
  *                 sampler purposes when selected; back to the default bits after
@@ -696,7 +701,8 @@ static void test_zig_select(void) {
 
 /* the SIMD Philox4x32 paths write exactly their n values: a stream of every length 1..140 (whole passes of 2..4
  * vectors, partial last vectors, odd lengths) into a buffer at an odd double offset leaves the values before and
- * after it untouched, in every version and for uniforms, Box-Muller and ziggurat normals and the raw words */
+ * after it untouched, in every version and for uniforms, Box-Muller and ziggurat normals and the raw words; the
+ * values are the scalar version's, bit for bit, at every position of every length */
 static void test_p4x32_tail(void) {
   int v[RTK_VM_NISA];
   const int nv = versions(v);
@@ -705,6 +711,7 @@ static void test_p4x32_tail(void) {
   uint32_t wbuf[4 * (N + PAD)];
   const uint32_t key[2] = {11, 22}, ctr[3] = {1, 2, 3};
   long checked = 0;
+  double ref[3][N]; /* the scalar version's streams: every shorter stream is their prefix */
   for (int k = 0; k < nv; k++) {
     OK(rtk_vm_set_isa(v[k]));
     for (int n = 1; n <= N; n++)
@@ -716,8 +723,13 @@ static void test_p4x32_tail(void) {
                                   RTK_RNG_STEP, n, o);
         int ok = 1;
         for (int i = 0; i < N + 2 * PAD + 1; i++) ok &= (buf + i >= o && buf + i < o + n) ? buf[i] != -7.0 : buf[i] == -7.0;
-        CHECK(ok, "%s: %s stream of %d values wrote outside its %d values", rtk_vm_isa_name(v[k]),
-              f == 0 ? "uniform" : f == 1 ? "box-muller" : "ziggurat", n, n);
+        const char *what = f == 0 ? "uniform" : f == 1 ? "box-muller" : "ziggurat";
+        CHECK(ok, "%s: %s stream of %d values wrote outside its %d values", rtk_vm_isa_name(v[k]), what, n, n);
+        /* and exactly the scalar version's values, at every position of every length (lanes, tails) */
+        if (k == 0 && n == N) memcpy(ref[f], o, sizeof ref[f]);
+        size_t at = 0;
+        if (k > 0) CHECK(same_bits(ref[f], o, (size_t)n, &at), "%s: %s value %zu of a stream of %d differs from "
+                         "the scalar version's", rtk_vm_isa_name(v[k]), what, at, n);
         checked++;
       }
     for (int n = 1; n <= N / 2; n++) {
@@ -731,6 +743,115 @@ static void test_p4x32_tail(void) {
   }
   OK(rtk_vm_set_isa(-1));
   printf("philox4x32: %ld streams in %d versions wrote exactly their values\n", checked, nv);
+}
+
+/* ---- the philox4x32 Box-Muller transform (src/core/bm32.h; white box: the scalar reference itself) ---- */
+#include "../src/core/bm32.h"
+
+/* |a - ref| in ulps of ref (ref != 0, a double's normal range) */
+static double ulps_l(double a, long double ref) {
+  return (double)(fabsl((long double)a - ref) / ldexpl(1.0L, ilogbl(ref) - 52));
+}
+
+#define PI4L 0.785398163397448309615660845819875721L
+
+/* the exact-input reference of one pair in long double (64-bit significand, ~2^-64 relative): u = u01(e),
+ * 4h = (j + 0.5)·2^-50 = q + t exactly (j = o >> 11), theta = k·pi/2 + beta with k = the nearest quarter turn
+ * below or above (beta = pi/4 t for even q, -pi/4 (1 - t) for odd q): (cos, sin) of beta rotated by k quarter
+ * turns, written independently of bm32_place's swap-and-sign table */
+static void bm_ref(uint64_t e, uint64_t o, long double *lnref, long double cs[2], long double z[2]) {
+  const double u = ((double)(e >> 11) + 0.5) * 0x1.0p-53;
+  *lnref = -2.0L * logl((long double)u);
+  const long double h4 = ((long double)(o >> 11) + 0.5L) * 0x1.0p-50L;
+  const int q = (int)floorl(h4), k = (q + 1) / 2;
+  const long double beta = q % 2 ? -PI4L * (1.0L - (h4 - q)) : PI4L * (h4 - q), c = cosl(beta), s = sinl(beta);
+  const long double rc[5] = {c, -s, -c, s, c}, rs[5] = {s, c, -s, -c, s};
+  cs[0] = rc[k], cs[1] = rs[k];
+  const long double r = sqrtl(*lnref);
+  z[0] = r * cs[0], z[1] = r * cs[1];
+}
+
+/* The error analysis (bm32.h, docs/design.md "rng.h"); u = 2^-53, the unit roundoff:
+ *   -2 ln u.  E = 0: ln m = f - g with f exact, g = hfsq - s (hfsq + R), |g| < 0.3 |ln m|: 0.5 ulp (the last
+ *     subtraction) + 2u |g| (hfsq's and g's roundings) + below 0.01 ulp (s, R, P_L's error times s z) < 1.2 ulp.
+ *     E != 0: E ln2_hi exact, 0.5 ulp (the last addition) + 0.5 ulp of the inner sum (no larger than ln u) +
+ *     E ln2_lo's rounding < 1.1 ulp.  Times -2 exact.  Checked: 1.5 ulp.
+ *   sin(pi/4 t) = t P_S(t^2): P_S's leading coefficient (< 0.5u relative), Horner's last addition (0.5u) and
+ *     the terms under it (< 0.2u), the product by t (0.5u): < 1.7u relative.  cos = 1 + z P_C with |z P_C| <
+ *     0.3: 0.5 ulp + 0.3·1.5u absolute < 1.35u relative (cos >= 1/sqrt 2).  Checked: 2 ulp each.
+ *   z = r·cos (sin): r = sqrt(L) has 0.75·2^-52 (half of L's 1.5 ulp <= 1.5·2^-52) + 0.5u, the cos or sin
+ *     1.7u, the product 0.5u: |dz| < 2.6·2^-52 |z|.  Checked: 3·2^-52 |z| (at most 6 ulp of z). */
+static void test_bm32_accuracy(void) {
+  enum { N = 1000000 };
+  uint64_t st = 0x9e3779b97f4a7c15ULL;
+  double wl = 0, wc = 0, ws = 0, wz = 0, wzrel = 0;
+  long checked = 0;
+  for (int i = 0; i < N + 4000; i++) {
+    /* random words, then the extremes: the smallest u, u -> 1 (u = 1 exactly at e >> 11 = 2^53 - 1), u around
+     * sqrt(1/2)·2^-j (the binade edge of m), and angles at every octant's two ends */
+    uint64_t e = (uint64_t)lcg(&st) << 32 | lcg(&st), o = (uint64_t)lcg(&st) << 32 | lcg(&st);
+    if (i >= N) {
+      const int x = i - N, k = x % 1000;
+      const uint64_t lo11 = o & 2047, T = BM_T50, ends[4] = {(uint64_t)k, T - (uint64_t)k, (uint64_t)k << 20, T >> 1};
+      if (x < 1000) e = ((uint64_t)k << 11) | lo11;
+      else if (x < 2000) e = ((((UINT64_C(1) << 53) - 1) - (uint64_t)k) << 11) | lo11;
+      else if (x < 3000) { /* u = u01(e) near sqrt(1/2) 2^-j: k = the top 53 bits */
+        const double edge = ldexp(0.70710678118654752440, -(k % 50));
+        const uint64_t top = (uint64_t)(edge * 0x1.0p53) + (uint64_t)(k / 50) - 10;
+        e = top << 11 | lo11;
+      }
+      o = (uint64_t)(k % 8) << 61 | (ends[(x / 1000) % 4] << 11) | lo11;
+    }
+    long double lr, cs[2], zr[2];
+    bm_ref(e, o, &lr, cs, zr);
+    const double u = ((double)(e >> 11) + 0.5) * 0x1.0p-53, L = bm32_m2ln(u);
+    double c, s, zc, zs;
+    bm32_sincos(o, &c, &s);
+    bm32_pair(e, o, &zc, &zs);
+    if (lr == 0) { /* u = 1 */
+      CHECK(L == 0 && zc == 0 && zs == 0, "u = 1: -2 ln u = %g, z = (%g, %g)", L, zc, zs);
+      continue;
+    }
+    const double el = ulps_l(L, lr), ec = ulps_l(c, cs[0]), es = ulps_l(s, cs[1]);
+    const double ez = fmax(ulps_l(zc, zr[0]), ulps_l(zs, zr[1]));
+    const double erel = (double)fmaxl(fabsl(zc - zr[0]) / fabsl(zr[0]), fabsl(zs - zr[1]) / fabsl(zr[1])) * 0x1.0p52;
+    if (el > wl) wl = el;
+    if (ec > wc) wc = ec;
+    if (es > ws) ws = es;
+    if (ez > wz) wz = ez;
+    if (erel > wzrel) wzrel = erel;
+    if (el > 1.5 || ec > 2 || es > 2 || erel > 3)
+      CHECK(0, "e = %016llx, o = %016llx: -2 ln u %.2f ulp, cos %.2f, sin %.2f, normals %.2f ulp, %.2f 2^-52 |z|",
+            (unsigned long long)e, (unsigned long long)o, el, ec, es, ez, erel);
+    checked++;
+  }
+  CHECK(checked > N, "%ld pairs", checked);
+  printf("philox4x32 Box-Muller, %ld pairs (random words, smallest u, u -> 1, binade edges, octant ends) against "
+         "long double: -2 ln u %.3f ulp (bound 1.5), cos %.3f ulp, sin %.3f ulp (bound 2), normals %.3f ulp, "
+         "|dz| <= %.3f 2^-52 |z| (bound 3)\n", checked, wl, wc, ws, wz, wzrel);
+  /* the library's normals are bm32_pair on Random123's words (so the bound above is theirs), in every version */
+  enum { M = 333 };
+  double z[M];
+  const uint64_t seed = 42, id = 9, c0 = 3, c1 = 1;
+  uint32_t key[2], ctr[3];
+  rtk_rng_p4x32_layout(seed, id, c0, c1, RTK_RNG_STEP, key, ctr);
+  int v[RTK_VM_NISA];
+  const int nv = versions(v);
+  for (int k = 0; k < nv; k++) {
+    OK(rtk_vm_set_isa(v[k]));
+    rtk_rng_normals_gen(RTK_RNG_PHILOX4X32, seed, id, c0, c1, RTK_RNG_STEP, M, z);
+    int same = 1;
+    for (int c = 0; 2 * c < M; c++) {
+      philox4x32_ctr_t cc = {{ctr[0], ctr[1], ctr[2], (uint32_t)c}};
+      philox4x32_key_t kk = {{key[0], key[1]}};
+      philox4x32_ctr_t r = philox4x32(cc, kk);
+      double a, b;
+      bm32_pair((uint64_t)r.v[1] << 32 | r.v[0], (uint64_t)r.v[3] << 32 | r.v[2], &a, &b);
+      same &= !memcmp(&a, z + 2 * c, sizeof a) && (2 * c + 1 >= M || !memcmp(&b, z + 2 * c + 1, sizeof b));
+    }
+    CHECK(same, "%s: the stream's normals are not bm32_pair on its words", rtk_vm_isa_name(v[k]));
+  }
+  OK(rtk_vm_set_isa(-1));
 }
 
 int main(int argc, char **argv) {
@@ -751,6 +872,7 @@ int main(int argc, char **argv) {
   RUN(p4x32_layout)
   RUN(p4x32_select)
   RUN(p4x32_tail)
+  RUN(bm32_accuracy)
   RUN(zig_tables)
   RUN(zig_chunks)
   RUN(zig_layout)

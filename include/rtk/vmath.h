@@ -13,7 +13,8 @@ enum rtk_vm_version { RTK_VM_PUREC = 0, RTK_VM_SSE2, RTK_VM_AVX, RTK_VM_AVX512F,
 
 /* y[i] = e^{x[i]} (SLEEF cinz expd, 1.0 ulp); x may alias y */
 void rtk_vm_exp(size_t n, const double *x, double *y);
-/* Box-Muller on pairs: r = sqrt(-2 ln u[i]) (cinz logd, 3.5 ulp);
+/* Box-Muller on pairs (the philox4x64 normals; philox4x32's have their own, src/core/bm32.h):
+ * r = sqrt(-2 ln u[i]) (cinz logd, 3.5 ulp);
  * zc[i] = r cos(pi h[i]), zs[i] = r sin(pi h[i]) (cinz sincospid, 3.5 ulp); u in (0, 1] */
 void rtk_vm_box_muller(size_t n, const double *u, const double *h, double *zc, double *zs);
 

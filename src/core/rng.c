@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bm32.h"
 #include "rng_isa.h"
 #include "rtk/update.h"
 #include "rtk/vmath.h"
@@ -112,7 +113,8 @@ static void normals64(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint
  * key     = (id mod 2^32, (seed ^ seed >> 32 ^ id >> 32) mod 2^32)
  * counter = ((c0 mod 2^28) | purpose << 28, c1 mod 2^32, (c1 >> 32 ^ c0 >> 28) mod 2^32, chunk)
  * Block c gives two 64-bit words e = w1·2^32 + w0 and o = w3·2^32 + w2: uniforms 2c and 2c+1 are u01(e),
- * u01(o); normals 2c and 2c+1 are Box-Muller on (u01(e), u02(o)). */
+ * u01(o); normals 2c and 2c+1 are Box-Muller on (u01(e), u02(o)) (u02 taken exactly) with own polynomials,
+ * bm32_pair (bm32.h). */
 void rtk_rng_p4x32_layout(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose, uint32_t key[2],
                           uint32_t ctr[3]) {
   rtk_p4x32_key_ctr(seed, id, c0, c1, purpose, key, ctr); /* rtk/update.h: shared with the cuda backend */
@@ -131,12 +133,13 @@ void rtk_p4x32_w_scalar(const uint32_t key[2], const uint32_t ctr[3], uint32_t c
   }
 }
 
-void rtk_p4x32_u_scalar(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int n, double so,
-                        double *ue, double *uo) {
-  for (int c = 0; c < n; c++) {
+void rtk_p4x32_n_scalar(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int m, double *out) {
+  for (int c = 0; 2 * c < m; c++) {
     philox4x32_ctr_t r = draw32(key, ctr, chunk0 + (uint32_t)c);
-    ue[c] = u01((uint64_t)r.v[1] << 32 | r.v[0]);
-    uo[c] = ((double)(((uint64_t)r.v[3] << 32 | r.v[2]) >> 11) + 0.5) * so;
+    double zc, zs;
+    bm32_pair((uint64_t)r.v[1] << 32 | r.v[0], (uint64_t)r.v[3] << 32 | r.v[2], &zc, &zs);
+    out[2 * c] = zc;
+    if (2 * c + 1 < m) out[2 * c + 1] = zs;
   }
 }
 
@@ -167,18 +170,18 @@ int rtk_zig_fast_scalar(const uint64_t *w, int n, double *z, int *rej) {
 
 typedef struct {
   void (*w)(const uint32_t *, const uint32_t *, uint32_t, int, uint32_t *);
-  void (*u)(const uint32_t *, const uint32_t *, uint32_t, int, double, double *, double *);
+  void (*n)(const uint32_t *, const uint32_t *, uint32_t, int, double *);
   void (*i)(const uint32_t *, const uint32_t *, uint32_t, int, double *);
   void (*wi)(const uint32_t *, const uint32_t *, uint32_t, int, uint64_t *);
   int (*zig)(const uint64_t *, int, double *, int *);
 } p4x32_version;
 
-static const p4x32_version v_scalar = {rtk_p4x32_w_scalar, rtk_p4x32_u_scalar, rtk_p4x32_i_scalar, rtk_p4x32_wi_scalar,
+static const p4x32_version v_scalar = {rtk_p4x32_w_scalar, rtk_p4x32_n_scalar, rtk_p4x32_i_scalar, rtk_p4x32_wi_scalar,
                                        rtk_zig_fast_scalar};
 #if HAVE_X86
-static const p4x32_version v_avx2 = {rtk_p4x32_w_avx2, rtk_p4x32_u_avx2, rtk_p4x32_i_avx2, rtk_p4x32_wi_avx2,
+static const p4x32_version v_avx2 = {rtk_p4x32_w_avx2, rtk_p4x32_n_avx2, rtk_p4x32_i_avx2, rtk_p4x32_wi_avx2,
                                      rtk_zig_fast_avx2};
-static const p4x32_version v_avx512 = {rtk_p4x32_w_avx512f, rtk_p4x32_u_avx512f, rtk_p4x32_i_avx512f, rtk_p4x32_wi_avx512f,
+static const p4x32_version v_avx512 = {rtk_p4x32_w_avx512f, rtk_p4x32_n_avx512f, rtk_p4x32_i_avx512f, rtk_p4x32_wi_avx512f,
                                        rtk_zig_fast_avx512f};
 #endif
 
@@ -221,12 +224,6 @@ static const p4x32_version *version_now(void) {
   return v;
 }
 
-static void p4x32_u(int chunks, const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, double so,
-                    double *ue, double *uo) {
-  const p4x32_version *v = chunks >= P4X32_MIN_SIMD ? version_now() : &v_scalar;
-  v->u(key, ctr, chunk0, chunks, so, ue, uo);
-}
-
 static void uniforms32(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose, int n,
                        double *out) {
   uint32_t key[2], ctr[3];
@@ -239,13 +236,8 @@ static void normals32(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint
                       double *out) {
   uint32_t key[2], ctr[3];
   rtk_rng_p4x32_layout(seed, id, c0, c1, purpose, key, ctr);
-  double u[BLK / 2], h[BLK / 2], zc[BLK / 2], zs[BLK / 2];
-  for (int i0 = 0; i0 < n; i0 += BLK) {
-    const int m = n - i0 < BLK ? n - i0 : BLK, pairs = (m + 1) / 2;
-    p4x32_u(pairs, key, ctr, (uint32_t)(i0 / 2), 0x1.0p-52, u, h);
-    rtk_vm_box_muller((size_t)pairs, u, h, zc, zs);
-    pairs_out(m, zc, zs, out + i0);
-  }
+  /* the whole stream in one call: words, transform and the interleaved normals in the lanes (rng_p4x32_impl.h) */
+  ((n + 1) / 2 >= P4X32_MIN_SIMD ? version_now() : &v_scalar)->n(key, ctr, 0, n, out);
 }
 
 /* ---- the ziggurat (run.normal = ziggurat; rtk/ziggurat.h, docs/design.md "Ziggurat normals") ----

@@ -29,6 +29,9 @@
 #define P_ADDPD _mm256_add_pd
 #define P_SUBPD _mm256_sub_pd
 #define P_MULPD _mm256_mul_pd
+#define P_SUB _mm256_sub_epi64
+#define P_DIVPD _mm256_div_pd
+#define P_SQRTPD _mm256_sqrt_pd
 #include "rng_p4x32_impl.h"
 
 /* ---- the ziggurat's fast path (rng_isa.h, rtk/ziggurat.h): 4 words per pass ----

@@ -26,6 +26,9 @@
 #define P_ADDPD _mm512_add_pd
 #define P_SUBPD _mm512_sub_pd
 #define P_MULPD _mm512_mul_pd
+#define P_SUB _mm512_sub_epi64
+#define P_DIVPD _mm512_div_pd
+#define P_SQRTPD _mm512_sqrt_pd
 #include "rng_p4x32_impl.h"
 
 /* ---- the ziggurat's fast path (rng_isa.h, rtk/ziggurat.h): 8 words per pass ----

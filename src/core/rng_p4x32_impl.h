@@ -13,7 +13,12 @@
  *   P_ADD, P_MUL, P_SRLI, P_SLLI, P_XOR, P_AND, P_OR
  *   P_ZIPLO(a, b), P_ZIPHI(a, b)         lanes a0 b0 a1 b1 ... of the first / second halves of a and b
  *   P_STOREN(p, v, k)                    store the first k (1..P_W) 64-bit lanes of v at p
- *   P_CASTPD, P_CASTSI, P_SET1PD, P_ADDPD, P_SUBPD, P_MULPD */
+ *   P_SUB                                64-bit integer subtraction
+ *   P_CASTPD, P_CASTSI, P_SET1PD, P_ADDPD, P_SUBPD, P_MULPD, P_DIVPD, P_SQRTPD
+ * The includer is compiled with -ffp-contract=off: the Box-Muller transform (mode P_BM) does bm32.h's IEEE
+ * operations in its order, so its normals have the scalar reference's bits. */
+#include "bm32.h"
+
 #define P_CAT2(a, b) a##b
 #define P_CAT(a, b) P_CAT2(a, b)
 #define P_INLINE static inline __attribute__((always_inline))
@@ -86,69 +91,125 @@ P_INLINE P_D P_CAT(top53_, P_SUFFIX)(P_T lo, P_T hi) {
   return P_ADDPD(P_MULPD(dh, P_SET1PD(0x1.0p21)), dl);
 }
 
-/* what a pass writes (a constant in each inlined copy) */
-enum { P_U, P_WORDS, P_UNIF };
-
-/* the two 64-bit outputs of each block of vector v: the 64-bit words (e, o) or their uniforms */
-P_INLINE void P_CAT(outs_, P_SUFFIX)(const int mode, P_T w[4][P_NV], int v, P_D so, P_T *e, P_T *o) {
-  if (mode == P_WORDS) {
-    const P_T mask = P_SET1(0xffffffffu);
-    *e = P_OR(P_SLLI(w[1][v], 32), P_AND(w[0][v], mask));
-    *o = P_OR(P_SLLI(w[3][v], 32), P_AND(w[2][v], mask));
-  } else {
-    const P_D half = P_SET1PD(0.5);
-    *e = P_CASTSI(P_MULPD(P_ADDPD(P_CAT(top53_, P_SUFFIX)(w[0][v], w[1][v]), half), P_SET1PD(0x1.0p-53)));
-    *o = P_CASTSI(P_MULPD(P_ADDPD(P_CAT(top53_, P_SUFFIX)(w[2][v], w[3][v]), half), so));
-  }
+/* bm32_horner in lanes, on nv vectors at once (their chains interleave) */
+P_INLINE void P_CAT(horner_, P_SUFFIX)(const double *p, const int n, const int nv, const P_D *x, P_D *y) {
+  for (int v = 0; v < nv; v++) y[v] = P_SET1PD(p[n - 1]);
+  for (int i = n - 2; i >= 0; i--)
+    for (int v = 0; v < nv; v++) y[v] = P_ADDPD(P_SET1PD(p[i]), P_MULPD(x[v], y[v]));
 }
 
-/* nv vectors of blocks from chunk c0 + c (block c of this call first); `left` = 64-bit outputs still to write:
- * blocks for P_U (to oe[c..], oo[c..]), values for P_WORDS / P_UNIF (to oe[2c..], interleaved e, o) */
-P_INLINE void P_CAT(pass_, P_SUFFIX)(const int mode, const int nv, const P_SCHED *s, uint32_t c0, int c, int left,
-                                     P_D so, uint64_t *oe, uint64_t *oo) {
-  P_T w[4][P_NV];
-  P_CAT(blocks_, P_SUFFIX)(s, c0 + (uint32_t)c, nv, w);
+/* bm32_m2ln in lanes: r = sqrt(-2 ln u) of nv vectors, from x = 2^53 u (so u's bits are x's bits - 53·2^52) */
+P_INLINE void P_CAT(radius_, P_SUFFIX)(const int nv, const P_D *x, P_D *r) {
+  P_D E[P_NV], f[P_NV], s[P_NV], z[P_NV], h[P_NV];
   for (int v = 0; v < nv; v++) {
-    P_T e, o;
-    P_CAT(outs_, P_SUFFIX)(mode, w, v, so, &e, &o);
-    if (mode == P_U) {
-      const int b = v * P_W, k = left - b < P_W ? left - b : P_W;
-      if (k <= 0) break;
-      P_STOREN(oe + c + b, e, k);
-      P_STOREN(oo + c + b, o, k);
-    } else {
-      const int b = 2 * v * P_W, k = left - b;
-      if (k <= 0) break;
-      P_STOREN(oe + 2 * c + b, P_ZIPLO(e, o), k < P_W ? k : P_W);
-      if (k > P_W) P_STOREN(oe + 2 * c + b + P_W, P_ZIPHI(e, o), k - P_W < P_W ? k - P_W : P_W);
-    }
+    const P_T b = P_ADD(P_CASTSI(x[v]), P_SET1(BM_ONE_BITS - BM_SQRTH_BITS - (UINT64_C(53) << 52)));
+    /* (double)(b >> 52) - 1023 in one exact subtraction: the 2^52 trick's 2^52 and the bias together */
+    E[v] = P_SUBPD(P_CASTPD(P_OR(P_SRLI(b, 52), P_SET1(0x4330000000000000u))), P_SET1PD(0x1.0p52 + 1023.0));
+    f[v] = P_SUBPD(P_CASTPD(P_ADD(P_AND(b, P_SET1(BM_MANT)), P_SET1(BM_SQRTH_BITS))), P_SET1PD(1.0));
+    s[v] = P_DIVPD(f[v], P_ADDPD(P_SET1PD(2.0), f[v]));
+    z[v] = P_MULPD(s[v], s[v]);
+  }
+  P_CAT(horner_, P_SUFFIX)(BM_PL, BM_PL_N, nv, z, h);
+  for (int v = 0; v < nv; v++) {
+    const P_D hfsq = P_MULPD(P_MULPD(P_SET1PD(0.5), f[v]), f[v]), R = P_MULPD(z[v], h[v]);
+    const P_D lo = P_ADDPD(P_MULPD(s[v], P_ADDPD(hfsq, R)), P_MULPD(E[v], P_SET1PD(BM_LN2_LO)));
+    r[v] = P_SQRTPD(P_MULPD(P_SET1PD(-2.0), P_ADDPD(P_MULPD(E[v], P_SET1PD(BM_LN2_HI)),
+                                                    P_SUBPD(f[v], P_SUBPD(hfsq, lo)))));
   }
 }
 
-/* blocks chunk0 .. chunk0 + n - 1; `vals` = the 64-bit outputs (P_WORDS / P_UNIF: 2n or 2n - 1) */
+/* bm32_pair in lanes on the block words of nv vectors: zc, zs (as integer vectors).
+ *   x = 2^53 u = (double)(e >> 11) + 0.5: (double)(w1·2^21) through the 2^73 exponent trick plus
+ *     (double)(w0 >> 11), both exact, then the same rounded + 0.5 as u01;
+ *   t = (n + 0.5)·2^-50 as (the double with the bits of 1 and mantissa 4n + 2) - 1, both exact */
+P_INLINE void P_CAT(bm_, P_SUFFIX)(P_T w[4][P_NV], const int nv, P_T *zc, P_T *zs) {
+  const P_T one = P_SET1(1), two = P_SET1(2), four = P_SET1(4), lo32 = P_SET1(0xffffffffu);
+  P_D x[P_NV], r[P_NV], t[P_NV], z[P_NV], ps[P_NV], pc[P_NV];
+  P_T q[P_NV];
+  for (int v = 0; v < nv; v++) {
+    const P_D dh = P_SUBPD(P_CASTPD(P_OR(P_AND(w[1][v], lo32), P_SET1(0x4480000000000000u))), P_SET1PD(0x1.0p73));
+    const P_D dl = P_SUBPD(P_CASTPD(P_OR(P_SRLI(P_AND(w[0][v], lo32), 11), P_SET1(0x4330000000000000u))),
+                           P_SET1PD(0x1.0p52));
+    x[v] = P_ADDPD(P_ADDPD(dh, dl), P_SET1PD(0.5));
+    /* bm32_octant: q = o >> 61 = bits 29..31 of w3; n = bits 11..60 of o, flipped in odd octants */
+    q[v] = P_SRLI(P_AND(w[3][v], lo32), 29);
+    const P_T o = P_XOR(P_OR(P_SLLI(w[3][v], 32), P_AND(w[2][v], lo32)), P_SUB(P_SET1(0), P_AND(q[v], one)));
+    const P_T m = P_OR(P_AND(P_SRLI(o, 9), P_SET1((UINT64_C(1) << 52) - 4)), P_SET1(BM_ONE_BITS | 2));
+    t[v] = P_SUBPD(P_CASTPD(m), P_SET1PD(1.0));
+    z[v] = P_MULPD(t[v], t[v]);
+  }
+  P_CAT(radius_, P_SUFFIX)(nv, x, r);
+  P_CAT(horner_, P_SUFFIX)(BM_PS, BM_PS_N, nv, z, ps);
+  P_CAT(horner_, P_SUFFIX)(BM_PC, BM_PC_N, nv, z, pc);
+  for (int v = 0; v < nv; v++) {
+    const P_D s = P_MULPD(t[v], ps[v]), c = P_ADDPD(P_SET1PD(1.0), P_MULPD(z[v], pc[v]));
+    /* bm32_place: swap where (q + 1) & 2, sign bits from (q + 2) & 4 and q & 4 */
+    P_T a = P_CASTSI(P_MULPD(r[v], c)), b = P_CASTSI(P_MULPD(r[v], s));
+    const P_T swap = P_SUB(P_SET1(0), P_SRLI(P_AND(P_ADD(q[v], one), two), 1)), d = P_AND(P_XOR(a, b), swap);
+    a = P_XOR(a, d);
+    b = P_XOR(b, d);
+    zc[v] = P_XOR(a, P_SLLI(P_AND(P_ADD(q[v], two), four), 61));
+    zs[v] = P_XOR(b, P_SLLI(P_AND(q[v], four), 61));
+  }
+}
+
+/* what a pass writes (a constant in each inlined copy): Box-Muller normals, words, uniforms */
+enum { P_BM, P_WORDS, P_UNIF };
+
+/* the two 64-bit outputs of each block of the nv vectors: the 64-bit words (e, o), their uniforms or normals */
+P_INLINE void P_CAT(outs_, P_SUFFIX)(const int mode, P_T w[4][P_NV], const int nv, P_T *e, P_T *o) {
+  if (mode == P_BM) {
+    P_CAT(bm_, P_SUFFIX)(w, nv, e, o);
+    return;
+  }
+  const P_T mask = P_SET1(0xffffffffu);
+  const P_D half = P_SET1PD(0.5), scale = P_SET1PD(0x1.0p-53);
+  for (int v = 0; v < nv; v++)
+    if (mode == P_WORDS) {
+      e[v] = P_OR(P_SLLI(w[1][v], 32), P_AND(w[0][v], mask));
+      o[v] = P_OR(P_SLLI(w[3][v], 32), P_AND(w[2][v], mask));
+    } else {
+      e[v] = P_CASTSI(P_MULPD(P_ADDPD(P_CAT(top53_, P_SUFFIX)(w[0][v], w[1][v]), half), scale));
+      o[v] = P_CASTSI(P_MULPD(P_ADDPD(P_CAT(top53_, P_SUFFIX)(w[2][v], w[3][v]), half), scale));
+    }
+}
+
+/* nv vectors of blocks from chunk c0 + c (block c of this call first); `left` = values still to write, to
+ * out[2c..] interleaved: the two outputs of block c at out[2c], out[2c + 1] */
+P_INLINE void P_CAT(pass_, P_SUFFIX)(const int mode, const int nv, const P_SCHED *s, uint32_t c0, int c, int left,
+                                     uint64_t *out) {
+  P_T w[4][P_NV], e[P_NV], o[P_NV];
+  P_CAT(blocks_, P_SUFFIX)(s, c0 + (uint32_t)c, nv, w);
+  P_CAT(outs_, P_SUFFIX)(mode, w, nv, e, o);
+  for (int v = 0; v < nv; v++) {
+    const int b = 2 * v * P_W, k = left - b;
+    if (k <= 0) break;
+    P_STOREN(out + 2 * c + b, P_ZIPLO(e[v], o[v]), k < P_W ? k : P_W);
+    if (k > P_W) P_STOREN(out + 2 * c + b + P_W, P_ZIPHI(e[v], o[v]), k - P_W < P_W ? k - P_W : P_W);
+  }
+}
+
+/* blocks chunk0 .. chunk0 + n - 1; `vals` = the values to write (2n or 2n - 1) */
 P_INLINE void P_CAT(run_, P_SUFFIX)(const int mode, const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0,
-                                    int n, int vals, double so, uint64_t *oe, uint64_t *oo) {
+                                    int n, int vals, uint64_t *out) {
   P_SCHED s;
   P_CAT(sched_init_, P_SUFFIX)(key, ctr, &s);
-  const P_D vso = P_SET1PD(so);
-  const int per = mode == P_U ? 1 : 2; /* outputs per block in `vals` */
   int c = 0;
-  for (; n - c >= P_NV * P_W; c += P_NV * P_W)
-    P_CAT(pass_, P_SUFFIX)(mode, P_NV, &s, chunk0, c, vals - per * c, vso, oe, oo);
+  for (; n - c >= P_NV * P_W; c += P_NV * P_W) P_CAT(pass_, P_SUFFIX)(mode, P_NV, &s, chunk0, c, vals - 2 * c, out);
   const int rest = (n - c + P_W - 1) / P_W; /* 0 .. P_NV vectors for the last blocks */
-  if (rest == 1) P_CAT(pass_, P_SUFFIX)(mode, 1, &s, chunk0, c, vals - per * c, vso, oe, oo);
+  if (rest == 1) P_CAT(pass_, P_SUFFIX)(mode, 1, &s, chunk0, c, vals - 2 * c, out);
 #if P_NV == 4
-  else if (rest == 2) P_CAT(pass_, P_SUFFIX)(mode, 2, &s, chunk0, c, vals - per * c, vso, oe, oo);
-  else if (rest == 3) P_CAT(pass_, P_SUFFIX)(mode, 3, &s, chunk0, c, vals - per * c, vso, oe, oo);
+  else if (rest == 2) P_CAT(pass_, P_SUFFIX)(mode, 2, &s, chunk0, c, vals - 2 * c, out);
+  else if (rest == 3) P_CAT(pass_, P_SUFFIX)(mode, 3, &s, chunk0, c, vals - 2 * c, out);
 #elif P_NV != 2
 #error "P_NV is 2 or 4"
 #endif
-  else if (rest) P_CAT(pass_, P_SUFFIX)(mode, P_NV, &s, chunk0, c, vals - per * c, vso, oe, oo);
+  else if (rest) P_CAT(pass_, P_SUFFIX)(mode, P_NV, &s, chunk0, c, vals - 2 * c, out);
 }
 
 void P_CAT(rtk_p4x32_wi_, P_SUFFIX)(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int n,
                                     uint64_t *out) {
-  P_CAT(run_, P_SUFFIX)(P_WORDS, key, ctr, chunk0, n, 2 * n, 0.0, out, NULL);
+  P_CAT(run_, P_SUFFIX)(P_WORDS, key, ctr, chunk0, n, 2 * n, out);
 }
 
 void P_CAT(rtk_p4x32_w_, P_SUFFIX)(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int n, uint32_t *out) {
@@ -156,12 +217,12 @@ void P_CAT(rtk_p4x32_w_, P_SUFFIX)(const uint32_t key[2], const uint32_t ctr[3],
   P_CAT(rtk_p4x32_wi_, P_SUFFIX)(key, ctr, chunk0, n, (uint64_t *)(void *)out);
 }
 
-void P_CAT(rtk_p4x32_u_, P_SUFFIX)(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int n, double so,
-                                   double *ue, double *uo) {
-  P_CAT(run_, P_SUFFIX)(P_U, key, ctr, chunk0, n, n, so, (uint64_t *)(void *)ue, (uint64_t *)(void *)uo);
+void P_CAT(rtk_p4x32_n_, P_SUFFIX)(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int m,
+                                   double *out) {
+  P_CAT(run_, P_SUFFIX)(P_BM, key, ctr, chunk0, (m + 1) / 2, m, (uint64_t *)(void *)out);
 }
 
 void P_CAT(rtk_p4x32_i_, P_SUFFIX)(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int m,
                                    double *out) {
-  P_CAT(run_, P_SUFFIX)(P_UNIF, key, ctr, chunk0, (m + 1) / 2, m, 0x1.0p-53, (uint64_t *)(void *)out, NULL);
+  P_CAT(run_, P_SUFFIX)(P_UNIF, key, ctr, chunk0, (m + 1) / 2, m, (uint64_t *)(void *)out);
 }

@@ -36,7 +36,7 @@ case_ heavy_b37 1 - $heavy --set run.block=37
 case_ heavy_score 1 - $heavy --set run.samplers=rtk-mala-score --set run.nfe=60
 case_ adaptive 1 - $heavy $mala --set rtk-mala.step_mode=adaptive --set rtk-mala-score.step_mode=adaptive \
   --set rtk-mala-score.quad=simpson --set run.nfe=60 --set run.block=37
-case_ radius 1 - $heavy $mala --set rtk-mala.radius=1.0 --set rtk-mala-score.radius=1.0 --set run.nfe=60 \
+case_ radius 1 - $heavy $mala --set rtk-mala.radius=3 --set rtk-mala-score.radius=3 --set run.nfe=60 \
   --set run.block=37
 for isa in purec sse2 avx avx512f; do
   case_ "isa_$isa" 1 $isa $heavy $mala --set rtk-mala-score.quad=gauss --set run.nfe=60 --set run.block=37 \

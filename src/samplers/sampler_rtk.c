@@ -498,10 +498,10 @@ static int step_row(const mala_step *s, int i, const double *gp, double fwd, dou
     dual_average(w, i, m, rtk_mala_prob(log_alpha), ctx->cfg->target_accept, s->mu);
     if (m == s->nwarm - 1) w->tau[i] = exp(w->ltbar[i]);
   }
-  /* The test log u < log_alpha needs u only for a finite log_alpha <= 0: u lies in (0, 1] (rtk_u01; 1 by
-   * rounding), so log u <= 0 < log_alpha accepts any log_alpha > 0, and nothing beats -inf (a proposal that
-   * failed the projection) or NaN.  Its stream is keyed by (particle, k, m + 1), so the uniforms not drawn change
-   * no other number: the decisions are the ones of drawing every u. */
+  /* The test log u < log_alpha (rtk_mala_accept) needs u only for a finite log_alpha <= 0: u lies in (0, 1], so
+   * any log_alpha > 0 accepts, and nothing beats -inf (a proposal that failed the projection) or NaN.  The
+   * uniform's stream is keyed by (particle, k, m + 1), so the uniforms not drawn change no other number: the
+   * decisions are the ones of drawing every u. */
   const int decide = log_alpha <= 0 && log_alpha > -INFINITY;
   if (log_alpha > 0 ||
       (decide && rtk_mala_accept(rtk_rng_uniform(ctx->seed, (uint64_t)(s->gid0 + i), (uint64_t)k, (uint64_t)m + 1,

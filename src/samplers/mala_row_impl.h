@@ -30,6 +30,24 @@ MR_ATTR static inline void MR_CAT(mr_terms_, MR_SUFFIX)(MR_T x, MR_T z, MR_T gr,
   *b2 = MR_MUL(b, b);
 }
 
+/* a tail of m < MR_W coordinates (x + 0 .. m - 1, ...): padded with zeros, the terms of its lanes, the gradient's
+ * first m lanes stored into grp */
+MR_ATTR static inline void MR_CAT(mr_tail_, MR_SUFFIX)(size_t m, const double *x, const double *z, const double *gr,
+                                                      const double *zp, const double *sp, MR_T e, MR_T q, MR_T tau,
+                                                      double *grp, MR_T *r2, MR_T *a2, MR_T *b2) {
+  double p[5][MR_W] = {{0}};
+  MR_T g;
+  memcpy(p[0], x, sizeof(double) * m);
+  memcpy(p[1], z, sizeof(double) * m);
+  memcpy(p[2], gr, sizeof(double) * m);
+  memcpy(p[3], zp, sizeof(double) * m);
+  memcpy(p[4], sp, sizeof(double) * m);
+  MR_CAT(mr_terms_, MR_SUFFIX)(MR_LOAD(p[0]), MR_LOAD(p[1]), MR_LOAD(p[2]), MR_LOAD(p[3]), MR_LOAD(p[4]), e, q, tau,
+                               &g, r2, a2, b2);
+  MR_STORE(p[0], g);
+  memcpy(grp, p[0], sizeof(double) * m);
+}
+
 MR_ATTR void MR_CAT(rtk_mala_row_, MR_SUFFIX)(int d, const double *restrict x, const double *restrict z,
                                              const double *restrict gr, const double *restrict zp,
                                              const double *restrict sp, double e, double q, double tau,
@@ -53,16 +71,7 @@ MR_ATTR void MR_CAT(rtk_mala_row_, MR_SUFFIX)(int d, const double *restrict x, c
   }
   if (j < d) { /* the tail, padded with zeros */
     const size_t m = (size_t)(d - j);
-    double p[5][MR_W] = {{0}};
-    memcpy(p[0], x + j, sizeof(double) * m);
-    memcpy(p[1], z + j, sizeof(double) * m);
-    memcpy(p[2], gr + j, sizeof(double) * m);
-    memcpy(p[3], zp + j, sizeof(double) * m);
-    memcpy(p[4], sp + j, sizeof(double) * m);
-    MR_CAT(mr_terms_, MR_SUFFIX)(MR_LOAD(p[0]), MR_LOAD(p[1]), MR_LOAD(p[2]), MR_LOAD(p[3]), MR_LOAD(p[4]), ve, vq,
-                                 vt, &g, &r2, &a2, &b2);
-    MR_STORE(p[0], g);
-    memcpy(grp + j, p[0], sizeof(double) * m);
+    MR_CAT(mr_tail_, MR_SUFFIX)(m, x + j, z + j, gr + j, zp + j, sp + j, ve, vq, vt, grp + j, &r2, &a2, &b2);
     MR_STORE(t[0], r2);
     MR_STORE(t[1], a2);
     MR_STORE(t[2], b2);
@@ -109,16 +118,8 @@ MR_ATTR void MR_CAT(rtk_mala_rows_, MR_SUFFIX)(int d, const double *restrict x, 
     const size_t m = (size_t)(d - j);
     for (int p = 0; p < MR_W; p++) {
       const size_t o = (size_t)p * d + j;
-      double in[5][MR_W] = {{0}};
-      memcpy(in[0], x + o, sizeof(double) * m);
-      memcpy(in[1], z + o, sizeof(double) * m);
-      memcpy(in[2], gr + o, sizeof(double) * m);
-      memcpy(in[3], zp + o, sizeof(double) * m);
-      memcpy(in[4], sp + o, sizeof(double) * m);
-      MR_CAT(mr_terms_, MR_SUFFIX)(MR_LOAD(in[0]), MR_LOAD(in[1]), MR_LOAD(in[2]), MR_LOAD(in[3]), MR_LOAD(in[4]),
-                                   ve, vq, vt[p], &g, &t[0][p], &t[1][p], &t[2][p]);
-      MR_STORE(in[0], g);
-      memcpy(grp + o, in[0], sizeof(double) * m);
+      MR_CAT(mr_tail_, MR_SUFFIX)(m, x + o, z + o, gr + o, zp + o, sp + o, ve, vq, vt[p], grp + o, &t[0][p], &t[1][p],
+                                  &t[2][p]);
     }
     for (int c = 0; c < 3; c++) MR_TRANSPOSE(t[c]);
     for (size_t l = 0; l < m; l++)

@@ -389,16 +389,8 @@ static int propose_row(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int i,
   return dist <= r2;
 }
 
-/* One pass over the rows i0 .. i0 + cnt - 1 (cnt <= RTK_MALA_ROWS) after the proposals' scores are known, for
- * the rows that passed the projection: the segment gradient at the proposal (row p into w->gp + p d, and prop.g if
- * `energy`; eval_segment's arithmetic) together with the proposal densities' squared norms
- *   fwd = |zp - z + tau grad(z)|^2,  bwd = |z - zp + tau grad(zp)|^2,
- * and qp = |x' - e zp|^2 / (2q) (quad_part of the proposal: the same sum, so the same bits), into
- * fwd[p], bwd[p], qp[p] for row i0 + p.  The three sums of a row run side by side, each in the order of j as
- * before; on AVX2 the elementwise part runs in vector lanes (w->row, mala_row_impl.h), with the same bits and the
- * sums in the same order.  RTK_MALA_ROWS rows that all passed go through one call (w->rows, or rows_scalar):
- * their sums are independent chains that overlap, each still added term by term in the order of j, so every
- * row's bits are its one-row pass's; other groups (the block's last rows, a row that failed) row by row. */
+/* The scalar rows version (rtk_mala_rows_fn, mala_row.h): the one-row loop of assemble_rows over RTK_MALA_ROWS
+ * rows interleaved per coordinate, each row's three sums in the order of j. */
 static void rows_scalar(int d, const double *restrict x, const double *restrict z, const double *restrict gr,
                         const double *restrict zp, const double *restrict sp, double e, double q,
                         const double *restrict tau, double *restrict grp, double *restrict sums) {
@@ -414,6 +406,16 @@ static void rows_scalar(int d, const double *restrict x, const double *restrict 
   memcpy(sums, s, sizeof s);
 }
 
+/* One pass over the rows i0 .. i0 + cnt - 1 (cnt <= RTK_MALA_ROWS) after the proposals' scores are known, for
+ * the rows that passed the projection: the segment gradient at the proposal (row p into w->gp + p d, and prop.g if
+ * `energy`; eval_segment's arithmetic) together with the proposal densities' squared norms
+ *   fwd = |zp - z + tau grad(z)|^2,  bwd = |z - zp + tau grad(zp)|^2,
+ * and qp = |x' - e zp|^2 / (2q) (quad_part of the proposal: the same sum, so the same bits), into
+ * fwd[p], bwd[p], qp[p] for row i0 + p.  The three sums of a row run side by side, each in the order of j as
+ * before; on AVX2 the elementwise part runs in vector lanes (w->row, mala_row_impl.h), with the same bits and the
+ * sums in the same order.  RTK_MALA_ROWS rows that all passed go through one call (w->rows, or rows_scalar):
+ * their sums are independent chains that overlap, each still added term by term in the order of j, so every
+ * row's bits are its one-row pass's; other groups (the block's last rows, a row that failed) row by row. */
 static void assemble_rows(rtk_ws *w, int i0, int cnt, int d, const seg_geom *sg, int energy, double *fwd,
                           double *bwd, double *qp) {
   const size_t o0 = (size_t)i0 * d;

@@ -241,6 +241,19 @@ CATALOGUE = [
      "zs[v] = P_XOR(b, P_SLLI(P_AND(q[v], two), 62));", "SIMD Box-Muller: the sine's sign from octant bit 1, not 2"),
     ("bm-simd-odd", "src/core/rng_p4x32_impl.h", "P_CAT(run_, P_SUFFIX)(P_BM, key, ctr, chunk0, (m + 1) / 2, m,",
      "P_CAT(run_, P_SUFFIX)(P_BM, key, ctr, chunk0, m / 2, m,", "SIMD Box-Muller: an odd count's last normal unwritten"),
+    # ---- rtk-mala's rows 4 at a time (sampler_rtk.c assemble_rows, mala_row_impl.h rtk_mala_rows_*; run with
+    # --tests mpi.reproducibility)
+    ("rows-sums-row", "src/samplers/mala_row_impl.h", "sums[3 * p + c] = out[c][p];",
+     "sums[3 * p + c] = out[c][(p + 1) % MR_W];", "AVX2 rows: each row of a group gets the next row's three sums"),
+    ("rows-scalar-tau", "src/samplers/sampler_rtk.c", "rtk_mala_terms(z[o], zp[o], gr[o], gj, tau[p], &s[p][1], &s[p][2]);",
+     "rtk_mala_terms(z[o], zp[o], gr[o], gj, tau[0], &s[p][1], &s[p][2]);",
+     "scalar rows: every row of a group uses the first row's step (adaptive steps differ)"),
+    ("rows-tail-drop", "src/samplers/sampler_rtk.c", "for (int p = 0; p < cnt; p++) npass += step_row(",
+     "for (int p = 0; p < cnt - (cnt < RTK_MALA_ROWS); p++) npass += step_row(",
+     "a block's last, partial group of rows loses its last row's step"),
+    ("quad-rows-tail", "src/samplers/sampler_rtk.c", "quad_rows(n - i0, d, cur->z + o, prop->z + o, cur->score + o, prop->score + o, e0, e1);",
+     "quad_rows(n - i0, d, cur->z + o, prop->z + o, cur->score + o, cur->score + o, e0, e1);",
+     "rtk-mala-score: a partial group's end-point sums use the current score twice"),
 ]
 
 

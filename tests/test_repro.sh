@@ -37,10 +37,19 @@ row=(--set run.samplers=rtk-mala,rtk-mala-score --set target.kind=mog-random --s
 run 1 "$work/row.h5" "${row[@]}"
 RTK_VMATH_ISA=purec run 1 "$work/row_purec.h5" "${row[@]}"
 RTK_VMATH_ISA=avx run 2 "$work/row_avx.h5" "${row[@]}" --set run.block=37
-for other in row_purec row_avx; do
+# rows 4 at a time (sampler_rtk.c assemble_rows; rtk-mala adaptive: each row its own step): blocks 37 and 38 end
+# in a partial group of 1 and 2 rows (the one-row pass), block 64 in none; the scalar rows and the AVX2 rows
+RTK_VMATH_ISA=purec run 1 "$work/row_purec38.h5" "${row[@]}" --set run.block=38
+for other in row_purec row_avx row_purec38; do
   echo "== row vs $other (rtk-mala's row pass, d = 19)"
   $py "$src/tests/h5check.py" same "$work/row.h5" "$work/$other.h5" || fail=1
 done
+# rtk-mala-score's quadrature sums 4 rows at a time (quad_rows): Simpson reads the end-point sums (Gauss does
+# not) and one node's; block 64 has no partial group, block 38 on 2 ranks ends in groups of 2 rows
+run 1 "$work/row_simp.h5" "${row[@]}" --set rtk-mala-score.quad=simpson
+RTK_VMATH_ISA=purec run 2 "$work/row_simp38.h5" "${row[@]}" --set rtk-mala-score.quad=simpson --set run.block=38
+echo "== row_simp vs row_simp38 (rtk-mala-score, Simpson, d = 19)"
+$py "$src/tests/h5check.py" same "$work/row_simp.h5" "$work/row_simp38.h5" || fail=1
 # output.samples: M = 700 cuts through rank 1's shard (3 ranks own 500
 # particles each) and leaves rank 2 with nothing to write; M = 0 stores an
 # empty [0][d] dataset.  The metrics always come from all N particles.

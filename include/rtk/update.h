@@ -142,8 +142,10 @@ RTK_HD static inline double rtk_mala_log_alpha(double dg, double fwd, double bwd
 }
 /* acceptance probability min(1, alpha) (dual averaging's statistic) */
 RTK_HD static inline double rtk_mala_prob(double log_alpha) { return log_alpha >= 0 ? 1 : exp(log_alpha); }
-/* the accept test with u ~ U(0, 1) (rtk_rng_uniform, purpose RTK_RNG_ACCEPT) */
-RTK_HD static inline int rtk_mala_accept(double u, double log_alpha) { return log(u) < log_alpha; }
+/* the accept test log u < log_alpha with u ~ U(0, 1) (rtk_rng_uniform, purpose RTK_RNG_ACCEPT): u lies in (0, 1]
+ * (rtk_u01; 1 when its 53 bits are all ones: 2^53 - 0.5 rounds to 2^53), so log u <= 0 and any log_alpha > 0
+ * accepts without the log (the same decision for every input: log_alpha = 0 still needs it, NaN is false) */
+RTK_HD static inline int rtk_mala_accept(double u, double log_alpha) { return log_alpha > 0 || log(u) < log_alpha; }
 
 /* ---- score-only MALA: f(zp) - f(z) = -int_0^1 <s(z + a (zp - z)), zp - z> da by a quadrature rule ---- */
 /* one coordinate of <s, zp - z> at a node with score s (the sums go e -= term) */

@@ -30,6 +30,24 @@ MR_ATTR static inline void MR_CAT(mr_terms_, MR_SUFFIX)(MR_T x, MR_T z, MR_T gr,
   *b2 = MR_MUL(b, b);
 }
 
+/* a tail of m < MR_W coordinates (x + 0 .. m - 1, ...): padded with zeros, the terms of its lanes, the gradient's
+ * first m lanes stored into grp */
+MR_ATTR static inline void MR_CAT(mr_tail_, MR_SUFFIX)(size_t m, const double *x, const double *z, const double *gr,
+                                                      const double *zp, const double *sp, MR_T e, MR_T q, MR_T tau,
+                                                      double *grp, MR_T *r2, MR_T *a2, MR_T *b2) {
+  double p[5][MR_W] = {{0}};
+  MR_T g;
+  memcpy(p[0], x, sizeof(double) * m);
+  memcpy(p[1], z, sizeof(double) * m);
+  memcpy(p[2], gr, sizeof(double) * m);
+  memcpy(p[3], zp, sizeof(double) * m);
+  memcpy(p[4], sp, sizeof(double) * m);
+  MR_CAT(mr_terms_, MR_SUFFIX)(MR_LOAD(p[0]), MR_LOAD(p[1]), MR_LOAD(p[2]), MR_LOAD(p[3]), MR_LOAD(p[4]), e, q, tau,
+                               &g, r2, a2, b2);
+  MR_STORE(p[0], g);
+  memcpy(grp, p[0], sizeof(double) * m);
+}
+
 MR_ATTR void MR_CAT(rtk_mala_row_, MR_SUFFIX)(int d, const double *restrict x, const double *restrict z,
                                              const double *restrict gr, const double *restrict zp,
                                              const double *restrict sp, double e, double q, double tau,
@@ -53,16 +71,7 @@ MR_ATTR void MR_CAT(rtk_mala_row_, MR_SUFFIX)(int d, const double *restrict x, c
   }
   if (j < d) { /* the tail, padded with zeros */
     const size_t m = (size_t)(d - j);
-    double p[5][MR_W] = {{0}};
-    memcpy(p[0], x + j, sizeof(double) * m);
-    memcpy(p[1], z + j, sizeof(double) * m);
-    memcpy(p[2], gr + j, sizeof(double) * m);
-    memcpy(p[3], zp + j, sizeof(double) * m);
-    memcpy(p[4], sp + j, sizeof(double) * m);
-    MR_CAT(mr_terms_, MR_SUFFIX)(MR_LOAD(p[0]), MR_LOAD(p[1]), MR_LOAD(p[2]), MR_LOAD(p[3]), MR_LOAD(p[4]), ve, vq,
-                                 vt, &g, &r2, &a2, &b2);
-    MR_STORE(p[0], g);
-    memcpy(grp + j, p[0], sizeof(double) * m);
+    MR_CAT(mr_tail_, MR_SUFFIX)(m, x + j, z + j, gr + j, zp + j, sp + j, ve, vq, vt, grp + j, &r2, &a2, &b2);
     MR_STORE(t[0], r2);
     MR_STORE(t[1], a2);
     MR_STORE(t[2], b2);
@@ -76,3 +85,49 @@ MR_ATTR void MR_CAT(rtk_mala_row_, MR_SUFFIX)(int d, const double *restrict x, c
   sums[1] = f;
   sums[2] = b;
 }
+
+#ifdef MR_TRANSPOSE
+/* MR_W rows at once (mala_row.h, rtk_mala_rows_fn; MR_W = RTK_MALA_ROWS): per vector of coordinates each row's
+ * elementwise part as above, then its squared terms transposed, MR_TRANSPOSE(v): v[p][l] -> v[l][p], so that
+ * vector l holds coordinate j + l of every row, and added to three vector sums whose lane p is row p's sum: one
+ * vector add per coordinate and sum, j ascending, i.e. each row's three sums term by term in the scalar loop's
+ * order (the same bits), with MR_W rows' chains in one.  The tail is padded as above; only its first vectors
+ * (coordinates) are added. */
+MR_ATTR void MR_CAT(rtk_mala_rows_, MR_SUFFIX)(int d, const double *restrict x, const double *restrict z,
+                                              const double *restrict gr, const double *restrict zp,
+                                              const double *restrict sp, double e, double q,
+                                              const double *restrict tau, double *restrict grp,
+                                              double *restrict sums) {
+  const MR_T ve = MR_SET1(e), vq = MR_SET1(q);
+  MR_T vt[MR_W], acc[3], t[3][MR_W], g;
+  for (int p = 0; p < MR_W; p++) vt[p] = MR_SET1(tau[p]);
+  for (int c = 0; c < 3; c++) acc[c] = MR_SET1(0.0);
+  int j = 0;
+  for (; j + MR_W <= d; j += MR_W) {
+    for (int p = 0; p < MR_W; p++) {
+      const size_t o = (size_t)p * d + j;
+      MR_CAT(mr_terms_, MR_SUFFIX)(MR_LOAD(x + o), MR_LOAD(z + o), MR_LOAD(gr + o), MR_LOAD(zp + o),
+                                   MR_LOAD(sp + o), ve, vq, vt[p], &g, &t[0][p], &t[1][p], &t[2][p]);
+      MR_STORE(grp + o, g);
+    }
+    for (int c = 0; c < 3; c++) MR_TRANSPOSE(t[c]);
+    for (int l = 0; l < MR_W; l++)
+      for (int c = 0; c < 3; c++) acc[c] = MR_ADD(acc[c], t[c][l]);
+  }
+  if (j < d) { /* the tail, padded with zeros */
+    const size_t m = (size_t)(d - j);
+    for (int p = 0; p < MR_W; p++) {
+      const size_t o = (size_t)p * d + j;
+      MR_CAT(mr_tail_, MR_SUFFIX)(m, x + o, z + o, gr + o, zp + o, sp + o, ve, vq, vt[p], grp + o, &t[0][p], &t[1][p],
+                                  &t[2][p]);
+    }
+    for (int c = 0; c < 3; c++) MR_TRANSPOSE(t[c]);
+    for (size_t l = 0; l < m; l++)
+      for (int c = 0; c < 3; c++) acc[c] = MR_ADD(acc[c], t[c][l]);
+  }
+  double out[3][MR_W];
+  for (int c = 0; c < 3; c++) MR_STORE(out[c], acc[c]);
+  for (int p = 0; p < MR_W; p++)
+    for (int c = 0; c < 3; c++) sums[3 * p + c] = out[c][p];
+}
+#endif

@@ -149,11 +149,12 @@ typedef struct {
   rtk_score_ws sw;
   chain cur, prop, node;
   double *xprev, *xi, *xi2, *v, *zold, *gold;
-  double *gp; /* MALA: grad g at the proposal of the particle in hand (one row) */
   double *tau, *hbar, *ltbar, *lcurv; /* per-particle adaptive state */
   double *qcur; /* rtk-mala-score: quad_part of the current state (kept, not recomputed, within a segment) */
   int *pass;
-  rtk_mala_row_fn *row; /* assemble_row's vector version (NULL: the scalar loop) */
+  double *gp; /* MALA: grad g at the proposals of the group of rows in hand (RTK_MALA_ROWS rows) */
+  rtk_mala_row_fn *row;   /* assemble_rows' vector versions (NULL: the scalar loops) */
+  rtk_mala_rows_fn *rows;
   double gl_x[32], gl_w[32];          /* Gauss-Legendre nodes/weights on [0, 1] */
   int B;
 } rtk_ws;
@@ -185,7 +186,6 @@ static void work_free(void *p) {
   free(w->xprev);
   free(w->xi);
   free(w->xi2);
-  free(w->gp);
   free(w->v);
   free(w->zold);
   free(w->gold);
@@ -195,18 +195,23 @@ static void work_free(void *p) {
   free(w->lcurv);
   free(w->qcur);
   free(w->pass);
+  free(w->gp);
   free(w);
 }
 
-/* assemble_row's version for the vector-math version in use (rtk_vm_isa(); RTK_VMATH_ISA picks it): avx and
+/* assemble_rows' versions for the vector-math version in use (rtk_vm_isa(); RTK_VMATH_ISA picks it): avx and
  * avx512f -> AVX2 where the CPU has it (an AVX-512F version was slower, mala_row.h), purec and sse2 the scalar
  * loop (NULL).  Both give the same bits (mala_row_impl.h). */
-static rtk_mala_row_fn *row_version(void) {
+static rtk_mala_row_fn *row_version(rtk_mala_rows_fn **rows) {
+  *rows = NULL;
 #if HAVE_MALA_ROW
   const int isa = rtk_vm_isa();
   if (isa == RTK_VM_AVX || isa == RTK_VM_AVX512F) {
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2")) return rtk_mala_row_avx2;
+    if (__builtin_cpu_supports("avx2")) {
+      *rows = rtk_mala_rows_avx2;
+      return rtk_mala_row_avx2;
+    }
   }
 #endif
   return NULL;
@@ -228,14 +233,14 @@ static int work_create(const rtk_block_ctx *ctx, int B, void **out) {
   RTK_MALLOC(w->gold, (size_t)B * d);
   RTK_MALLOC(w->xi, d);
   RTK_MALLOC(w->xi2, d);
-  RTK_MALLOC(w->gp, d);
   RTK_MALLOC(w->tau, B);
   RTK_MALLOC(w->hbar, B);
   RTK_MALLOC(w->ltbar, B);
   RTK_MALLOC(w->lcurv, B);
   RTK_MALLOC(w->qcur, B);
   RTK_MALLOC(w->pass, B);
-  w->row = row_version();
+  RTK_MALLOC(w->gp, (size_t)RTK_MALA_ROWS * d);
+  w->row = row_version(&w->rows);
   if (ctx->cfg->quad == RTK_QUAD_GAUSS) rtk_gauss_legendre((int)ctx->cfg->quad_nodes, w->gl_x, w->gl_w);
   return RTK_OK;
 }
@@ -303,22 +308,36 @@ static void init_segment(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int 
   }
 }
 
+/* e[p] -= <s_p, zp_p - z_p> term by term in the order of j, for the rows p < cnt at offset p d: the rows' sums
+ * are independent chains side by side, each in the one-row loop's order (the same bits); s1, e1: a second score
+ * summed the same way (NULL: none).  Called with cnt = RTK_MALA_ROWS (a constant, so the rows unroll) or less. */
+static inline void quad_rows(int cnt, int d, const double *restrict z, const double *restrict zp,
+                             const double *restrict s0, const double *restrict s1, double *restrict e0,
+                             double *restrict e1) {
+  for (int j = 0; j < d; j++)
+    for (int p = 0; p < cnt; p++) {
+      const size_t o = (size_t)p * d + j;
+      e0[p] -= rtk_quad_term(s0[o], z[o], zp[o]); /* rtk/update.h: shared with the cuda backend */
+      if (s1) e1[p] -= rtk_quad_term(s1[o], z[o], zp[o]);
+    }
+}
+
 /* f(zp) - f(z) for f = -log p_tt from scores only: the integral of
  * <-s(z + a (zp - z)), zp - z> over a in [0, 1] by the chosen rule.
- * Simpson and Gauss evaluate the score at extra points (counted by caller). */
+ * Simpson and Gauss evaluate the score at extra points (counted by caller).
+ * The particles' sums go RTK_MALA_ROWS rows at a time (quad_rows). */
 static void score_energy_diff(const rtk_block_ctx *ctx, rtk_ws *w, int n, double *df) {
-  const int d = ctx->mix->d, rule = ctx->cfg->quad;
+  const int d = ctx->mix->d, rule = ctx->cfg->quad, G = RTK_MALA_ROWS;
   chain *cur = &w->cur, *prop = &w->prop, *node = &w->node;
   const int nodes = rtk_quad_count(rule, (int)ctx->cfg->quad_nodes);
-  for (int i = 0; i < n; i++) { /* rtk/update.h: shared with the cuda backend */
-    const double *z = cur->z + (size_t)i * d, *zp = prop->z + (size_t)i * d;
-    const double *s0 = cur->score + (size_t)i * d, *s1 = prop->score + (size_t)i * d;
-    double e0 = 0, e1 = 0;
-    for (int j = 0; j < d; j++) {
-      e0 -= rtk_quad_term(s0[j], z[j], zp[j]);
-      e1 -= rtk_quad_term(s1[j], z[j], zp[j]);
-    }
-    df[i] = rtk_quad_ends(rule, e0, e1);
+  for (int i0 = 0; i0 < n; i0 += G) {
+    const size_t o = (size_t)i0 * d;
+    double e0[RTK_MALA_ROWS] = {0}, e1[RTK_MALA_ROWS] = {0};
+    if (n - i0 >= G)
+      quad_rows(G, d, cur->z + o, prop->z + o, cur->score + o, prop->score + o, e0, e1);
+    else
+      quad_rows(n - i0, d, cur->z + o, prop->z + o, cur->score + o, prop->score + o, e0, e1);
+    for (int p = 0; p < G && i0 + p < n; p++) df[i0 + p] = rtk_quad_ends(rule, e0[p], e1[p]);
   }
   for (int q = 0; q < nodes; q++) {
     double a, wt;
@@ -329,13 +348,14 @@ static void score_energy_diff(const rtk_block_ctx *ctx, rtk_ws *w, int n, double
         node->z[ij] = rtk_quad_point(cur->z[ij], prop->z[ij], a);
       }
     rtk_score_eval(&w->sw, n, node->z, NULL, node->score);
-    for (int i = 0; i < n; i++) {
-      double e = 0;
-      for (int j = 0; j < d; j++) {
-        size_t ij = (size_t)i * d + j;
-        e -= rtk_quad_term(node->score[ij], cur->z[ij], prop->z[ij]);
-      }
-      df[i] += wt * e;
+    for (int i0 = 0; i0 < n; i0 += G) {
+      const size_t o = (size_t)i0 * d;
+      double e[RTK_MALA_ROWS] = {0};
+      if (n - i0 >= G)
+        quad_rows(G, d, cur->z + o, prop->z + o, node->score + o, NULL, e, NULL);
+      else
+        quad_rows(n - i0, d, cur->z + o, prop->z + o, node->score + o, NULL, e, NULL);
+      for (int p = 0; p < G && i0 + p < n; p++) df[i0 + p] += wt * e[p];
     }
   }
 }
@@ -369,45 +389,81 @@ static int propose_row(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int i,
   return dist <= r2;
 }
 
-/* One pass over particle i's row after the proposal's score is known: the segment
- * gradient at the proposal (into the row w->gp, and prop.g if `energy`;
- * eval_segment's arithmetic) together with the proposal densities' squared norms
- *   fwd = |zp - z + tau grad(z)|^2,  bwd = |z - zp + tau grad(zp)|^2,
- * and *qp = |x' - e zp|^2 / (2q) (quad_part of the proposal: the same sum, so the same bits).
- * The three sums run side by side, each in the order of j as before; on AVX2 the elementwise part runs in
- * vector lanes (w->row, mala_row_impl.h), with the same bits and the sums in the same order. */
-static void assemble_row(rtk_ws *w, int i, int d, const seg_geom *sg, int energy, double tau, double *fwd,
-                         double *bwd, double *qp) {
-  const size_t o = (size_t)i * d;
-  const double *x = w->xprev + o, *z = w->cur.z + o, *gr = w->cur.grad + o, *zp = w->prop.z + o,
-               *sp = w->prop.score + o;
-  double *grp = w->gp, quad = 0, f = 0, b = 0;
-  if (w->row) {
-    double sums[3];
-    w->row(d, x, z, gr, zp, sp, sg->e, sg->q, tau, grp, sums);
-    quad = sums[0], f = sums[1], b = sums[2];
-  } else
-    for (int j = 0; j < d; j++) {
-      const double r = RTK_SEG_RESID(x[j], zp[j], sg->e), gj = seg_grad(sp[j], r, sg);
-      quad += r * r;
-      grp[j] = gj;
-      rtk_mala_terms(z[j], zp[j], gr[j], gj, tau, &f, &b); /* rtk/update.h */
+/* The scalar rows version (rtk_mala_rows_fn, mala_row.h): the one-row loop of assemble_rows over RTK_MALA_ROWS
+ * rows interleaved per coordinate, each row's three sums in the order of j. */
+static void rows_scalar(int d, const double *restrict x, const double *restrict z, const double *restrict gr,
+                        const double *restrict zp, const double *restrict sp, double e, double q,
+                        const double *restrict tau, double *restrict grp, double *restrict sums) {
+  double s[RTK_MALA_ROWS][3] = {{0}};
+  for (int j = 0; j < d; j++)
+    for (int p = 0; p < RTK_MALA_ROWS; p++) {
+      const size_t o = (size_t)p * d + j;
+      const double r = RTK_SEG_RESID(x[o], zp[o], e), gj = RTK_SEG_GRAD(sp[o], r, e, q);
+      s[p][0] += r * r;
+      grp[o] = gj;
+      rtk_mala_terms(z[o], zp[o], gr[o], gj, tau[p], &s[p][1], &s[p][2]); /* rtk/update.h */
     }
-  w->prop.g[i] = energy ? seg_energy(w->prop.logp[i], quad, sg) : NAN;
-  *qp = RTK_SEG_QUAD(quad, sg->q);
-  *fwd = f;
-  *bwd = b;
+  memcpy(sums, s, sizeof s);
+}
+
+/* One pass over the rows i0 .. i0 + cnt - 1 (cnt <= RTK_MALA_ROWS) after the proposals' scores are known, for
+ * the rows that passed the projection: the segment gradient at the proposal (row p into w->gp + p d, and prop.g if
+ * `energy`; eval_segment's arithmetic) together with the proposal densities' squared norms
+ *   fwd = |zp - z + tau grad(z)|^2,  bwd = |z - zp + tau grad(zp)|^2,
+ * and qp = |x' - e zp|^2 / (2q) (quad_part of the proposal: the same sum, so the same bits), into
+ * fwd[p], bwd[p], qp[p] for row i0 + p.  The three sums of a row run side by side, each in the order of j as
+ * before; on AVX2 the elementwise part runs in vector lanes (w->row, mala_row_impl.h), with the same bits and the
+ * sums in the same order.  RTK_MALA_ROWS rows that all passed go through one call (w->rows, or rows_scalar):
+ * their sums are independent chains that overlap, each still added term by term in the order of j, so every
+ * row's bits are its one-row pass's; other groups (the block's last rows, a row that failed) row by row. */
+static void assemble_rows(rtk_ws *w, int i0, int cnt, int d, const seg_geom *sg, int energy, double *fwd,
+                          double *bwd, double *qp) {
+  const size_t o0 = (size_t)i0 * d;
+  /* the rows version: the vector one, else the scalar one, unless only a one-row vector version exists */
+  rtk_mala_rows_fn *rows = w->rows ? w->rows : w->row ? NULL : rows_scalar;
+  double sums[3 * RTK_MALA_ROWS];
+  int all = cnt == RTK_MALA_ROWS && rows;
+  for (int p = 0; p < cnt; p++) all &= w->pass[i0 + p];
+  if (all)
+    rows(d, w->xprev + o0, w->cur.z + o0, w->cur.grad + o0, w->prop.z + o0, w->prop.score + o0, sg->e, sg->q,
+         w->tau + i0, w->gp, sums);
+  for (int p = 0; p < cnt; p++) {
+    const int i = i0 + p;
+    const size_t o = (size_t)i * d;
+    double *sm = sums + 3 * p;
+    if (!w->pass[i]) continue;
+    if (!all) {
+      const double *x = w->xprev + o, *z = w->cur.z + o, *gr = w->cur.grad + o, *zp = w->prop.z + o,
+                   *sp = w->prop.score + o, tau = w->tau[i];
+      double *grp = w->gp + (size_t)p * d, quad = 0, f = 0, b = 0;
+      if (w->row)
+        w->row(d, x, z, gr, zp, sp, sg->e, sg->q, tau, grp, sm);
+      else {
+        for (int j = 0; j < d; j++) {
+          const double r = RTK_SEG_RESID(x[j], zp[j], sg->e), gj = seg_grad(sp[j], r, sg);
+          quad += r * r;
+          grp[j] = gj;
+          rtk_mala_terms(z[j], zp[j], gr[j], gj, tau, &f, &b); /* rtk/update.h */
+        }
+        sm[0] = quad, sm[1] = f, sm[2] = b;
+      }
+    }
+    w->prop.g[i] = energy ? seg_energy(w->prop.logp[i], sm[0], sg) : NAN;
+    qp[p] = RTK_SEG_QUAD(sm[0], sg->q);
+    fwd[p] = sm[1];
+    bwd[p] = sm[2];
+  }
 }
 
 /* Accepting a proposal: copy what the chain reads later (the gradient from
- * w->gp).  prop.logp is not copied: eval_segment's energy already holds it
+ * gp, its row in the group's scratch).  prop.logp is not copied: eval_segment's energy already holds it
  * (g), and score-only MALA keeps its energy difference there. */
-static void accept_row(rtk_ws *w, int i, int d) {
+static void accept_row(rtk_ws *w, int i, int d, const double *gp) {
   chain *dst = &w->cur;
   const chain *src = &w->prop;
   const size_t o = (size_t)i * d;
   memcpy(dst->z + o, src->z + o, sizeof(double) * d);
-  memcpy(dst->grad + o, w->gp, sizeof(double) * d);
+  memcpy(dst->grad + o, gp, sizeof(double) * d);
   memcpy(dst->score + o, src->score + o, sizeof(double) * d);
   dst->g[i] = src->g[i];
 }
@@ -424,32 +480,36 @@ typedef struct {
   inner_kind kind;
 } mala_step;
 
-/* Inner step m for particle i once its proposal's score is known: the gradient
- * there and the proposal densities (assemble_row), the Metropolis test, the
- * warm-up's dual averaging, and the next step's proposal.  Returns whether that
- * proposal passes the projection (0 when there is none). */
-static int step_row(const mala_step *s, int i) {
+/* Inner step m for particle i once its proposal's score is known and its row pass (assemble_rows) has given
+ * fwd, bwd and qp: the Metropolis test, the warm-up's dual averaging, and the next step's proposal.  Returns
+ * whether that proposal passes the projection (0 when there is none). */
+static int step_row(const mala_step *s, int i, const double *gp, double fwd, double bwd, double qp) {
   const rtk_block_ctx *ctx = s->ctx;
   rtk_ws *w = s->w;
   const int d = s->d, k = s->k, m = s->m;
   chain *cur = &w->cur, *prop = &w->prop;
   const double *df = prop->logp;
   const double tau = w->tau[i];
-  double log_alpha = -INFINITY, qp = 0;
+  double log_alpha = -INFINITY;
   if (w->pass[i]) {
-    double fwd, bwd; /* |zp - z + tau grad(z)|^2 and |z - zp + tau grad(zp)|^2 */
-    assemble_row(w, i, d, s->sg, s->kind == IN_MALA, tau, &fwd, &bwd, &qp);
     /* score-only: quad_part(x', zp) is qp, quad_part(x', z) the kept w->qcur (bitwise what a fresh pass gives) */
     double dg = s->kind == IN_MALA_SCORE ? df[i] + qp - w->qcur[i] : prop->g[i] - cur->g[i];
     log_alpha = rtk_mala_log_alpha(dg, fwd, bwd, tau); /* rtk/update.h: shared with the cuda backend */
   }
-  double u = rtk_rng_uniform(ctx->seed, (uint64_t)(s->gid0 + i), (uint64_t)k, (uint64_t)m + 1, RTK_RNG_ACCEPT);
   if (m < s->nwarm) {
     dual_average(w, i, m, rtk_mala_prob(log_alpha), ctx->cfg->target_accept, s->mu);
     if (m == s->nwarm - 1) w->tau[i] = exp(w->ltbar[i]);
   }
-  if (rtk_mala_accept(u, log_alpha)) { /* never with log_alpha = -inf: only a proposal that passed */
-    accept_row(w, i, d);
+  /* The test log u < log_alpha (rtk_mala_accept) needs u only for a finite log_alpha <= 0: u lies in (0, 1], so
+   * any log_alpha > 0 accepts, and nothing beats -inf (a proposal that failed the projection) or NaN.  The
+   * uniform's stream is keyed by (particle, k, m + 1), so the uniforms not drawn change no other number: the
+   * decisions are the ones of drawing every u. */
+  const int decide = log_alpha <= 0 && log_alpha > -INFINITY;
+  if (log_alpha > 0 ||
+      (decide && rtk_mala_accept(rtk_rng_uniform(ctx->seed, (uint64_t)(s->gid0 + i), (uint64_t)k, (uint64_t)m + 1,
+                                                 RTK_RNG_ACCEPT),
+                                 log_alpha))) {
+    accept_row(w, i, d, gp);
     w->qcur[i] = qp;
     s->st->accept[k]++;
   }
@@ -481,7 +541,12 @@ static void mala_steps(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int n,
     s.m = m;
     s.next = m + 1 < nin;
     npass = 0;
-    for (int i = 0; i < n; i++) npass += step_row(&s, i);
+    for (int i0 = 0; i0 < n; i0 += RTK_MALA_ROWS) { /* a group's row passes, then its rows in order */
+      const int cnt = n - i0 < RTK_MALA_ROWS ? n - i0 : RTK_MALA_ROWS;
+      double fwd[RTK_MALA_ROWS], bwd[RTK_MALA_ROWS], qp[RTK_MALA_ROWS] = {0};
+      assemble_rows(w, i0, cnt, d, sg, energy, fwd, bwd, qp);
+      for (int p = 0; p < cnt; p++) npass += step_row(&s, i0 + p, w->gp + (size_t)p * d, fwd[p], bwd[p], qp[p]);
+    }
     if (ctx->at_inner) ctx->at_inner(ctx->user, k, m + 1, gid0, n, w->cur.z);
   }
 }

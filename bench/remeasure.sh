@@ -63,9 +63,6 @@ T0=$(date +%s)
 
 S0="--set output.samples=0"
 FM_FOLLOW="--set run.samplers=exact,rtk-mala,rtk-mala-score,rtk-uld --set sweep.nfe=50,100,200,500 --set sweep.rtk-mala.segments=10,25 --set sweep.rtk-mala-score.segments=10,25 --set sweep.rtk-uld.segments=10,25 --set metrics.boundary_accuracy=false"
-# docs/results.md's dimensional-scaling tables are still run.rng = philox4x64's (not yet re-measured with the
-# default philox4x32): DIM_RNG="" re-measures them with the default
-DIM_RNG=${DIM_RNG---set run.rng=philox4x64}
 PX="--set run.samplers=exact,rtk-mala --set run.particles=4000 --set sweep.nfe=500 --set rtk-mala.segments=50 $S0"
 
 # the studies: name | config | options (exactly the docs' commands; --resume instead of --force)
@@ -90,8 +87,8 @@ score_error_fashion|experiments/score_error_fashion.ini|
 fors|experiments/fors.ini|
 fors_dim|experiments/fors_dim.ini|
 fors_linear|experiments/fors.ini|--set run.particles=2000 --set run.samplers=exact,fors --set fors.curvature=0 --set sweep.fors.bound=1 --set sweep.nfe=128,512,2048,8192
-dim_scaling|experiments/dim_scaling.ini|$S0 $DIM_RNG
-dim_scaling_tuned|experiments/dim_scaling.ini|$S0 $DIM_RNG --set run.samplers=rtk-mala,rtk-uld --set rtk-mala.step_mode=adaptive --set rtk-uld.step=0.3
+dim_scaling|experiments/dim_scaling.ini|$S0
+dim_scaling_tuned|experiments/dim_scaling.ini|$S0 --set run.samplers=rtk-mala,rtk-uld --set rtk-mala.step_mode=adaptive --set rtk-uld.step=0.3
 EOF
 }
 

@@ -604,15 +604,15 @@ FIGURES = {
                                               "cp /tmp/dt/scaling.png docs/figures/dim_scaling_tuned.png")],
     "fashion_mnist": [("fashion_mnist_images.png fashion_mnist_frechet.png",
                        "/usr/bin/python3 analysis/rtk_analyze.py results/fashion_mnist.h5 -o /tmp/fm && "
-                       "cp /tmp/fm/images.png docs/figures/fashion_mnist_images.png && "
+                       "cp /tmp/fm/images_grid-geometric.png docs/figures/fashion_mnist_images.png && "
                        "cp /tmp/fm/frechet_vs_nfe.png docs/figures/fashion_mnist_frechet.png "
-                       "(images.png needs stored samples: output.samples >= 10)"),
+                       "(the images need stored samples: output.samples >= 10)"),
                       ("fashion_mnist_rtk_segments_frechet.png",
                        "/usr/bin/python3 analysis/rtk_analyze.py results/fmnist_rtk16.h5 -o /tmp/fs && "
                        "cp /tmp/fs/frechet_vs_nfe.png docs/figures/fashion_mnist_rtk_segments_frechet.png"),
                       ("fashion_mnist_pixels_images.png",
                        "/usr/bin/python3 analysis/rtk_analyze.py results/fashion_mnist_pixels.h5 -o /tmp/fp && "
-                       "cp /tmp/fp/images.png docs/figures/fashion_mnist_pixels_images.png")],
+                       "cp /tmp/fp/images_grid-geometric.png docs/figures/fashion_mnist_pixels_images.png")],
     "score_error": [("score_accuracy_vs_nfe.png score_plateau.png score_error_vs_t.png",
                      "/usr/bin/python3 analysis/rtk_analyze.py results/score_error.h5 -o /tmp/se && "
                      "cp /tmp/se/score_{accuracy_vs_nfe,plateau,error_vs_t}.png docs/figures/")],

@@ -21,7 +21,7 @@ import sys
 from decimal import Decimal as D, getcontext
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gen_ziggurat import pi_dec  # noqa: E402  (Machin's formula at the context's precision)
+from gen_ziggurat import emit, pi_dec  # noqa: E402  (Machin's formula at the context's precision; the command line)
 
 getcontext().prec = 60
 EPS = D(10) ** -58
@@ -147,14 +147,4 @@ def header():
 
 
 if __name__ == "__main__":
-    text = header()
-    if len(sys.argv) == 3 and sys.argv[1] == "--check":
-        with open(sys.argv[2]) as fh:
-            same = fh.read() == text
-        print("Box-Muller polynomials: " + ("identical to the generator's" if same else "DIFFER from the generator's"))
-        sys.exit(0 if same else 1)
-    if len(sys.argv) == 2:
-        with open(sys.argv[1], "w") as fh:
-            fh.write(text)
-    else:
-        sys.stdout.write(text)
+    emit(header(), "Box-Muller polynomials", sys.argv)

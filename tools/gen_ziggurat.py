@@ -106,15 +106,20 @@ def header():
     return "\n".join(out)
 
 
-if __name__ == "__main__":
-    text = header()
-    if len(sys.argv) == 3 and sys.argv[1] == "--check":
-        with open(sys.argv[2]) as fh:
+def emit(text, what, argv):
+    """A generator's command line (also tools/gen_bm_poly.py's): `--check FILE` compares FILE with `text`
+    (exit 0 identical, 1 differs), `FILE` writes it, nothing prints it."""
+    if len(argv) == 3 and argv[1] == "--check":
+        with open(argv[2]) as fh:
             same = fh.read() == text
-        print("ziggurat tables: " + ("identical to the generator's" if same else "DIFFER from the generator's"))
+        print(f"{what}: " + ("identical to the generator's" if same else "DIFFER from the generator's"))
         sys.exit(0 if same else 1)
-    if len(sys.argv) == 2:
-        with open(sys.argv[1], "w") as fh:
+    if len(argv) == 2:
+        with open(argv[1], "w") as fh:
             fh.write(text)
     else:
         sys.stdout.write(text)
+
+
+if __name__ == "__main__":
+    emit(header(), "ziggurat tables", sys.argv)

@@ -227,8 +227,9 @@ CATALOGUE = [
     # ---- rtk-mala's row pass in vector lanes (src/samplers/mala_row_impl.h; run with --tests mpi.reproducibility)
     ("row-grad-order", "src/samplers/mala_row_impl.h", "*g = MR_SUB(MR_NEG(sp), MR_DIV(MR_MUL(e, r), q));",
      "*g = MR_SUB(MR_NEG(sp), MR_MUL(e, MR_DIV(r, q)));", "vector row pass: e r / q rounded as e (r / q) (other bits)"),
-    ("row-tail-sum", "src/samplers/mala_row_impl.h", "for (size_t l = 0; l < m; l++) {", "for (size_t l = 1; l < m; l++) {",
-     "vector row pass: the padded tail's first coordinate left out of the three sums"),
+    ("row-tail-sum", "src/samplers/mala_row_impl.h", "MR_CAT(mr_add3_, MR_SUFFIX)(m, r2, a2, b2, &quad, &f, &b);",
+     "MR_CAT(mr_add3_, MR_SUFFIX)(m - 1, r2, a2, b2, &quad, &f, &b);",
+     "vector row pass: the padded tail's last coordinate left out of the three sums"),
     ("rtk-score-qcur", "src/samplers/sampler_rtk.c", "    w->qcur[i] = qp;\n", "",
      "rtk-mala-score keeps the quadratic part of the state before an accepted proposal"),
     # ---- philox4x32's Box-Muller (src/core/bm32.h, rng_p4x32_impl.h; run with --tests vmath.bm32_accuracy,

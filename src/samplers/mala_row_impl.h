@@ -48,38 +48,39 @@ MR_ATTR static inline void MR_CAT(mr_tail_, MR_SUFFIX)(size_t m, const double *x
   memcpy(grp, p[0], sizeof(double) * m);
 }
 
+/* the first n lanes of the squared terms added to the three sums, lane by lane (j ascending: the scalar loop's
+ * order, so the sums keep its bits) */
+MR_ATTR static inline void MR_CAT(mr_add3_, MR_SUFFIX)(size_t n, MR_T r2, MR_T a2, MR_T b2, double *quad, double *f,
+                                                      double *b) {
+  double t[3][MR_W];
+  MR_STORE(t[0], r2);
+  MR_STORE(t[1], a2);
+  MR_STORE(t[2], b2);
+  for (size_t l = 0; l < n; l++) {
+    *quad += t[0][l];
+    *f += t[1][l];
+    *b += t[2][l];
+  }
+}
+
 MR_ATTR void MR_CAT(rtk_mala_row_, MR_SUFFIX)(int d, const double *restrict x, const double *restrict z,
                                              const double *restrict gr, const double *restrict zp,
                                              const double *restrict sp, double e, double q, double tau,
                                              double *restrict grp, double sums[3]) {
   const MR_T ve = MR_SET1(e), vq = MR_SET1(q), vt = MR_SET1(tau);
-  double quad = 0, f = 0, b = 0, t[3][MR_W];
+  double quad = 0, f = 0, b = 0;
   MR_T g, r2, a2, b2;
   int j = 0;
   for (; j + MR_W <= d; j += MR_W) {
     MR_CAT(mr_terms_, MR_SUFFIX)(MR_LOAD(x + j), MR_LOAD(z + j), MR_LOAD(gr + j), MR_LOAD(zp + j), MR_LOAD(sp + j),
                                  ve, vq, vt, &g, &r2, &a2, &b2);
     MR_STORE(grp + j, g);
-    MR_STORE(t[0], r2);
-    MR_STORE(t[1], a2);
-    MR_STORE(t[2], b2);
-    for (int l = 0; l < MR_W; l++) {
-      quad += t[0][l];
-      f += t[1][l];
-      b += t[2][l];
-    }
+    MR_CAT(mr_add3_, MR_SUFFIX)(MR_W, r2, a2, b2, &quad, &f, &b);
   }
   if (j < d) { /* the tail, padded with zeros */
     const size_t m = (size_t)(d - j);
     MR_CAT(mr_tail_, MR_SUFFIX)(m, x + j, z + j, gr + j, zp + j, sp + j, ve, vq, vt, grp + j, &r2, &a2, &b2);
-    MR_STORE(t[0], r2);
-    MR_STORE(t[1], a2);
-    MR_STORE(t[2], b2);
-    for (size_t l = 0; l < m; l++) {
-      quad += t[0][l];
-      f += t[1][l];
-      b += t[2][l];
-    }
+    MR_CAT(mr_add3_, MR_SUFFIX)(m, r2, a2, b2, &quad, &f, &b);
   }
   sums[0] = quad;
   sums[1] = f;

@@ -1372,6 +1372,48 @@ static void test_blas_core(void) {
  * bin edges lo + b (hi - lo) / nb and their neighbours, lo, hi, NaN, +-inf, -0 and huge values, so the
  * histograms and the linearised standard error's sums (issue 13: taken on the device) are the host's bits.
  * d = 70 spans two of rtk_hist_add's 64-coordinate tiles. */
+/* rtk_mala_accept (rtk/update.h) decides log u < log_alpha without the log where bounds on ln u settle it: its
+ * decisions must be the plain test's for every u in (0, 1] and log_alpha, above all next to the boundaries it
+ * uses (log u itself, v = u - 1, v - v^2, the margins) and at the special values.  Also counts how often the log
+ * is skipped (the point of the bounds): at least a third of uniform u against log_alpha in [-3, 0]. */
+static void test_mala_accept(void) {
+  uint64_t x = 0x2545F4914F6CDD1DULL;
+  long n = 0, bad = 0, skip = 0, nunif = 0;
+  for (int it = 0; it < 400000; it++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    const double r = (double)(x >> 11) * 0x1p-53; /* [0, 1) */
+    double u;
+    switch (it % 5) { /* u across (0, 1]: uniform, tiny, near 1/2, near 1, exactly 1 or 1/2 */
+      case 0: u = 1 - r; break;
+      case 1: u = ldexp(1 - r, -(int)(x % 60)); break;
+      case 2: u = 0.5 + (r - 0.5) * 0x1p-20; break;
+      case 3: u = 1 - r * 0x1p-30; break;
+      default: u = it % 2 ? 1.0 : 0.5; break;
+    }
+    if (!(u > 0)) u = 0x1p-53;
+    const double L = log(u), v = u - 1, w = v - v * v;
+    const double cand[] = {L, nextafter(L, 1), nextafter(L, -2), v, nextafter(v, 1), nextafter(v, -2), w,
+                           v - 0x1p-40, v + 0x1p-40, w + 0x1p-40, w - 0x1p-40, v - 0x1p-39, w + 0x1p-39,
+                           -3 * r, -40 * r, 0.0, -0.0, 0x1p-1074, -0x1p-1074, NAN, -INFINITY, INFINITY,
+                           (v + w) / 2, L + 0x1p-50, L - 0x1p-50};
+    for (size_t c = 0; c < sizeof cand / sizeof *cand; c++) {
+      const double la = cand[c];
+      const int plain = la > 0 || log(u) < la, fast = rtk_mala_accept(u, la);
+      n++;
+      if (plain != fast && bad++ < 5) fprintf(stderr, "u = %a, log_alpha = %a: %d, plain %d\n", u, la, fast, plain);
+    }
+    if (it % 5 == 0) { /* the bounds' reach: log_alpha uniform in [-3, 0] against uniform u */
+      const double la = -3 * (double)((x >> 3) % 1000000) / 1e6;
+      const double vv = u - 1;
+      nunif++;
+      skip += vv < la - 0x1p-40 || (u >= 0.5 && vv - vv * vv > la + 0x1p-40);
+    }
+  }
+  CHECK(bad == 0, "%ld of %ld decisions differ from log u < log_alpha", bad, n);
+  CHECK(skip * 3 >= nunif, "the bounds decide only %ld of %ld tests", skip, nunif);
+  printf("mala_accept: %ld decisions; the log skipped in %.1f %% of uniform tests\n", n, 100.0 * skip / nunif);
+}
+
 static void test_hist_bin(void) {
   enum { D = 70, NB = 7, NP = 600 };
   rtk_hist h = {D, NB, NULL, NULL, NULL};
@@ -1500,7 +1542,7 @@ int main(int argc, char **argv) {
                {"uld_ar", test_uld_ar}, {"segment_start", test_segment_start}, {"plan_formulas", test_plan_formulas},
                {"karras_grid", test_karras_grid}, {"solver_orders", test_solver_orders},
                {"pc_ddpm", test_pc_ddpm}, {"new_samplers", test_new_samplers}, {"smc", test_smc},
-               {"blas_core", test_blas_core}, {"hist_bin", test_hist_bin}, {"quantise", test_quantise}};
+               {"blas_core", test_blas_core}, {"hist_bin", test_hist_bin}, {"mala_accept", test_mala_accept}, {"quantise", test_quantise}};
   int ran = 0;
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
     if (argc < 2 || !strcmp(argv[1], tests[i].name)) {

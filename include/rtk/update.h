@@ -144,8 +144,21 @@ RTK_HD static inline double rtk_mala_log_alpha(double dg, double fwd, double bwd
 RTK_HD static inline double rtk_mala_prob(double log_alpha) { return log_alpha >= 0 ? 1 : exp(log_alpha); }
 /* the accept test log u < log_alpha with u ~ U(0, 1) (rtk_rng_uniform, purpose RTK_RNG_ACCEPT): u lies in (0, 1]
  * (rtk_u01; 1 when its 53 bits are all ones: 2^53 - 0.5 rounds to 2^53), so log u <= 0 and any log_alpha > 0
- * accepts without the log (the same decision for every input: log_alpha = 0 still needs it, NaN is false) */
-RTK_HD static inline int rtk_mala_accept(double u, double log_alpha) { return log_alpha > 0 || log(u) < log_alpha; }
+ * accepts without the log (the same decision for every input: log_alpha = 0 still needs it, NaN is false).
+ * Below that, bounds on ln u decide most tests without the log, and always as the log would:
+ *   v = u - 1 (exact for u >= 1/2 by Sterbenz, within 2^-53 below) bounds ln u <= v, and for u >= 1/2
+ *   ln u >= v - v^2 (ln(1 + v) >= v - v^2 for v >= -1/2), computed within 2^-53.
+ * A log within k ulps of ln u (glibc and CUDA: k <= 1) is within k 2^-52 |ln u| of it, so the computed log lies
+ * below v + k 2^-52 and, for u >= 1/2, above v - v^2 - 2^-53 - k 2^-52; margins of 2^-40 cover that for any
+ * k < 2^10, and only a log_alpha within about v^2 of v still needs the log.  NaN and -inf decide as before
+ * (core.mala_accept compares the decisions with the plain test, near every boundary). */
+RTK_HD static inline int rtk_mala_accept(double u, double log_alpha) {
+  if (log_alpha > 0) return 1;
+  const double v = u - 1, margin = 0x1p-40;
+  if (v < log_alpha - margin) return 1;                   /* log u <= v < log_alpha */
+  if (u >= 0.5 && v - v * v > log_alpha + margin) return 0; /* log u >= v - v^2 > log_alpha */
+  return log(u) < log_alpha;
+}
 
 /* ---- score-only MALA: f(zp) - f(z) = -int_0^1 <s(z + a (zp - z)), zp - z> da by a quadrature rule ---- */
 /* one coordinate of <s, zp - z> at a node with score s (the sums go e -= term) */

@@ -14,12 +14,8 @@
  * the sampler phase is current: rtk_score_eval (score.h) and the rng
  * functions, wrapped at link time (ld --wrap=rtk_rng_*, src/core/timers.c),
  * so neither the samplers nor rng.c know about timing.  Those fine timers read
- * the CPU's time-stamp counter on x86-64 (10-22 ns per read on the machines
- * measured; calibrated against CLOCK_MONOTONIC over the run) and clock_gettime
- * elsewhere.  Every score evaluation is timed (one per block and step); the
- * rng calls (one per particle and step) only in a sample, scaled up to all of
- * them (src/core/timers.c), so that reading the clock does not itself become
- * a visible part of the rng time.
+ * the CPU's time-stamp counter on x86-64 (a few ns per read; calibrated
+ * against CLOCK_MONOTONIC over the run) and clock_gettime elsewhere.
  * Switches: CMake -DRTK_TIMERS=OFF builds without the fine timers;
  * RTK_TIMERS=0 in the environment turns them off at run time.  Either way
  * score and rng are then NaN and their time counts as sampler.
@@ -41,7 +37,7 @@ enum rtk_phase {
 
 /* nonzero while fine (score, rng) timing is armed: the sampler phase is current */
 extern int rtk_timers_armed;
-extern uint64_t rtk_timers_fine[1]; /* ticks of score (rng: a sample of its calls, src/core/timers.c) */
+extern uint64_t rtk_timers_fine[2]; /* ticks of score, rng */
 
 #if defined(RTK_TIMERS_FINE) && (defined(__x86_64__) || defined(__i386__))
 #include <x86intrin.h>

@@ -7,6 +7,7 @@
 #include "rtk/grid.h"
 #include "rtk/metrics.h"
 #include "rtk/rng.h"
+#include "rtk/timers.h"
 #include "rtk/update.h"
 #include "testutil.h"
 
@@ -1414,6 +1415,38 @@ static void test_mala_accept(void) {
   printf("mala_accept: %ld decisions; the log skipped in %.1f %% of uniform tests\n", n, 100.0 * skip / nunif);
 }
 
+/* The fine timers time the rng calls in a sample (src/core/timers.c): the scale-up is exact arithmetic, and the
+ * sample's size is the binomial one.  (Timings themselves are not reproducible; this checks what is.) */
+static void test_timers_sample(void) {
+  /* rtk_timers_scaled: the first calls as timed; the sampled ticks times later calls over sampled calls */
+  CHECK(rtk_timers_scaled(700, 0, 50, 50, 64) == 700, "all calls among the first: their ticks");
+  CHECK(rtk_timers_scaled(700, 30, 64 + 80, 64 + 10, 64) == 700 + 30 * 8.0, "80 later calls, 10 sampled: x8");
+  CHECK(rtk_timers_scaled(700, 0, 64 + 3, 64, 64) == 700, "none sampled yet: the first calls only");
+  CHECK(rtk_timers_scaled(0, 5, 64 + 7, 64 + 7, 64) == 5, "every later call sampled: x1");
+#ifdef RTK_TIMERS_FINE
+  uint64_t calls, timed;
+  double xi[16], sec[RTK_NPHASES];
+  enum { NCALL = 20000 };
+  rtk_timers_start();
+  rtk_timers_enter(RTK_PHASE_SAMPLER); /* arms the fine timers */
+  for (int c = 0; c < NCALL; c++) rtk_rng_normals(5, (uint64_t)c, 0, 0, RTK_RNG_PROPOSE, 16, xi);
+  rtk_timers_rng_counts(&calls, &timed);
+  rtk_timers_read(sec);
+  /* 64 timed, then each later call with probability 1/8: a 5-sigma band of the binomial count */
+  const double mean = 64 + (NCALL - 64) / 8.0, sd = sqrt((NCALL - 64) / 8.0 * 7 / 8.0);
+  CHECK(calls == NCALL, "%llu calls counted of %d", (unsigned long long)calls, NCALL);
+  CHECK(fabs((double)timed - mean) < 5 * sd, "%llu calls timed, expected %.0f +- %.0f", (unsigned long long)timed, mean,
+        5 * sd);
+  CHECK(sec[RTK_PHASE_RNG] > 0 && sec[RTK_PHASE_SAMPLER] >= 0, "rng %g s, the rest of sampling %g s", sec[RTK_PHASE_RNG],
+        sec[RTK_PHASE_SAMPLER]);
+  printf("timers_sample: %llu of %d rng calls timed (%.0f expected)\n", (unsigned long long)timed, NCALL, mean);
+  rtk_timers_start();
+  rtk_rng_normals(5, 0, 0, 0, RTK_RNG_PROPOSE, 16, xi); /* not armed (no sampler phase): not counted */
+  rtk_timers_rng_counts(&calls, &timed);
+  CHECK(calls == 0 && timed == 0, "calls outside the sampler phase counted: %llu", (unsigned long long)calls);
+#endif
+}
+
 static void test_hist_bin(void) {
   enum { D = 70, NB = 7, NP = 600 };
   rtk_hist h = {D, NB, NULL, NULL, NULL};
@@ -1542,7 +1575,7 @@ int main(int argc, char **argv) {
                {"uld_ar", test_uld_ar}, {"segment_start", test_segment_start}, {"plan_formulas", test_plan_formulas},
                {"karras_grid", test_karras_grid}, {"solver_orders", test_solver_orders},
                {"pc_ddpm", test_pc_ddpm}, {"new_samplers", test_new_samplers}, {"smc", test_smc},
-               {"blas_core", test_blas_core}, {"hist_bin", test_hist_bin}, {"mala_accept", test_mala_accept}, {"quantise", test_quantise}};
+               {"blas_core", test_blas_core}, {"hist_bin", test_hist_bin}, {"mala_accept", test_mala_accept}, {"timers_sample", test_timers_sample}, {"quantise", test_quantise}};
   int ran = 0;
   for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
     if (argc < 2 || !strcmp(argv[1], tests[i].name)) {

@@ -91,16 +91,11 @@ P_INLINE P_D P_CAT(top53_, P_SUFFIX)(P_T lo, P_T hi) {
   return P_ADDPD(P_MULPD(dh, P_SET1PD(0x1.0p21)), dl);
 }
 
-/* bm32_horner in lanes, on nv vectors at once (their chains interleave) */
-P_INLINE void P_CAT(horner_, P_SUFFIX)(const double *p, const int n, const int nv, const P_D *x, P_D *y) {
-  for (int v = 0; v < nv; v++) y[v] = P_SET1PD(p[n - 1]);
-  for (int i = n - 2; i >= 0; i--)
-    for (int v = 0; v < nv; v++) y[v] = P_ADDPD(P_SET1PD(p[i]), P_MULPD(x[v], y[v]));
-}
-
-/* bm32_m2ln in lanes: r = sqrt(-2 ln u) of nv vectors, from x = 2^53 u (so u's bits are x's bits - 53·2^52) */
-P_INLINE void P_CAT(radius_, P_SUFFIX)(const int nv, const P_D *x, P_D *r) {
-  P_D E[P_NV], f[P_NV], s[P_NV], z[P_NV], h[P_NV];
+/* bm32_m2ln in lanes, split around its polynomial: radius_in_ gives, from x = 2^53 u (so u's bits are x's bits -
+ * 53·2^52), E, f, s and the polynomial's argument z = s^2; radius_out_ turns the polynomial's value h into
+ * r = sqrt(-2 ln u).  The polynomials of a pass run in one loop (bm_), so that the log's chain, which waits for
+ * the division, overlaps with the sine's and cosine's. */
+P_INLINE void P_CAT(radius_in_, P_SUFFIX)(const int nv, const P_D *x, P_D *E, P_D *f, P_D *s, P_D *z) {
   for (int v = 0; v < nv; v++) {
     const P_T b = P_ADD(P_CASTSI(x[v]), P_SET1(BM_ONE_BITS - BM_SQRTH_BITS - (UINT64_C(53) << 52)));
     /* (double)(b >> 52) - 1023 in one exact subtraction: the 2^52 trick's 2^52 and the bias together */
@@ -109,13 +104,32 @@ P_INLINE void P_CAT(radius_, P_SUFFIX)(const int nv, const P_D *x, P_D *r) {
     s[v] = P_DIVPD(f[v], P_ADDPD(P_SET1PD(2.0), f[v]));
     z[v] = P_MULPD(s[v], s[v]);
   }
-  P_CAT(horner_, P_SUFFIX)(BM_PL, BM_PL_N, nv, z, h);
+}
+
+P_INLINE void P_CAT(radius_out_, P_SUFFIX)(const int nv, const P_D *E, const P_D *f, const P_D *s, const P_D *z,
+                                           const P_D *h, P_D *r) {
   for (int v = 0; v < nv; v++) {
     const P_D hfsq = P_MULPD(P_MULPD(P_SET1PD(0.5), f[v]), f[v]), R = P_MULPD(z[v], h[v]);
     const P_D lo = P_ADDPD(P_MULPD(s[v], P_ADDPD(hfsq, R)), P_MULPD(E[v], P_SET1PD(BM_LN2_LO)));
     r[v] = P_SQRTPD(P_MULPD(P_SET1PD(-2.0), P_ADDPD(P_MULPD(E[v], P_SET1PD(BM_LN2_HI)),
                                                     P_SUBPD(f[v], P_SUBPD(hfsq, lo)))));
   }
+}
+
+/* bm32_horner of the log's polynomial at zl and of the sine's and cosine's at zt, all 3 nv chains in one loop
+ * (each chain bm32_horner's operations in its order, so the same bits; the chains of the nv vectors and
+ * the three polynomials interleave) */
+_Static_assert(BM_PL_N == BM_PS_N && BM_PS_N == BM_PC_N, "the three polynomials of one degree (horner3_)");
+P_INLINE void P_CAT(horner3_, P_SUFFIX)(const int nv, const P_D *zl, const P_D *zt, P_D *hl, P_D *hs, P_D *hc) {
+  const int n = BM_PL_N;
+  for (int v = 0; v < nv; v++)
+    hl[v] = P_SET1PD(BM_PL[n - 1]), hs[v] = P_SET1PD(BM_PS[n - 1]), hc[v] = P_SET1PD(BM_PC[n - 1]);
+  for (int i = n - 2; i >= 0; i--)
+    for (int v = 0; v < nv; v++) {
+      hs[v] = P_ADDPD(P_SET1PD(BM_PS[i]), P_MULPD(zt[v], hs[v]));
+      hc[v] = P_ADDPD(P_SET1PD(BM_PC[i]), P_MULPD(zt[v], hc[v]));
+      hl[v] = P_ADDPD(P_SET1PD(BM_PL[i]), P_MULPD(zl[v], hl[v]));
+    }
 }
 
 /* bm32_pair in lanes on the block words of nv vectors: zc, zs (as integer vectors).
@@ -138,9 +152,10 @@ P_INLINE void P_CAT(bm_, P_SUFFIX)(P_T w[4][P_NV], const int nv, P_T *zc, P_T *z
     t[v] = P_SUBPD(P_CASTPD(m), P_SET1PD(1.0));
     z[v] = P_MULPD(t[v], t[v]);
   }
-  P_CAT(radius_, P_SUFFIX)(nv, x, r);
-  P_CAT(horner_, P_SUFFIX)(BM_PS, BM_PS_N, nv, z, ps);
-  P_CAT(horner_, P_SUFFIX)(BM_PC, BM_PC_N, nv, z, pc);
+  P_D E[P_NV], f[P_NV], s[P_NV], zl[P_NV], hl[P_NV];
+  P_CAT(radius_in_, P_SUFFIX)(nv, x, E, f, s, zl);
+  P_CAT(horner3_, P_SUFFIX)(nv, zl, z, hl, ps, pc);
+  P_CAT(radius_out_, P_SUFFIX)(nv, E, f, s, zl, hl, r);
   for (int v = 0; v < nv; v++) {
     const P_D s = P_MULPD(t[v], ps[v]), c = P_ADDPD(P_SET1PD(1.0), P_MULPD(z[v], pc[v]));
     /* bm32_place: swap where (q + 1) & 2, sign bits from (q + 2) & 4 and q & 4 */

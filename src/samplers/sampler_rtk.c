@@ -54,6 +54,15 @@
 #define HAVE_MALA_ROW 0
 #endif
 
+/* An elementwise loop (no sums) gives the same bits at any vector width (no FMA: -ffp-contract=off), so on x86-64
+ * the hottest one, the proposal, also gets an AVX2 clone that the loader picks where the CPU has it (function
+ * multiversioning; the baseline build's loops are SSE2, two doubles wide). */
+#if HAVE_MALA_ROW && (defined(__GNUC__) || defined(__clang__))
+#define RTK_ELEMENTWISE __attribute__((target_clones("avx2", "default")))
+#else
+#define RTK_ELEMENTWISE
+#endif
+
 typedef enum { IN_ULA, IN_MALA, IN_MALA_SCORE, IN_ULD } inner_kind;
 
 #define OPT_SEGMENTS \
@@ -372,7 +381,7 @@ static void dual_average(rtk_ws *w, int i, int m, double a, double target, doubl
 /* The proposal of inner step m for particle i, into prop.z:
  *   zp = z + (-tau grad g(z) + sqrt(2 tau) xi),  xi the PROPOSE normals of (k, m + 1);
  * returns whether it passes the projection (|zp - z|^2 <= r2; r2 = 0: no projection). */
-static int propose_row(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int i, int d, int k, int m, double r2) {
+RTK_ELEMENTWISE static int propose_row(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int i, int d, int k, int m, double r2) {
   const double *z = w->cur.z + (size_t)i * d, *gr = w->cur.grad + (size_t)i * d, tau = w->tau[i], sq = sqrt(2 * tau);
   double *zp = w->prop.z + (size_t)i * d, *xi = w->xi;
   rtk_rng_normals(ctx->seed, (uint64_t)(gid0 + i), (uint64_t)k, (uint64_t)m + 1, RTK_RNG_PROPOSE, d, xi);

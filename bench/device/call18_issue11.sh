@@ -1,6 +1,7 @@
 #!/bin/bash
-# lead, device call 18 (issue 11, ninth round): main at 0c028bb ("main") against d669db3 plus the two changes of 105a3ae ("new": the rng
-# calls timed in a sample, the accept test's bounds, sin and cos polynomials interleaved, an AVX2 clone of the
+# lead, device call 18 (issue 11, ninth round): main at 0c028bb ("main") against d669db3 plus an intermediate of
+# 105a3ae ("new": the rng calls timed in a sample, the accept test's bounds, the sine's and cosine's polynomials
+# interleaved (105a3ae interleaves the log's too), an AVX2 clone of the
 # proposal loop), rtk_bench_rng of both, then rtk-mala at
 # (64, 128), 1 rank (blocks 256 and 128, alternated) and 16 ranks; then a perf profile of each on one rank.
 # Bundle: cmake -S . -B M -DRTK_CUDA=OFF at 0c028bb and N at the ninth round, then

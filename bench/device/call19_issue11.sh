@@ -1,6 +1,6 @@
 #!/bin/bash
 # lead, device call 19 (issue 11, ninth round): main at 0c028bb ("main") against the ninth round at 105a3ae
-# parent ("new": rng calls timed in a sample, the accept test's bounds, the three polynomials of the normals
+# ("new": rng calls timed in a sample, the accept test's bounds, the three polynomials of the normals
 # interleaved, the AVX2 clone of the proposal), and the block size for a default: new at blocks 256/128/64 on
 # (25, 10), (64, 128), (256, 1024), ddpm and rtk-mala, 1 rank, and (64, 128) rtk-mala on 16 ranks.
 # Bundle: cmake -S . -B M -DRTK_CUDA=OFF at 0c028bb and N here, then

@@ -6,28 +6,9 @@
 #   RTK_BUILD=M RTK_EXTRA_BINS="N/rtkbench=rtkbench-new" bash bench/device/pack.sh .device/c17
 # and perf with its libraries in .device/perf (perf and `ldd perf` but the glibc family).
 # On the device: bash bench/device/call17_issue11.sh (repository root; $OUT as the run tool sets it)
-source .device/c17/env.sh >/dev/null 2>&1; R=$RTK_RT/bin
-export OPENBLAS_NUM_THREADS=1
-M="mpirun --mca plm isolated --mca btl_vader_single_copy_mechanism none --bind-to core"
+source .device/c17/env.sh >/dev/null 2>&1
+source bench/device/e2e_lib.sh  # (the calls ran with these functions written out in the script)
 lscpu | grep -E 'Model name|^CPU\(s\)'
-cfg() { # particles block
-  printf '[run]\nparticles = %s\nsamplers = rtk-mala\nnfe = 100\nblock = %s\nprogress = 0\n' "$1" "$2" > "$OUT/c.ini"
-  printf '[target]\nkind = mog-random\nK = 64\ndim = 128\n[metrics]\nboundary_accuracy = false\nfrechet = false\n[output]\nsamples = 0\n' >> "$OUT/c.ini"
-}
-run() { # bin ranks block tag
-  cfg $((4096 * $2)) "$3"
-  $M -n "$2" --oversubscribe "$R/$1" run "$OUT/c.ini" -o "$OUT/t.h5" --force > "$OUT/log.txt" 2>&1 || { echo "FAIL $4"; tail -3 "$OUT/log.txt"; return; }
-  printf "%-6s %-12s %2d %4s " "$4" "$1" "$2" "$3"
-  awk '/^0 /{n++; if(n==1) printf "PNFE/s %s  ", $NF; if(n==2) {s=$3+$4+$5+$6+$7+$8; printf "nonkernel %.3f  split %s %s %s %s %s %s\n", 1-$3/s, $3,$4,$5,$6,$7,$8}}' "$OUT/log.txt"
-}
-for rep in 1 2 3 4 5 6; do for blk in 256 128; do for b in rtkbench rtkbench-new; do run $b 1 $blk r$rep; done; done; done
-for rep in 1 2; do for b in rtkbench rtkbench-new; do run $b 16 256 r16_$rep; done; done
-if [ -x .device/perf/perf ]; then
-  export LD_LIBRARY_PATH=$PWD/.device/perf/lib:$LD_LIBRARY_PATH
-  cfg 8192 256
-  for b in rtkbench rtkbench-new; do
-    echo "== perf $b"
-    $M -x LD_LIBRARY_PATH -n 1 .device/perf/perf record -F 4000 -o "$OUT/p.data" "$R/$b" run "$OUT/c.ini" -o "$OUT/t.h5" --force 2>&1 | grep "^0 "
-    .device/perf/perf report -i "$OUT/p.data" --no-children --stdio --sort sym 2>/dev/null | grep -E "^ +[0-9]" | head -24
-  done
-fi
+for rep in 1 2 3 4 5 6; do for blk in 256 128; do for b in rtkbench rtkbench-new; do e2e_run $b 1 $blk r$rep; done; done; done
+for rep in 1 2; do for b in rtkbench rtkbench-new; do e2e_run $b 16 256 r16_$rep; done; done
+e2e_perf rtkbench rtkbench-new

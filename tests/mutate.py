@@ -255,6 +255,19 @@ CATALOGUE = [
     ("quad-rows-tail", "src/samplers/sampler_rtk.c", "quad_rows(n - i0, d, cur->z + o, prop->z + o, cur->score + o, prop->score + o, e0, e1);",
      "quad_rows(n - i0, d, cur->z + o, prop->z + o, cur->score + o, cur->score + o, e0, e1);",
      "rtk-mala-score: a partial group's end-point sums use the current score twice"),
+    # ---- ninth round (issue 11): the accept test's bounds, the sampled rng timers, the normals' shared polynomial
+    # loop; run with --tests core.mala_accept,core.timers_sample,vmath.p4x32_isa,vmath.p4x32_tail,vmath.bm32_accuracy
+    ("accept-bound-half", "include/rtk/update.h", "if (u >= 0.5 && v - v * v > log_alpha + margin) return 0;",
+     "if (v - v * v > log_alpha + margin) return 0;", "accept test: the lower bound on ln u used below u = 1/2 too"),
+    ("accept-bound-edge", "include/rtk/update.h", "if (v < log_alpha - margin) return 1;",
+     "if (v <= log_alpha) return 1;", "accept test: accepts at log_alpha = u - 1 without margin (log u may equal it)"),
+    ("timers-unscaled", "src/core/timers.c", "(ns ? (double)sampled * ((double)rest / (double)ns) : 0)",
+     "(ns ? (double)sampled : 0)", "rng timers: the sampled calls' ticks not scaled up to all calls"),
+    ("timers-first-stuck", "src/core/timers.c", "if (rng_calls[f]++ < RTK_RNG_TIMED_FIRST) return 1;",
+     "if (rng_calls[f] < RTK_RNG_TIMED_FIRST) return 1;", "rng timers: calls never counted, so every call is timed"),
+    ("bm-horner3-arg", "src/core/rng_p4x32_impl.h", "hl[v] = P_ADDPD(P_SET1PD(BM_PL[i]), P_MULPD(zl[v], hl[v]));",
+     "hl[v] = P_ADDPD(P_SET1PD(BM_PL[i]), P_MULPD(zt[v], hl[v]));",
+     "SIMD Box-Muller: the log's polynomial evaluated at the angle's argument"),
 ]
 
 

@@ -57,7 +57,7 @@
 /* An elementwise loop (no sums) gives the same bits at any vector width (no FMA: -ffp-contract=off), so on x86-64
  * the hottest one, the proposal, also gets an AVX2 clone that the loader picks where the CPU has it (function
  * multiversioning; the baseline build's loops are SSE2, two doubles wide). */
-#if HAVE_MALA_ROW && (defined(__GNUC__) || defined(__clang__))
+#if HAVE_MALA_ROW && defined(__GLIBC__) && (defined(__GNUC__) || defined(__clang__)) /* ifunc: glibc */
 #define RTK_ELEMENTWISE __attribute__((target_clones("avx2", "default")))
 #else
 #define RTK_ELEMENTWISE

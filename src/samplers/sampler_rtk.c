@@ -65,6 +65,8 @@
 
 typedef enum { IN_ULA, IN_MALA, IN_MALA_SCORE, IN_ULD } inner_kind;
 
+#define RTK_MALA_SUB 128 /* rows per score evaluation in rtk-mala's steps (mala_steps) */
+
 #define OPT_SEGMENTS \
   {"segments", RTK_OPT_INT, offsetof(rtk_sampler_cfg, segments), "5", 1, 100000, 0, "number of RTK segments S (ignored for grid=list)"}
 #define OPT_INNER \
@@ -541,20 +543,30 @@ static void mala_steps(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int n,
     for (int i = 0; i < n; i++) w->qcur[i] = quad_part(w->xprev + (size_t)i * d, w->cur.z + (size_t)i * d, d, sg);
   if (nin > 0)
     for (int i = 0; i < n; i++) npass += w->pass[i] = propose_row(ctx, w, gid0, i, d, k, 0, s.r2);
+  /* rtk-mala's step runs over sub-blocks of RTK_MALA_SUB rows: a sub-block's score evaluation, then its rows'
+   * passes, so that what a step touches stays in a core's L2 (at d = 128 a 256-row block's six arrays are 1.5 MiB,
+   * beside the GEMM's operands).  Every row's numbers are its own and the groups of RTK_MALA_ROWS rows are the
+   * same, so the bits do not change (mpi.reproducibility).  rtk-mala-score's quadrature takes the whole block. */
+  const int sub = kind == IN_MALA ? RTK_MALA_SUB : n;
+  _Static_assert(RTK_MALA_SUB % RTK_MALA_ROWS == 0, "sub-blocks of whole groups");
   for (int m = 0; m < nin; m++) {
     if (RTK_CANCELLED(ctx)) return; /* run_kind reports it */
-    rtk_score_eval(&w->sw, n, prop->z, energy ? prop->logp : NULL, prop->score);
-    if (kind == IN_MALA_SCORE) score_energy_diff(ctx, w, n, prop->logp); /* df reuses the logp slot */
     st->nfe[k] += (int64_t)npass * (1 + (kind == IN_MALA_SCORE ? quad_extra(ctx->cfg) : 0));
     st->propose[k] += n;
     s.m = m;
     s.next = m + 1 < nin;
     npass = 0;
-    for (int i0 = 0; i0 < n; i0 += RTK_MALA_ROWS) { /* a group's row passes, then its rows in order */
-      const int cnt = n - i0 < RTK_MALA_ROWS ? n - i0 : RTK_MALA_ROWS;
-      double fwd[RTK_MALA_ROWS], bwd[RTK_MALA_ROWS], qp[RTK_MALA_ROWS] = {0};
-      assemble_rows(w, i0, cnt, d, sg, energy, fwd, bwd, qp);
-      for (int p = 0; p < cnt; p++) npass += step_row(&s, i0 + p, w->gp + (size_t)p * d, fwd[p], bwd[p], qp[p]);
+    for (int s0 = 0; s0 < n; s0 += sub) {
+      const int e0 = n - s0 < sub ? n : s0 + sub; /* rows s0 .. e0 - 1 */
+      const size_t o = (size_t)s0 * d;
+      rtk_score_eval(&w->sw, e0 - s0, prop->z + o, energy ? prop->logp + s0 : NULL, prop->score + o);
+      if (kind == IN_MALA_SCORE) score_energy_diff(ctx, w, n, prop->logp); /* df reuses the logp slot */
+      for (int i0 = s0; i0 < e0; i0 += RTK_MALA_ROWS) { /* a group's row passes, then its rows in order */
+        const int cnt = e0 - i0 < RTK_MALA_ROWS ? e0 - i0 : RTK_MALA_ROWS;
+        double fwd[RTK_MALA_ROWS], bwd[RTK_MALA_ROWS], qp[RTK_MALA_ROWS] = {0};
+        assemble_rows(w, i0, cnt, d, sg, energy, fwd, bwd, qp);
+        for (int p = 0; p < cnt; p++) npass += step_row(&s, i0 + p, w->gp + (size_t)p * d, fwd[p], bwd[p], qp[p]);
+      }
     }
     if (ctx->at_inner) ctx->at_inner(ctx->user, k, m + 1, gid0, n, w->cur.z);
   }

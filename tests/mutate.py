@@ -272,6 +272,23 @@ CATALOGUE = [
     ("bm-horner3-arg", "src/core/rng_p4x32_impl.h", "hl[v] = P_ADDPD(P_SET1PD(BM_PL[i]), P_MULPD(zl[v], hl[v]));",
      "hl[v] = P_ADDPD(P_SET1PD(BM_PL[i]), P_MULPD(zt[v], hl[v]));",
      "SIMD Box-Muller: the log's polynomial evaluated at the angle's argument"),
+    ("coef-cache-first", "src/scores/score_exact.c",
+     "rtk_mixcoef_set_time_c(model, t, w->cv + (size_t)i * (K + 1), w->cv[(size_t)i * (K + 1) + K], c);",
+     "rtk_mixcoef_set_time_c(model, t, w->cv, w->cv[(size_t)i * (K + 1) + K], c);",
+     "exact score's cache: a refilled slot takes the first kept time's normalisers"),
+    ("coef-refill-mk", "src/core/mixture.c", "      c->MA[i] = mk / lam;\n    }\n    memcpy(",
+     "      c->MA[i] = mk * c->A[i];\n    }\n    memcpy(",
+     "exact score's cache: the refill multiplies by 1/lam where the full computation divides (last bits differ)"),
+    ("sched-piece-clip", "src/app/schedule.c",
+     "const int rows = (int)(s->r1[v] - t < want ? s->r1[v] - t : want);",
+     "const int rows = (int)want;",
+     "dynamic schedule: a stolen piece at the end of another rank's range is not clipped to the range"),
+    ("sched-piece-block", "src/app/schedule.c",
+     "return n < s->u ? s->u : n > s->B ? s->B : n;",
+     "return s->B;",
+     "dynamic schedule: the pieces never shrink at the end of the run (the tail waits a whole block)"),
+    ("sched-piece-unit", "src/app/schedule.c", "n = (n + s->u - 1) / s->u * s->u;", "n = n + 0;",
+     "dynamic schedule: a shrunk piece is not a whole number of units (smc's groups straddle two pieces)"),
 ]
 
 

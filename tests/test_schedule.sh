@@ -1,7 +1,7 @@
 #!/bin/bash
 # run.schedule = dynamic (the ranks of a node share out their blocks at run
 # time, src/app/schedule.c) gives the same bits as the static schedule, also
-# when one rank is slow and computes fewer blocks, and a signal to one rank
+# when one rank is slow and computes fewer particles, and a signal to one rank
 # stops every rank without a deadlock.  usage: test_schedule.sh RTKBENCH MPIEXEC WORKDIR SRCDIR
 set -u
 bin=$1 mpiexec=$2 work=$3 src=$4
@@ -61,12 +61,13 @@ run 1 smc_s1.h5 $smc $sta
 run 3 smc_d3.h5 $smc $dyn
 same smc_s1.h5 smc_d3.h5
 
-# a slow core: rank 1 sleeps 20 ms after each of its blocks (RTK_TEST_SLOW, src/app/testhook.h).  Static:
-# every rank computes exactly its own range; dynamic: rank 1 computes fewer blocks than it owns, the
-# others more, and the file is the same
-count() { # log rank column: sum over runs of "computed" (col=c) or "own range" (col=o)
-  sed -n "s/.*test hook: run [0-9]* rank $2 computed \([0-9]*\) blocks (\([0-9]*\) of its own \([0-9]*\)).*/\1 \3/p" "$1" |
-    awk -v c="$3" '{s += (c == "c" ? $1 : $2)} END {print s + 0}'
+# a slow core: rank 1 sleeps 20 ms after each of its pieces (RTK_TEST_SLOW, src/app/testhook.h).  Static:
+# every rank computes exactly its own range, one block a piece; dynamic: rank 1 computes fewer particles
+# than it owns, the others more, the node's last pieces are smaller than a block (more pieces than blocks in
+# all), and the file is the same
+count() { # log rank column: sum over runs of particles "computed" (col=c), "own range" (col=o) or pieces (col=p)
+  sed -n "s/.*test hook: run [0-9]* rank $2 computed \([0-9]*\) particles (\([0-9]*\) of its own \([0-9]*\)) in \([0-9]*\) pieces.*/\1 \3 \4/p" "$1" |
+    awk -v c="$3" '{s += (c == "c" ? $1 : c == "o" ? $2 : $3)} END {print s + 0}'
 }
 export RTK_TEST_SLOW=1:20000 MPIX="-x RTK_TEST_SLOW"
 run 3 slow_s3.h5 $sta
@@ -76,16 +77,22 @@ same s1.h5 slow_s3.h5
 same s1.h5 slow_d3.h5
 for r in 0 1 2; do
   sc=$(count slow_s3.h5.log $r c) so=$(count slow_s3.h5.log $r o) dc=$(count slow_d3.h5.log $r c) do=$(count slow_d3.h5.log $r o)
-  echo "rank $r: static computed $sc of its own $so blocks; dynamic computed $dc of its own $do"
-  [ "$so" -gt 0 ] && [ "$sc" = "$so" ] && [ "$do" = "$so" ] || bad "rank $r: static block counts"
+  echo "rank $r: static computed $sc of its own $so particles; dynamic computed $dc of its own $do"
+  [ "$so" -gt 0 ] && [ "$sc" = "$so" ] && [ "$do" = "$so" ] || bad "rank $r: static particle counts"
   if [ $r = 1 ]; then
-    [ $((2 * dc)) -lt "$do" ] || bad "the slow rank computed $dc of its $do blocks (dynamic): not fewer than half"
+    [ $((2 * dc)) -lt "$do" ] || bad "the slow rank computed $dc of its $do particles (dynamic): not fewer than half"
   else
-    [ "$dc" -gt "$do" ] || bad "rank $r computed $dc blocks, not more than its own $do (dynamic)"
+    [ "$dc" -gt "$do" ] || bad "rank $r computed $dc particles, not more than its own $do (dynamic)"
   fi
 done
-total=$(($(count slow_d3.h5.log 0 c) + $(count slow_d3.h5.log 1 c) + $(count slow_d3.h5.log 2 c)))
-[ "$total" = "$(($(count slow_s3.h5.log 0 o) * 3))" ] || bad "dynamic: $total blocks computed in all"
+total=0 owned=0 pstat=0 pdyn=0
+for r in 0 1 2; do
+  total=$((total + $(count slow_d3.h5.log $r c))) owned=$((owned + $(count slow_s3.h5.log $r o)))
+  pstat=$((pstat + $(count slow_s3.h5.log $r p))) pdyn=$((pdyn + $(count slow_d3.h5.log $r p)))
+done
+[ "$total" = "$owned" ] || bad "dynamic: $total particles computed in all, not the $owned of the ranges"
+echo "pieces in all: static $pstat (the blocks), dynamic $pdyn"
+[ "$pdyn" -gt "$pstat" ] || bad "dynamic: $pdyn pieces for $pstat blocks: the last pieces were not smaller than a block"
 
 # SIGTERM to one rank (held by the test hook mid-block at its first step boundary, while the
 # other two take the remaining blocks): every rank stops, exit 3, and --resume with the other

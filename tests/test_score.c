@@ -157,7 +157,13 @@ static void test_perturbed(void) {
  * or none, every evaluation equals a fresh rtk_mixcoef at that time, bit for
  * bit.  K d = 300 x 1000 leaves room for 3 slots in the 16 MiB (two kept, one
  * shared), K d = 4 x 8 for all; a set over 16 MiB (1100 x 1000) is not cached. */
-static void test_coef_cache(void) {
+/* The exact score's coefficient cache gives the bits of fresh coefficients, on every path.  Default budget
+ * (RTK_SCORE_CACHE_BYTES, 16 MiB): the (300, 1000) sets (4.8 MB) take 3 slots, so the later times share the last
+ * one, refilled from the kept normalisers without logs (rtk_mixcoef_set_time_c); a (1100, 1000) set (17.6 MB) has
+ * no slot of its own, every time is refilled.  64 MiB: every time of (300, 1000) in its slot.  16 bytes: nothing
+ * kept, every time computed afresh. */
+static void coef_cache_budget(size_t budget) {
+  rtk_score_exact_cache(budget);
   const int shapes[3][2] = {{4, 8}, {300, 1000}, {1100, 1000}};
   const double times[8] = {2.0, 1.5, 1.0, 0.7, 0.4, 0.2, 0.1, 0.05};
   const int order[22] = {0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 3, 0, 7, 7, 5, 1};
@@ -192,8 +198,10 @@ static void test_coef_cache(void) {
       rtk_mix_eval(&ref, n, X, l2, S2, &mw);
       bad += memcmp(S1, S2, sizeof(double) * n * d) || memcmp(l1, l2, sizeof l1);
     }
-    CHECK(!bad, "K %d d %d: %d of 22 cached evaluations differ from a fresh rtk_mixcoef", K, d, bad);
-    printf("coef cache: K %d d %d: 22 evaluations bitwise equal to fresh coefficients\n", K, d);
+    CHECK(!bad, "budget %zu bytes, K %d d %d: %d of 22 cached evaluations differ from a fresh rtk_mixcoef",
+          budget ? budget : RTK_SCORE_CACHE_BYTES, K, d, bad);
+    printf("coef cache (%zu bytes): K %d d %d: 22 evaluations bitwise equal to fresh coefficients\n",
+           budget ? budget : RTK_SCORE_CACHE_BYTES, K, d);
     rtk_score_ws_free(&ws);
     rtk_mixcoef_free(&ref);
     rtk_mixwork_free(&mw);
@@ -202,6 +210,13 @@ static void test_coef_cache(void) {
     free(S1);
     free(S2);
   }
+  rtk_score_exact_cache(0);
+}
+
+static void test_coef_cache(void) {
+  coef_cache_budget(0);
+  coef_cache_budget((size_t)64 << 20);
+  coef_cache_budget(16);
 }
 
 int main(int argc, char **argv) {

@@ -49,6 +49,9 @@ double rtk_sigma2(double t); /* 1 - e^{-2t} */
 
 int rtk_mixcoef_init(const rtk_mixture *m, rtk_mixcoef *c);
 void rtk_mixcoef_set_time(const rtk_mixture *m, double t, rtk_mixcoef *c);
+/* the same, with the normalisers c[] (cc, K values) and min_lam known from an earlier rtk_mixcoef_set_time at this
+ * t: no logs, the same bits (the exact score's cache, score_exact.c) */
+void rtk_mixcoef_set_time_c(const rtk_mixture *m, double t, const double *cc, double min_lam, rtk_mixcoef *c);
 void rtk_mixcoef_free(rtk_mixcoef *c);
 int rtk_mixwork_init(int B, int K, int d, rtk_mixwork *w);
 void rtk_mixwork_free(rtk_mixwork *w);

@@ -162,15 +162,19 @@ void rtk_stats_zero(rtk_stats *s);
  * after_block (may be NULL) is called after each block (progress, stop
  * requests); a nonzero return stops the loop with RTK_ERR_INTERRUPTED. */
 int rtk_sample_blocks(const rtk_sampler_ops *ops, const rtk_block_ctx *ctx, int64_t N, int64_t B, int64_t b0,
-                      int64_t b1, double *X, rtk_stats *st, int (*after_block)(void *user), void *user);
-/* The same loop over blocks handed out by next (run.schedule = dynamic,
- * src/app/schedule.c): next(next_user, &b, &Xb) returns 1 with the global
- * block index b and the rows Xb [n][d] that receive its particles, or 0 when
- * no block is left.  Every block's result depends only on b (streams keyed by
- * particle id), so any assignment of blocks to ranks gives the same bits. */
-typedef int (*rtk_next_block_fn)(void *next_user, int64_t *b, double **Xb);
-int rtk_sample_blocks_next(const rtk_sampler_ops *ops, const rtk_block_ctx *ctx, int64_t N, int64_t B,
-                           rtk_next_block_fn next, void *next_user, rtk_stats *st, int (*after_block)(void *user),
+                      int64_t b1, double *X, rtk_stats *st, int (*after_block)(void *user, int64_t gid0, int n),
+                      void *user);
+/* The same loop over pieces handed out by next (run.schedule = dynamic,
+ * src/app/schedule.c): next(next_user, &gid0, &n, &Xb) returns 1 with the
+ * piece's first particle gid0, its rows n (at most B) and the rows Xb [n][d]
+ * that receive its particles, or 0 when none is left.  A piece's result
+ * depends only on its particles (streams keyed by particle id), so any
+ * assignment of particles to ranks, and any cut of the range into pieces,
+ * gives the same bits (a sampler that couples particles, smc, needs pieces
+ * of whole groups).  after_block(user, gid0, n) follows each piece. */
+typedef int (*rtk_next_block_fn)(void *next_user, int64_t *gid0, int *n, double **Xb);
+int rtk_sample_blocks_next(const rtk_sampler_ops *ops, const rtk_block_ctx *ctx, int64_t B, rtk_next_block_fn next,
+                           void *next_user, rtk_stats *st, int (*after_block)(void *user, int64_t gid0, int n),
                            void *user);
 /* x_T ~ N(0, I) for particles gid0..gid0+n-1 */
 void rtk_draw_initial(uint64_t seed, int64_t gid0, int n, int d, double *X);

@@ -96,6 +96,11 @@ int rtk_score_create(const rtk_score_ops *ops, const rtk_score_cfg *cfg, const r
 void rtk_score_destroy(rtk_score *s);
 /* s == NULL: the exact score of mix */
 int rtk_score_ws_init(const rtk_score *s, const rtk_mixture *mix, int B, rtk_score_ws *w);
+/* the exact score's cache of per-time coefficient sets (score_exact.c): at most this many bytes per workspace,
+ * allocated as times come (counted in the run's memory estimate); rtk_score_exact_cache sets another budget for
+ * the workspaces made after it (0: the default; for the tests) */
+#define RTK_SCORE_CACHE_BYTES ((size_t)16 << 20) /* 16 MiB */
+void rtk_score_exact_cache(size_t bytes);
 void rtk_score_ws_free(rtk_score_ws *w);
 static inline void rtk_score_set_time(rtk_score_ws *w, double t) { w->s->ops->set_time(w->s->model, t, w->ws); }
 static inline void rtk_score_eval(rtk_score_ws *w, int n, const double *X, double *logp, double *score) {

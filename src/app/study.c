@@ -80,7 +80,8 @@ typedef struct bnd_user {
   double *bcur;
   int64_t bstride, bbase;
   rtk_sched *sched; /* on: run.schedule = dynamic */
-  int64_t computed; /* blocks this rank computed */
+  int64_t computed; /* particles this rank computed */
+  double bsize;     /* run.block (progress counts blocks) */
 } bnd_user;
 
 static void at_boundary(void *u, int k, int64_t gid0, int n, const double *X) {
@@ -206,18 +207,21 @@ int rtk_collective_stop(MPI_Comm comm) {
   return any ? RTK_ERR(RTK_ERR_INTERRUPTED, "interrupted by a signal") : RTK_OK;
 }
 
-static int block_done(void *u) {
+static int block_done(void *u, int64_t gid0, int n) {
   bnd_user *b = u;
-  b->computed++;
+  (void)gid0;
+  b->computed += n;
   rtk_test_slow(); /* RTK_TEST_SLOW=RANK:MICROSECONDS: a slow core */
-  b->blocks_done = b->sched && b->sched->on ? (double)rtk_sched_block_done(b->sched) : b->blocks_done + 1;
+  /* progress in blocks: the node's particles done (dynamic) or this rank's, over the block size */
+  b->blocks_done = b->sched && b->sched->on ? (double)rtk_sched_block_done(b->sched) / b->bsize
+                                            : b->blocks_done + (double)n / b->bsize;
   return stop_requested != 0;
 }
 
-/* run.schedule = dynamic: the next block of the node (src/app/schedule.c) */
-static int next_dynamic(void *u, int64_t *b, double **Xb) {
+/* run.schedule = dynamic: the next piece of the node (src/app/schedule.c) */
+static int next_dynamic(void *u, int64_t *gid0, int *n, double **Xb) {
   bnd_user *bu = u;
-  return rtk_sched_next(bu->sched, b, Xb, &bu->bcur, &bu->bstride, &bu->bbase);
+  return rtk_sched_next(bu->sched, gid0, n, Xb, &bu->bcur, &bu->bstride, &bu->bbase);
 }
 
 /* output.samples: the first M particles by global id are stored (metrics use all N); of this rank's range
@@ -275,16 +279,17 @@ static int run_kernel(const rtk_runspec *r, run_data *rd, int64_t b0, int64_t b1
     rtk_rng_set_generator(r->so.rng); /* run.rng, run.normal: the sampler streams only (rtk/rng.h) */
     rtk_rng_set_normal(r->so.normal);
     if (bu->sched && bu->sched->on)
-      src = rtk_sample_blocks_next(r->sampler, &ctx, r->so.particles, B, next_dynamic, bu, &rd->st, block_done, bu);
+      src = rtk_sample_blocks_next(r->sampler, &ctx, B, next_dynamic, bu, &rd->st, block_done, bu);
     else
       src = rtk_sample_blocks(r->sampler, &ctx, r->so.particles, B, b0, b1, rd->X, &rd->st, block_done, bu);
     rtk_rng_set_generator(RTK_RNG_PHILOX4X64);
     rtk_rng_set_normal(RTK_RNG_BOX_MULLER);
-    if (getenv("RTK_TEST_SLOW")) /* the test of the dynamic schedule counts each rank's blocks */
-      fprintf(stderr, "rtkbench: test hook: run %d rank %d computed %lld blocks (%lld of its own %lld)\n", r->index,
-              bu->rank, (long long)bu->computed, (long long)(bu->sched && bu->sched->on ? bu->sched->own : b1 - b0),
-              (long long)(b1 - b0));
-    if (bu->sched && bu->sched->on) { /* the blocks computed for other ranks go home (a node collective) */
+    if (getenv("RTK_TEST_SLOW")) /* the test of the dynamic schedule counts each rank's particles and pieces */
+      fprintf(stderr, "rtkbench: test hook: run %d rank %d computed %lld particles (%lld of its own %lld) in %lld "
+              "pieces\n", r->index, bu->rank, (long long)bu->computed,
+              (long long)(bu->sched && bu->sched->on ? bu->sched->own : bu->computed), (long long)nloc,
+              (long long)(bu->sched && bu->sched->on ? bu->sched->pieces : b1 - b0));
+    if (bu->sched && bu->sched->on) { /* the pieces computed for other ranks go home (a node collective) */
       rtk_timers_enter(RTK_PHASE_WAIT);
       int abandon;
       src = rtk_sched_finish(bu->sched, src, &abandon);
@@ -418,9 +423,10 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
   snprintf(label, sizeof label, "%s %s", r->sampler->name, r->sweep);
   rtk_sched sched; /* run.schedule = dynamic on the cpu backend: the node's ranks share out their blocks */
   rtk_sched_init(&sched, comm, r->so.schedule == RTK_SCHEDULE_DYNAMIC && r->so.backend == RTK_BACKEND_CPU, N,
-                 r->so.block, b0, b1, d, rd.bnd ? S + 1 : 0, rd.X, rd.bnd);
+                 r->so.block, r->sampler == &rtk_sampler_smc ? r->sc.group : 1, b0, b1, d, rd.bnd ? S + 1 : 0, rd.X,
+                 rd.bnd); /* smc's pieces: whole resampling groups */
   bnd_user bu = {rd.bnd, &rd.diag, p0, nloc, d, S, prog, r->index, label, run_cost(r, &rd.plan, rd.mix), 0,
-                 (double)(sched.on ? sched.total : b1 - b0), rank, 0, rd.bnd, nloc, p0, &sched, 0};
+                 (double)(sched.on ? sched.total : b1 - b0), rank, 0, rd.bnd, nloc, p0, &sched, 0, (double)r->so.block};
 
   MPI_Barrier(comm);
   rtk_timers_start();
@@ -1009,8 +1015,10 @@ int rtk_study_execute(MPI_Comm comm, const rtk_config *cfg, const rtk_study *st,
 }
 
 /* Estimated peak memory of one run on the busiest rank, in bytes: particles
- * (and boundaries), the mixture and its coefficients, a sampler workspace per
- * block, histograms and diagnostics.  An estimate, documented as such. */
+ * (and boundaries), the mixture and its coefficients (with the exact score's
+ * cache of per-time sets, one per grid time up to its budget), a sampler
+ * workspace per block, histograms and diagnostics.  An estimate, documented
+ * as such. */
 double rtk_run_memory(const rtk_runspec *r, const rtk_plan *p, const rtk_mixture *m, int nranks) {
   const double N = (double)r->so.particles, B = (double)r->so.block, d = m->d, K = m->K, S = p->nseg;
   const double nb = ceil(N / B), nloc = fmin(N, ceil(nb / (nranks > 0 ? nranks : 1)) * B);
@@ -1019,6 +1027,9 @@ double rtk_run_memory(const rtk_runspec *r, const rtk_plan *p, const rtk_mixture
   if (r->so.schedule == RTK_SCHEDULE_DYNAMIC && r->so.backend == RTK_BACKEND_CPU && nranks > 1)
     b += fmax(nloc / 2, B) * d * 8 * (1 + (r->so.boundaries ? S + 1 : 0)); /* others' blocks (schedule.c's cap) */
   b += K * d * 8 * 6;                                                          /* mixture + coefficients */
+  /* the exact score's cache (score_exact.c): up to its budget of coefficient sets, and of normalisers, a grid time each */
+  const double per = 8 * (2 * K * d + K), cache = (double)RTK_SCORE_CACHE_BYTES;
+  b += fmin(S + 1, floor(cache / per)) * per + fmin(S + 1, floor(cache / (8 * (K + 1)))) * 8 * (K + 1);
   b += B * (3 * K + 16 * d) * 8;                                               /* sampler workspace */
   b += d * bins * 8 * 3;                                                       /* histograms, probs, signs */
   if (r->so.diag.boundary_accuracy && (S + 1) * d * bins <= 16777216.0) b += (S + 1) * d * bins * 8;

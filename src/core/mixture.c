@@ -76,13 +76,25 @@ void rtk_mixcoef_free(rtk_mixcoef *c) {
   memset(c, 0, sizeof *c);
 }
 
-void rtk_mixcoef_set_time(const rtk_mixture *m, double t, rtk_mixcoef *c) {
-  if (c->t == t) return;
+/* the coefficients at t; cc: the c[] and min_lam that rtk_mixcoef_set_time gave at this t before (the K
+ * normalisers: their K d logs are nearly all of the work), or NULL to compute them.  A, MA: the same operations
+ * on both paths (the refill's loop is elementwise, so it vectorises; a division has the same bits at any width). */
+static void coef_fill(const rtk_mixture *m, double t, const double *cc, double cmin, rtk_mixcoef *c) {
   const int K = m->K, d = m->d;
   const double a = rtk_alpha(t), s2 = rtk_sigma2(t);
   c->t = t;
   c->alpha = a;
   c->sigma2 = s2;
+  if (cc) {
+    for (size_t i = 0; i < (size_t)K * d; i++) {
+      const double lam = a * a * m->var[i] + s2, mk = a * m->mu[i];
+      c->A[i] = 1.0 / lam;
+      c->MA[i] = mk / lam;
+    }
+    memcpy(c->c, cc, sizeof(double) * K);
+    c->min_lam = cmin;
+    return;
+  }
   c->min_lam = DBL_MAX;
   for (int k = 0; k < K; k++) {
     double acc = m->w[k] > 0 ? log(m->w[k]) : -INFINITY;
@@ -96,6 +108,14 @@ void rtk_mixcoef_set_time(const rtk_mixture *m, double t, rtk_mixcoef *c) {
     }
     c->c[k] = acc;
   }
+}
+
+void rtk_mixcoef_set_time(const rtk_mixture *m, double t, rtk_mixcoef *c) {
+  if (c->t != t) coef_fill(m, t, NULL, 0, c);
+}
+
+void rtk_mixcoef_set_time_c(const rtk_mixture *m, double t, const double *cc, double min_lam, rtk_mixcoef *c) {
+  if (c->t != t) coef_fill(m, t, cc, min_lam, c);
 }
 
 int rtk_mixwork_init(int B, int K, int d, rtk_mixwork *w) {

@@ -162,43 +162,45 @@ void rtk_draw_initial(uint64_t seed, int64_t gid0, int n, int d, double *X) {
 
 const volatile sig_atomic_t *rtk_cancel_flag = NULL;
 
-int rtk_sample_blocks_next(const rtk_sampler_ops *ops, const rtk_block_ctx *ctx, int64_t N, int64_t B,
-                           rtk_next_block_fn next, void *next_user, rtk_stats *st, int (*after_block)(void *user),
+int rtk_sample_blocks_next(const rtk_sampler_ops *ops, const rtk_block_ctx *ctx, int64_t B, rtk_next_block_fn next,
+                           void *next_user, rtk_stats *st, int (*after_block)(void *user, int64_t gid0, int n),
                            void *user) {
   const int d = ctx->mix->d;
   void *ws = NULL;
   int rc = ops->work_create(ctx, (int)B, &ws);
-  int64_t b;
+  int64_t gid0;
+  int n;
   double *Xb;
-  while (!rc && next(next_user, &b, &Xb)) {
-    const int64_t gid0 = b * B;
-    const int n = (int)(gid0 + B <= N ? B : N - gid0);
+  while (!rc && next(next_user, &gid0, &n, &Xb)) {
     rtk_draw_initial(ctx->seed, gid0, n, d, Xb);
     rc = ops->run_block(ctx, gid0, n, Xb, st, ws);
-    if (!rc && after_block && after_block(user)) rc = RTK_ERR(RTK_ERR_INTERRUPTED, "interrupted by a signal");
+    if (!rc && after_block && after_block(user, gid0, n)) rc = RTK_ERR(RTK_ERR_INTERRUPTED, "interrupted by a signal");
   }
   if (ws) ops->work_free(ws);
   return rc ? rtk_error_trace(rc, __FILE__, __LINE__, __func__) : RTK_OK;
 }
 
 typedef struct range_iter {
-  int64_t b, b1, b0, B;
+  int64_t b, b1, b0, B, N;
   int d;
   double *X;
 } range_iter;
 
-static int next_in_range(void *u, int64_t *b, double **Xb) {
+static int next_in_range(void *u, int64_t *gid0, int *n, double **Xb) {
   range_iter *r = u;
   if (r->b >= r->b1) return 0;
-  *b = r->b++;
-  *Xb = r->X + (size_t)((*b - r->b0) * r->B) * r->d;
+  *gid0 = r->b * r->B;
+  *n = (int)(*gid0 + r->B <= r->N ? r->B : r->N - *gid0);
+  *Xb = r->X + (size_t)((r->b - r->b0) * r->B) * r->d;
+  r->b++;
   return 1;
 }
 
 int rtk_sample_blocks(const rtk_sampler_ops *ops, const rtk_block_ctx *ctx, int64_t N, int64_t B, int64_t b0,
-                      int64_t b1, double *X, rtk_stats *st, int (*after_block)(void *user), void *user) {
-  range_iter it = {b0, b1, b0, B, ctx->mix->d, X};
-  return rtk_sample_blocks_next(ops, ctx, N, B, next_in_range, &it, st, after_block, user);
+                      int64_t b1, double *X, rtk_stats *st, int (*after_block)(void *user, int64_t gid0, int n),
+                      void *user) {
+  range_iter it = {b0, b1, b0, B, N, ctx->mix->d, X};
+  return rtk_sample_blocks_next(ops, ctx, B, next_in_range, &it, st, after_block, user);
 }
 
 void rtk_step_ws_free(void *p) {

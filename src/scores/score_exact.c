@@ -1,22 +1,31 @@
 /* exact: the mixture's own score and log-density (rtk_mix_eval). */
 #include <stdlib.h>
+#include <string.h>
 
 #include "rtk/error.h"
 #include "rtk/score.h"
 
 /* Per-time coefficients (rtk_mixcoef: K d logs and 3 K d divisions) are
  * cached per workspace, keyed by t: a sampler runs the same grid for every
- * block, so e.g. ddpm would otherwise recompute them for each block and step.
- * Up to CACHE_BYTES of coefficient sets (at most MAX_SLOTS); the first cap - 1
- * distinct times keep their slot, the last slot serves every further time
- * (recomputed as before), so a long grid never thrashes; a set larger than
- * CACHE_BYTES is not cached at all.  A cached set is the very result
- * rtk_mixcoef_set_time computed, so results do not change (score.coef_cache). */
-enum { CACHE_BYTES = 16 << 20, MAX_SLOTS = 1024 };
+ * block (and for every piece of the dynamic schedule), so e.g. ddpm would
+ * otherwise recompute them for each block and step.  Up to cache_bytes
+ * (RTK_SCORE_CACHE_BYTES, rtk/score.h) of coefficient sets, at most MAX_SLOTS,
+ * each allocated when its time first comes; the first cap - 1 distinct times
+ * keep their slot, the last slot serves every further time (recomputed as
+ * before), so a long grid never thrashes; a set larger than the budget is not
+ * cached at all.  A cached set is the very result rtk_mixcoef_set_time
+ * computed, so results do not change (score.coef_cache). */
+enum { MAX_SLOTS = 1024 };
+static size_t cache_bytes = RTK_SCORE_CACHE_BYTES;
+
+void rtk_score_exact_cache(size_t bytes) { cache_bytes = bytes ? bytes : RTK_SCORE_CACHE_BYTES; }
 
 typedef struct {
   rtk_mixcoef *slot; /* [cap]; slot[0 .. nslot-1] allocated */
   int nslot, cap, cur;
+  double *ct, *cv;   /* the normalisers c[] (K each, then min_lam) of the first ncv times: a slot refilled for one of
+                      * them needs no logs (rtk_mixcoef_set_time_c); at most ccap times, up to the same budget */
+  int ncv, ccap;
   rtk_mixwork mw;
   const rtk_mixture *mix;
 } exact_ws;
@@ -35,6 +44,8 @@ static void work_free(void *p) {
   if (!w) return;
   for (int i = 0; i < w->nslot; i++) rtk_mixcoef_free(&w->slot[i]);
   free(w->slot);
+  free(w->ct);
+  free(w->cv);
   rtk_mixwork_free(&w->mw);
   free(w);
 }
@@ -46,8 +57,10 @@ static int work_create(const void *model, int B, void **out) {
   *out = w;
   w->mix = mix;
   const double per = 8.0 * (2.0 * mix->K * mix->d + mix->K); /* bytes of one coefficient set */
-  const double fit = CACHE_BYTES / per;
+  const double fit = (double)cache_bytes / per;
   w->cap = fit >= MAX_SLOTS ? MAX_SLOTS : fit >= 1 ? (int)fit : 1; /* 1: no cache, as before */
+  const double cfit = (double)cache_bytes / (8.0 * (mix->K + 1));
+  w->ccap = cfit >= 4 * MAX_SLOTS ? 4 * MAX_SLOTS : (int)cfit;
   RTK_MALLOC(w->slot, w->cap);
   w->nslot = 1; /* slot 0 always exists (work_free frees what its init allocated) */
   RTK_CHECK(rtk_mixcoef_init(mix, &w->slot[0]));
@@ -73,7 +86,28 @@ static void set_time(const void *model, double t, void *ws) {
     }
   }
   w->cur = w->nslot - 1; /* the newest slot, or once full the last one, recomputed for every further time */
-  rtk_mixcoef_set_time(model, t, &w->slot[w->cur]);
+  rtk_mixcoef *c = &w->slot[w->cur];
+  const int K = w->mix->K;
+  for (int i = 0; i < w->ncv; i++)
+    if (w->ct[i] == t) {
+      rtk_mixcoef_set_time_c(model, t, w->cv + (size_t)i * (K + 1), w->cv[(size_t)i * (K + 1) + K], c);
+      return;
+    }
+  rtk_mixcoef_set_time(model, t, c);
+  if (w->ncv < w->ccap) { /* keep its normalisers (grown as times come; out of memory: stop keeping) */
+    double *ct = realloc(w->ct, sizeof(double) * (size_t)(w->ncv + 1));
+    if (ct) w->ct = ct;
+    double *cv = ct ? realloc(w->cv, sizeof(double) * (size_t)(w->ncv + 1) * (K + 1)) : NULL;
+    if (cv) w->cv = cv;
+    if (!ct || !cv) {
+      w->ccap = w->ncv;
+      return;
+    }
+    w->ct[w->ncv] = t;
+    memcpy(w->cv + (size_t)w->ncv * (K + 1), c->c, sizeof(double) * K);
+    w->cv[(size_t)w->ncv * (K + 1) + K] = c->min_lam;
+    w->ncv++;
+  }
 }
 
 static void eval(const void *model, void *ws, int n, const double *X, double *logp, double *score) {

@@ -18,8 +18,6 @@
  *                 words, normals within 1e-14 (1 + |z|) of libm's Box-Muller on them
  *   p4x32_tail    every length 1..140 at an odd offset: the SIMD paths write exactly the stream's values, and
  *                 the scalar version's bits at every position
- *   uniform_ids   rtk_rng_uniform_ids (a group's accept uniforms in lanes) = rtk_rng_uniform of each id, for both
- *                 generators, every version, n = 0..19, ids across 2^32 (the key's second word changes)
  *   bm32_accuracy the philox4x32 Box-Muller transform (src/core/bm32.h) against long double on 10^6 random
  *                 word pairs and the extremes (smallest u, u -> 1, the binade edges, both ends of every
  *                 octant): -2 ln u, cos, sin and the normals within the error analysis's bounds; every
@@ -705,35 +703,6 @@ static void test_zig_select(void) {
  * vectors, partial last vectors, odd lengths) into a buffer at an odd double offset leaves the values before and
  * after it untouched, in every version and for uniforms, Box-Muller and ziggurat normals and the raw words; the
  * values are the scalar version's, bit for bit, at every position of every length */
-static void test_uniform_ids(void) {
-  int v[RTK_VM_NISA];
-  const int nv = versions(v), gens[2] = {RTK_RNG_PHILOX4X32, RTK_RNG_PHILOX4X64};
-  const uint64_t id0s[3] = {0, 1000003, (UINT64_C(1) << 32) - 5}, seeds[2] = {7, UINT64_C(0x9E3779B97F4A7C15)};
-  for (int g = 0; g < 2; g++) {
-    rtk_rng_set_generator(gens[g]);
-    for (int k = 0; k < nv; k++) {
-      OK(rtk_vm_set_isa(v[k]));
-      int bad = 0, checked = 0;
-      for (int si = 0; si < 2; si++)
-        for (int a = 0; a < 3; a++)
-          for (int n = 0; n < 20; n++) {
-            double u[20];
-            const uint64_t c1 = (uint64_t)n * 977 + 1;
-            rtk_rng_uniform_ids(seeds[si], id0s[a], n, 3, c1, RTK_RNG_ACCEPT, u);
-            for (int i = 0; i < n; i++, checked++) {
-              const double r = rtk_rng_uniform(seeds[si], id0s[a] + (uint64_t)i, 3, c1, RTK_RNG_ACCEPT);
-              bad += memcmp(&r, &u[i], sizeof r) != 0;
-            }
-          }
-      CHECK(!bad && checked == 2 * 3 * 190, "%s, %s: %d of %d uniforms differ from rtk_rng_uniform",
-            gens[g] == RTK_RNG_PHILOX4X32 ? "philox4x32" : "philox4x64", rtk_vm_isa_name(v[k]), bad, checked);
-    }
-  }
-  OK(rtk_vm_set_isa(-1));
-  rtk_rng_set_generator(RTK_RNG_PHILOX4X64);
-  printf("uniform_ids: both generators, %d versions, 1140 uniforms each: bitwise rtk_rng_uniform\n", nv);
-}
-
 static void test_p4x32_tail(void) {
   int v[RTK_VM_NISA];
   const int nv = versions(v);
@@ -903,7 +872,6 @@ int main(int argc, char **argv) {
   RUN(p4x32_layout)
   RUN(p4x32_select)
   RUN(p4x32_tail)
-  RUN(uniform_ids)
   RUN(bm32_accuracy)
   RUN(zig_tables)
   RUN(zig_chunks)

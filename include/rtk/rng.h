@@ -76,9 +76,5 @@ void rtk_rng_normals(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint6
 void rtk_rng_uniforms(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose,
                       int n, double *out);
 double rtk_rng_uniform(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose);
-/* out[i] = rtk_rng_uniform(seed, id0 + i, c0, c1, purpose) for i < n: the same uniforms, with Philox4x32 the
- * streams of up to 8 particles in the lanes of one call (rtk-mala's accept test for a group of rows) */
-void rtk_rng_uniform_ids(uint64_t seed, uint64_t id0, int n, uint64_t c0, uint64_t c1, uint64_t purpose,
-                         double *out);
 
 #endif

@@ -2,7 +2,7 @@
  *
  * Phases (the columns of metrics/time_phases, docs/format.md):
  *   score       inside rtk_score_eval (the score model: mixture kernel, MLP, ...)
- *   rng         inside rtk_rng_normals / rtk_rng_uniforms / rtk_rng_uniform / rtk_rng_uniform_ids
+ *   rng         inside rtk_rng_normals / rtk_rng_uniforms / rtk_rng_uniform
  *   sampler     the rest of sampling: the samplers' own arithmetic
  *   diagnostics boundary/inner callbacks, histograms, metrics, score error, reductions
  *   wait        waiting for the other ranks at the collective that ends the kernel

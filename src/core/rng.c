@@ -159,14 +159,6 @@ void rtk_p4x32_i_scalar(const uint32_t key[2], const uint32_t ctr[3], uint32_t c
   }
 }
 
-void rtk_p4x32_first_scalar(const uint32_t *k0, const uint32_t *k1, const uint32_t ctr[3], int n, double *out) {
-  for (int l = 0; l < n; l++) {
-    const uint32_t key[2] = {k0[l], k1[l]};
-    philox4x32_ctr_t r = draw32(key, ctr, 0);
-    out[l] = u01((uint64_t)r.v[1] << 32 | r.v[0]);
-  }
-}
-
 /* the ziggurat's fast path on n words (rng_isa.h): z[i] = the fast path's value where it accepts; returns the
  * number of rejected words and their positions in rej[] (ascending) */
 int rtk_zig_fast_scalar(const uint64_t *w, int n, double *z, int *rej) {
@@ -182,17 +174,15 @@ typedef struct {
   void (*i)(const uint32_t *, const uint32_t *, uint32_t, int, double *);
   void (*wi)(const uint32_t *, const uint32_t *, uint32_t, int, uint64_t *);
   int (*zig)(const uint64_t *, int, double *, int *);
-  void (*first)(const uint32_t *, const uint32_t *, const uint32_t *, int, double *);
-  int lanes; /* streams per call of first */
 } p4x32_version;
 
 static const p4x32_version v_scalar = {rtk_p4x32_w_scalar, rtk_p4x32_n_scalar, rtk_p4x32_i_scalar, rtk_p4x32_wi_scalar,
-                                       rtk_zig_fast_scalar, rtk_p4x32_first_scalar, 8};
+                                       rtk_zig_fast_scalar};
 #if HAVE_X86
 static const p4x32_version v_avx2 = {rtk_p4x32_w_avx2, rtk_p4x32_n_avx2, rtk_p4x32_i_avx2, rtk_p4x32_wi_avx2,
-                                     rtk_zig_fast_avx2, rtk_p4x32_first_avx2, 4};
+                                     rtk_zig_fast_avx2};
 static const p4x32_version v_avx512 = {rtk_p4x32_w_avx512f, rtk_p4x32_n_avx512f, rtk_p4x32_i_avx512f, rtk_p4x32_wi_avx512f,
-                                       rtk_zig_fast_avx512f, rtk_p4x32_first_avx512f, 8};
+                                       rtk_zig_fast_avx512f};
 #endif
 
 /* the version for vector-math version `isa` (RTK_VMATH_ISA picks both): avx512f -> AVX-512F, avx -> AVX2
@@ -347,26 +337,6 @@ double rtk_rng_uniform(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uin
     return u;
   }
   return u01(draw(seed, id, c0, c1, purpose, 0).v[0]);
-}
-
-void rtk_rng_uniform_ids(uint64_t seed, uint64_t id0, int n, uint64_t c0, uint64_t c1, uint64_t purpose,
-                         double *out) {
-  if (rtk_rng_generator_for(purpose) != RTK_RNG_PHILOX4X32 || n < 2) {
-    for (int i = 0; i < n; i++) out[i] = rtk_rng_uniform(seed, id0 + (uint64_t)i, c0, c1, purpose);
-    return;
-  }
-  /* Philox4x32: the streams differ only in the key (the counter has no id), so a vector version takes one a lane */
-  const p4x32_version *v = version_now();
-  for (int i0 = 0; i0 < n; i0 += v->lanes) {
-    const int m = n - i0 < v->lanes ? n - i0 : v->lanes;
-    uint32_t k0[8], k1[8], key[2], ctr[3];
-    for (int l = 0; l < m; l++) {
-      rtk_rng_p4x32_layout(seed, id0 + (uint64_t)(i0 + l), c0, c1, purpose, key, ctr);
-      k0[l] = key[0];
-      k1[l] = key[1];
-    }
-    v->first(k0, k1, ctr, m, out + i0);
-  }
 }
 
 void rtk_rng_normals(uint64_t seed, uint64_t id, uint64_t c0, uint64_t c1, uint64_t purpose, int n,

@@ -32,8 +32,6 @@
 #define P_SUB _mm256_sub_epi64
 #define P_DIVPD _mm256_div_pd
 #define P_SQRTPD _mm256_sqrt_pd
-#define P_LOADU(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
-#define P_STOREUPD _mm256_storeu_pd
 #include "rng_p4x32_impl.h"
 
 /* ---- the ziggurat's fast path (rng_isa.h, rtk/ziggurat.h): 4 words per pass ----

@@ -29,8 +29,6 @@
 #define P_SUB _mm512_sub_epi64
 #define P_DIVPD _mm512_div_pd
 #define P_SQRTPD _mm512_sqrt_pd
-#define P_LOADU(p) _mm512_loadu_si512((const void *)(p))
-#define P_STOREUPD _mm512_storeu_pd
 #include "rng_p4x32_impl.h"
 
 /* ---- the ziggurat's fast path (rng_isa.h, rtk/ziggurat.h): 8 words per pass ----

@@ -11,8 +11,6 @@
  *                  (the blocks chunk0 .. chunk0 + (m + 1)/2 - 1; an odd m leaves the last o unused)
  * Integer arithmetic and exact conversions, and for the normals the same IEEE operations in the same order
  * without FMA, so every version gives the same bits.
- *   rtk_p4x32_first_*: out[l] = u(e) of block 0 of key (k0[l], k1[l]) and counter (ctr, 0), l < n (n <= 8 scalar,
- *                  the lanes of the vector versions: 4 AVX2, 8 AVX-512F): the first uniform of n streams
  *   rtk_zig_fast_*: the ziggurat's fast path on words w[0..n-1] (rtk/ziggurat.h): z[i] = rtk_zig_fast's value
  *                   where it accepts; returns the number of rejected words, their positions in rej[] ascending
  *                   (z[i] there is unspecified).  Exact IEEE arithmetic: the same bits in every version. */
@@ -25,7 +23,6 @@
   void rtk_p4x32_n_##sfx(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int m, double *out);   \
   void rtk_p4x32_wi_##sfx(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int n, uint64_t *out); \
   void rtk_p4x32_i_##sfx(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int m, double *out);   \
-  void rtk_p4x32_first_##sfx(const uint32_t *k0, const uint32_t *k1, const uint32_t ctr[3], int n, double *out); \
   int rtk_zig_fast_##sfx(const uint64_t *w, int n, double *z, int *rej);
 RTK_P4X32_DECLARE(scalar)
 RTK_P4X32_DECLARE(avx2)

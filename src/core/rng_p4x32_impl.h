@@ -15,7 +15,6 @@
  *   P_STOREN(p, v, k)                    store the first k (1..P_W) 64-bit lanes of v at p
  *   P_SUB                                64-bit integer subtraction
  *   P_CASTPD, P_CASTSI, P_SET1PD, P_ADDPD, P_SUBPD, P_MULPD, P_DIVPD, P_SQRTPD
- *   P_LOADU(p), P_STOREUPD(p, v)          load P_W 64-bit integers, store P_W doubles (unaligned)
  * The includer is compiled with -ffp-contract=off: the Box-Muller transform (mode P_BM) does bm32.h's IEEE
  * operations in its order, so its normals have the scalar reference's bits. */
 #include "bm32.h"
@@ -241,22 +240,4 @@ void P_CAT(rtk_p4x32_n_, P_SUFFIX)(const uint32_t key[2], const uint32_t ctr[3],
 void P_CAT(rtk_p4x32_i_, P_SUFFIX)(const uint32_t key[2], const uint32_t ctr[3], uint32_t chunk0, int m,
                                    double *out) {
   P_CAT(run_, P_SUFFIX)(P_UNIF, key, ctr, chunk0, (m + 1) / 2, m, (uint64_t *)(void *)out);
-}
-
-/* the first uniform (block 0, word e) of n <= P_W streams, one a lane, with the keys (k0[l], k1[l]) and one counter
- * (ctr, chunk 0): Random123's ten rounds in lanes, the key bumped between rounds (its carries reach only the high
- * halves), u(e) as the uniforms above */
-void P_CAT(rtk_p4x32_first_, P_SUFFIX)(const uint32_t *k0, const uint32_t *k1, const uint32_t ctr[3], int n,
-                                      double *out) {
-  uint64_t a[P_W] = {0}, b[P_W] = {0};
-  for (int l = 0; l < n; l++) a[l] = k0[l], b[l] = k1[l];
-  const P_T m0 = P_SET1(P_M0), m1 = P_SET1(P_M1);
-  P_T K0 = P_LOADU(a), K1 = P_LOADU(b), x0 = P_SET1(ctr[0]), x1 = P_SET1(ctr[1]), x2 = P_SET1(ctr[2]), x3 = P_SET1(0);
-  for (int r = 0; r < 10; r++) {
-    if (r) K0 = P_ADD(K0, P_SET1(0x9E3779B9u)), K1 = P_ADD(K1, P_SET1(0xBB67AE85u));
-    P_ROUND(x0, x1, x2, x3, K0, K1);
-  }
-  double u[P_W];
-  P_STOREUPD(u, P_MULPD(P_ADDPD(P_CAT(top53_, P_SUFFIX)(x0, x1), P_SET1PD(0.5)), P_SET1PD(0x1.0p-53)));
-  for (int l = 0; l < n; l++) out[l] = u[l];
 }

@@ -92,7 +92,7 @@ void rtk_timers_read(double sec[RTK_NPHASES]) {
  * exact for a run with no more calls than the first ones, and capped at the sampling span it lies in. */
 #define RTK_RNG_TIMED_FIRST 64
 #define RTK_RNG_SAMPLE_BITS 3 /* 1 call in 8 */
-enum { RNG_NORMALS, RNG_UNIFORMS, RNG_UNIFORM, RNG_UNIFORM_IDS, RNG_NFN };
+enum { RNG_NORMALS, RNG_UNIFORMS, RNG_UNIFORM, RNG_NFN };
 /* per function: ticks of its first calls and of its sampled calls after them, its calls, its timed calls */
 static uint64_t rng_first[RNG_NFN], rng_ticks[RNG_NFN], rng_calls[RNG_NFN], rng_timed[RNG_NFN], rng_pick = 1;
 
@@ -137,8 +137,6 @@ void rtk_timers_rng_counts(uint64_t *calls, uint64_t *timed) {
 void __real_rtk_rng_normals(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, int, double *);
 void __real_rtk_rng_uniforms(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, int, double *);
 double __real_rtk_rng_uniform(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
-void __real_rtk_rng_uniform_ids(uint64_t, uint64_t, int, uint64_t, uint64_t, uint64_t, double *);
-void __wrap_rtk_rng_uniform_ids(uint64_t, uint64_t, int, uint64_t, uint64_t, uint64_t, double *);
 void __wrap_rtk_rng_normals(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, int, double *);
 void __wrap_rtk_rng_uniforms(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, int, double *);
 double __wrap_rtk_rng_uniform(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t);
@@ -169,16 +167,6 @@ double __wrap_rtk_rng_uniform(uint64_t s, uint64_t id, uint64_t c0, uint64_t c1,
   const double u = __real_rtk_rng_uniform(s, id, c0, c1, p);
   rng_add(RNG_UNIFORM, t);
   return u;
-}
-
-void __wrap_rtk_rng_uniform_ids(uint64_t s, uint64_t id0, int n, uint64_t c0, uint64_t c1, uint64_t p, double *out) {
-  if (!rtk_timers_armed || !rng_sample(RNG_UNIFORM_IDS)) {
-    __real_rtk_rng_uniform_ids(s, id0, n, c0, c1, p, out);
-    return;
-  }
-  const uint64_t t = rtk_ticks();
-  __real_rtk_rng_uniform_ids(s, id0, n, c0, c1, p, out);
-  rng_add(RNG_UNIFORM_IDS, t);
 }
 #else
 static void rng_sample_reset(void) {}

@@ -492,43 +492,43 @@ typedef struct {
 } mala_step;
 
 /* Inner step m for particle i once its proposal's score is known and its row pass (assemble_rows) has given
- * fwd, bwd and qp: the log acceptance ratio and the warm-up's dual averaging (row_alpha), then the Metropolis
- * test and the next step's proposal (row_finish).  The test log u < log_alpha (rtk_mala_accept) needs u only for a
- * finite log_alpha <= 0 (row_needs_u): u lies in (0, 1], so any log_alpha > 0 accepts, and nothing beats -inf (a
- * proposal that failed the projection) or NaN.  The uniform's stream is keyed by (particle, k, m + 1), so drawing
- * a group's uniforms together, or not drawing the ones not needed, changes no number. */
-static double row_alpha(const mala_step *s, int i, double fwd, double bwd, double qp) {
+ * fwd, bwd and qp: the Metropolis test, the warm-up's dual averaging, and the next step's proposal.  Returns
+ * whether that proposal passes the projection (0 when there is none). */
+static int step_row(const mala_step *s, int i, const double *gp, double fwd, double bwd, double qp) {
+  const rtk_block_ctx *ctx = s->ctx;
   rtk_ws *w = s->w;
-  const chain *cur = &w->cur, *prop = &w->prop;
+  const int d = s->d, k = s->k, m = s->m;
+  chain *cur = &w->cur, *prop = &w->prop;
+  const double *df = prop->logp;
+  const double tau = w->tau[i];
   double log_alpha = -INFINITY;
   if (w->pass[i]) {
     /* score-only: quad_part(x', zp) is qp, quad_part(x', z) the kept w->qcur (bitwise what a fresh pass gives) */
-    double dg = s->kind == IN_MALA_SCORE ? prop->logp[i] + qp - w->qcur[i] : prop->g[i] - cur->g[i];
-    log_alpha = rtk_mala_log_alpha(dg, fwd, bwd, w->tau[i]); /* rtk/update.h: shared with the cuda backend */
+    double dg = s->kind == IN_MALA_SCORE ? df[i] + qp - w->qcur[i] : prop->g[i] - cur->g[i];
+    log_alpha = rtk_mala_log_alpha(dg, fwd, bwd, tau); /* rtk/update.h: shared with the cuda backend */
   }
-  if (s->m < s->nwarm) {
-    dual_average(w, i, s->m, rtk_mala_prob(log_alpha), s->ctx->cfg->target_accept, s->mu);
-    if (s->m == s->nwarm - 1) w->tau[i] = exp(w->ltbar[i]);
+  if (m < s->nwarm) {
+    dual_average(w, i, m, rtk_mala_prob(log_alpha), ctx->cfg->target_accept, s->mu);
+    if (m == s->nwarm - 1) w->tau[i] = exp(w->ltbar[i]);
   }
-  return log_alpha;
-}
-
-static int row_needs_u(double log_alpha) { return log_alpha <= 0 && log_alpha > -INFINITY; }
-
-/* the test with the row's uniform u (read only where row_needs_u), the move, the next proposal; returns whether
- * that proposal passes the projection (0 when there is none) */
-static int row_finish(const mala_step *s, int i, const double *gp, double qp, double log_alpha, double u) {
-  rtk_ws *w = s->w;
-  if (log_alpha > 0 || (row_needs_u(log_alpha) && rtk_mala_accept(u, log_alpha))) {
-    accept_row(w, i, s->d, gp);
+  /* The test log u < log_alpha (rtk_mala_accept) needs u only for a finite log_alpha <= 0: u lies in (0, 1], so
+   * any log_alpha > 0 accepts, and nothing beats -inf (a proposal that failed the projection) or NaN.  The
+   * uniform's stream is keyed by (particle, k, m + 1), so the uniforms not drawn change no other number: the
+   * decisions are the ones of drawing every u. */
+  const int decide = log_alpha <= 0 && log_alpha > -INFINITY;
+  if (log_alpha > 0 ||
+      (decide && rtk_mala_accept(rtk_rng_uniform(ctx->seed, (uint64_t)(s->gid0 + i), (uint64_t)k, (uint64_t)m + 1,
+                                                 RTK_RNG_ACCEPT),
+                                 log_alpha))) {
+    accept_row(w, i, d, gp);
     w->qcur[i] = qp;
-    s->st->accept[s->k]++;
+    s->st->accept[k]++;
   }
-  return s->next ? w->pass[i] = propose_row(s->ctx, w, s->gid0, i, s->d, s->k, s->m + 1, s->r2) : 0;
+  return s->next ? w->pass[i] = propose_row(ctx, w, s->gid0, i, d, k, m + 1, s->r2) : 0;
 }
 
 /* MALA inner steps.  After each score evaluation one pass per particle does
- * everything elementwise (row_alpha, row_finish): the gradient at the proposal, the
+ * everything elementwise (step_row): the gradient at the proposal, the
  * acceptance, and the next step's proposal (its normals are keyed by
  * (k, m + 2), so drawing them early changes nothing). */
 static void mala_steps(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int n, int k, const seg_geom *sg,
@@ -565,12 +565,7 @@ static void mala_steps(const rtk_block_ctx *ctx, rtk_ws *w, int64_t gid0, int n,
         const int cnt = e0 - i0 < RTK_MALA_ROWS ? e0 - i0 : RTK_MALA_ROWS;
         double fwd[RTK_MALA_ROWS], bwd[RTK_MALA_ROWS], qp[RTK_MALA_ROWS] = {0};
         assemble_rows(w, i0, cnt, d, sg, energy, fwd, bwd, qp);
-        double la[RTK_MALA_ROWS], u[RTK_MALA_ROWS] = {0};
-        int need = 0;
-        for (int p = 0; p < cnt; p++) need += row_needs_u(la[p] = row_alpha(&s, i0 + p, fwd[p], bwd[p], qp[p]));
-        if (need) /* the group's accept uniforms in one call (the lanes of one Philox4x32 pass) */
-          rtk_rng_uniform_ids(ctx->seed, (uint64_t)(gid0 + i0), cnt, (uint64_t)k, (uint64_t)m + 1, RTK_RNG_ACCEPT, u);
-        for (int p = 0; p < cnt; p++) npass += row_finish(&s, i0 + p, w->gp + (size_t)p * d, qp[p], la[p], u[p]);
+        for (int p = 0; p < cnt; p++) npass += step_row(&s, i0 + p, w->gp + (size_t)p * d, fwd[p], bwd[p], qp[p]);
       }
     }
     if (ctx->at_inner) ctx->at_inner(ctx->user, k, m + 1, gid0, n, w->cur.z);

@@ -213,10 +213,53 @@ static void coef_cache_budget(size_t budget) {
   rtk_score_exact_cache(0);
 }
 
+/* a long grid under a small budget: K = 4, d = 8 (a set is 544 bytes), 1632 bytes: 3 slots and the normalisers of 40
+ * times (their arrays grown 16, 32, 40), so of 45 times the last 5 are computed afresh every time; two passes */
+static void coef_cache_long(void) {
+  enum { K = 4, d = 8, T = 45, n = 2 };
+  rtk_score_exact_cache(1632);
+  rtk_mixture *m;
+  OK(rtk_mixture_alloc(K, d, &m));
+  for (int k = 0; k < K; k++) {
+    m->w[k] = 1.0 / K;
+    for (int j = 0; j < d; j++) {
+      m->mu[k * d + j] = sin(0.7 * k + 0.3 * j);
+      m->var[k * d + j] = 0.3 + 0.05 * (k + j % 3);
+    }
+  }
+  double X[n * d], S1[n * d], S2[n * d], l1[n], l2[n];
+  for (int i = 0; i < n * d; i++) X[i] = cos(0.37 * i);
+  rtk_score_ws ws;
+  rtk_mixcoef ref;
+  rtk_mixwork mw;
+  OK(rtk_score_ws_init(NULL, m, n, &ws));
+  OK(rtk_mixcoef_init(m, &ref));
+  OK(rtk_mixwork_init(n, K, d, &mw));
+  int bad = 0;
+  for (int pass = 0; pass < 2; pass++)
+    for (int i = 0; i < T; i++) {
+      const double t = 2.0 - 0.043 * i;
+      rtk_score_set_time(&ws, t);
+      rtk_score_eval(&ws, n, X, l1, S1);
+      ref.t = NAN;
+      rtk_mixcoef_set_time(m, t, &ref);
+      rtk_mix_eval(&ref, n, X, l2, S2, &mw);
+      bad += memcmp(S1, S2, sizeof S1) || memcmp(l1, l2, sizeof l1);
+    }
+  CHECK(!bad, "long grid: %d of %d cached evaluations differ from a fresh rtk_mixcoef", bad, 2 * T);
+  printf("coef cache (1632 bytes): K 4 d 8, %d times twice: bitwise equal to fresh coefficients\n", T);
+  rtk_score_ws_free(&ws);
+  rtk_mixcoef_free(&ref);
+  rtk_mixwork_free(&mw);
+  rtk_mixture_free(m);
+  rtk_score_exact_cache(0);
+}
+
 static void test_coef_cache(void) {
   coef_cache_budget(0);
   coef_cache_budget((size_t)64 << 20);
   coef_cache_budget(16);
+  coef_cache_long();
 }
 
 int main(int argc, char **argv) {

@@ -25,7 +25,7 @@ typedef struct {
   int nslot, cap, cur;
   double *ct, *cv;   /* the normalisers c[] (K each, then min_lam) of the first ncv times: a slot refilled for one of
                       * them needs no logs (rtk_mixcoef_set_time_c); at most ccap times, up to the same budget */
-  int ncv, ccap;
+  int ncv, ccap, cgot; /* cgot: times the arrays have room for (grown geometrically) */
   rtk_mixwork mw;
   const rtk_mixture *mix;
 } exact_ws;
@@ -94,14 +94,18 @@ static void set_time(const void *model, double t, void *ws) {
       return;
     }
   rtk_mixcoef_set_time(model, t, c);
-  if (w->ncv < w->ccap) { /* keep its normalisers (grown as times come; out of memory: stop keeping) */
-    double *ct = realloc(w->ct, sizeof(double) * (size_t)(w->ncv + 1));
-    if (ct) w->ct = ct;
-    double *cv = ct ? realloc(w->cv, sizeof(double) * (size_t)(w->ncv + 1) * (K + 1)) : NULL;
-    if (cv) w->cv = cv;
-    if (!ct || !cv) {
-      w->ccap = w->ncv;
-      return;
+  if (w->ncv < w->ccap) { /* keep its normalisers (room grown as times come; out of memory: stop keeping) */
+    if (w->ncv == w->cgot) {
+      const int got = w->cgot ? (2 * w->cgot < w->ccap ? 2 * w->cgot : w->ccap) : (w->ccap < 16 ? w->ccap : 16);
+      double *ct = realloc(w->ct, sizeof(double) * (size_t)got);
+      if (ct) w->ct = ct;
+      double *cv = ct ? realloc(w->cv, sizeof(double) * (size_t)got * (K + 1)) : NULL;
+      if (cv) w->cv = cv;
+      if (!ct || !cv) {
+        w->ccap = w->ncv;
+        return;
+      }
+      w->cgot = got;
     }
     w->ct[w->ncv] = t;
     memcpy(w->cv + (size_t)w->ncv * (K + 1), c->c, sizeof(double) * K);

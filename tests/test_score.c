@@ -152,83 +152,25 @@ static void test_perturbed(void) {
   rtk_mixture_free(mix);
 }
 
-/* The exact score's per-time coefficient cache (score_exact.c): whatever the
- * order of the times and whether a time has a slot of its own, the shared slot
- * or none, every evaluation equals a fresh rtk_mixcoef at that time, bit for
- * bit.  K d = 300 x 1000 leaves room for 3 slots in the 16 MiB (two kept, one
- * shared), K d = 4 x 8 for all; a set over 16 MiB (1100 x 1000) is not cached. */
-/* The exact score's coefficient cache gives the bits of fresh coefficients, on every path.  Default budget
- * (RTK_SCORE_CACHE_BYTES, 16 MiB): the (300, 1000) sets (4.8 MB) take 3 slots, so the later times share the last
- * one, refilled from the kept normalisers without logs (rtk_mixcoef_set_time_c); a (1100, 1000) set (17.6 MB) has
- * no slot of its own, every time is refilled.  64 MiB: every time of (300, 1000) in its slot.  16 bytes: nothing
- * kept, every time computed afresh. */
-static void coef_cache_budget(size_t budget) {
-  rtk_score_exact_cache(budget);
-  const int shapes[3][2] = {{4, 8}, {300, 1000}, {1100, 1000}};
-  const double times[8] = {2.0, 1.5, 1.0, 0.7, 0.4, 0.2, 0.1, 0.05};
-  const int order[22] = {0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 3, 0, 7, 7, 5, 1};
+/* The exact score's per-time coefficient cache (score_exact.c): whatever the order of the times and whether a time
+ * has a slot of its own, the shared slot or none, every evaluation equals a fresh rtk_mixcoef at that time, bit for
+ * bit.  cache_vs_fresh: n = 3 points of a K x d mixture evaluated at times[0 .. nt-1] under `budget` bytes (0: the
+ * default); returns the evaluations that differ. */
+static int cache_vs_fresh(int K, int d, size_t budget, int nt, const double *times) {
   enum { n = 3 };
-  for (int sh = 0; sh < 3; sh++) {
-    const int K = shapes[sh][0], d = shapes[sh][1];
-    rtk_mixture *m;
-    OK(rtk_mixture_alloc(K, d, &m));
-    for (int k = 0; k < K; k++) {
-      m->w[k] = 1.0 / K;
-      for (int j = 0; j < d; j++) {
-        m->mu[(size_t)k * d + j] = sin(0.37 * k + 0.011 * j);
-        m->var[(size_t)k * d + j] = 0.2 + 0.1 * cos(0.5 * k + 0.003 * j) * cos(0.5 * k + 0.003 * j);
-      }
-    }
-    double *X = malloc(sizeof(double) * n * d), *S1 = malloc(sizeof(double) * n * d),
-           *S2 = malloc(sizeof(double) * n * d), l1[n], l2[n];
-    for (size_t i = 0; i < (size_t)n * d; i++) X[i] = cos(0.1 * (double)i);
-    rtk_score_ws ws;
-    rtk_mixcoef ref;
-    rtk_mixwork mw;
-    OK(rtk_score_ws_init(NULL, m, n, &ws));
-    OK(rtk_mixcoef_init(m, &ref));
-    OK(rtk_mixwork_init(n, K, d, &mw));
-    int bad = 0;
-    for (int c = 0; c < 22; c++) {
-      const double t = times[order[c]];
-      rtk_score_set_time(&ws, t);
-      rtk_score_eval(&ws, n, X, l1, S1);
-      ref.t = NAN; /* recompute every time */
-      rtk_mixcoef_set_time(m, t, &ref);
-      rtk_mix_eval(&ref, n, X, l2, S2, &mw);
-      bad += memcmp(S1, S2, sizeof(double) * n * d) || memcmp(l1, l2, sizeof l1);
-    }
-    CHECK(!bad, "budget %zu bytes, K %d d %d: %d of 22 cached evaluations differ from a fresh rtk_mixcoef",
-          budget ? budget : RTK_SCORE_CACHE_BYTES, K, d, bad);
-    printf("coef cache (%zu bytes): K %d d %d: 22 evaluations bitwise equal to fresh coefficients\n",
-           budget ? budget : RTK_SCORE_CACHE_BYTES, K, d);
-    rtk_score_ws_free(&ws);
-    rtk_mixcoef_free(&ref);
-    rtk_mixwork_free(&mw);
-    rtk_mixture_free(m);
-    free(X);
-    free(S1);
-    free(S2);
-  }
-  rtk_score_exact_cache(0);
-}
-
-/* a long grid under a small budget: K = 4, d = 8 (a set is 544 bytes), 1632 bytes: 3 slots and the normalisers of 40
- * times (their arrays grown 16, 32, 40), so of 45 times the last 5 are computed afresh every time; two passes */
-static void coef_cache_long(void) {
-  enum { K = 4, d = 8, T = 45, n = 2 };
-  rtk_score_exact_cache(1632);
+  rtk_score_exact_cache(budget);
   rtk_mixture *m;
   OK(rtk_mixture_alloc(K, d, &m));
   for (int k = 0; k < K; k++) {
     m->w[k] = 1.0 / K;
     for (int j = 0; j < d; j++) {
-      m->mu[k * d + j] = sin(0.7 * k + 0.3 * j);
-      m->var[k * d + j] = 0.3 + 0.05 * (k + j % 3);
+      m->mu[(size_t)k * d + j] = sin(0.37 * k + 0.011 * j);
+      m->var[(size_t)k * d + j] = 0.2 + 0.1 * cos(0.5 * k + 0.003 * j) * cos(0.5 * k + 0.003 * j);
     }
   }
-  double X[n * d], S1[n * d], S2[n * d], l1[n], l2[n];
-  for (int i = 0; i < n * d; i++) X[i] = cos(0.37 * i);
+  double *X = malloc(sizeof(double) * n * d), *S1 = malloc(sizeof(double) * n * d),
+         *S2 = malloc(sizeof(double) * n * d), l1[n], l2[n];
+  for (size_t i = 0; i < (size_t)n * d; i++) X[i] = cos(0.1 * (double)i);
   rtk_score_ws ws;
   rtk_mixcoef ref;
   rtk_mixwork mw;
@@ -236,23 +178,53 @@ static void coef_cache_long(void) {
   OK(rtk_mixcoef_init(m, &ref));
   OK(rtk_mixwork_init(n, K, d, &mw));
   int bad = 0;
-  for (int pass = 0; pass < 2; pass++)
-    for (int i = 0; i < T; i++) {
-      const double t = 2.0 - 0.043 * i;
-      rtk_score_set_time(&ws, t);
-      rtk_score_eval(&ws, n, X, l1, S1);
-      ref.t = NAN;
-      rtk_mixcoef_set_time(m, t, &ref);
-      rtk_mix_eval(&ref, n, X, l2, S2, &mw);
-      bad += memcmp(S1, S2, sizeof S1) || memcmp(l1, l2, sizeof l1);
-    }
-  CHECK(!bad, "long grid: %d of %d cached evaluations differ from a fresh rtk_mixcoef", bad, 2 * T);
-  printf("coef cache (1632 bytes): K 4 d 8, %d times twice: bitwise equal to fresh coefficients\n", T);
+  for (int c = 0; c < nt; c++) {
+    rtk_score_set_time(&ws, times[c]);
+    rtk_score_eval(&ws, n, X, l1, S1);
+    ref.t = NAN; /* recompute every time */
+    rtk_mixcoef_set_time(m, times[c], &ref);
+    rtk_mix_eval(&ref, n, X, l2, S2, &mw);
+    bad += memcmp(S1, S2, sizeof(double) * n * d) || memcmp(l1, l2, sizeof l1);
+  }
   rtk_score_ws_free(&ws);
   rtk_mixcoef_free(&ref);
   rtk_mixwork_free(&mw);
   rtk_mixture_free(m);
+  free(X);
+  free(S1);
+  free(S2);
   rtk_score_exact_cache(0);
+  return bad;
+}
+
+/* 22 evaluations at 8 times, every path.  Default budget (RTK_SCORE_CACHE_BYTES, 16 MiB): (4, 8) all in slots; the
+ * (300, 1000) sets (4.8 MB) take 3 slots, so the later times share the last one, refilled from the kept normalisers
+ * without logs (rtk_mixcoef_set_time_c); a (1100, 1000) set (17.6 MB) has no slot of its own, every time is refilled.
+ * 64 MiB: every time of (300, 1000) in its slot.  16 bytes: nothing kept, every time computed afresh. */
+static void coef_cache_budget(size_t budget) {
+  const int shapes[3][2] = {{4, 8}, {300, 1000}, {1100, 1000}};
+  const double tv[8] = {2.0, 1.5, 1.0, 0.7, 0.4, 0.2, 0.1, 0.05};
+  const int order[22] = {0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 3, 0, 7, 7, 5, 1};
+  double times[22];
+  for (int c = 0; c < 22; c++) times[c] = tv[order[c]];
+  const size_t shown = budget ? budget : RTK_SCORE_CACHE_BYTES;
+  for (int sh = 0; sh < 3; sh++) {
+    const int K = shapes[sh][0], d = shapes[sh][1], bad = cache_vs_fresh(K, d, budget, 22, times);
+    CHECK(!bad, "budget %zu bytes, K %d d %d: %d of 22 cached evaluations differ from a fresh rtk_mixcoef", shown, K,
+          d, bad);
+    printf("coef cache (%zu bytes): K %d d %d: 22 evaluations bitwise equal to fresh coefficients\n", shown, K, d);
+  }
+}
+
+/* a long grid under a small budget: K = 4, d = 8 (a set is 544 bytes), 1632 bytes: 3 slots and the normalisers of 40
+ * times (their arrays grown 16, 32, 40), so of 45 times the last 5 are computed afresh every time; two passes */
+static void coef_cache_long(void) {
+  enum { T = 45 };
+  double times[2 * T];
+  for (int c = 0; c < 2 * T; c++) times[c] = 2.0 - 0.043 * (c % T);
+  const int bad = cache_vs_fresh(4, 8, 1632, 2 * T, times);
+  CHECK(!bad, "long grid: %d of %d cached evaluations differ from a fresh rtk_mixcoef", bad, 2 * T);
+  printf("coef cache (1632 bytes): K 4 d 8, %d times twice: bitwise equal to fresh coefficients\n", T);
 }
 
 static void test_coef_cache(void) {

@@ -40,7 +40,6 @@ void rtk_sched_init(rtk_sched *s, MPI_Comm comm, int dynamic, int64_t N, int64_t
     MPI_Comm_free(&s->node);
     return;
   }
-  s->N = N;
   s->B = B;
   /* the unit of a piece: B halved while it stays a multiple of align, at least RTK_SCHED_MIN_ROWS rows and
    * B / RTK_SCHED_SPLIT; every range starts at a block, so every piece starts at a multiple of the unit */

@@ -31,7 +31,7 @@ typedef struct rtk_sched {
   unsigned char *base;     /* the shared slots: nsize counters (particle ids), then rows done and stop */
   int64_t *r0, *r1;        /* [nsize] canonical particle ranges [r0, r1) of the node's ranks */
   int64_t total;           /* blocks of the node (progress) */
-  int64_t N, B, u, p0, nloc; /* u: the unit of a piece (divides B; a multiple of the sampler's alignment) */
+  int64_t B, u, p0, nloc; /* u: the unit of a piece (divides B; a multiple of the sampler's alignment) */
   int d, nbnd;             /* nbnd: boundary rows per particle (S + 1 with output.boundaries, else 0) */
   double *X, *bnd;         /* this rank's canonical rows and boundary rows [nbnd][nloc][d] */
   int64_t nst, cap;        /* staged pieces (of other ranks' ranges) */

@@ -177,10 +177,9 @@ int main(int argc, char **argv) {
       fill(10 + l, (size_t)net->rows[l] * net->cols[l], 1 / sqrt((double)net->cols[l]), net->W[l]);
       fill(100 + l, (size_t)net->rows[l], 0.1, net->b[l]);
     }
-    const int np = (n + RTK_ROW_ALIGN - 1) / RTK_ROW_ALIGN * RTK_ROW_ALIGN;
-    fw_ctx c = {net, n, malloc(sizeof(double) * np * d), malloc(sizeof(double) * np * d),
-                malloc(sizeof(double) * rtk_mlp_work_size(net, n)), malloc(sizeof(double) * np * W),
-                malloc(sizeof(double) * np * W)};
+    fw_ctx c = {net, n, malloc(sizeof(double) * n * d), malloc(sizeof(double) * n * d),
+                malloc(sizeof(double) * rtk_mlp_work_size(net, n)), malloc(sizeof(double) * n * W),
+                malloc(sizeof(double) * n * W)};
     fill(1000, (size_t)n * d, 1, c.X);
     const double flops = rtk_mlp_flops(net, n);
     const double peak = 2.0 * sq.m * (double)sq.m * sq.m / time_per_call(sq_call, &sq, trial) * 1e-9;

@@ -30,7 +30,7 @@ import time
 # studies that go through the driver and are checked by tests/h5verify.py
 FAST = ["core." + t for t in
         ["grid", "rng", "score_fd", "score_far", "segment_start", "plan_formulas", "nfe_accounting", "exact_accuracy",
-         "ode_order", "moment_kl", "block_invariance", "mala_subproblem", "moments", "ddpm_gaussian",
+         "ode_order", "moment_kl", "block_invariance", "gemm_tiles", "mala_subproblem", "moments", "ddpm_gaussian",
          "mala_score_subproblem", "uld_ar", "pmm_lmc", "adaptive_projected", "langevin_subproblem",
          "gaussian_convergence", "quantise"]] + ["vmath." + t for t in ["isa_bitwise", "prefix", "accuracy", "normal_dist"]] + \
        ["mpi.quickstart", "mpi.mog_random", "mpi.hard_kill_resume"]
@@ -75,8 +75,8 @@ CATALOGUE = [
      "s += m->w[k] * (a * mk[i] * a * mk[j] + (i == j ? a * a * m->var[(size_t)k * d + i] + s2 : 0));",
      "s += m->w[k] * (a * mk[i] * a * mk[j] + (i == j ? a * a * m->var[(size_t)k * d + i] : 0));",
      "exact covariance forgets sigma_t^2"),
-    ("mix-argmax-min", "src/core/mixture.c", "for (int k = 1; k < K; k++)\n      if (Lb[k] > Lb[best])",
-     "for (int k = 2; k < K; k++)\n      if (Lb[k] > Lb[best])", "mode assignment skips component 1"),
+    ("mix-argmax-min", "src/core/mixture.c", "for (int k = 1; k < K; k++)\n        if (Lb[k] > Lb[best])",
+     "for (int k = 2; k < K; k++)\n        if (Lb[k] > Lb[best])", "mode assignment skips component 1"),
     # ---- metrics (src/core/metrics.c)
     ("met-bin", "src/core/metrics.c", "int b = 1 + (int)vc;", "int b = (int)vc;",
      "histogram bins shifted by one"),
@@ -279,6 +279,20 @@ CATALOGUE = [
     ("coef-refill-mk", "src/core/mixture.c", "      c->MA[i] = mk / lam;\n    }\n    memcpy(",
      "      c->MA[i] = mk * c->A[i];\n    }\n    memcpy(",
      "exact score's cache: the refill multiplies by 1/lam where the full computation divides (last bits differ)"),
+    ("gemm-tile-out", "src/core/mixture.c", "if (sc) memcpy(sc, w->Spad, sizeof(double) * r * d);",
+     "if (sc) memcpy(sc, w->Spad, sizeof(double) * (r - (r > 1)) * d);",
+     "mixture kernel: a short tile's last row of score is not copied back (GEMM tiles, mixture.h)"),
+    ("proj-tile-out", "src/core/metrics.c", "if (r < T) memcpy(Y + (size_t)s * ns, yp, sizeof(double) * r * ns);",
+     "if (r < T && s == 0) memcpy(Y + (size_t)s * ns, yp, sizeof(double) * r * ns);",
+     "projection: a short tile after the first is never copied out"),
+    ("mlp-tile-rows", "src/scores/score_mlp.c",
+     "for (int j = 0; j < d; j++) out[(size_t)(s + i) * d + j] = (O[(size_t)i * d + j] + bL[j]) / rho;",
+     "for (int j = 0; j < d; j++) out[(size_t)i * d + j] = (O[(size_t)i * d + j] + bL[j]) / rho;",
+     "mlp score: every tile writes over the first tile's rows"),
+    ("chunk-ids", "src/samplers/sampler_rtk.c",
+     "RTK_CHECK(run_kind(ctx, gid0 + s0, c, X + (size_t)s0 * d, st, w, kind));",
+     "RTK_CHECK(run_kind(ctx, gid0, c, X + (size_t)s0 * d, st, w, kind));",
+     "rtk samplers: every chunk's particles take the block's first ids (wrong random streams)"),
     ("sched-piece-clip", "src/app/schedule.c",
      "const int rows = (int)(s->r1[v] - t < want ? s->r1[v] - t : want);",
      "const int rows = (int)want;",

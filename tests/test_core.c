@@ -225,7 +225,7 @@ static void test_moments(void) {
       rtk_mixture *pm;
       OK(rtk_mixture_project(m, 3, U, &pm));
       rtk_mixture_moments(pm, t, mp, cp);
-      double pad[RTK_ROW_ALIGN * (64 + 3)];
+      double pad[RTK_GEMM_ROWS * (64 + 3)];
       rtk_project((int)N, d, X, 3, U, Y, pad);
       double y5[15]; /* a 5-row call (padded tail) gives the rows of the full call bit for bit */
       rtk_project(5, d, X, 3, U, y5, pad);
@@ -1262,6 +1262,105 @@ static void test_nfe_accounting(void) {
   rtk_mixture_free(m);
 }
 
+/* Rows s .. s + n - 1 evaluated in a call of their own have the bits of the same rows of one 300-row call, for
+ * call sizes and offsets that cross the BLAS's kernel switches (RTK_GEMM_ROWS tiles, include/rtk/mixture.h;
+ * OpenBLAS 0.3.21 on AVX-512 runs its TN small-matrix kernel when K·rows <= 1200 with d >= 32, e.g. K = 64,
+ * d = 128 below 19 rows and K = 8, d = 64 below 151, and small kernels when M·N·K <= 10^6; BLIS has "sup" kernels
+ * for small m): the mixture's logp, score and argmax, the projection, and the mlp and perturbed score plug-ins. */
+static void test_gemm_tiles(void) {
+  static const int shapes[][2] = {{64, 128}, {8, 64}, {10, 40}, {25, 10}, {1, 33}, {100, 100}};
+  static const int sizes[] = {1, 5, 16, 17, 19, 37, 128, 129, 150, 200};
+  static const int offs[] = {0, 1, 63, 100};
+  enum { N = 300, NS = 3 };
+  for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++) {
+    char kb[32], db[32];
+    snprintf(kb, sizeof kb, "K=%d", shapes[si][0]);
+    snprintf(db, sizeof db, "dim=%d", shapes[si][1]);
+    const char *kv[] = {kb, db, NULL};
+    rtk_mixture *m = tu_target("mog-random", kv);
+    const int d = m->d, K = m->K;
+    rtk_mixcoef c;
+    rtk_mixwork w;
+    OK(rtk_mixcoef_init(m, &c));
+    OK(rtk_mixwork_init(N, K, d, &w));
+    rtk_mixcoef_set_time(m, 0.3, &c);
+    double *X = malloc(sizeof(double) * N * d), *S0 = malloc(sizeof(double) * N * d), *S = malloc(sizeof(double) * N * d);
+    double *U = malloc(sizeof(double) * NS * d), *pad = malloc(sizeof(double) * RTK_GEMM_ROWS * (d + NS));
+    double lp0[N], lp[N], Y0[N * NS], Y[N * NS];
+    int k0[N], k1[N];
+    rtk_mixture_sample(m, 0.3, 5, 0, N, X);
+    for (int i = 0; i < N * d; i++) X[i] += 0.05 * sin(i); /* off the component means */
+    rtk_random_directions(4, NS, d, U);
+    rtk_mix_eval(&c, N, X, lp0, S0, &w);
+    rtk_mix_argmax(&c, N, X, k0, &w);
+    rtk_project(N, d, X, NS, U, Y0, pad);
+    /* the score plug-ins: perturbed (calibrated on few samples) and an mlp of random weights, width 64 */
+    rtk_score_cfg pc;
+    memset(&pc, 0, sizeof pc);
+    OK(rtk_opt_set_defaults(rtk_score_common_options, &pc));
+    OK(rtk_opt_set_defaults(rtk_score_perturbed.options, &pc));
+    pc.calibration = 64;
+    rtk_mlp *net;
+    OK(rtk_mlp_alloc(d, 64, 2, 4, &net));
+    net->sigma_floor = 0.05;
+    for (int q = 0; q < 4; q++) net->freqs[q] = 1 + q;
+    for (int l = 0; l <= 2; l++) {
+      for (size_t i = 0; i < (size_t)net->rows[l] * net->cols[l]; i++) net->W[l][i] = 0.3 * sin(0.7 * i + l);
+      for (int i = 0; i < net->rows[l]; i++) net->b[l][i] = 0.1 * cos(i + l);
+    }
+    rtk_score_cfg mc;
+    memset(&mc, 0, sizeof mc);
+    const rtk_score_ops *ops[] = {&rtk_score_perturbed, &rtk_score_mlp};
+    rtk_score sc[2];
+    rtk_score_ws sw[2];
+    double *P0[2];
+    for (int o = 0; o < 2; o++) {
+      OK(rtk_score_create(ops[o], o ? &mc : &pc, m, o ? net : NULL, &sc[o]));
+      OK(rtk_score_ws_init(&sc[o], m, N, &sw[o]));
+      rtk_score_set_time(&sw[o], 0.3);
+      P0[o] = malloc(sizeof(double) * N * d);
+      rtk_score_eval(&sw[o], N, X, NULL, P0[o]);
+    }
+    int bad = 0;
+    for (size_t a = 0; a < sizeof sizes / sizeof sizes[0]; a++)
+      for (size_t b = 0; b < sizeof offs / sizeof offs[0]; b++) {
+        const int n = sizes[a], o0 = offs[b];
+        if (o0 + n > N) continue;
+        const double *Xs = X + (size_t)o0 * d;
+        rtk_mix_eval(&c, n, Xs, lp, S, &w);
+        rtk_mix_argmax(&c, n, Xs, k1, &w);
+        rtk_project(n, d, Xs, NS, U, Y, pad);
+        const int ok_mix = !memcmp(lp, lp0 + o0, sizeof(double) * n) && !memcmp(S, S0 + (size_t)o0 * d, sizeof(double) * n * d),
+                  ok_arg = !memcmp(k1, k0 + o0, sizeof(int) * n), ok_proj = !memcmp(Y, Y0 + o0 * NS, sizeof(double) * n * NS);
+        CHECK(ok_mix && ok_arg && ok_proj, "K=%d d=%d: rows %d..%d alone differ from one 300-row call (mixture %d, argmax %d, "
+              "projection %d)", K, d, o0, o0 + n - 1, ok_mix, ok_arg, ok_proj);
+        for (int o = 0; o < 2; o++) {
+          rtk_score_eval(&sw[o], n, Xs, NULL, S);
+          const int ok = !memcmp(S, P0[o] + (size_t)o0 * d, sizeof(double) * n * d);
+          CHECK(ok, "K=%d d=%d: %s score of rows %d..%d alone differs from one 300-row call", K, d, ops[o]->name, o0,
+                o0 + n - 1);
+          bad += !ok;
+        }
+        bad += !(ok_mix && ok_arg && ok_proj);
+      }
+    printf("K=%3d d=%3d: every row alone = the same row of one 300-row call (%s)\n", K, d, bad ? "NO" : "yes");
+    for (int o = 0; o < 2; o++) {
+      free(P0[o]);
+      rtk_score_ws_free(&sw[o]);
+      rtk_score_destroy(&sc[o]);
+    }
+    rtk_mlp_free(net);
+    free(X);
+    free(S0);
+    free(S);
+    free(U);
+    free(pad);
+    rtk_mixwork_free(&w);
+    rtk_mixcoef_free(&c);
+    rtk_mixture_free(m);
+  }
+}
+
 /* chains depend on (seed, particle id) only: block size and block placement do not matter */
 static void test_block_invariance(void) {
   rtk_mixture *m = tu_target("mog-grid", NULL);
@@ -1278,6 +1377,28 @@ static void test_block_invariance(void) {
     CHECK(!memcmp(a.X, b.X, sizeof(double) * 1000 * m->d), "%s: block size 256 vs %lld differ", ss[i]->name, (long long)B2);
     tu_run_free(&a);
     tu_run_free(&b);
+  }
+  rtk_mixture_free(m);
+  /* a shape whose BLAS kernels change with the row count (K = 64, d = 128: core.gemm_tiles), blocks of 256, 37 and
+   * 16, and the RTK samplers' blocks in chunks of 37 rows (the test hook of sampler_rtk.c's chunk_rows) */
+  const char *rk[] = {"K=64", "dim=128", NULL};
+  m = tu_target("mog-random", rk);
+  const rtk_sampler_ops *big[] = {&rtk_sampler_ddpm, &rtk_sampler_rtk_mala, &rtk_sampler_rtk_ula, &rtk_sampler_rtk_uld,
+                                  &rtk_sampler_rtk_mala_score};
+  for (size_t i = 0; i < sizeof big / sizeof big[0]; i++) {
+    rtk_sampler_cfg cfg;
+    tu_scfg(big[i], &cfg, kv);
+    tu_run a, b;
+    tu_sample(big[i], &cfg, m, 9, 300, 256, &a);
+    for (int v = 0; v < 3; v++) {
+      if (v == 2) setenv("RTK_TEST_CHUNK", "37", 1);
+      tu_sample(big[i], &cfg, m, 9, 300, v == 0 ? 37 : v == 1 ? 16 : 256, &b);
+      unsetenv("RTK_TEST_CHUNK");
+      CHECK(!memcmp(a.X, b.X, sizeof(double) * 300 * m->d), "%s at K = 64, d = 128: block 256 vs %s differ", big[i]->name,
+            v == 0 ? "37" : v == 1 ? "16" : "256 in chunks of 37");
+      tu_run_free(&b);
+    }
+    tu_run_free(&a);
   }
   rtk_mixture_free(m);
 }
@@ -1568,6 +1689,7 @@ int main(int argc, char **argv) {
                {"ddpm_gaussian", test_ddpm_gaussian}, {"mala_subproblem", test_mala_subproblem},
                {"exact_accuracy", test_exact_accuracy}, {"grid", test_grid},
                {"nfe_accounting", test_nfe_accounting}, {"block_invariance", test_block_invariance},
+               {"gemm_tiles", test_gemm_tiles},
                {"rng", test_rng}, {"mala_score_subproblem", test_mala_score_subproblem},
                {"langevin_subproblem", test_langevin_subproblem}, {"adaptive_projected", test_adaptive_projected},
                {"ode_order", test_ode_order}, {"gaussian_convergence", test_gaussian_convergence},

@@ -78,6 +78,19 @@ OPENBLAS_NUM_THREADS=1 run 1 "$work/t1.h5" $big
 OPENBLAS_NUM_THREADS=2 run 1 "$work/t2.h5" $big
 echo "== 1 vs 2 BLAS threads"
 $py "$src/tests/h5check.py" same "$work/t1.h5" "$work/t2.h5" || fail=1
+# a shape whose BLAS kernels change with the row count (K = 64, d = 128: OpenBLAS's TN small-matrix kernel takes a
+# 16-row call, core.gemm_tiles): 1 rank against 3 (the dynamic schedule's pieces, the last blocks), blocks of 16,
+# and the RTK samplers' chunks of 37 rows (RTK_TEST_CHUNK, sampler_rtk.c's test hook) in blocks of 100
+wide="--set run.samplers=ddpm,rtk-mala,rtk-uld --set target.kind=mog-random --set target.K=64 --set target.dim=128
+      --set run.particles=1000"
+run 1 "$work/w1.h5" $wide
+run 3 "$work/w3.h5" $wide
+run 2 "$work/wb.h5" $wide --set run.block=16
+RTK_TEST_CHUNK=37 run 2 "$work/wc.h5" $wide --set run.block=100
+for other in w3 wb wc; do
+  echo "== K = 64, d = 128: w1 vs $other"
+  $py "$src/tests/h5check.py" same "$work/w1.h5" "$work/$other.h5" || fail=1
+done
 # a different seed must change the samples (the comparison can fail)
 run 1 "$work/s2.h5" --set run.seed=5
 if $py "$src/tests/h5check.py" same "$work/r1.h5" "$work/s2.h5" >/dev/null; then

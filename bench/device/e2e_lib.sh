@@ -4,6 +4,7 @@
 #   e2e_run BIN RANKS BLOCK TAG [SAMPLER K D PER_RANK]
 #                                             one run of $RTK_RT/bin/BIN (4096 particles per rank): a line with
 #                                             PNFE/s, the non-kernel share 1 - score / (sum of time_phases), the split
+#                                             (PNFE/s alone for a build without phase timers)
 #   e2e_rng BIN...                             rtk_bench_rng's N32 and U32 (avx512f, d = 128) of each
 #   e2e_perf BIN...                            a perf profile of each (8192 particles, block 256, one rank), with
 #                                             perf and its libraries in .device/perf (bench/device/README.md)
@@ -23,7 +24,7 @@ e2e_run() {
     { echo "FAIL $4"; tail -3 "$OUT/log.txt"; return; }
   if [ $# -gt 4 ]; then printf "%-6s %-12s %2d %4s %-8s %3s %4s " "$4" "$1" "$2" "$3" "$s" "$K" "$d"
   else printf "%-6s %-12s %2d %4s " "$4" "$1" "$2" "$3"; fi
-  awk '/^0 /{n++; if(n==1) printf "PNFE/s %s  ", $NF; if(n==2) {s=$3+$4+$5+$6+$7+$8; printf "nonkernel %.3f  split %s %s %s %s %s %s\n", 1-$3/s, $3,$4,$5,$6,$7,$8}}' "$OUT/log.txt"
+  awk '/^0 /{n++; if(n==1) printf "PNFE/s %s  ", $NF; if(n==2) {s=$3+$4+$5+$6+$7+$8; printf "nonkernel %.3f  split %s %s %s %s %s %s\n", 1-$3/s, $3,$4,$5,$6,$7,$8}} END{if(n<2) print ""}' "$OUT/log.txt"
 }
 
 e2e_rng() {

@@ -58,8 +58,8 @@ double rtk_mode_tv(const rtk_mixture *m, const int64_t *counts, int64_t N);
  * histogram/accuracy function above. */
 void rtk_random_directions(uint64_t seed, int ns, int d, double *U); /* [ns][d], unit rows */
 int rtk_mixture_project(const rtk_mixture *m, int ns, const double *U, rtk_mixture **out);
-/* Y = X U^T, computed in row blocks of RTK_ROW_ALIGN with the tail
- * zero-padded through the scratch pad [RTK_ROW_ALIGN * (d + ns)], so a row's
+/* Y = X U^T, computed in tiles of RTK_GEMM_ROWS rows with the last one
+ * zero-padded through the scratch pad [RTK_GEMM_ROWS * (d + ns)], so a row's
  * bits do not depend on n (mixture.h) */
 void rtk_project(int n, int d, const double *X, int ns, const double *U, double *Y, double *pad);
 

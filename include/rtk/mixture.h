@@ -3,6 +3,7 @@
  * m_k = alpha_t mu_k and variances lam_kj = alpha_t^2 v_kj + sigma_t^2. */
 #ifndef RTK_MIXTURE_H
 #define RTK_MIXTURE_H
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct rtk_mixture {
@@ -22,22 +23,35 @@ typedef struct rtk_mixcoef {
   double min_lam;
 } rtk_mixcoef;
 
-/* BLAS calls always see a row count that is a multiple of RTK_ROW_ALIGN: a
- * short block is zero-padded.  OpenBLAS computes rows of a full micro-tile in
- * an order that does not depend on the row's position, but edge rows take a
- * different path (measured: M % 4 != 0 changes the last bits of the score),
- * so padding makes every particle's result independent of the block size. */
-#define RTK_ROW_ALIGN 16
+/* Every BLAS call on particle rows (the mixture kernel, the MLP and perturbed scores, the projections) sees
+ * exactly RTK_GEMM_ROWS rows: a block runs as tiles of that many rows, the last one zero-padded (rtk_tile_in).
+ * A BLAS picks its kernels by the operands' sizes: OpenBLAS 0.3.21 on AVX-512 CPUs runs "small matrix" kernels
+ * with another summation order when M·N·K <= 10^6 (and, in the TN case the logits use, M·N <= 1200 with K >= 32),
+ * BLIS has its "sup" kernels for small m or n, and edge rows take other paths.  So a row's bits would depend on
+ * how many rows share its call: on the block size, the rank count, the dynamic schedule's pieces (measured: K = 64,
+ * d = 128 with OpenBLAS, a tail of 16 rows against full blocks).  With one call shape the library always takes the
+ * same path, and a row has the same bits at every position of a call (core.gemm_tiles checks both, on shapes that
+ * cross those thresholds).  128 rows: the GEMMs run within 3 % of 256-row calls (docs/design.md). */
+#define RTK_GEMM_ROWS 128
+
+/* rows s .. s + r - 1 of X (row length d, 1 <= r <= RTK_GEMM_ROWS) as a full tile: X + s d itself when r is a
+ * whole tile, else copied to pad (RTK_GEMM_ROWS x d) with the other rows zero */
+static inline const double *rtk_tile_in(const double *X, int d, int s, int r, double *pad) {
+  if (r == RTK_GEMM_ROWS) return X + (size_t)s * d;
+  for (size_t i = 0; i < (size_t)r * d; i++) pad[i] = X[(size_t)s * d + i];
+  for (size_t i = (size_t)r * d; i < (size_t)RTK_GEMM_ROWS * d; i++) pad[i] = 0;
+  return pad;
+}
 
 /* Scratch space for a block of up to B particles. */
 typedef struct rtk_mixwork {
-  int B, Bpad, K, d;
-  double *X2;   /* [Bpad][d] */
-  double *L;    /* [Bpad][K] logits, then responsibilities */
-  double *Xpad; /* [Bpad][d] padded copy of a short block */
-  double *Spad; /* [Bpad][d] its score */
-  double *lpad; /* [Bpad] its log-density */
-  double *rmax; /* [Bpad] row maxima of the logits */
+  int B, K, d;
+  double *X2;   /* [RTK_GEMM_ROWS][d] (one tile: rtk_tile_in) */
+  double *L;    /* [RTK_GEMM_ROWS][K] logits, then responsibilities */
+  double *Xpad; /* [RTK_GEMM_ROWS][d] a short tile, zero-padded */
+  double *Spad; /* [RTK_GEMM_ROWS][d] its score */
+  double *lpad; /* [RTK_GEMM_ROWS] its log-density */
+  double *rmax; /* [RTK_GEMM_ROWS] row maxima of the logits */
 } rtk_mixwork;
 
 int rtk_mixture_alloc(int K, int d, rtk_mixture **out);

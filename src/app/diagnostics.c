@@ -41,7 +41,7 @@ int rtk_diag_init(rtk_diag *g, const rtk_diag_opts *o, const rtk_mixture *mix, c
     const int ns = (int)o->slices;
     RTK_MALLOC(g->U, (size_t)ns * mix->d);
     RTK_MALLOC(g->Y, (size_t)B * ns);
-    RTK_MALLOC(g->pad, (size_t)RTK_ROW_ALIGN * (mix->d + ns));
+    RTK_MALLOC(g->pad, (size_t)RTK_GEMM_ROWS * (mix->d + ns));
     rtk_random_directions((uint64_t)o->slice_seed, ns, mix->d, g->U);
     RTK_CHECK(rtk_mixture_project(mix, ns, g->U, &g->smix));
     RTK_CHECK(rtk_hist_init(g->smix, plan->times[S], nb, o->range_sd, &g->sh));

@@ -29,7 +29,7 @@ typedef struct rtk_diag {
   int S, d, nbnd;    /* nbnd: boundary histograms kept (S+1 or 0) */
   rtk_hist *bh;      /* [nbnd] */
   double *U, *Y;     /* [ns][d] directions, [B][ns] projections */
-  double *pad;       /* [RTK_ROW_ALIGN][d + ns] scratch of rtk_project */
+  double *pad;       /* [RTK_GEMM_ROWS][d + ns] scratch of rtk_project */
   rtk_mixture *smix; /* projected mixture */
   rtk_hist sh;
   int full_cov;

@@ -82,6 +82,8 @@ typedef struct bnd_user {
   rtk_sched *sched; /* on: run.schedule = dynamic */
   int64_t computed; /* particles this rank computed */
   double bsize;     /* run.block (progress counts blocks) */
+  int64_t rows_in_block; /* rows of the current block that finished all segments (a sampler may run a block in
+                            chunks of rows, each through every segment: sampler_rtk.c chunk_rows) */
 } bnd_user;
 
 static void at_boundary(void *u, int k, int64_t gid0, int n, const double *X) {
@@ -94,9 +96,10 @@ static void at_boundary(void *u, int k, int64_t gid0, int n, const double *X) {
   if (b->rank == 0 && b->prog) {
     char label[700];
     snprintf(label, sizeof label, "%s seg %d/%d", b->label, k, b->S);
-    double frac = (b->blocks_done + (b->S ? (double)k / b->S : 1)) / (b->nblocks > 0 ? b->nblocks : 1);
-    rtk_progress_update(b->prog, b->run, label, b->cost, frac);
+    const double in_block = ((double)b->rows_in_block + n * (b->S ? (double)k / b->S : 1)) / b->bsize;
+    rtk_progress_update(b->prog, b->run, label, b->cost, (b->blocks_done + in_block) / (b->nblocks > 0 ? b->nblocks : 1));
   }
+  if (k == b->S) b->rows_in_block += n;
   rtk_timers_enter(RTK_PHASE_SAMPLER);
 }
 
@@ -215,6 +218,7 @@ static int block_done(void *u, int64_t gid0, int n) {
   /* progress in blocks: the node's particles done (dynamic) or this rank's, over the block size */
   b->blocks_done = b->sched && b->sched->on ? (double)rtk_sched_block_done(b->sched) / b->bsize
                                             : b->blocks_done + (double)n / b->bsize;
+  b->rows_in_block = 0;
   return stop_requested != 0;
 }
 
@@ -426,7 +430,7 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
                  r->so.block, r->sampler == &rtk_sampler_smc ? r->sc.group : 1, b0, b1, d, rd.bnd ? S + 1 : 0, rd.X,
                  rd.bnd); /* smc's pieces: whole resampling groups */
   bnd_user bu = {rd.bnd, &rd.diag, p0, nloc, d, S, prog, r->index, label, run_cost(r, &rd.plan, rd.mix), 0,
-                 (double)(sched.on ? sched.total : b1 - b0), rank, 0, rd.bnd, nloc, p0, &sched, 0, (double)r->so.block};
+                 (double)(sched.on ? sched.total : b1 - b0), rank, 0, rd.bnd, nloc, p0, &sched, 0, (double)r->so.block, 0};
 
   MPI_Barrier(comm);
   rtk_timers_start();

@@ -194,15 +194,14 @@ int rtk_mixture_project(const rtk_mixture *m, int ns, const double *U, rtk_mixtu
 }
 
 void rtk_project(int n, int d, const double *X, int ns, const double *U, double *Y, double *pad) {
-  /* rows in multiples of RTK_ROW_ALIGN, the tail zero-padded: see mixture.h */
-  const int full = n / RTK_ROW_ALIGN * RTK_ROW_ALIGN, rest = n - full;
-  if (full > 0) cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, full, ns, d, 1.0, X, d, U, d, 0.0, Y, ns);
-  if (rest > 0) {
-    double *xp = pad, *yp = pad + (size_t)RTK_ROW_ALIGN * d;
-    memcpy(xp, X + (size_t)full * d, sizeof(double) * rest * d);
-    memset(xp + (size_t)rest * d, 0, sizeof(double) * (RTK_ROW_ALIGN - rest) * d);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, RTK_ROW_ALIGN, ns, d, 1.0, xp, d, U, d, 0.0, yp, ns);
-    memcpy(Y + (size_t)full * ns, yp, sizeof(double) * rest * ns);
+  /* tiles of RTK_GEMM_ROWS rows, the last one zero-padded: see mixture.h */
+  const int T = RTK_GEMM_ROWS;
+  for (int s = 0; s < n; s += T) {
+    const int r = n - s < T ? n - s : T;
+    double *yp = r == T ? Y + (size_t)s * ns : pad + (size_t)T * d;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, ns, d, 1.0, rtk_tile_in(X, d, s, r, pad), d, U, d, 0.0,
+                yp, ns);
+    if (r < T) memcpy(Y + (size_t)s * ns, yp, sizeof(double) * r * ns);
   }
 }
 

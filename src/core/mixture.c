@@ -121,15 +121,15 @@ void rtk_mixcoef_set_time_c(const rtk_mixture *m, double t, const double *cc, do
 int rtk_mixwork_init(int B, int K, int d, rtk_mixwork *w) {
   memset(w, 0, sizeof *w);
   w->B = B;
-  w->Bpad = (B + RTK_ROW_ALIGN - 1) / RTK_ROW_ALIGN * RTK_ROW_ALIGN;
   w->K = K;
   w->d = d;
-  RTK_MALLOC(w->X2, (size_t)w->Bpad * d);
-  RTK_MALLOC(w->L, (size_t)w->Bpad * K);
-  RTK_MALLOC(w->Xpad, (size_t)w->Bpad * d);
-  RTK_MALLOC(w->Spad, (size_t)w->Bpad * d);
-  RTK_MALLOC(w->lpad, w->Bpad);
-  RTK_MALLOC(w->rmax, w->Bpad);
+  const size_t T = RTK_GEMM_ROWS; /* every call is one tile (mixture.h) */
+  RTK_MALLOC(w->X2, T * d);
+  RTK_MALLOC(w->L, T * K);
+  RTK_MALLOC(w->Xpad, T * d);
+  RTK_MALLOC(w->Spad, T * d);
+  RTK_MALLOC(w->lpad, T);
+  RTK_MALLOC(w->rmax, T);
   return RTK_OK;
 }
 
@@ -143,41 +143,42 @@ void rtk_mixwork_free(rtk_mixwork *w) {
   memset(w, 0, sizeof *w);
 }
 
-/* L[n][K] = c_k - 1/2 sum_j x_j^2/lam_kj + sum_j x_j m_kj/lam_kj (log of w_k N(x; m_k, lam_k)) */
-static void logits(const rtk_mixcoef *c, int n, const double *X, rtk_mixwork *w) {
-  const int K = c->K, d = c->d;
-  const size_t nd = (size_t)n * d;
+/* L[T][K] = c_k - 1/2 sum_j x_j^2/lam_kj + sum_j x_j m_kj/lam_kj (log of w_k N(x; m_k, lam_k)) for one tile
+ * X[T][d], T = RTK_GEMM_ROWS */
+static void logits(const rtk_mixcoef *c, const double *X, rtk_mixwork *w) {
+  const int K = c->K, d = c->d, T = RTK_GEMM_ROWS;
+  const size_t nd = (size_t)T * d;
   for (size_t i = 0; i < nd; i++) w->X2[i] = X[i] * X[i];
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, K, d, -0.5, w->X2, d, c->A, d, 0.0, w->L,
-              K);
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, K, d, 1.0, X, d, c->MA, d, 1.0, w->L, K);
-  for (int b = 0; b < n; b++) {
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, K, d, -0.5, w->X2, d, c->A, d, 0.0, w->L, K);
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, K, d, 1.0, X, d, c->MA, d, 1.0, w->L, K);
+  for (int b = 0; b < T; b++) {
     double *Lb = w->L + (size_t)b * K;
     for (int k = 0; k < K; k++) Lb[k] += c->c[k];
   }
 }
 
-static void eval_aligned(const rtk_mixcoef *c, int n, const double *X, double *logp, double *score,
-                         rtk_mixwork *w);
+static void eval_tile(const rtk_mixcoef *c, const double *X, double *logp, double *score, rtk_mixwork *w);
 
+/* tiles of RTK_GEMM_ROWS rows (mixture.h); a short last tile goes through the padded scratch */
 void rtk_mix_eval(const rtk_mixcoef *c, int n, const double *X, double *logp, double *score,
                   rtk_mixwork *w) {
-  if (n % RTK_ROW_ALIGN == 0) {
-    eval_aligned(c, n, X, logp, score, w);
-    return;
+  const int d = c->d, T = RTK_GEMM_ROWS;
+  for (int s = 0; s < n; s += T) {
+    const int r = n - s < T ? n - s : T;
+    double *lp = logp ? logp + s : NULL, *sc = score ? score + (size_t)s * d : NULL;
+    if (r == T) {
+      eval_tile(c, X + (size_t)s * d, lp, sc, w);
+      continue;
+    }
+    eval_tile(c, rtk_tile_in(X, d, s, r, w->Xpad), lp ? w->lpad : NULL, sc ? w->Spad : NULL, w);
+    if (lp) memcpy(lp, w->lpad, sizeof(double) * r);
+    if (sc) memcpy(sc, w->Spad, sizeof(double) * r * d);
   }
-  const int d = c->d, np = (n + RTK_ROW_ALIGN - 1) / RTK_ROW_ALIGN * RTK_ROW_ALIGN;
-  memcpy(w->Xpad, X, sizeof(double) * n * d);
-  memset(w->Xpad + (size_t)n * d, 0, sizeof(double) * (np - n) * d);
-  eval_aligned(c, np, w->Xpad, logp ? w->lpad : NULL, score ? w->Spad : NULL, w);
-  if (logp) memcpy(logp, w->lpad, sizeof(double) * n);
-  if (score) memcpy(score, w->Spad, sizeof(double) * n * d);
 }
 
-static void eval_aligned(const rtk_mixcoef *c, int n, const double *X, double *logp, double *score,
-                         rtk_mixwork *w) {
-  const int K = c->K, d = c->d;
-  logits(c, n, X, w);
+static void eval_tile(const rtk_mixcoef *c, const double *X, double *logp, double *score, rtk_mixwork *w) {
+  const int K = c->K, d = c->d, n = RTK_GEMM_ROWS;
+  logits(c, X, w);
   /* log-sum-exp and softmax: shift each row by its maximum, one vector exp over
    * the whole block (rtk/vmath.h: an element's value does not depend on the
    * block, the row or the instruction set), then normalise row by row */
@@ -206,19 +207,17 @@ static void eval_aligned(const rtk_mixcoef *c, int n, const double *X, double *l
 }
 
 void rtk_mix_argmax(const rtk_mixcoef *c, int n, const double *X, int *k_out, rtk_mixwork *w) {
-  const int K = c->K, d = c->d, np = (n + RTK_ROW_ALIGN - 1) / RTK_ROW_ALIGN * RTK_ROW_ALIGN;
-  if (np != n) {
-    memcpy(w->Xpad, X, sizeof(double) * n * d);
-    memset(w->Xpad + (size_t)n * d, 0, sizeof(double) * (np - n) * d);
-    X = w->Xpad;
-  }
-  logits(c, np, X, w);
-  for (int b = 0; b < n; b++) {
-    const double *Lb = w->L + (size_t)b * K;
-    int best = 0;
-    for (int k = 1; k < K; k++)
-      if (Lb[k] > Lb[best]) best = k;
-    k_out[b] = best;
+  const int K = c->K, d = c->d, T = RTK_GEMM_ROWS;
+  for (int s = 0; s < n; s += T) {
+    const int r = n - s < T ? n - s : T;
+    logits(c, rtk_tile_in(X, d, s, r, w->Xpad), w);
+    for (int b = 0; b < r; b++) {
+      const double *Lb = w->L + (size_t)b * K;
+      int best = 0;
+      for (int k = 1; k < K; k++)
+        if (Lb[k] > Lb[best]) best = k;
+      k_out[s + b] = best;
+    }
   }
 }
 

@@ -39,6 +39,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rtk/error.h"
 #include "rtk/rng.h"
@@ -168,6 +169,7 @@ typedef struct {
   rtk_mala_rows_fn *rows;
   double gl_x[32], gl_w[32];          /* Gauss-Legendre nodes/weights on [0, 1] */
   int B;
+  int chunk; /* rows that run all their segments before the next rows do (chunk_rows) */
 } rtk_ws;
 
 static int chain_alloc(chain *c, int B, int d) {
@@ -228,12 +230,37 @@ static rtk_mala_row_fn *row_version(rtk_mala_rows_fn **rows) {
   return NULL;
 }
 
+/* Cache blocking.  A block runs its segments in chunks of `chunk` rows: one chunk goes through every segment before
+ * the next chunk starts, so that what a segment's steps read and write again and again (about 6 d + K doubles a
+ * row: the chain's arrays z, grad g, score, x', the proposal's z and score, and the score's per-row buffers) stays in
+ * the core's L2 from one step to the next, instead of a whole block's rows passing through it at every step (at
+ * d = 128 a block of 256 rows is 1.7 MB).  chunk = the largest power of two <= B whose rows fit in half of the L2
+ * beside the K x d means; the whole block when that is under one GEMM tile (RTK_GEMM_ROWS, include/rtk/mixture.h:
+ * a smaller chunk would be padded; at large d nothing fits anyway).  The block stays the unit of scheduling, staging and progress.  Every row's numbers are its
+ * own (the same streams, the same operations, groups of RTK_MALA_ROWS rows have no effect on the bits), so the
+ * results do not depend on the chunk (core.block_invariance, mpi.reproducibility force chunks through the test
+ * hook RTK_TEST_CHUNK = rows). */
+static int chunk_rows(int B, int d, int K) {
+  const char *hook = getenv("RTK_TEST_CHUNK");
+  if (hook && atoi(hook) > 0) return atoi(hook) < B ? atoi(hook) : B;
+  long l2 = -1;
+#ifdef _SC_LEVEL2_CACHE_SIZE
+  l2 = sysconf(_SC_LEVEL2_CACHE_SIZE); /* glibc: from cpuid; 0 or -1 where unknown */
+#endif
+  if (l2 <= 0) l2 = 1L << 20;
+  const double row = 8.0 * (6.0 * d + K), budget = 0.5 * (double)l2 - 8.0 * K * d;
+  int c = 1;
+  while (2 * c <= B && 2 * c * row <= budget) c *= 2;
+  return c < RTK_GEMM_ROWS ? B : c;
+}
+
 static int work_create(const rtk_block_ctx *ctx, int B, void **out) {
   rtk_ws *w;
   RTK_MALLOC(w, 1);
   *out = w;
   const int d = ctx->mix->d;
   w->B = B;
+  w->chunk = chunk_rows(B, d, ctx->mix->K);
   RTK_CHECK(rtk_score_ws_init(ctx->score, ctx->mix, B, &w->sw));
   RTK_CHECK(chain_alloc(&w->cur, B, d));
   RTK_CHECK(chain_alloc(&w->prop, B, d));
@@ -668,12 +695,23 @@ static int run_kind(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, rt
   return RTK_OK;
 }
 
+/* a block (or a piece of one) in chunks of w->chunk rows (chunk_rows) */
+static int run_chunks(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, rtk_stats *st, rtk_ws *w,
+                      inner_kind kind) {
+  const int d = ctx->mix->d;
+  for (int s0 = 0; s0 < n; s0 += w->chunk) {
+    const int c = n - s0 < w->chunk ? n - s0 : w->chunk;
+    RTK_CHECK(run_kind(ctx, gid0 + s0, c, X + (size_t)s0 * d, st, w, kind));
+  }
+  return RTK_OK;
+}
+
 #define RTK_VARIANT(fn, kind)                                                                          \
   static int plan_##fn(const rtk_sampler_cfg *c, const rtk_mixture *m, rtk_plan *p) {                 \
     return plan_kind(c, m, p, kind);                                                                   \
   }                                                                                                    \
   static int run_##fn(const rtk_block_ctx *ctx, int64_t gid0, int n, double *X, rtk_stats *st, void *ws) { \
-    return run_kind(ctx, gid0, n, X, st, ws, kind);                                                    \
+    return run_chunks(ctx, gid0, n, X, st, ws, kind);                                                  \
   }
 RTK_VARIANT(ula, IN_ULA)
 RTK_VARIANT(mala, IN_MALA)

@@ -1,8 +1,8 @@
 /* mlp: a trained time-conditioned network (rtk_mlp in include/rtk/score.h;
  * weights read by src/app/score_file.c, trained by analysis/train_score.py).
- * Forward pass for a block: one cblas_dgemm per layer on row-padded blocks
- * (RTK_ROW_ALIGN, as in the mixture kernel, so a particle's result does not
- * depend on its block), vectorised SiLU.  The time embedding enters the first
+ * Forward pass for a block: one cblas_dgemm per layer on tiles of
+ * RTK_GEMM_ROWS rows (as in the mixture kernel, so a particle's result does
+ * not depend on its block: include/rtk/mixture.h), vectorised SiLU.  The time embedding enters the first
  * layer only through its bias, so per time (set_time) the d + 2 nfreq input
  * columns split into x-columns (the DGEMM) and a time bias
  *   b_0(t) = b_0 + W_0[:, d:] [sin(f tau), cos(f tau)].
@@ -28,11 +28,11 @@ static const rtk_opt opts[] = {
      "mlp: HDF5 weights file written by analysis/train_score.py (layout in docs/format.md)"},
     RTK_OPT_END};
 
-static int pad_rows(int n) { return (n + RTK_ROW_ALIGN - 1) / RTK_ROW_ALIGN * RTK_ROW_ALIGN; }
-
+/* one tile's buffers (Xp, O: T x d; H, G: T x width), then the time bias; n does not matter (tiles) */
 size_t rtk_mlp_work_size(const rtk_mlp *net, int n) {
-  const size_t np = (size_t)pad_rows(n);
-  return np * net->d * 2 + 2 * np * net->width + (size_t)net->width;
+  (void)n;
+  const size_t T = RTK_GEMM_ROWS;
+  return T * net->d * 2 + 2 * T * net->width + (size_t)net->width;
 }
 
 /* rho_t and the first layer's time bias */
@@ -55,31 +55,34 @@ static void add_bias(int n, int m, double *H, const double *b) {
   }
 }
 
-static void forward(const rtk_mlp *net, const double *bias0, double rho, int n, const double *X, double *out,
-                    double *work) {
-  const int d = net->d, Wd = net->width, np = pad_rows(n), L = net->depth;
-  double *Xp = work, *O = Xp + (size_t)np * d, *H = O + (size_t)np * d, *G = H + (size_t)np * Wd;
-  if (np != n) {
-    memcpy(Xp, X, sizeof(double) * n * d);
-    memset(Xp + (size_t)n * d, 0, sizeof(double) * (np - n) * d);
-    X = Xp;
-  }
+/* rows s .. s + r - 1 of X into out (same rows), one tile of T = RTK_GEMM_ROWS rows through every layer */
+static void forward_tile(const rtk_mlp *net, const double *bias0, double rho, int s, int r, const double *X,
+                         double *out, double *work) {
+  const int d = net->d, Wd = net->width, L = net->depth, T = RTK_GEMM_ROWS;
+  double *Xp = work, *O = Xp + (size_t)T * d, *H = O + (size_t)T * d, *G = H + (size_t)T * Wd;
+  const double *Xt = rtk_tile_in(X, d, s, r, Xp);
   /* layer 0: x-columns of W_0 (leading dimension d + 2 nfreq), time bias */
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, np, Wd, d, 1.0, X, d, net->W[0], net->cols[0], 0.0, H, Wd);
-  add_bias(np, Wd, H, bias0);
-  rtk_silu_block((size_t)np * Wd, H);
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, Wd, d, 1.0, Xt, d, net->W[0], net->cols[0], 0.0, H, Wd);
+  add_bias(T, Wd, H, bias0);
+  rtk_silu_block((size_t)T * Wd, H);
   for (int l = 1; l < L; l++) {
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, np, Wd, Wd, 1.0, H, Wd, net->W[l], Wd, 0.0, G, Wd);
-    add_bias(np, Wd, G, net->b[l]);
-    rtk_silu_block((size_t)np * Wd, G);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, Wd, Wd, 1.0, H, Wd, net->W[l], Wd, 0.0, G, Wd);
+    add_bias(T, Wd, G, net->b[l]);
+    rtk_silu_block((size_t)T * Wd, G);
     double *tmp = H;
     H = G;
     G = tmp;
   }
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, np, d, Wd, 1.0, H, Wd, net->W[L], Wd, 0.0, O, d);
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, d, Wd, 1.0, H, Wd, net->W[L], Wd, 0.0, O, d);
   const double *bL = net->b[L];
-  for (int i = 0; i < n; i++)
-    for (int j = 0; j < d; j++) out[(size_t)i * d + j] = (O[(size_t)i * d + j] + bL[j]) / rho;
+  for (int i = 0; i < r; i++)
+    for (int j = 0; j < d; j++) out[(size_t)(s + i) * d + j] = (O[(size_t)i * d + j] + bL[j]) / rho;
+}
+
+static void forward(const rtk_mlp *net, const double *bias0, double rho, int n, const double *X, double *out,
+                    double *work) {
+  for (int s = 0; s < n; s += RTK_GEMM_ROWS)
+    forward_tile(net, bias0, rho, s, n - s < RTK_GEMM_ROWS ? n - s : RTK_GEMM_ROWS, X, out, work);
 }
 
 void rtk_mlp_forward(const rtk_mlp *net, double t, int n, const double *X, double *out, double *work) {

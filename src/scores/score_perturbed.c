@@ -16,7 +16,7 @@
  * of p_t (key (score.seed, 2^62 + i)) at 128 times log-spaced in t + 1e-4 on
  * [0, 30]; between them log c^2 is interpolated linearly in log(t + 1e-4)
  * (beyond 30, p_t is N(0, I) to 1e-26 and c is held).  Two extra DGEMMs per
- * block (n x M x d each), padded to RTK_ROW_ALIGN rows like the mixture kernel. */
+ * block (n x M x d each), on tiles of RTK_GEMM_ROWS rows like the mixture kernel (include/rtk/mixture.h). */
 #include <cblas.h>
 #include <math.h>
 #include <stddef.h>
@@ -42,8 +42,8 @@ typedef struct {
 
 typedef struct {
   void *ex; /* exact workspace */
-  int B, Bpad;
-  double *P, *E, *Xpad;
+  int B;
+  double *P, *E, *Xpad; /* one tile: [T][M], [T][d], [T][d], T = RTK_GEMM_ROWS */
   double c;
 } pert_ws;
 
@@ -76,31 +76,20 @@ static int work_create(const void *model, int B, void **out) {
   *out = w;
   RTK_CHECK(rtk_score_exact.work_create(m->mix, B, &w->ex));
   w->B = B;
-  w->Bpad = (B + RTK_ROW_ALIGN - 1) / RTK_ROW_ALIGN * RTK_ROW_ALIGN;
-  RTK_MALLOC(w->P, (size_t)w->Bpad * m->M);
-  RTK_MALLOC(w->E, (size_t)w->Bpad * m->d);
-  RTK_MALLOC(w->Xpad, (size_t)w->Bpad * m->d);
+  RTK_MALLOC(w->P, (size_t)RTK_GEMM_ROWS * m->M);
+  RTK_MALLOC(w->E, (size_t)RTK_GEMM_ROWS * m->d);
+  RTK_MALLOC(w->Xpad, (size_t)RTK_GEMM_ROWS * m->d);
   return RTK_OK;
 }
 
-/* E[n][d] = e(X), n a multiple of RTK_ROW_ALIGN */
-static void field(const pert_model *m, pert_ws *w, int n, const double *X) {
-  const int M = m->M, d = m->d;
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, M, d, 1.0, X, d, m->Om, d, 0.0, w->P, M);
-  for (int i = 0; i < n; i++)
+/* E[0 .. r)[d] = e(X rows s .. s + r - 1): one tile of T = RTK_GEMM_ROWS rows (rtk_tile_in) */
+static void field_tile(const pert_model *m, pert_ws *w, int s, int r, const double *X) {
+  const int M = m->M, d = m->d, T = RTK_GEMM_ROWS;
+  const double *Xt = rtk_tile_in(X, d, s, r, w->Xpad);
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, M, d, 1.0, Xt, d, m->Om, d, 0.0, w->P, M);
+  for (int i = 0; i < T; i++)
     for (int q = 0; q < M; q++) w->P[(size_t)i * M + q] = cos(w->P[(size_t)i * M + q] + m->phi[q]);
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, M, 1.0, w->P, M, m->A, d, 0.0, w->E, d);
-}
-
-/* E rows for n particles (padded as needed); returns the row-padded count */
-static void field_any(const pert_model *m, pert_ws *w, int n, const double *X) {
-  const int d = m->d, np = (n + RTK_ROW_ALIGN - 1) / RTK_ROW_ALIGN * RTK_ROW_ALIGN;
-  if (np != n) {
-    memcpy(w->Xpad, X, sizeof(double) * n * d);
-    memset(w->Xpad + (size_t)n * d, 0, sizeof(double) * (np - n) * d);
-    X = w->Xpad;
-  }
-  field(m, w, np, X);
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, d, M, 1.0, w->P, M, m->A, d, 0.0, w->E, d);
 }
 
 static void destroy(void *p) {
@@ -127,10 +116,11 @@ static int calibrate(pert_model *m, uint64_t seed, int64_t ncal) {
       const int n = (int)(ncal - i0 < B ? ncal - i0 : B);
       rtk_mixture_sample(m->mix, t, seed, CAL_ID0 + (uint64_t)i0, n, X);
       rtk_score_exact.eval(m->mix, w->ex, n, X, NULL, S);
-      field_any(m, w, n, X);
-      for (size_t j = 0; j < (size_t)n * d; j++) {
-        ss += S[j] * S[j];
-        se += w->E[j] * w->E[j];
+      for (size_t j = 0; j < (size_t)n * d; j++) ss += S[j] * S[j];
+      for (int s = 0; s < n; s += RTK_GEMM_ROWS) {
+        const int r = n - s < RTK_GEMM_ROWS ? n - s : RTK_GEMM_ROWS;
+        field_tile(m, w, s, r, X);
+        for (size_t j = 0; j < (size_t)r * d; j++) se += w->E[j] * w->E[j];
       }
     }
     m->logc2[g] = log(m->err * ss / se);
@@ -213,9 +203,13 @@ static void eval(const void *model, void *ws, int n, const double *X, double *lo
   if (!score) return;
   rtk_score_exact.eval(m->mix, w->ex, n, X, NULL, score);
   if (w->c == 0) return;
-  field_any(m, w, n, X);
-  const size_t nd = (size_t)n * m->d;
-  for (size_t i = 0; i < nd; i++) score[i] += w->c * w->E[i];
+  const int d = m->d;
+  for (int s = 0; s < n; s += RTK_GEMM_ROWS) {
+    const int r = n - s < RTK_GEMM_ROWS ? n - s : RTK_GEMM_ROWS;
+    field_tile(m, w, s, r, X);
+    double *sc = score + (size_t)s * d;
+    for (size_t i = 0; i < (size_t)r * d; i++) sc[i] += w->c * w->E[i];
+  }
 }
 
 const rtk_score_ops rtk_score_perturbed = {

@@ -4,6 +4,9 @@
   h5check.py contract FILE           the SPEC §6 minimum content is present
   h5check.py same FILE_A FILE_B      samples, boundaries and integer metrics bitwise equal
   h5check.py quickstart FILE         the README's claims about experiments/quickstart.ini
+  h5check.py metrics OLD NEW         every run of NEW has a run of OLD with the same sampler and sweep point, and
+                                     all their metrics but the timings are bitwise equal (NEW may be a subset of
+                                     OLD's sweep: the tables behind docs/results.md stand after a change)
   h5check.py agree FILE_A FILE_B [SAMPLER=TOL ...]
                                      same study on two backends/precisions: marginal accuracy, mode TV and
                                      acceptance agree within the 95% interval of their difference; the NFE
@@ -162,6 +165,32 @@ def agree(a, b, tols):
     return errors
 
 
+def metrics(old, new):
+    errors = []
+    with h5py.File(old, "r") as fo, h5py.File(new, "r") as fn:
+        key = lambda g: (attr(g, "sampler"), attr(g, "sweep"))
+        byk = {key(fo["runs"][r]): fo["runs"][r] for r in fo["runs"]}
+        nv = 0
+        for rid in fn["runs"]:
+            gn = fn["runs"][rid]
+            go = byk.get(key(gn))
+            if go is None:
+                errors.append(f"{rid}: no run of {old} with sampler and sweep {key(gn)}")
+                continue
+            for m in gn["metrics"]:
+                if m in TIMING:
+                    continue
+                if m not in go["metrics"]:
+                    errors.append(f"{rid}/metrics/{m}: missing in {old}")
+                    continue
+                a, b = go["metrics"][m][()], gn["metrics"][m][()]
+                nv += 1
+                if not np.array_equal(a, b, equal_nan=np.asarray(a).dtype.kind == "f"):
+                    errors.append(f"{rid}/metrics/{m}: {old} and {new} differ")
+        print(f"{len(fn['runs'])} runs of {new} matched in {old}; {nv} metrics compared")
+    return errors
+
+
 def quickstart(path):
     """RTK-MALA at ~100 NFE within 0.01 of exact samples of the same size, and
     clearly above DDPM on the uniform grid (issue #2's acceptance numbers)."""
@@ -193,6 +222,8 @@ if __name__ == "__main__":
         errs = quickstart(sys.argv[2])
     elif len(sys.argv) >= 4 and sys.argv[1] == "agree":
         errs = agree(sys.argv[2], sys.argv[3], {k: float(v) for k, v in (a.split("=") for a in sys.argv[4:])})
+    elif len(sys.argv) == 4 and sys.argv[1] == "metrics":
+        errs = metrics(sys.argv[2], sys.argv[3])
     elif len(sys.argv) == 4 and sys.argv[1] == "same":
         errs = same(sys.argv[2], sys.argv[3])
     else:

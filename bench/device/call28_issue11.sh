@@ -5,7 +5,7 @@
 # round ("rtkbench": every BLAS call on 128-row tiles, rtk samplers in L2-sized chunks) and this round with the
 # chunks off (RTK_TEST_CHUNK = a huge row count: whole blocks), alternated; (3) the non-kernel share at 4096 and
 # 16 384 particles per rank.  Each line: PNFE/s, the non-kernel share, the split (score rng sampler diag wait io).
-# Bundle: cmake -S . -B N -DRTK_CUDA=OFF at this round's commit, O the same at 81059bb, then
+# Bundle: cmake -S . -B N -DRTK_CUDA=OFF at 92dbbd7, O the same at 81059bb, then
 #   RTK_BUILD=N RTK_EXTRA_BINS="O/rtkbench=rtkbench-old N/tests/test_core=test_core" bash bench/device/pack.sh .device/c28
 # On the device: bash bench/device/call28_issue11.sh (repository root; carry .device/c28)
 source .device/c28/env.sh >/dev/null 2>&1

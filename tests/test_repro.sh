@@ -82,7 +82,7 @@ $py "$src/tests/h5check.py" same "$work/t1.h5" "$work/t2.h5" || fail=1
 # 16-row call, core.gemm_tiles): 1 rank against 3 (the dynamic schedule's pieces, the last blocks), blocks of 16,
 # and the RTK samplers' chunks of 37 rows (RTK_TEST_CHUNK, sampler_rtk.c's test hook) in blocks of 100
 wide="--set run.samplers=ddpm,rtk-mala,rtk-uld --set target.kind=mog-random --set target.K=64 --set target.dim=128
-      --set run.particles=1000"
+      --set run.particles=400"
 run 1 "$work/w1.h5" $wide
 run 3 "$work/w3.h5" $wide
 run 2 "$work/wb.h5" $wide --set run.block=16

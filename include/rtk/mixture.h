@@ -31,7 +31,8 @@ typedef struct rtk_mixcoef {
  * how many rows share its call: on the block size, the rank count, the dynamic schedule's pieces (measured: K = 64,
  * d = 128 with OpenBLAS, a tail of 16 rows against full blocks).  With one call shape the library always takes the
  * same path, and a row has the same bits at every position of a call (core.gemm_tiles checks both, on shapes that
- * cross those thresholds).  128 rows: the GEMMs run within 3 % of 256-row calls (docs/design.md). */
+ * cross those thresholds).  128 rows: within 4 % of 256-row calls on the EPYC, 6 % for ddpm at K = 256, d = 1024 on
+ * the lent Intel (docs/design.md, docs/performance.md eleventh round). */
 #define RTK_GEMM_ROWS 128
 
 /* rows s .. s + r - 1 of X (row length d, 1 <= r <= RTK_GEMM_ROWS) as a full tile: X + s d itself when r is a

@@ -236,10 +236,10 @@ static rtk_mala_row_fn *row_version(rtk_mala_rows_fn **rows) {
  * the core's L2 from one step to the next, instead of a whole block's rows passing through it at every step (at
  * d = 128 a block of 256 rows is 1.7 MB).  chunk = the largest power of two <= B whose rows fit in half of the L2
  * beside the K x d means; the whole block when that is under one GEMM tile (RTK_GEMM_ROWS, include/rtk/mixture.h:
- * a smaller chunk would be padded; at large d nothing fits anyway).  The block stays the unit of scheduling, staging and progress.  Every row's numbers are its
- * own (the same streams, the same operations, groups of RTK_MALA_ROWS rows have no effect on the bits), so the
- * results do not depend on the chunk (core.block_invariance, mpi.reproducibility force chunks through the test
- * hook RTK_TEST_CHUNK = rows). */
+ * a smaller chunk would be padded; at large d nothing fits anyway).  The block stays the unit of scheduling, staging
+ * and progress.  Every row's numbers are its own (the same streams, the same operations, groups of RTK_MALA_ROWS rows
+ * have no effect on the bits), so the results do not depend on the chunk (core.block_invariance and
+ * mpi.reproducibility force chunks through the test hook RTK_TEST_CHUNK = rows). */
 static int chunk_rows(int B, int d, int K) {
   const char *hook = getenv("RTK_TEST_CHUNK");
   if (hook && atoi(hook) > 0) return atoi(hook) < B ? atoi(hook) : B;

@@ -257,7 +257,7 @@ static int run_shape(shape sh, double peak_gfs, double trial_s) {
   rtk_mixture *mx = make_mixture(K, d);
   rtk_mixcoef coef;
   rtk_mixwork work;
-  if (rtk_mixcoef_init(mx, &coef) || rtk_mixwork_init(n, K, d, &work)) {
+  if (rtk_mixcoef_init(mx, &coef) || rtk_mixwork_init(K, d, &work)) {
     fprintf(stderr, "rtk_bench_kernel: %s\n", rtk_error_message());
     exit(1);
   }

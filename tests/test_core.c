@@ -51,7 +51,7 @@ static void test_score_fd(void) {
     rtk_mixcoef c;
     rtk_mixwork w;
     OK(rtk_mixcoef_init(m, &c));
-    OK(rtk_mixwork_init(n, m->K, d, &w));
+    OK(rtk_mixwork_init(m->K, d, &w));
     double *X = malloc(sizeof(double) * n * d), *S = malloc(sizeof(double) * n * d), lp[40], lp2[2];
     double *Y = malloc(sizeof(double) * 2 * d);
     for (size_t it = 0; it < sizeof times / sizeof times[0]; it++) {
@@ -120,7 +120,7 @@ static void test_score_far(void) {
   rtk_mixcoef c;
   rtk_mixwork w;
   OK(rtk_mixcoef_init(m, &c));
-  OK(rtk_mixwork_init(n, m->K, d, &w));
+  OK(rtk_mixwork_init(m->K, d, &w));
   double *X = malloc(sizeof(double) * n * d), *S = malloc(sizeof(double) * n * d), lp[48], lp2[2], Y[2 * 8], ds[8];
   const double times[] = {0, 0.01, 0.2};
   for (int it = 0; it < 3; it++) {
@@ -1282,7 +1282,7 @@ static void test_gemm_tiles(void) {
     rtk_mixcoef c;
     rtk_mixwork w;
     OK(rtk_mixcoef_init(m, &c));
-    OK(rtk_mixwork_init(N, K, d, &w));
+    OK(rtk_mixwork_init(K, d, &w));
     rtk_mixcoef_set_time(m, 0.3, &c);
     double *X = malloc(sizeof(double) * N * d), *S0 = malloc(sizeof(double) * N * d), *S = malloc(sizeof(double) * N * d);
     double *U = malloc(sizeof(double) * NS * d), *pad = malloc(sizeof(double) * RTK_GEMM_ROWS * (d + NS));

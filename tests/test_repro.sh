@@ -96,6 +96,12 @@ run 1 "$work/s2.h5" --set run.seed=5
 if $py "$src/tests/h5check.py" same "$work/r1.h5" "$work/s2.h5" >/dev/null; then
   echo "FAIL: different seeds gave identical files"; fail=1
 fi
+# h5check.py metrics (the check behind docs/results.md's "the tables stand"): the 3-rank file's metrics equal the
+# 1-rank file's, another seed's do not
+$py "$src/tests/h5check.py" metrics "$work/r1.h5" "$work/r3.h5" || fail=1
+if $py "$src/tests/h5check.py" metrics "$work/r1.h5" "$work/s2.h5" >/dev/null; then
+  echo "FAIL: h5check.py metrics found no difference between seeds"; fail=1
+fi
 # smc resamples inside groups of 64 global ids, so its blocks must be multiples
 # of 64 (block 37 above is refused): 1/2/3 ranks and blocks 64 vs 128, with
 # resampling at intermediate steps (ess_threshold 0.9) and the counts compared

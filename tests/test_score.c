@@ -176,7 +176,7 @@ static int cache_vs_fresh(int K, int d, size_t budget, int nt, const double *tim
   rtk_mixwork mw;
   OK(rtk_score_ws_init(NULL, m, n, &ws));
   OK(rtk_mixcoef_init(m, &ref));
-  OK(rtk_mixwork_init(n, K, d, &mw));
+  OK(rtk_mixwork_init(K, d, &mw));
   int bad = 0;
   for (int c = 0; c < nt; c++) {
     rtk_score_set_time(&ws, times[c]);

@@ -82,7 +82,7 @@ static void test_isa_bitwise(void) {
   rtk_mixcoef c;
   rtk_mixwork w;
   OK(rtk_mixcoef_init(m, &c));
-  OK(rtk_mixwork_init(np, m->K, d, &w));
+  OK(rtk_mixwork_init(m->K, d, &w));
   rtk_mixcoef_set_time(m, 0.4, &c);
   double *X = malloc(sizeof(double) * np * d), *S0 = malloc(sizeof(double) * np * d), *S = malloc(sizeof(double) * np * d);
   double lp0[61], lp[61];

@@ -44,9 +44,9 @@ static inline const double *rtk_tile_in(const double *X, int d, int s, int r, do
   return pad;
 }
 
-/* Scratch space for a block of up to B particles. */
+/* Scratch space of the kernel: one tile of RTK_GEMM_ROWS rows, for blocks of any size. */
 typedef struct rtk_mixwork {
-  int B, K, d;
+  int K, d;
   double *X2;   /* [RTK_GEMM_ROWS][d] (one tile: rtk_tile_in) */
   double *L;    /* [RTK_GEMM_ROWS][K] logits, then responsibilities */
   double *Xpad; /* [RTK_GEMM_ROWS][d] a short tile, zero-padded */
@@ -68,12 +68,12 @@ void rtk_mixcoef_set_time(const rtk_mixture *m, double t, rtk_mixcoef *c);
  * t: no logs, the same bits (the exact score's cache, score_exact.c) */
 void rtk_mixcoef_set_time_c(const rtk_mixture *m, double t, const double *cc, double min_lam, rtk_mixcoef *c);
 void rtk_mixcoef_free(rtk_mixcoef *c);
-int rtk_mixwork_init(int B, int K, int d, rtk_mixwork *w);
+int rtk_mixwork_init(int K, int d, rtk_mixwork *w);
 void rtk_mixwork_free(rtk_mixwork *w);
 
-/* For n <= w->B particles X[n][d] (row-major): logp[n] = log p_t(x) and
- * score[n][d] = grad log p_t(x).  Either output may be NULL.  Four DGEMMs
- * (about 8 n K d flops) plus n K exponentials. */
+/* For any n particles X[n][d] (row-major), in tiles of RTK_GEMM_ROWS rows: logp[n] = log p_t(x) and
+ * score[n][d] = grad log p_t(x).  Either output may be NULL.  Four DGEMMs per tile
+ * (about 8 n K d flops, the short last tile padded) plus n K exponentials. */
 void rtk_mix_eval(const rtk_mixcoef *c, int n, const double *X, double *logp, double *score,
                   rtk_mixwork *w);
 /* index of the most responsible component of each particle at the time of c */

@@ -314,7 +314,7 @@ static int run_kernel(const rtk_runspec *r, run_data *rd, int64_t b0, int64_t b1
   rtk_mixcoef coef;
   rtk_mixwork mw;
   int rc = rtk_mixcoef_init(rd->mix, &coef);
-  if (!rc) rc = rtk_mixwork_init((int)B, rd->mix->K, d, &mw);
+  if (!rc) rc = rtk_mixwork_init(rd->mix->K, d, &mw);
   if (!rc) {
     rtk_mixcoef_set_time(rd->mix, rd->plan.times[rd->plan.nseg], &coef);
     for (int64_t i = 0; i < nloc; i += B) {

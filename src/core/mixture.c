@@ -118,9 +118,8 @@ void rtk_mixcoef_set_time_c(const rtk_mixture *m, double t, const double *cc, do
   if (c->t != t) coef_fill(m, t, cc, min_lam, c);
 }
 
-int rtk_mixwork_init(int B, int K, int d, rtk_mixwork *w) {
+int rtk_mixwork_init(int K, int d, rtk_mixwork *w) {
   memset(w, 0, sizeof *w);
-  w->B = B;
   w->K = K;
   w->d = d;
   const size_t T = RTK_GEMM_ROWS; /* every call is one tile (mixture.h) */

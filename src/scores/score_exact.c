@@ -51,6 +51,7 @@ static void work_free(void *p) {
 }
 
 static int work_create(const void *model, int B, void **out) {
+  (void)B; /* the kernel's scratch is one GEMM tile, whatever the block (rtk/mixture.h) */
   const rtk_mixture *mix = model;
   exact_ws *w;
   RTK_MALLOC(w, 1);
@@ -64,7 +65,7 @@ static int work_create(const void *model, int B, void **out) {
   RTK_MALLOC(w->slot, w->cap);
   w->nslot = 1; /* slot 0 always exists (work_free frees what its init allocated) */
   RTK_CHECK(rtk_mixcoef_init(mix, &w->slot[0]));
-  RTK_CHECK(rtk_mixwork_init(B, mix->K, mix->d, &w->mw));
+  RTK_CHECK(rtk_mixwork_init(mix->K, mix->d, &w->mw));
   return RTK_OK;
 }
 

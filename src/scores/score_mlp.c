@@ -20,7 +20,6 @@ typedef struct {
   double t, rho;
   double *bias0; /* [width] */
   double *work;
-  int B;
 } mlp_ws;
 
 static const rtk_opt opts[] = {
@@ -115,7 +114,6 @@ static int work_create(const void *model, int B, void **out) {
   RTK_MALLOC(w, 1);
   *out = w;
   w->net = net;
-  w->B = B;
   w->t = NAN;
   RTK_MALLOC(w->work, rtk_mlp_work_size(net, B));
   w->bias0 = w->work + rtk_mlp_work_size(net, B) - net->width;

@@ -42,7 +42,6 @@ typedef struct {
 
 typedef struct {
   void *ex; /* exact workspace */
-  int B;
   double *P, *E, *Xpad; /* one tile: [T][M], [T][d], [T][d], T = RTK_GEMM_ROWS */
   double c;
 } pert_ws;
@@ -75,7 +74,6 @@ static int work_create(const void *model, int B, void **out) {
   RTK_MALLOC(w, 1);
   *out = w;
   RTK_CHECK(rtk_score_exact.work_create(m->mix, B, &w->ex));
-  w->B = B;
   RTK_MALLOC(w->P, (size_t)RTK_GEMM_ROWS * m->M);
   RTK_MALLOC(w->E, (size_t)RTK_GEMM_ROWS * m->d);
   RTK_MALLOC(w->Xpad, (size_t)RTK_GEMM_ROWS * m->d);

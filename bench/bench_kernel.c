@@ -5,11 +5,15 @@
  *     uses (n x d times (K x d)^T, and n x K times K x d),
  *   - a straightforward triple-loop implementation ("simple"),
  * and checks that the kernel and the simple implementation agree.
- * Machines are noisy, so the ratios (all taken in one run) are the result.
+ * Machines are noisy, so the ratios (all taken in one run) are the result: the
+ * timings of a shape and the peak's are taken in interleaved rounds (one trial
+ * of each per round, best of the rounds), so that a guest whose speed changes
+ * between seconds gives every ratio's two sides the same chances, and the
+ * peak is the best over all its trials (the table follows it).
  *
  * usage: rtk_bench_kernel [--quick] [--seconds S] [--shape K d n]
  *   --quick        2 small shapes, short trials (CTest smoke test, < 5 s)
- *   --seconds S    length of one timing trial (default 0.3 s; best of 3)
+ *   --seconds S    length of one timing trial (default 0.3 s; best of 3 rounds)
  *   --shape K d n  run only this shape (may be repeated)
  * exit status: 0 ok, 1 kernel and simple implementation disagree (> 1e-8
  * relative) or a setup failure, 2 bad command line. */
@@ -20,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "rtk/blas.h"
 #include "rtk/error.h"
@@ -53,31 +58,40 @@ static void *xcalloc(size_t n, size_t sz) {
   return p;
 }
 
-/* Seconds per call of f(ctx): TRIALS trials, each repeating f until trial_s
- * seconds have elapsed; the best trial wins.  One untimed warm-up call, which
- * counts as a trial when a single call already takes longer than trial_s. */
+/* Seconds per call of each of nt functions: one untimed warm-up call each, then TRIALS rounds, each timing one
+ * trial of every function in turn (a trial repeats f until trial_s seconds have elapsed); each function's best
+ * trial wins.  A warm-up call that already takes longer than trial_s counts as a trial. */
 typedef void (*bench_fn)(void *ctx);
-static double time_per_call(bench_fn f, void *ctx, double trial_s) {
-  double t0 = now();
-  f(ctx);
-  double first = now() - t0, best = INFINITY;
-  int trials = TRIALS;
-  if (first >= trial_s) {
-    best = first;
-    trials--;
+typedef struct {
+  bench_fn f;
+  void *ctx;
+  double best; /* seconds per call */
+} timed;
+
+static double one_trial(bench_fn f, void *ctx, double trial_s) {
+  long reps = 0;
+  double el;
+  const double t0 = now();
+  do {
+    f(ctx);
+    reps++;
+    el = now() - t0;
+  } while (el < trial_s);
+  return el / (double)reps;
+}
+
+static void time_rounds(timed *t, int nt, double trial_s) {
+  for (int i = 0; i < nt; i++) {
+    const double t0 = now();
+    t[i].f(t[i].ctx);
+    const double first = now() - t0;
+    t[i].best = first >= trial_s ? first : INFINITY;
   }
-  for (int t = 0; t < trials; t++) {
-    long reps = 0;
-    double el;
-    t0 = now();
-    do {
-      f(ctx);
-      reps++;
-      el = now() - t0;
-    } while (el < trial_s);
-    if (el / (double)reps < best) best = el / (double)reps;
-  }
-  return best;
+  for (int r = 0; r < TRIALS; r++)
+    for (int i = 0; i < nt; i++) {
+      const double el = one_trial(t[i].f, t[i].ctx, trial_s);
+      if (el < t[i].best) t[i].best = el;
+    }
 }
 
 /* ---- the simple implementation ------------------------------------------ */
@@ -201,17 +215,6 @@ static void run_exp(void *p) {
   rtk_vm_exp((size_t)c->n * c->K, c->eargs, c->eout);
 }
 
-typedef struct {
-  int N;
-  double *A, *B, *C;
-} square_ctx;
-
-static void run_square(void *p) {
-  square_ctx *s = p;
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->N, s->N, s->N, 1.0, s->A, s->N, s->B,
-              s->N, 0.0, s->C, s->N);
-}
-
 /* deterministic LCG in [-1, 1) for DGEMM operands */
 static void fill_lcg(double *x, size_t n, uint64_t seed) {
   uint64_t s = seed * 6364136223846793005u + 1442695040888963407u;
@@ -250,7 +253,27 @@ typedef struct {
   int K, d, n;
 } shape;
 
-static int run_shape(shape sh, double peak_gfs, double trial_s) {
+typedef struct {
+  int N;
+  double *A, *B, *C;
+  double best; /* seconds per call, over every trial so far */
+} square_ctx;
+
+static void run_square(void *p) {
+  square_ctx *s = p;
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->N, s->N, s->N, 1.0, s->A, s->N, s->B,
+              s->N, 0.0, s->C, s->N);
+}
+
+typedef struct {
+  int K, d, n;
+  double gf_kern, gf_g1, gf_g2, gf_same, gf_simple, same_over, simple_over, exp_pct, other_pct, rel_lp, rel_sc;
+  int ok;
+} shape_row;
+
+/* one shape: check, then time the kernel, its DGEMMs, its exp, the simple implementation and the peak's square
+ * DGEMM in interleaved rounds; the row's ratios to the peak are taken when every shape is done */
+static int run_shape(shape sh, square_ctx *sq, double trial_s, shape_row *row) {
   const int K = sh.K, d = sh.d, n = sh.n;
   const size_t nd = (size_t)n * d, nk = (size_t)n * K;
   const double flops = 8.0 * n * K * d;
@@ -301,24 +324,19 @@ static int run_shape(shape sh, double peak_gfs, double trial_s) {
   memcpy(c.Xb, X, nd * sizeof(double));
   memcpy(c.Lb, work.L, nk * sizeof(double)); /* responsibilities, as the kernel has them */
 
-  const double t_kern = time_per_call(run_kernel, &c, trial_s);
-  const double t_g1 = time_per_call(run_gemm_logit, &c, trial_s);
-  const double t_g2 = time_per_call(run_gemm_score, &c, trial_s);
-  const double t_exp = time_per_call(run_exp, &c, trial_s);
-  c.logp = lp_r;
-  c.score = sc_r;
-  const double t_simple = time_per_call(run_simple, &c, trial_s);
+  shape_ctx cs = c; /* the simple implementation writes its own outputs */
+  cs.logp = lp_r;
+  cs.score = sc_r;
+  timed t[] = {{run_kernel, &c, 0},      {run_gemm_logit, &c, 0}, {run_gemm_score, &c, 0},
+               {run_exp, &c, 0},         {run_simple, &cs, 0},    {run_square, sq, 0}};
+  time_rounds(t, (int)(sizeof t / sizeof t[0]), trial_s);
+  const double t_kern = t[0].best, t_g1 = t[1].best, t_g2 = t[2].best, t_exp = t[3].best, t_simple = t[4].best;
+  if (t[5].best < sq->best) sq->best = t[5].best;
 
   const double t_same = 2.0 * t_g1 + 2.0 * t_g2; /* the kernel's 4 DGEMMs, nothing else */
-  const double gf_kern = flops / t_kern * 1e-9;
-  printf("%5d %5d %5d | %8.2f %8.2f %8.2f %8.2f %8.3f | %6.3f %6.3f %8.1f | %5.1f %5.1f | %8.1e "
-         "%8.1e %s\n",
-         K, d, n, gf_kern, 2.0 * n * K * d / t_g1 * 1e-9, 2.0 * n * K * d / t_g2 * 1e-9,
-         flops / t_same * 1e-9, flops / t_simple * 1e-9, gf_kern / peak_gfs, t_same / t_kern,
-         t_simple / t_kern, 100.0 * t_exp / t_kern, 100.0 * (t_kern - t_same - t_exp) / t_kern, rel_lp,
-         rel_sc,
-         ok ? "ok" : "FAIL");
-  fflush(stdout);
+  *row = (shape_row){K, d, n, flops / t_kern * 1e-9, 2.0 * n * K * d / t_g1 * 1e-9, 2.0 * n * K * d / t_g2 * 1e-9,
+                     flops / t_same * 1e-9, flops / t_simple * 1e-9, t_same / t_kern, t_simple / t_kern,
+                     100.0 * t_exp / t_kern, 100.0 * (t_kern - t_same - t_exp) / t_kern, rel_lp, rel_sc, ok};
 
   free(c.Xb);
   free(c.Lb);
@@ -337,19 +355,10 @@ static int run_shape(shape sh, double peak_gfs, double trial_s) {
   return ok;
 }
 
-static double measure_peak(int N, double trial_s) {
-  square_ctx s = {.N = N};
-  const size_t nn = (size_t)N * N;
-  s.A = xcalloc(nn, sizeof(double));
-  s.B = xcalloc(nn, sizeof(double));
-  s.C = xcalloc(nn, sizeof(double));
-  fill_lcg(s.A, nn, 1);
-  fill_lcg(s.B, nn, 2);
-  const double t = time_per_call(run_square, &s, trial_s);
-  free(s.A);
-  free(s.B);
-  free(s.C);
-  return 2.0 * N * (double)N * N / t * 1e-9;
+static void print_row(const shape_row *r, double peak_gfs) {
+  printf("%5d %5d %5d | %8.2f %8.2f %8.2f %8.2f %8.3f | %6.3f %6.3f %8.1f | %5.1f %5.1f | %8.1e %8.1e %s\n", r->K,
+         r->d, r->n, r->gf_kern, r->gf_g1, r->gf_g2, r->gf_same, r->gf_simple, r->gf_kern / peak_gfs, r->same_over,
+         r->simple_over, r->exp_pct, r->other_pct, r->rel_lp, r->rel_sc, r->ok ? "ok" : "FAIL");
 }
 
 static void usage(FILE *f) {
@@ -421,18 +430,34 @@ int main(int argc, char **argv) {
   }
 
   const int Npeak = quick ? 400 : 2000;
-  const double peak = measure_peak(Npeak, trial_s);
-  printf("# peak: DGEMM %d^3 = %.2f GFLOP/s; trials of %.2f s, best of %d; t = %.2f; "
-         "kernel flops = 8 n K d\n",
+  square_ctx sq = {.N = Npeak, .best = INFINITY};
+  const size_t nn = (size_t)Npeak * Npeak;
+  sq.A = xcalloc(nn, sizeof(double));
+  sq.B = xcalloc(nn, sizeof(double));
+  sq.C = xcalloc(nn, sizeof(double));
+  fill_lcg(sq.A, nn, 1);
+  fill_lcg(sq.B, nn, 2);
+  shape_row *rows = xcalloc((size_t)ns, sizeof(shape_row));
+  int all_ok = 1;
+  for (int i = 0; i < ns; i++) {
+    all_ok &= run_shape(shapes[i], &sq, trial_s, &rows[i]);
+    if (isatty(2)) fprintf(stderr, "rtk_bench_kernel: shape %d of %d done\r", i + 1, ns);
+  }
+  if (isatty(2)) fprintf(stderr, "\n");
+  const double peak = 2.0 * Npeak * (double)Npeak * Npeak / sq.best * 1e-9;
+  printf("# peak: DGEMM %d^3 = %.2f GFLOP/s; trials of %.2f s, best of %d rounds per shape, each round one trial of "
+         "every timing and of the peak (the peak: best of all); t = %.2f; kernel flops = 8 n K d\n",
          Npeak, peak, trial_s, TRIALS, T_EVAL);
   printf("#                 |  ---------------- GFLOP/s ----------------- | ------ ratios ------ "
          "| %% kern time | -- max rel diff --\n");
   printf("#   K     d     n |   kernel gemm-log gemm-scr  gemm-4x   simple | k/peak k/same "
          "speedup |   exp other |     logp    score\n");
+  for (int i = 0; i < ns; i++) print_row(&rows[i], peak);
   fflush(stdout);
-
-  int all_ok = 1;
-  for (int i = 0; i < ns; i++) all_ok &= run_shape(shapes[i], peak, trial_s);
+  free(rows);
+  free(sq.A);
+  free(sq.B);
+  free(sq.C);
   if (!all_ok) {
     fprintf(stderr, "rtk_bench_kernel: kernel and simple implementation differ by more than "
                     "%g (relative)\n",

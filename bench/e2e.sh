@@ -16,8 +16,10 @@
 #   e2e/kern    /core over kern-alone: the share of the time a perfect sampler
 #               (nothing but the kernel) would need; 1 - e2e/kern is the non-kernel share
 #   e2e/peak    /core x 8 K d flops over the single-core DGEMM peak (2000^3, same run)
-#   score rng smplr diag wait io: metrics/time_phases (row 0: max over ranks), as
-#               shares of their sum
+#   score rng smplr diag wait io: metrics/time_phases as the run summary prints it,
+#               as shares of their sum: the mean over ranks (row 1), i.e. shares of
+#               the ranks' core-seconds (builds before the twelfth round of issue 11
+#               printed row 0, the max over ranks of each phase)
 # and the timer overhead (RTK_TIMERS=0 against the default) at the cheapest shape.
 #
 # Environment: RTKBENCH, RTK_BENCH_KERNEL (default: from PATH, else build/),

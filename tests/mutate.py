@@ -303,6 +303,12 @@ CATALOGUE = [
      "dynamic schedule: the pieces never shrink at the end of the run (the tail waits a whole block)"),
     ("sched-piece-unit", "src/app/schedule.c", "n = (n + s->u - 1) / s->u * s->u;", "n = n + 0;",
      "dynamic schedule: a shrunk piece is not a whole number of units (smc's groups straddle two pieces)"),
+    # ---- twelfth round (issue 11): the summary's time split; run with --tests mpi.timers
+    ("split-mean-is-max", "src/app/study.c", "res->phase[1][p] = tp[1][p];", "res->phase[1][p] = tp[0][p];",
+     "run summary: the time split's first row shows the max over ranks, not the mean of the file's row 1"),
+    ("split-share-sum", "src/app/study.c", "printf(\" %9.1f%%\", 100 * (1 - ph[0] / sum));",
+     "printf(\" %9.1f%%\", 100 * (1 - ph[0] / (sum - ph[4])));",
+     "run summary: the 'not score' share leaves the ranks' waiting out of the time"),
 ]
 
 

@@ -3,8 +3,14 @@
 #                                             boundary accuracy, output.samples = 0 (sampler rtk-mala)
 #   e2e_run BIN RANKS BLOCK TAG [SAMPLER K D PER_RANK]
 #                                             one run of $RTK_RT/bin/BIN (4096 particles per rank): a line with
-#                                             PNFE/s, the non-kernel share 1 - score / (sum of time_phases), the split
-#                                             (PNFE/s alone for a build without phase timers)
+#                                             PNFE/s, the non-kernel share 1 - score / (sum of time_phases) and the
+#                                             split, of the mean over ranks (the share of the ranks' core-seconds, as
+#                                             rtkbench's summary and rtk_analyze.py's time_split.png show it since the
+#                                             twelfth round); with h5dump in the bundle also "max" = the same of the
+#                                             maxima over ranks (the reading of calls 17-28; the phases' maxima come
+#                                             from different ranks). A build older than the twelfth round prints the
+#                                             maxima in its summary: without h5dump its line is those (PNFE/s alone for
+#                                             a build without phase timers)
 #   e2e_rng BIN...                             rtk_bench_rng's N32 and U32 (avx512f, d = 128) of each
 #   e2e_perf BIN...                            a perf profile of each (8192 particles, block 256, one rank), with
 #                                             perf and its libraries in .device/perf (bench/device/README.md)
@@ -24,7 +30,17 @@ e2e_run() {
     { echo "FAIL $4"; tail -3 "$OUT/log.txt"; return; }
   if [ $# -gt 4 ]; then printf "%-6s %-12s %2d %4s %-8s %3s %4s " "$4" "$1" "$2" "$3" "$s" "$K" "$d"
   else printf "%-6s %-12s %2d %4s " "$4" "$1" "$2" "$3"; fi
-  awk '/^0 /{n++; if(n==1) printf "PNFE/s %s  ", $NF; if(n==2) {s=$3+$4+$5+$6+$7+$8; printf "nonkernel %.3f  split %s %s %s %s %s %s\n", 1-$3/s, $3,$4,$5,$6,$7,$8}} END{if(n<2) print ""}' "$OUT/log.txt"
+  if [ -x "$RTK_RT/bin/h5dump" ]; then
+    awk '/^0 /{print "PNFE/s", $NF; exit}' "$OUT/log.txt" | tr '\n' ' '
+    "$RTK_RT/bin/h5dump" -y -w 400 -d "/runs/0000-$s/metrics/time_phases" "$OUT/t.h5" 2>/dev/null |
+      awk '/DATA/{f=1; next} f && NF>=6 {gsub(",", ""); n++; for (i = 1; i <= 6; i++) v[n, i] = $i}
+           END {if (n < 2 || v[1, 1] == "nan") {print ""; exit}
+                m = v[1,1]+v[1,2]+v[1,3]+v[1,4]+v[1,5]+v[1,6]; a = v[2,1]+v[2,2]+v[2,3]+v[2,4]+v[2,5]+v[2,6]
+                printf " nonkernel %.3f (max %.3f)  split %.4g %.4g %.4g %.4g %.4g %.4g\n", 1-v[2,1]/a, 1-v[1,1]/m,
+                       v[2,1], v[2,2], v[2,3], v[2,4], v[2,5], v[2,6]}'
+  else
+    awk '/^0 /{n++; if(n==1) printf "PNFE/s %s  ", $NF; if(n==2) {s=$3+$4+$5+$6+$7+$8; printf "nonkernel %.3f  split %s %s %s %s %s %s\n", 1-$3/s, $3,$4,$5,$6,$7,$8}} END{if(n<2) print ""}' "$OUT/log.txt"
+  fi
 }
 
 e2e_rng() {

@@ -61,7 +61,7 @@ static void blas_agreed(MPI_Comm comm, rtk_blas_info *b) {
 
 typedef struct run_result {
   double nfe, accuracy, floor, excess, mode_tv, accept, wall, nfe_per_s, acc_se, mode_se;
-  double phase[RTK_NPHASES]; /* seconds per phase, max over ranks (rtk/timers.h); NaN if not known */
+  double phase[2][RTK_NPHASES]; /* seconds per phase, [0] max and [1] mean over ranks (rtk/timers.h); NaN if not known */
 } run_result;
 
 typedef struct bnd_user {
@@ -521,7 +521,7 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
     prop += rd.st.propose[k];
   }
   *res = (run_result){(double)nfe_tot / N, mr.accuracy, mr.noise_floor, mr.excess, mode_tv,
-                      prop ? (double)acc / prop : NAN, wall, wall > 0 ? nfe_tot / wall : 0, acc_se, mode_se, {0}};
+                      prop ? (double)acc / prop : NAN, wall, wall > 0 ? nfe_tot / wall : 0, acc_se, mode_se, {{0}}};
   if (!rd.plan.nfe_random && rd.plan.nfe * N != nfe_tot)
     rc = RTK_ERR(RTK_ERR_RUNTIME, "run %s: NFE accounting mismatch (planned %lld per particle, counted %lld in total)",
                  r->id, (long long)rd.plan.nfe, (long long)nfe_tot);
@@ -600,7 +600,8 @@ static int run_one(MPI_Comm comm, const rtk_runspec *r, const rtk_runspec *r0, h
   MPI_Allreduce(mine, tp[1], RTK_NPHASES, MPI_DOUBLE, MPI_SUM, comm);
   for (int p = 0; p < RTK_NPHASES; p++) {
     tp[1][p] /= size;
-    res->phase[p] = tp[0][p];
+    res->phase[0][p] = tp[0][p];
+    res->phase[1][p] = tp[1][p];
   }
   hsize_t htp[2] = {2, RTK_NPHASES};
   W(rtk_h5_write_f64(mg, "time_phases", 2, htp, &tp[0][0], w));
@@ -679,8 +680,8 @@ static int previous_run(hid_t file, const char *out, const rtk_runspec *r, run_r
                         rtk_h5_read_scalar(m, "noise_floor"), rtk_h5_read_scalar(m, "excess_tv"),
                         rtk_h5_read_scalar(m, "mode_tv"), rtk_h5_read_scalar(m, "acceptance_overall"),
                         rtk_h5_read_scalar(m, "wall_time"), rtk_h5_read_scalar(m, "nfe_per_second"),
-                        rtk_h5_read_scalar(m, "marginal_accuracy_se"), rtk_h5_read_scalar(m, "mode_tv_se"), {0}};
-    for (int p = 0; p < RTK_NPHASES; p++) res->phase[p] = NAN; /* the summary shows "-" */
+                        rtk_h5_read_scalar(m, "marginal_accuracy_se"), rtk_h5_read_scalar(m, "mode_tv_se"), {{0}}};
+    for (int p = 0; p < RTK_NPHASES; p++) res->phase[0][p] = res->phase[1][p] = NAN; /* the summary shows "-" */
     if (m >= 0) H5Gclose(m);
     *complete = 1;
   }
@@ -825,7 +826,7 @@ static void append_quoted(char *buf, size_t len, const char *s) {
   buf[n < len ? n : len - 1] = '\0';
 }
 
-static void print_summary(const rtk_study *st, const run_result *res, int done) {
+static void print_summary(const rtk_study *st, const run_result *res, int done, int size) {
   printf("\n%-5s %-15s %-28s %8s %9s %7s %8s %8s %8s %7s %9s %11s\n", "run", "sampler", "sweep", "NFE", "accuracy",
          "±95%", "floor", "excess", "mode-TV", "accept", "wall[s]", "NFE/s");
   for (int i = 0; i < done; i++) {
@@ -841,16 +842,30 @@ static void print_summary(const rtk_study *st, const run_result *res, int done) 
          "(linearised, conservative near the floor); floor = 1 - E[mean TV] of exact samples of the same size;\n"
          "excess = mean TV - E[mean TV].\n");
   static const char *const names[] = RTK_PHASE_NAMES;
-  printf("\ntime split [s, max over ranks; metrics/time_phases]\n%-5s %-15s", "run", "sampler");
+  printf("\ntime split [s, mean over ranks%s; metrics/time_phases]\n%-5s %-15s", size > 1 ? ", then the max of each phase" : "",
+         "run", "sampler");
   for (int p = 0; p < RTK_NPHASES; p++) printf(" %11s", names[p]);
-  printf("\n");
+  printf(" %10s\n", "not score");
   for (int i = 0; i < done; i++) {
-    printf("%-5d %-15s", i, st->runs[i].sampler->name);
-    for (int p = 0; p < RTK_NPHASES; p++) {
-      if (res[i].phase[p] == res[i].phase[p]) printf(" %11.3f", res[i].phase[p]);
-      else printf(" %11s", "-");
+    for (int row = 1; row >= (size > 1 ? 0 : 1); row--) {
+      const double *ph = res[i].phase[row];
+      if (row == 1) printf("%-5d %-15s", i, st->runs[i].sampler->name);
+      else printf("%-5s %-15s", "", "max over ranks");
+      double sum = 0;
+      for (int p = 0; p < RTK_NPHASES; p++) {
+        if (ph[p] == ph[p]) {
+          printf(" %11.3f", ph[p]);
+          sum += ph[p];
+        } else {
+          printf(" %11s", "-");
+        }
+      }
+      /* the share of the ranks' time outside the score (score model) evaluations: of the mean row, i.e. of the
+       * run's core-seconds; the max row's phases come from different ranks, so no share of it */
+      if (row == 1 && ph[0] == ph[0] && sum > 0) printf(" %9.1f%%", 100 * (1 - ph[0] / sum));
+      else printf(" %10s", "-");
+      printf("\n");
     }
-    printf("\n");
   }
   fflush(stdout);
 }
@@ -1005,7 +1020,7 @@ int rtk_study_execute(MPI_Comm comm, const rtk_config *cfg, const rtk_study *st,
               done, st->nruns, out);
   } else if (rank == 0) {
     if (resuming) printf("resumed: %d of %d runs were already complete\n", skipped, st->nruns);
-    print_summary(st, res, done);
+    print_summary(st, res, done, size);
     printf("results: %s\n", out);
   }
   (void)made;

@@ -175,26 +175,54 @@ void rtk_mix_eval(const rtk_mixcoef *c, int n, const double *X, double *logp, do
   }
 }
 
+_Static_assert(RTK_GEMM_ROWS % 4 == 0, "eval_tile takes a tile's rows four at a time");
+
 static void eval_tile(const rtk_mixcoef *c, const double *X, double *logp, double *score, rtk_mixwork *w) {
   const int K = c->K, d = c->d, n = RTK_GEMM_ROWS;
   logits(c, X, w);
   /* log-sum-exp and softmax: shift each row by its maximum, one vector exp over
    * the whole block (rtk/vmath.h: an element's value does not depend on the
-   * block, the row or the instruction set), then normalise row by row */
-  for (int b = 0; b < n; b++) {
-    double *Lb = w->L + (size_t)b * K, mx = -INFINITY;
-    for (int k = 0; k < K; k++) mx = Lb[k] > mx ? Lb[k] : mx;
-    for (int k = 0; k < K; k++) Lb[k] -= mx;
-    w->rmax[b] = mx;
+   * block, the row or the instruction set), then normalise row by row.  A row's
+   * maximum and sum are chains over k in order; four rows' chains run side by
+   * side (ROWS4), so that their latencies overlap: the same operations in the
+   * same order for every row, hence the same bits as one row at a time. */
+#define ROWS4(b) double *L0 = w->L + (size_t)(b) * K, *L1 = L0 + K, *L2 = L1 + K, *L3 = L2 + K
+  for (int b = 0; b < n; b += 4) {
+    ROWS4(b);
+    double m0 = -INFINITY, m1 = -INFINITY, m2 = -INFINITY, m3 = -INFINITY;
+    for (int k = 0; k < K; k++) {
+      m0 = L0[k] > m0 ? L0[k] : m0;
+      m1 = L1[k] > m1 ? L1[k] : m1;
+      m2 = L2[k] > m2 ? L2[k] : m2;
+      m3 = L3[k] > m3 ? L3[k] : m3;
+    }
+    for (int k = 0; k < K; k++) L0[k] -= m0;
+    for (int k = 0; k < K; k++) L1[k] -= m1;
+    for (int k = 0; k < K; k++) L2[k] -= m2;
+    for (int k = 0; k < K; k++) L3[k] -= m3;
+    w->rmax[b] = m0;
+    w->rmax[b + 1] = m1;
+    w->rmax[b + 2] = m2;
+    w->rmax[b + 3] = m3;
   }
   rtk_vm_exp((size_t)n * K, w->L, w->L);
-  for (int b = 0; b < n; b++) {
-    double *Lb = w->L + (size_t)b * K, s = 0;
-    for (int k = 0; k < K; k++) s += Lb[k];
-    if (logp) logp[b] = w->rmax[b] + log(s);
-    const double inv = 1.0 / s;
-    for (int k = 0; k < K; k++) Lb[k] *= inv;
+  for (int b = 0; b < n; b += 4) {
+    ROWS4(b);
+    double s[4] = {0, 0, 0, 0};
+    for (int k = 0; k < K; k++) {
+      s[0] += L0[k];
+      s[1] += L1[k];
+      s[2] += L2[k];
+      s[3] += L3[k];
+    }
+    for (int q = 0; q < 4; q++) {
+      double *Lb = w->L + (size_t)(b + q) * K;
+      if (logp) logp[b + q] = w->rmax[b + q] + log(s[q]);
+      const double inv = 1.0 / s[q];
+      for (int k = 0; k < K; k++) Lb[k] *= inv;
+    }
   }
+#undef ROWS4
   if (!score) return;
   /* score = R MA - x o (R A) */
   cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, K, 1.0, w->L, K, c->MA, d, 0.0, score,

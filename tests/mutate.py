@@ -40,12 +40,14 @@ CATALOGUE = [
     # ---- mixture kernel and exact quantities (src/core/mixture.c)
     ("mix-logdet", "src/core/mixture.c", "acc -= 0.5 * (LOG_2PI + log(lam) + mk * mk / lam);",
      "acc -= 0.5 * (LOG_2PI + mk * mk / lam);", "log-density normaliser drops log det (unequal variances)"),
-    ("mix-lse-shift", "src/core/mixture.c", "for (int k = 0; k < K; k++) Lb[k] -= mx;",
-     "for (int k = 0; k < K; k++) Lb[k] -= 0;", "log-sum-exp without the max shift"),
+    ("mix-lse-shift", "src/core/mixture.c", "for (int k = 0; k < K; k++) L2[k] -= m2;",
+     "for (int k = 0; k < K; k++) L2[k] -= 0;", "log-sum-exp without the max shift (the third row of every four)"),
+    ("mix-rows4-sum", "src/core/mixture.c", "s[1] += L1[k];", "s[1] += L0[k];",
+     "the four rows' sums side by side: the second row is normalised by the first row's sum"),
     ("mix-exp-count", "src/core/mixture.c", "rtk_vm_exp((size_t)n * K, w->L, w->L);",
      "rtk_vm_exp((size_t)(n - 1) * K, w->L, w->L);", "the block's last row is not exponentiated"),
-    ("mix-logp-max", "src/core/mixture.c", "if (logp) logp[b] = w->rmax[b] + log(s);",
-     "if (logp) logp[b] = log(s);", "log p forgets the shift"),
+    ("mix-logp-max", "src/core/mixture.c", "if (logp) logp[b + q] = w->rmax[b + q] + log(s[q]);",
+     "if (logp) logp[b + q] = log(s[q]);", "log p forgets the shift"),
     # ---- random numbers and vector math (src/core/rng.c, src/core/vmath*.{c,h})
     ("rng-angle", "src/core/rng.c", "h[2 * c] = u02(r.v[1]);", "h[2 * c] = u01(r.v[1]);",
      "Box-Muller angle only in (0, pi) for the first pair of each chunk"),

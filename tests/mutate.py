@@ -40,8 +40,8 @@ CATALOGUE = [
     # ---- mixture kernel and exact quantities (src/core/mixture.c)
     ("mix-logdet", "src/core/mixture.c", "acc -= 0.5 * (LOG_2PI + log(lam) + mk * mk / lam);",
      "acc -= 0.5 * (LOG_2PI + mk * mk / lam);", "log-density normaliser drops log det (unequal variances)"),
-    ("mix-lse-shift", "src/core/mixture.c", "for (int k = 0; k < K; k++) L2[k] -= m2;",
-     "for (int k = 0; k < K; k++) L2[k] -= 0;", "log-sum-exp without the max shift (the third row of every four)"),
+    ("mix-lse-shift", "src/core/mixture.c", "for (int k = 0; k < K; k++) Lb[k] -= m[q];",
+     "for (int k = 0; k < K; k++) Lb[k] -= q == 2 ? 0 : m[q];", "log-sum-exp without the max shift (the third row of every four)"),
     ("mix-rows4-sum", "src/core/mixture.c", "s[1] += L1[k];", "s[1] += L0[k];",
      "the four rows' sums side by side: the second row is normalised by the first row's sum"),
     ("mix-exp-count", "src/core/mixture.c", "rtk_vm_exp((size_t)n * K, w->L, w->L);",

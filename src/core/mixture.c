@@ -184,30 +184,26 @@ static void eval_tile(const rtk_mixcoef *c, const double *X, double *logp, doubl
    * the whole block (rtk/vmath.h: an element's value does not depend on the
    * block, the row or the instruction set), then normalise row by row.  A row's
    * maximum and sum are chains over k in order; four rows' chains run side by
-   * side (ROWS4), so that their latencies overlap: the same operations in the
-   * same order for every row, hence the same bits as one row at a time. */
-#define ROWS4(b) double *L0 = w->L + (size_t)(b) * K, *L1 = L0 + K, *L2 = L1 + K, *L3 = L2 + K
+   * side, so that their latencies overlap: the same operations in the same
+   * order for every row, hence the same bits as one row at a time. */
   for (int b = 0; b < n; b += 4) {
-    ROWS4(b);
-    double m0 = -INFINITY, m1 = -INFINITY, m2 = -INFINITY, m3 = -INFINITY;
+    const double *L0 = w->L + (size_t)b * K, *L1 = L0 + K, *L2 = L1 + K, *L3 = L2 + K;
+    double m[4] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
     for (int k = 0; k < K; k++) {
-      m0 = L0[k] > m0 ? L0[k] : m0;
-      m1 = L1[k] > m1 ? L1[k] : m1;
-      m2 = L2[k] > m2 ? L2[k] : m2;
-      m3 = L3[k] > m3 ? L3[k] : m3;
+      m[0] = L0[k] > m[0] ? L0[k] : m[0];
+      m[1] = L1[k] > m[1] ? L1[k] : m[1];
+      m[2] = L2[k] > m[2] ? L2[k] : m[2];
+      m[3] = L3[k] > m[3] ? L3[k] : m[3];
     }
-    for (int k = 0; k < K; k++) L0[k] -= m0;
-    for (int k = 0; k < K; k++) L1[k] -= m1;
-    for (int k = 0; k < K; k++) L2[k] -= m2;
-    for (int k = 0; k < K; k++) L3[k] -= m3;
-    w->rmax[b] = m0;
-    w->rmax[b + 1] = m1;
-    w->rmax[b + 2] = m2;
-    w->rmax[b + 3] = m3;
+    for (int q = 0; q < 4; q++) {
+      double *Lb = w->L + (size_t)(b + q) * K;
+      for (int k = 0; k < K; k++) Lb[k] -= m[q];
+      w->rmax[b + q] = m[q];
+    }
   }
   rtk_vm_exp((size_t)n * K, w->L, w->L);
   for (int b = 0; b < n; b += 4) {
-    ROWS4(b);
+    const double *L0 = w->L + (size_t)b * K, *L1 = L0 + K, *L2 = L1 + K, *L3 = L2 + K;
     double s[4] = {0, 0, 0, 0};
     for (int k = 0; k < K; k++) {
       s[0] += L0[k];
@@ -222,7 +218,6 @@ static void eval_tile(const rtk_mixcoef *c, const double *X, double *logp, doubl
       for (int k = 0; k < K; k++) Lb[k] *= inv;
     }
   }
-#undef ROWS4
   if (!score) return;
   /* score = R MA - x o (R A) */
   cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, K, 1.0, w->L, K, c->MA, d, 0.0, score,
